@@ -1,0 +1,9 @@
+// index.ts — the backend registry: adding a backend is one file beside this one and one line here.
+
+import type { BackendFactory } from '../types.ts';
+
+export const backends: Record<string, BackendFactory<any>> = {
+};
+
+/** backendSchemas lists each backend's config schema, for config/schema.ts. */
+export const backendSchemas = Object.values(backends).map((b) => b.schema);

@@ -1,0 +1,130 @@
+// schema.ts — the config interface, as zod schemas. `.describe()` texts are the documentation:
+// they become the JSON Schema (`infergate schema`) and the README's config reference.
+// Backend and frontend blocks come from their own files through the registries.
+
+import { z } from 'zod';
+import { backendSchemas } from '../backends/index.ts';
+import { frontendSchemas } from '../frontends/index.ts';
+import { duration, size } from './units.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const serverSchema = z.strictObject({
+  host: z.string().default('0.0.0.0').describe('Address to listen on; platforms require 0.0.0.0.'),
+  port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
+  adminPort: port.optional().describe('Port for /metrics and /admin/*; omitted = served on the main port.'),
+  adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
+  adminToken: z.string().optional().describe('Bearer token required on /admin/* when set.'),
+  maxBodyBytes: size.default(10 * 1024 * 1024).describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
+  maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),
+  readiness: z.enum(['backends', 'self']).default('backends').describe(
+    '"backends": health routes report not-ready while any served target is down (sidecar). ' +
+    '"self": stay ready and answer 503 JSON for the unavailable target (several replicas sharing backends).'),
+  healthIntervalMs: duration.default(2000).describe('How often backend and model health are polled.'),
+  drainSeconds: z.coerce.number().min(0).max(3600).default(20).describe('On SIGTERM, how long in-flight requests may take before the process exits (SageMaker kills at 30 s).'),
+  drainDelaySeconds: z.coerce.number().min(0).max(60).default(1).describe('On SIGTERM, how long to keep accepting connections (while answering not-ready) so load balancers notice.'),
+  headersTimeoutMs: duration.default(10_000).describe('A client must send all request headers within this time (408).'),
+  requestTimeoutMs: duration.default(120_000).describe('A client must send the whole request within this time (408).'),
+  keepAliveTimeoutMs: duration.default(65_000).describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level; one line per request at debug.'),
+  watchConfig: z.coerce.boolean().default(false).describe('Reload when the config file changes.'),
+}).describe('Listener, limits and lifecycle.');
+
+export const batchingSchema = z.strictObject({
+  maxBatchSize: z.coerce.number().int().min(1).default(32).describe('Most rows in one backend call; bigger requests are split into chunks.'),
+  maxQueueDelayMs: z.coerce.number().min(0).default(0).describe('Longest a partial batch may wait for more rows (Triton semantics); 0 = never wait.'),
+  maxConcurrentBatches: z.coerce.number().int().min(1).default(1).describe('Batches in flight to the backend at once.'),
+  maxQueueRows: z.coerce.number().int().min(1).default(4096).describe('Rows allowed to wait; beyond it → 429 queue_full.'),
+  adaptive: z.coerce.boolean().default(false).describe('Decide the wait from a fitted cost model t(n) = a + b·n and the arrival rate.'),
+}).describe('Dynamic batching of rows across requests.');
+
+export const breakerSchema = z.strictObject({
+  errorThresholdPercentage: z.coerce.number().min(1).max(100).default(50).describe('Failure percentage in the rolling window that opens the breaker.'),
+  volumeThreshold: z.coerce.number().int().min(1).default(20).describe('Calls in the window before the breaker may open.'),
+  rollingCountTimeoutMs: duration.default(10_000).describe('Length of the rolling window.'),
+  resetTimeoutMs: duration.default(10_000).describe('Time open before one probe is let through (half-open).'),
+}).describe('Circuit breaker per target.');
+
+export const retrySchema = z.strictObject({
+  attempts: z.coerce.number().int().min(0).max(5).default(1).describe('Extra attempts for calls that cannot have had an effect.'),
+  budgetPercent: z.coerce.number().min(0).max(100).default(20).describe('Retries allowed as a share of calls over the rolling window.'),
+  backoffMs: duration.default(25).describe('Base of the jittered backoff.'),
+}).describe('Retries with a budget.');
+
+export const targetSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/).optional().describe('Target name in metrics and x-infergate-target; default "<backend>/<model>[/<version>]".'),
+  backend: z.string().describe('Name of a backend under `backends`.'),
+  model: z.string().optional().describe('Model name on the backend; default the gateway model name.'),
+  version: z.coerce.string().optional().describe('Model version on the backend; default the backend\'s choice.'),
+  weight: z.coerce.number().min(0).default(100).describe('Share of traffic, relative to the other targets.'),
+  batching: batchingSchema.optional().describe('Overrides the model\'s batching for this target.'),
+  maxInFlight: z.coerce.number().int().min(1).optional().describe('Concurrent calls to this target; beyond it → 429.'),
+}).describe('One backend model that serves a gateway model.');
+
+export const modelSchema = z.strictObject({
+  targets: z.array(targetSchema).min(1).describe('Backends serving this model, with their weights.'),
+  timeoutMs: duration.default(30_000).describe('Deadline for one request, queue wait and backend time together; clients may ask for less with x-request-timeout-ms.'),
+  batching: batchingSchema.optional().describe('Dynamic batching; omitted = each request is one backend call.'),
+  breaker: breakerSchema.optional().describe('Circuit breaker per target; omitted = none.'),
+  retry: retrySchema.optional().describe('Retries; omitted = none.'),
+  sticky: z.strictObject({
+    header: z.string().optional().describe('Request header whose value keeps a client on one target.'),
+    field: z.string().optional().describe('Dotted path of a JSON field (e.g. parameters.user_id).'),
+  }).optional().describe('Sticky routing.'),
+  allowOverride: z.array(z.string()).default([]).describe('Target names a client may pick with x-infergate-target.'),
+  shadow: z.strictObject({
+    backend: z.string(),
+    model: z.string().optional(),
+    version: z.coerce.string().optional(),
+    percent: z.coerce.number().min(0).max(100).default(100),
+    maxInFlight: z.coerce.number().int().min(1).default(16),
+    tolerance: z.coerce.number().min(0).default(1e-4),
+  }).optional().describe('Copy a share of requests to a shadow target after answering and compare.'),
+  metadata: z.strictObject({
+    inputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })).optional(),
+    outputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })).optional(),
+    maxBatchSize: z.coerce.number().int().min(0).optional(),
+  }).optional().describe('Overrides the metadata the backend reports.'),
+}).describe('A model the gateway serves.');
+
+const backendSchema = z.discriminatedUnion('type', backendSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]]);
+
+export const configSchema = z.strictObject({
+  version: z.coerce.string().optional().describe('Free-form config version, shown in /admin/status.'),
+  server: serverSchema.prefault({}),
+  frontends: z.strictObject(frontendSchemas).prefault({}).describe('Platform contracts to answer; each is on when its block is present.'),
+  backends: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), backendSchema).describe('Servers behind the gateway, by name.'),
+  models: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), modelSchema).describe('Models the gateway serves, by name.'),
+}).superRefine((config, ctx) => {
+  for (const [name, model] of Object.entries(config.models)) {
+    model.targets.forEach((t, i) => {
+      if (!Object.hasOwn(config.backends, t.backend)) {
+        ctx.addIssue({ code: 'custom', path: ['models', name, 'targets', i, 'backend'],
+          message: `unknown backend "${t.backend}"; configured: ${Object.keys(config.backends).join(', ') || 'none'}` });
+      }
+    });
+    if (model.shadow !== undefined && !Object.hasOwn(config.backends, model.shadow.backend)) {
+      ctx.addIssue({ code: 'custom', path: ['models', name, 'shadow', 'backend'], message: `unknown backend "${model.shadow.backend}"` });
+    }
+  }
+  for (const [fname, fe] of Object.entries(config.frontends)) {
+    const model = (fe as { model?: string } | undefined)?.model;
+    if (model !== undefined && !Object.hasOwn(config.models, model)) {
+      ctx.addIssue({ code: 'custom', path: ['frontends', fname, 'model'],
+        message: `unknown model "${model}"; configured: ${Object.keys(config.models).join(', ') || 'none'}` });
+    }
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+export type BatchingConfig = z.infer<typeof batchingSchema>;
+export type BreakerConfig = z.infer<typeof breakerSchema>;
+export type RetryConfig = z.infer<typeof retrySchema>;
+
+/** jsonSchema gives the JSON Schema of the config file, for editors. */
+export function jsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

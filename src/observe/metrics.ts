@@ -1,0 +1,138 @@
+// metrics.ts — every infergate_* metric is defined here and nowhere else (prom-client).
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export const requestsTotal = new Counter({
+  name: 'infergate_requests_total',
+  help: 'Requests answered, by frontend, model, target and status code.',
+  labelNames: ['frontend', 'model', 'target', 'code'] as const,
+  registers: [registry],
+});
+
+export const requestDuration = new Histogram({
+  name: 'infergate_request_duration_seconds',
+  help: 'Time from request received to response written, by frontend and model.',
+  labelNames: ['frontend', 'model'] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+});
+
+export const backendDuration = new Histogram({
+  name: 'infergate_backend_duration_seconds',
+  help: 'Time of one backend call, by backend, target and outcome.',
+  labelNames: ['backend', 'target', 'outcome'] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+});
+
+export const inFlight = new Gauge({
+  name: 'infergate_in_flight_requests',
+  help: 'Requests being served, by frontend.',
+  labelNames: ['frontend'] as const,
+  registers: [registry],
+});
+
+export const targetReady = new Gauge({
+  name: 'infergate_target_ready',
+  help: '1 when the target is ready, 0 otherwise.',
+  labelNames: ['model', 'target'] as const,
+  registers: [registry],
+});
+
+export const batchRows = new Histogram({
+  name: 'infergate_batch_rows',
+  help: 'Rows per backend call made by the batcher, by target.',
+  labelNames: ['target'] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+  registers: [registry],
+});
+
+export const queueDelay = new Histogram({
+  name: 'infergate_queue_delay_seconds',
+  help: 'Time a request waited in the batch queue, by target.',
+  labelNames: ['target'] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+});
+
+export const queueRows = new Gauge({
+  name: 'infergate_queue_rows',
+  help: 'Rows waiting in the batch queue, by target.',
+  labelNames: ['target'] as const,
+  registers: [registry],
+});
+
+export const batchCostModel = new Gauge({
+  name: 'infergate_batch_cost_seconds',
+  help: 'Fitted backend cost model t(n) = a + b·n, by target and coefficient (a, b).',
+  labelNames: ['target', 'coefficient'] as const,
+  registers: [registry],
+});
+
+export const breakerState = new Gauge({
+  name: 'infergate_breaker_state',
+  help: 'Circuit breaker state by target: 0 closed, 1 half-open, 2 open.',
+  labelNames: ['target'] as const,
+  registers: [registry],
+});
+
+export const retriesTotal = new Counter({
+  name: 'infergate_retries_total',
+  help: 'Retries made and refused by the budget, by target and outcome.',
+  labelNames: ['target', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const shedTotal = new Counter({
+  name: 'infergate_shed_total',
+  help: 'Requests refused at once to protect a backend or the gateway, by reason.',
+  labelNames: ['target', 'reason'] as const,
+  registers: [registry],
+});
+
+export const shadowRequests = new Counter({
+  name: 'infergate_shadow_requests_total',
+  help: 'Shadow copies by model and outcome (sent, dropped, failed).',
+  labelNames: ['model', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const shadowAgreement = new Gauge({
+  name: 'infergate_shadow_agreement_ratio',
+  help: 'Share of shadow predictions that agree with the primary, by model.',
+  labelNames: ['model'] as const,
+  registers: [registry],
+});
+
+export const shadowMaxAbsDiff = new Gauge({
+  name: 'infergate_shadow_max_abs_diff',
+  help: 'Largest absolute difference between shadow and primary values seen, by model.',
+  labelNames: ['model'] as const,
+  registers: [registry],
+});
+
+export const rollbacksTotal = new Counter({
+  name: 'infergate_rollbacks_total',
+  help: 'Canary targets rolled back automatically, by model, target and reason.',
+  labelNames: ['model', 'target', 'reason'] as const,
+  registers: [registry],
+});
+
+export const reloadsTotal = new Counter({
+  name: 'infergate_config_reloads_total',
+  help: 'Config reloads by outcome (applied, rejected).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const processRestarts = new Counter({
+  name: 'infergate_backend_process_restarts_total',
+  help: 'Restarts of supervised backend processes, by backend.',
+  labelNames: ['backend'] as const,
+  registers: [registry],
+});

@@ -1,0 +1,72 @@
+// tensor.ts — the canonical form every stage speaks: named tensors (KServe v2 names) or, when
+// the client sent rows and no stage needs tensors, the rows as they came.
+
+import type { Datatype, TensorData } from './datatype.ts';
+
+/** Parameter values as KServe v2 allows them: `$string : $string | $number | $boolean`. */
+export type Parameters = Record<string, unknown>;
+
+/** Tensor is one named, typed, row-major tensor. */
+export interface Tensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+  data: TensorData;
+  parameters?: Parameters;
+}
+
+/** RequestedOutput names an output the client wants, optionally as binary (Triton extension). */
+export interface RequestedOutput {
+  name: string;
+  parameters?: Parameters;
+}
+
+/**
+ * InferRequest is what flows down the path. Exactly one of `inputs` (tensors) and `instances`
+ * (rows: Vertex / TF row format / KServe v1) is set; a backend converts rows to tensors only
+ * when its server needs tensors (codecs/instances.ts).
+ */
+export interface InferRequest {
+  id?: string;
+  inputs?: Tensor[];
+  instances?: unknown[];
+  outputs?: RequestedOutput[];
+  parameters?: Parameters;
+  /**
+   * The client's original v2 body, kept so a backend that speaks v2 can forward it without
+   * re-encoding when nothing was changed (Triton target, no batching, no selection).
+   */
+  raw?: { contentType: string; body: Buffer; headerLength?: number };
+}
+
+/**
+ * InferResponse mirrors the request form: `outputs` when tensors went in, `predictions`
+ * (one per instance, in order) when rows went in.
+ */
+export interface InferResponse {
+  id?: string;
+  modelName?: string;
+  modelVersion?: string;
+  outputs?: Tensor[];
+  predictions?: unknown[];
+  parameters?: Parameters;
+}
+
+/** TensorSpec describes one input or output of a model; -1 marks a variable dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+/** ModelMetadata is the KServe v2 model metadata object, plus what the gateway learned. */
+export interface ModelMetadata {
+  name: string;
+  versions?: string[];
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** Largest batch the backend accepts (Triton max_batch_size); 0 = the model does not batch. */
+  maxBatchSize?: number;
+  parameters?: Parameters;
+}
