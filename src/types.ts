@@ -15,6 +15,8 @@ export interface CallContext {
   deadline: number;
   /** Headers to pass on to backends (x-request-id, traceparent, tracestate). */
   forward: Record<string, string>;
+  /** The client's request headers, read-only (sticky routing, target override). */
+  headers: IncomingHttpHeaders;
   log: Logger;
   /** The model the frontend asked for (for logs and metrics). */
   model: string;

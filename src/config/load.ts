@@ -1,0 +1,114 @@
+// load.ts — read a YAML config file, expand ${VAR} in every scalar, validate against the schema,
+// and report every problem at file:line:col with its key path and what was expected.
+
+import { readFileSync } from 'node:fs';
+import { LineCounter, Scalar, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { EnvError, expandEnv } from './env.ts';
+import { configSchema, type Config } from './schema.ts';
+
+export interface ConfigIssue {
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+/** ConfigError lists every problem of a config file; its message is ready for a terminal. */
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly issues: ConfigIssue[];
+  constructor(file: string, issues: ConfigIssue[]) {
+    super(issues.map((i) => `${file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}`).join('\n'));
+    this.name = 'ConfigError';
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** loadConfigFile reads and validates a config file; throws ConfigError. */
+export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ line: 0, col: 0, path: '', message: `cannot read the file: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, file, env);
+}
+
+/** parseConfig validates config text; `file` only names it in errors. */
+export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): { line: number; col: number } => {
+    const p = lines.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => ({ ...at(e.pos[0]), path: '', message: e.message.split('\n')[0]! })));
+  }
+  const envIssues = expandScalars(doc, env, at);
+  if (envIssues.length > 0) throw new ConfigError(file, envIssues);
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const path = issue.path.map(String);
+    const node = nearestNode(doc, issue.path as (string | number)[]);
+    const pos = node?.range ? at(node.range[0]) : { line: 1, col: 1 };
+    return { ...pos, path: path.join('.'), message: describeIssue(issue) };
+  });
+  throw new ConfigError(file, issues);
+}
+
+// expandScalars replaces ${VAR} in every string scalar, then gives "8080"/"true" their YAML types.
+function expandScalars(doc: Document, env: Record<string, string | undefined>,
+  at: (offset: number) => { line: number; col: number }): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  visit(doc, {
+    Scalar(_key, node: Scalar) {
+      if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+      try {
+        const expanded = expandEnv(node.value, env);
+        node.value = node.type === 'PLAIN' ? retype(expanded) : expanded;
+      } catch (err) {
+        if (!(err instanceof EnvError)) throw err;
+        issues.push({ ...at(node.range?.[0] ?? 0), path: '', message: err.message });
+      }
+    },
+  });
+  return issues;
+}
+
+function retype(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (text === 'null' || text === '~') return null;
+  return text;
+}
+
+// nearestNode walks the document along the issue's path and returns the deepest node found,
+// so a missing key points at the map that should hold it.
+function nearestNode(doc: Document, path: (string | number)[]): Node | undefined {
+  let node: unknown = doc.contents;
+  let found = node as Node | undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key);
+      if (pair === undefined) break;
+      node = pair.value;
+      found = (pair.value ?? pair.key) as Node;
+    } else if (isSeq(node) && typeof key === 'number') {
+      node = node.items[key];
+      if (node === undefined) break;
+      found = node as Node;
+    } else break;
+  }
+  return found;
+}
+
+function describeIssue(issue: { code: string; message: string; expected?: unknown; keys?: string[]; options?: unknown[] }): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys) return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_union' && /discriminator/i.test(issue.message)) return `${issue.message}`;
+  return issue.message;
+}

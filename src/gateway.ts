@@ -1,0 +1,289 @@
+// gateway.ts — builds backends, one pipeline per model and the router from a validated Config;
+// polls readiness; listens; swaps a new config in atomically (reload); drains and closes.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { backends as backendRegistry } from './backends/index.ts';
+import { closeClients } from './backends/client.ts';
+import type { Config } from './config/schema.ts';
+import { GatewayError } from './errors.ts';
+import { frontends as frontendRegistry } from './frontends/index.ts';
+import { reloadsTotal, targetReady } from './observe/metrics.ts';
+import { modelPipeline, type ModelPipeline } from './pipeline.ts';
+import { adminRoutes } from './server/admin.ts';
+import { createHttpServer } from './server/http.ts';
+import { Router } from './server/router.ts';
+import type { Backend, FrontendDeps, Infer, ModelHandle, RawRoute, Route } from './types.ts';
+import type { ModelMetadata } from './tensors/tensor.ts';
+
+interface State {
+  config: Config;
+  backends: Map<string, Backend>;
+  pipelines: Map<string, ModelPipeline>;
+  router: Router;
+  adminRouter: Router;
+  inFlight: number;
+  versionPaths: Map<string, Infer>;
+}
+
+export interface GatewayOptions {
+  log: Logger;
+  /** Reads and validates the config again, for reloads; throws ConfigError. */
+  reloadConfig?: () => Config;
+}
+
+/** Gateway is the running gateway: state, servers, health polling, reload and shutdown. */
+export class Gateway {
+  #state: State;
+  #log: Logger;
+  #options: GatewayOptions;
+  #started = false;
+  #draining = false;
+  #healthTimer: NodeJS.Timeout | undefined;
+  #servers: Server[] = [];
+  #loadedAt = new Date().toISOString();
+
+  constructor(config: Config, options: GatewayOptions) {
+    this.#log = options.log;
+    this.#options = options;
+    this.#state = this.#build(config, new Map());
+  }
+
+  get config(): Config { return this.#state.config; }
+  get servers(): Server[] { return this.#servers; }
+
+  /** start starts every backend (spawned processes, ONNX warm-up), then polls health. */
+  async start(): Promise<void> {
+    await Promise.all([...this.#state.backends.values()].map((b) => b.start()));
+    await this.#pollHealth(this.#state);
+    this.#started = true;
+    this.#scheduleHealth();
+  }
+
+  /** listen opens the platform port and, when configured, the admin port. */
+  async listen(): Promise<{ port: number; adminPort: number }> {
+    const s = this.#state.config.server;
+    const make = (router: () => Router): Server => createHttpServer({
+      maxBodyBytes: s.maxBodyBytes, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
+      keepAliveTimeoutMs: s.keepAliveTimeoutMs, log: this.#log, router, draining: () => this.#draining,
+    });
+    const main = make(() => this.#state.router);
+    const port = await listenOn(main, s.port, s.host);
+    this.#servers.push(main);
+    let adminPort = port;
+    if (s.adminPort !== undefined) {
+      const admin = make(() => this.#state.adminRouter);
+      adminPort = await listenOn(admin, s.adminPort, s.adminHost);
+      this.#servers.push(admin);
+    }
+    this.#log.info({ port, adminPort, frontends: Object.keys(this.#state.config.frontends) }, 'listening');
+    return { port, adminPort };
+  }
+
+  /** ready says whether health routes answer 200. */
+  ready(): boolean {
+    if (!this.#started || this.#draining) return false;
+    if (this.#state.config.server.readiness === 'self') return true;
+    for (const p of this.#state.pipelines.values()) {
+      if (p.targets.some((t) => !t.health.ready && t.weight > 0)) return false;
+    }
+    return true;
+  }
+
+  startDraining(): void { this.#draining = true; }
+
+  /** reload reads the config again and swaps it in; a bad file changes nothing. */
+  async reload(): Promise<{ ok: boolean; error?: string }> {
+    if (this.#options.reloadConfig === undefined) return { ok: false, error: 'this gateway has no config file to reload' };
+    try {
+      await this.swap(this.#options.reloadConfig());
+      reloadsTotal.inc({ outcome: 'applied' });
+      return { ok: true };
+    } catch (err) {
+      reloadsTotal.inc({ outcome: 'rejected' });
+      const error = (err as Error).message;
+      this.#log.error({ error }, 'config reload rejected; the running config is unchanged');
+      return { ok: false, error };
+    }
+  }
+
+  /**
+   * swap builds the new state (reusing backends whose config did not change), starts and
+   * health-checks it, then switches atomically; the old state finishes its in-flight requests.
+   */
+  async swap(config: Config): Promise<void> {
+    const old = this.#state;
+    const reuse = new Map<string, Backend>();
+    for (const [name, b] of old.backends) {
+      if (isDeepStrictEqual(old.config.backends[name], config.backends[name])) reuse.set(name, b);
+    }
+    const next = this.#build(config, reuse);
+    const fresh = [...next.backends.values()].filter((b) => ![...reuse.values()].includes(b));
+    try {
+      await Promise.all(fresh.map((b) => b.start()));
+      await this.#pollHealth(next);
+    } catch (err) {
+      await Promise.allSettled(fresh.map((b) => b.close()));
+      throw err;
+    }
+    this.#state = next;
+    this.#loadedAt = new Date().toISOString();
+    this.#log.info({ version: config.version }, 'config reloaded');
+    void this.#retire(old, new Set(reuse.values()));
+  }
+
+  async #retire(old: State, kept: Set<Backend>): Promise<void> {
+    const until = performance.now() + old.config.server.drainSeconds * 1000;
+    while (old.inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await Promise.allSettled([...old.pipelines.values()].map((p) => p.close()));
+    await Promise.allSettled([...old.backends.values()].filter((b) => !kept.has(b)).map((b) => b.close()));
+  }
+
+  /** close stops health polling and closes pipelines, backends and HTTP clients. */
+  async close(): Promise<void> {
+    if (this.#healthTimer !== undefined) clearTimeout(this.#healthTimer);
+    this.#healthTimer = undefined;
+    const s = this.#state;
+    await Promise.allSettled([...s.pipelines.values()].map((p) => p.close()));
+    await Promise.allSettled([...s.backends.values()].map((b) => b.close()));
+    await closeClients();
+  }
+
+  /** status is the /admin/status document. */
+  status(): Record<string, unknown> {
+    const s = this.#state;
+    return {
+      version: s.config.version ?? null,
+      loadedAt: this.#loadedAt,
+      ready: this.ready(),
+      draining: this.#draining,
+      inFlight: s.inFlight,
+      models: Object.fromEntries([...s.pipelines].map(([name, p]) => [name, p.status()])),
+    };
+  }
+
+  #build(config: Config, reuse: Map<string, Backend>): State {
+    const backends = new Map<string, Backend>();
+    for (const [name, cfg] of Object.entries(config.backends)) {
+      const existing = reuse.get(name);
+      if (existing !== undefined) { backends.set(name, existing); continue; }
+      const factory = backendRegistry[cfg.type];
+      if (factory === undefined) throw new GatewayError('internal', `backend type "${cfg.type}" is not registered`);
+      backends.set(name, factory.create(name, cfg, { log: this.#log.child({ backend: name }) }));
+    }
+    const pipelines = new Map<string, ModelPipeline>();
+    for (const [name, model] of Object.entries(config.models)) {
+      pipelines.set(name, modelPipeline(name, model, { backends, log: this.#log.child({ model: name }) }));
+    }
+    const state: State = {
+      config, backends, pipelines, inFlight: 0, versionPaths: new Map(),
+      router: undefined as unknown as Router, adminRouter: undefined as unknown as Router,
+    };
+    const deps: FrontendDeps = {
+      models: (name, version) => this.#handle(state, name, version),
+      modelNames: () => [...pipelines.keys()],
+      ready: () => this.ready(),
+      backend: (name) => backends.get(name),
+      log: this.#log,
+    };
+    const routes: Array<Route | RawRoute> = [];
+    for (const [key, cfg] of Object.entries(config.frontends)) {
+      if (cfg === undefined) continue;
+      routes.push(...frontendRegistry[key]!.routes(cfg, deps));
+    }
+    const admin = adminRoutes({ status: () => this.status(), reload: () => this.reload(), token: config.server.adminToken });
+    state.adminRouter = new Router(admin);
+    state.router = new Router(config.server.adminPort === undefined ? [...routes, ...admin] : routes);
+    return state;
+  }
+
+  #handle(state: State, name: string, version?: string): ModelHandle | undefined {
+    if (!Object.hasOwn(state.config.models, name)) return undefined;
+    const pipeline = state.pipelines.get(name)!;
+    const model = state.config.models[name]!;
+    let infer: Infer | undefined = pipeline.infer;
+    let endpointOf = pipeline.targets[0]!.endpoint;
+    if (version !== undefined) {
+      const target = pipeline.targets.find((t) => t.version === version);
+      infer = pipeline.forVersion(version);
+      if (target !== undefined) endpointOf = target.endpoint;
+      else if (pipeline.targets.length === 1) {
+        // One target and a version the config does not pin: ask that backend for the version.
+        const t = pipeline.targets[0]!;
+        const key = `${name}@${version}`;
+        endpointOf = state.backends.get(t.backend)!.model(t.model, version);
+        infer = state.versionPaths.get(key);
+        if (infer === undefined) {
+          const ep = endpointOf;
+          infer = (req, ctx) => { ctx.target = `${t.name}@${version}`; return ep.infer(req, ctx); };
+          state.versionPaths.set(key, infer);
+        }
+      } else return undefined;
+    }
+    const counted = infer!;
+    const endpoint = endpointOf;
+    return {
+      name, version, timeoutMs: model.timeoutMs,
+      infer: async (req, ctx) => {
+        state.inFlight++;
+        try {
+          return await counted(req, ctx);
+        } finally {
+          state.inFlight--;
+        }
+      },
+      metadata: async () => withOverride(await endpoint.metadata(), model.metadata, name),
+      ready: () => (version === undefined ? pipeline.targets : pipeline.targets.filter((t) => t.version === version || pipeline.targets.length === 1))
+        .some((t) => t.health.ready),
+    };
+  }
+
+  async #pollHealth(state: State): Promise<void> {
+    const checks: Promise<void>[] = [];
+    for (const p of state.pipelines.values()) {
+      for (const t of p.targets) {
+        checks.push((async () => {
+          const before = t.health;
+          try {
+            t.health = await t.endpoint.health(AbortSignal.timeout(Math.max(1000, state.config.server.healthIntervalMs)));
+          } catch (err) {
+            t.health = { ready: false, reason: (err as Error).message };
+          }
+          targetReady.set({ model: p.name, target: t.name }, t.health.ready ? 1 : 0);
+          if (before.ready !== t.health.ready || (before.reason !== t.health.reason && !t.health.ready)) {
+            const log = t.health.ready ? this.#log.info.bind(this.#log) : this.#log.warn.bind(this.#log);
+            log({ model: p.name, target: t.name, ready: t.health.ready, reason: t.health.reason }, t.health.ready ? 'target ready' : 'target not ready');
+          }
+        })());
+      }
+    }
+    await Promise.all(checks);
+  }
+
+  #scheduleHealth(): void {
+    this.#healthTimer = setTimeout(() => {
+      void this.#pollHealth(this.#state).finally(() => { if (this.#healthTimer !== undefined) this.#scheduleHealth(); });
+    }, this.#state.config.server.healthIntervalMs);
+    this.#healthTimer.unref();
+  }
+}
+
+function withOverride(meta: ModelMetadata, override: Config['models'][string]['metadata'], name: string): ModelMetadata {
+  const out: ModelMetadata = { ...meta, name };
+  if (override?.inputs) out.inputs = override.inputs as ModelMetadata['inputs'];
+  if (override?.outputs) out.outputs = override.outputs as ModelMetadata['outputs'];
+  if (override?.maxBatchSize !== undefined) out.maxBatchSize = override.maxBatchSize;
+  return out;
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+    });
+  });
+}

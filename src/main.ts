@@ -1,0 +1,99 @@
+// main.ts — the CLI: `serve` (default), `check FILE`, `schema`. Parses argv and hands over.
+
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfigFile } from './config/load.ts';
+import { jsonSchema, type Config } from './config/schema.ts';
+import { Gateway } from './gateway.ts';
+import { createLogger } from './observe/log.ts';
+import { installSignalHandlers } from './server/lifecycle.ts';
+
+const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
+const usage = `usage: infergate [serve] [--config FILE]
+       infergate check FILE
+       infergate schema
+
+serve   runs the gateway with FILE, $INFERGATE_CONFIG, or the bundled config/default.yaml
+check   validates FILE: exit 0 when valid, 1 with every problem listed
+schema  prints the JSON Schema of the config file`;
+
+/** configPath picks --config, then INFERGATE_CONFIG, then the bundled default. */
+export function configPath(args: string[], env: NodeJS.ProcessEnv): string {
+  const i = args.indexOf('--config');
+  if (i >= 0 && args[i + 1] !== undefined) return args[i + 1]!;
+  const eq = args.find((a) => a.startsWith('--config='));
+  if (eq !== undefined) return eq.slice('--config='.length);
+  return env.INFERGATE_CONFIG || defaultConfig;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] === undefined || argv[0].startsWith('-') ? 'serve' : argv[0];
+  const args = command === argv[0] ? argv.slice(1) : argv;
+  switch (command) {
+    case 'schema':
+      process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+      return 0;
+    case 'check': {
+      const file = args[0] ?? configPath(args, process.env);
+      try {
+        loadConfigFile(file);
+        process.stdout.write(`${file}: valid\n`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        return 1;
+      }
+    }
+    case 'serve':
+      return serve(configPath(args, process.env));
+    case 'help': case '--help': case '-h':
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${usage}\n`);
+      return 2;
+  }
+}
+
+async function serve(file: string): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfigFile(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`infergate: the config is not valid:\n${err.message}\n`);
+    return 1;
+  }
+  const log = createLogger(config.server.logLevel);
+  const gateway = new Gateway(config, { log, reloadConfig: () => loadConfigFile(file) });
+  log.info({ config: file, version: config.version }, 'starting');
+  installSignalHandlers({
+    get servers() { return gateway.servers; },
+    drainSeconds: config.server.drainSeconds,
+    drainDelaySeconds: config.server.drainDelaySeconds,
+    log,
+    startDraining: () => gateway.startDraining(),
+    closeBackends: () => gateway.close(),
+    reload: () => gateway.reload(),
+    exit: (code) => { log.flush(); process.exitCode = code; setTimeout(() => process.exit(code), 50); },
+  });
+  try {
+    // Listen first so platform liveness probes (TCP) pass while models load; readiness says 503.
+    await gateway.listen();
+    await gateway.start();
+    log.info({ ready: gateway.ready() }, 'started');
+  } catch (err) {
+    log.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, `cannot start: ${(err as Error).message}`);
+    await gateway.close();
+    log.flush();
+    return 1;
+  }
+  return -1; // keep running
+}
+
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `uncaught exception: ${err.message}`, stack: err.stack })}\n`);
+});
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,50 @@
+// admin.ts — /metrics, /admin/status and /admin/reload, on the admin port (or the main port
+// when no admin port is configured), optionally behind a bearer token.
+
+import { timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../errors.ts';
+import { registry } from '../observe/metrics.ts';
+import type { HttpRequest, Route } from '../types.ts';
+
+export interface AdminDeps {
+  status(): unknown;
+  reload(): Promise<{ ok: boolean; error?: string }>;
+  token?: string;
+}
+
+/** adminRoutes builds the admin surface. */
+export function adminRoutes(deps: AdminDeps): Route[] {
+  const guard = (req: HttpRequest): void => {
+    if (deps.token === undefined) return;
+    const given = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+    if (!sameSecret(given, deps.token)) {
+      throw new GatewayError('unauthorized', 'the admin endpoints need "Authorization: Bearer <adminToken>"',
+        { headers: { 'www-authenticate': 'Bearer' } });
+    }
+  };
+  return [
+    {
+      method: 'GET', path: '/metrics', frontend: 'admin',
+      handle: async () => ({ status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }),
+    },
+    {
+      method: 'GET', path: '/admin/status', frontend: 'admin',
+      handle: async (req) => { guard(req); return { status: 200, body: deps.status() }; },
+    },
+    {
+      method: 'POST', path: '/admin/reload', frontend: 'admin',
+      handle: async (req) => {
+        guard(req);
+        const result = await deps.reload();
+        return { status: result.ok ? 200 : 400, body: result.ok ? { reloaded: true } : { error: result.error, code: 'bad_config' } };
+      },
+    },
+  ];
+}
+
+/** sameSecret compares in constant time (for equal lengths; lengths are not secret). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,183 @@
+// http.ts — the node:http listener: request ids, body limits, per-request deadline and abort
+// signal, then hand-off to the router. Every accepted request ends with a definite answer.
+
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.ts';
+import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
+import type { CallContext, HttpRequest } from '../types.ts';
+import { writeError, writeReply } from './reply.ts';
+import type { Router } from './router.ts';
+
+export interface HttpServerOptions {
+  maxBodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  log: Logger;
+  /** The current router; read per request so a reload swaps it atomically. */
+  router(): Router;
+  /** True while draining: answers carry Connection: close. */
+  draining(): boolean;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** createHttpServer makes the platform listener (not yet listening). */
+export function createHttpServer(options: HttpServerOptions): Server {
+  const server = createServer({
+    headersTimeout: options.headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    // Headers larger than this get 431 from Node itself.
+    maxHeaderSize: 16 * 1024,
+    requireHostHeader: false,
+  }, (req, res) => { void handle(req, res, options); });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request was not received in time']
+        : [400, 'bad_request', 'malformed HTTP request'];
+    const body = JSON.stringify({ error: message, code });
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  return server;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+  const started = performance.now();
+  const header = req.headers['x-request-id'];
+  const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+  res.setHeader('x-request-id', requestId);
+  if (options.draining()) res.setHeader('connection', 'close');
+  const log = options.log.child({ requestId });
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const match = options.router().match(req.method ?? 'GET', path);
+
+  if (match.kind === 'raw') {
+    match.route.raw(req, res, { requestId, log, path: rawUrl });
+    return;
+  }
+  let frontend = 'none';
+  let model = '';
+  let target = '';
+  let code = 200;
+  let controller: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (match.kind === 'none') {
+      if (match.status === 405) {
+        throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; allowed: ${match.allow.join(', ')}`,
+          { headers: { allow: match.allow.join(', ') } });
+      }
+      throw new GatewayError('not_found', `no route for ${req.method} ${truncate(path)}`);
+    }
+    frontend = match.route.frontend;
+    inFlight.inc({ frontend });
+    const httpReq: HttpRequest = {
+      method: req.method ?? 'GET',
+      path,
+      params: match.params,
+      headers: req.headers,
+      requestId,
+      log,
+      body: () => readBody(req, options.maxBodyBytes),
+      context: (name, timeoutMs): CallContext => {
+        model = name;
+        controller = new AbortController();
+        const budget = Math.min(timeoutMs, clientTimeout(req.headers['x-request-timeout-ms']) ?? Infinity);
+        const c = controller;
+        timer = setTimeout(() => c.abort(new GatewayError('deadline_exceeded',
+          `no answer within ${budget} ms for model "${name}"`)), budget);
+        res.once('close', () => {
+          if (!res.writableFinished) c.abort(new GatewayError('client_closed', 'the client closed the connection'));
+        });
+        const ctx: CallContext = {
+          requestId, signal: c.signal, deadline: performance.now() + budget, log, model: name,
+          headers: req.headers, forward: forwardHeaders(req, requestId),
+        };
+        return ctx;
+      },
+    };
+    const reply = await match.route.handle(httpReq);
+    target = reply.headers?.['x-infergate-target'] ?? '';
+    code = reply.status;
+    writeReply(res, reply);
+  } catch (err) {
+    const e = writeError(res, err);
+    code = e.status;
+    if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') log.warn({ code: e.code, err: e.cause ?? e }, e.message);
+    else log.debug({ code: e.code }, e.message);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (frontend !== 'none') inFlight.dec({ frontend });
+    requestsTotal.inc({ frontend, model, target, code: String(code) });
+    requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
+    log.debug({ method: req.method, path: truncate(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
+    // A body we never read (an error before body()) must not be parsed as the next request.
+    if (!req.complete && !res.destroyed) res.once('finish', () => req.socket.destroy());
+  }
+  void controller;
+}
+
+/** readBody reads the request body, refusing more than limit bytes as soon as it knows. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return Promise.reject(new GatewayError('payload_too_large', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.pause();
+        reject(new GatewayError('payload_too_large', `request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); };
+    const onError = (err: Error): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending', { cause: err })); };
+    const onAborted = (): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending')); };
+    const cleanup = (): void => {
+      req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function clientTimeout(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {
+  const out: Record<string, string> = { 'x-request-id': requestId };
+  const tp = req.headers.traceparent;
+  if (typeof tp === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(tp)) {
+    out.traceparent = tp;
+    const ts = req.headers.tracestate;
+    if (typeof ts === 'string' && ts.length <= 512) out.tracestate = ts;
+  }
+  return out;
+}
+
+function truncate(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}

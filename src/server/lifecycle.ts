@@ -1,0 +1,73 @@
+// lifecycle.ts — SIGTERM/SIGINT: answer not-ready at once, keep accepting for a short delay so
+// load balancers notice, stop accepting, let in-flight requests finish within drainSeconds,
+// close backends (supervised processes last), exit 0. SIGHUP reloads. Works as PID 1 too,
+// because Node installs these handlers itself instead of relying on default signal actions.
+
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+
+export interface LifecycleDeps {
+  servers: Server[];
+  drainSeconds: number;
+  drainDelaySeconds: number;
+  log: Logger;
+  startDraining(): void;
+  closeBackends(): Promise<void>;
+  reload(): Promise<unknown>;
+  exit?(code: number): void;
+}
+
+/** installSignalHandlers wires SIGTERM, SIGINT and SIGHUP; returns a function that removes them. */
+export function installSignalHandlers(deps: LifecycleDeps): () => void {
+  let stopping = false;
+  const onStop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      deps.log.warn({ signal }, 'second stop signal: exiting now');
+      (deps.exit ?? process.exit)(1);
+      return;
+    }
+    stopping = true;
+    void shutdown(deps, signal).then((code) => (deps.exit ?? process.exit)(code));
+  };
+  const onHup = (): void => { void deps.reload(); };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
+  return () => {
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
+  };
+}
+
+/** shutdown drains and closes everything; resolves with the exit code. */
+export async function shutdown(deps: LifecycleDeps, signal: string): Promise<number> {
+  const started = performance.now();
+  const budgetMs = deps.drainSeconds * 1000;
+  deps.log.info({ signal, drainSeconds: deps.drainSeconds }, 'draining: readiness now answers 503');
+  deps.startDraining();
+  await sleep(Math.min(deps.drainDelaySeconds * 1000, budgetMs));
+  const closed = Promise.all(deps.servers.map((s) => new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    s.closeIdleConnections();
+  })));
+  const idleSweep = setInterval(() => deps.servers.forEach((s) => s.closeIdleConnections()), 100);
+  const left = Math.max(0, budgetMs - (performance.now() - started));
+  const finished = await Promise.race([closed.then(() => true), sleep(left).then(() => false)]);
+  clearInterval(idleSweep);
+  if (!finished) {
+    deps.log.warn('drain time is up: closing the remaining connections');
+    deps.servers.forEach((s) => s.closeAllConnections());
+  }
+  try {
+    await deps.closeBackends();
+  } catch (err) {
+    deps.log.error({ err }, 'closing backends failed');
+  }
+  deps.log.info({ ms: Math.round(performance.now() - started) }, 'stopped');
+  return 0;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

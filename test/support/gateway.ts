@@ -1,0 +1,114 @@
+// gateway.ts (test support) — starts the real gateway as a child process from YAML text, on
+// free ports of 127.0.0.1, and stops it. The ports come from the gateway's own "listening" log line.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+const mainFile = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export interface RunningGateway {
+  url: string;
+  adminUrl: string;
+  port: number;
+  adminPort: number;
+  process: ChildProcess;
+  configFile: string;
+  /** Everything the gateway wrote to stdout and stderr so far. */
+  logs(): string;
+  /** Resolves when the gateway logs a line whose message matches. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Sends SIGTERM and resolves with the exit code (SIGKILL after timeoutMs). */
+  stop(timeoutMs?: number): Promise<number | null>;
+  /** Rewrites the config file (for reload tests). */
+  writeConfig(yaml: string): void;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Wait until /admin/status says ready (default true). */
+  waitReady?: boolean;
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * startGateway writes the YAML to a temp file and runs `node src/main.ts serve --config FILE`.
+ * `server.port` and `server.adminPort` default to 0 (free ports) unless the YAML sets them;
+ * the host is forced to 127.0.0.1.
+ */
+export async function startGateway(yaml: string, options: StartOptions = {}): Promise<RunningGateway> {
+  const dir = mkdtempSync(join(tmpdir(), 'infergate-test-'));
+  const configFile = join(dir, 'config.yaml');
+  writeFileSync(configFile, withTestServer(yaml));
+  const child = spawn(process.execPath, [mainFile, 'serve', '--config', configFile, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  const onText = (chunk: Buffer): void => {
+    output += chunk.toString();
+    for (const w of [...waiters]) {
+      const line = output.split('\n').find((l) => w.pattern.test(l));
+      if (line !== undefined) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  };
+  child.stdout!.on('data', onText);
+  child.stderr!.on('data', onText);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const waitForLog = (pattern: RegExp, timeoutMs = 20_000): Promise<string> => {
+    const line = output.split('\n').find((l) => pattern.test(l));
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway did not log ${pattern} within ${timeoutMs} ms; output:\n${output}`)), timeoutMs);
+      waiters.push({ pattern, resolve: (l) => { clearTimeout(timer); resolve(l); } });
+      void exited.then((code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code} before logging ${pattern}; output:\n${output}`)); });
+    });
+  };
+
+  const stop = async (timeoutMs = 30_000): Promise<number | null> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    }
+    rmSync(dir, { recursive: true, force: true });
+    return child.exitCode;
+  };
+
+  try {
+    const listening = JSON.parse(await waitForLog(/"message":"listening"/, options.timeoutMs ?? 30_000)) as { port: number; adminPort: number };
+    const url = `http://127.0.0.1:${listening.port}`;
+    const adminUrl = `http://127.0.0.1:${listening.adminPort}`;
+    if (options.waitReady !== false) await waitForLog(/"message":"started"/, options.timeoutMs ?? 60_000);
+    return {
+      url, adminUrl, port: listening.port, adminPort: listening.adminPort, process: child, configFile,
+      logs: () => output, waitForLog, stop, writeConfig: (text) => writeFileSync(configFile, withTestServer(text)),
+    };
+  } catch (err) {
+    await stop(2000);
+    throw err;
+  }
+}
+
+/** withTestServer sets server.host to 127.0.0.1 and port/adminPort to 0 unless the YAML sets them. */
+export function withTestServer(yaml: string): string {
+  const doc = (parse(yaml) ?? {}) as { server?: Record<string, unknown> };
+  const server = { ...doc.server };
+  server.host ??= '127.0.0.1';
+  server.port ??= 0;
+  if (!('adminPort' in server)) server.adminPort = 0;
+  server.logLevel ??= 'info';
+  return stringify({ ...doc, server });
+}
