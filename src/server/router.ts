@@ -13,6 +13,14 @@ export type RouteMatch =
   | { kind: 'none'; status: 404 }
   | { kind: 'none'; status: 405; allow: string[] };
 
+/** RouteConflictError says two frontends claim the same method and path. */
+export class RouteConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouteConflictError';
+  }
+}
+
 interface Compiled {
   regex: RegExp;
   names: string[];
@@ -34,6 +42,10 @@ export class Router {
 
   #add(route: Route): void {
     const methods = (table: Map<string, Route>): void => {
+      const taken = table.get(route.method);
+      if (taken !== undefined && taken.path === route.path) {
+        throw new RouteConflictError(`${route.method} ${route.path} is claimed by both ${taken.frontend} and ${route.frontend}; give one of them another route in the config`);
+      }
       table.set(route.method, route);
       if (route.method === 'GET' && !table.has('HEAD')) table.set('HEAD', route);
     };

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { GatewayError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/observe/log.ts';
+import { createHttpServer } from '../../src/server/http.ts';
+import { Router } from '../../src/server/router.ts';
+import type { CallContext, Route } from '../../src/types.ts';
+
+let base = '';
+let lastCtx: CallContext | undefined;
+let aborted: unknown;
+
+const routes: Route[] = [
+  { method: 'POST', path: '/echo', frontend: 't', handle: async (req) => ({ status: 200, body: { bytes: (await req.body()).length } }) },
+  {
+    method: 'POST', path: '/slow', frontend: 't', handle: async (req) => {
+      const ctx = req.context('m', 200);
+      lastCtx = ctx;
+      await new Promise<void>((resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => { aborted = ctx.signal.reason; reject(ctx.signal.reason); }, { once: true });
+      });
+      return { status: 200 };
+    },
+  },
+  { method: 'GET', path: '/boom', frontend: 't', handle: async () => { throw new Error('secret internals'); } },
+  { method: 'GET', path: '/busy', frontend: 't', handle: async () => { throw new GatewayError('queue_full', 'queue is full'); } },
+];
+
+const server = createHttpServer({
+  maxBodyBytes: 1024, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
+  log: silentLogger, router: () => router, draining: () => false,
+});
+const router = new Router(routes);
+
+before(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+
+test('unknown route → 404 JSON; wrong method → 405 with Allow', async () => {
+  const r = await fetch(`${base}/nope`);
+  assert.equal(r.status, 404);
+  assert.equal(r.headers.get('content-type'), 'application/json');
+  assert.equal(((await r.json()) as { code: string }).code, 'not_found');
+  const m = await fetch(`${base}/echo`);
+  assert.equal(m.status, 405);
+  assert.equal(m.headers.get('allow'), 'POST');
+  assert.equal(((await m.json()) as { code: string }).code, 'method_not_allowed');
+});
+
+test('x-request-id is echoed when valid and generated otherwise', async () => {
+  const a = await fetch(`${base}/echo`, { method: 'POST', body: 'x', headers: { 'x-request-id': 'abc-123' } });
+  assert.equal(a.headers.get('x-request-id'), 'abc-123');
+  const b = await fetch(`${base}/echo`, { method: 'POST', body: 'x', headers: { 'x-request-id': 'bad id\u00e9' } });
+  assert.match(b.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+});
+
+test('a body over the limit gets 413 from Content-Length and while streaming', async () => {
+  const a = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(2000) });
+  assert.equal(a.status, 413);
+  assert.equal(((await a.json()) as { code: string }).code, 'payload_too_large');
+  const stream = new ReadableStream({ start(c) { for (let i = 0; i < 4; i++) c.enqueue(new Uint8Array(400)); c.close(); } });
+  const b = await fetch(`${base}/echo`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit);
+  assert.equal(b.status, 413);
+  const ok = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(1024) });
+  assert.deepEqual(await ok.json(), { bytes: 1024 });
+});
+
+test('the deadline aborts the call and answers 504; x-request-timeout-ms shortens it', async () => {
+  const r = await fetch(`${base}/slow`, { method: 'POST', headers: { 'x-request-timeout-ms': '50' } });
+  assert.equal(r.status, 504);
+  assert.equal(((await r.json()) as { code: string }).code, 'deadline_exceeded');
+  assert.ok(aborted instanceof GatewayError && aborted.code === 'deadline_exceeded');
+  assert.ok(lastCtx!.deadline - performance.now() < 0, 'deadline passed');
+});
+
+test('a client that goes away aborts the call with client_closed', async () => {
+  aborted = undefined;
+  const ac = new AbortController();
+  const pending = fetch(`${base}/slow`, { method: 'POST', signal: ac.signal }).catch(() => undefined);
+  while (lastCtx === undefined || lastCtx.signal.aborted) await new Promise((r) => setTimeout(r, 5));
+  ac.abort();
+  await pending;
+  while (aborted === undefined) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(aborted instanceof GatewayError && aborted.code === 'client_closed');
+});
+
+test('unknown errors are 500 without internals; overload is 429 with Retry-After', async () => {
+  const r = await fetch(`${base}/boom`);
+  assert.equal(r.status, 500);
+  const text = await r.text();
+  assert.doesNotMatch(text, /secret internals/);
+  assert.equal((JSON.parse(text) as { code: string }).code, 'internal');
+  const busy = await fetch(`${base}/busy`);
+  assert.equal(busy.status, 429);
+  assert.equal(busy.headers.get('retry-after'), '1');
+});
+
+test('oversized headers → 431 JSON; malformed request → 400 JSON', async () => {
+  const raw = (text: string): Promise<string> => new Promise((resolve) => {
+    const port = Number(new URL(base).port);
+    const s = connect(port, '127.0.0.1', () => s.write(text));
+    let out = '';
+    s.on('data', (d) => { out += d.toString(); });
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+  });
+  const big = await raw(`GET /nope HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  assert.match(big, /^HTTP\/1\.1 431/);
+  assert.match(big, /"code":"headers_too_large"/);
+  const bad = await raw('GARBAGE\r\n\r\n');
+  assert.match(bad, /^HTTP\/1\.1 400/);
+  assert.match(bad, /"code":"bad_request"/);
+});
