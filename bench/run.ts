@@ -1,0 +1,33 @@
+// run.ts — `npm run bench`: runs every scenario in one go and writes bench/results/latest.json.
+// Pick scenarios with arguments: node bench/run.ts proxy batching
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+
+const scenarios: Record<string, () => Promise<unknown>> = {
+  proxy: async () => (await import('./proxy.ts')).runProxyBench(),
+  batching: async () => (await import('./batching.ts')).runBatchingBench(),
+  onnx: async () => (await import('./onnx.ts')).runOnnxBench(),
+  translation: async () => (await import('./translation.ts')).runTranslationBench(),
+  guard: async () => (await import('./guard.ts')).runGuardBench(),
+  routing: async () => (await import('./routing.ts')).runRoutingBench(),
+};
+
+const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);
+const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, at: new Date().toISOString() };
+for (const name of wanted) {
+  const run = scenarios[name];
+  if (run === undefined) {
+    console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
+    process.exitCode = 2;
+    continue;
+  }
+  console.error(`== ${name}`);
+  try {
+    results[name] = await run();
+  } catch (err) {
+    results[name] = { error: (err as Error).message };
+  }
+  console.log(JSON.stringify({ [name]: results[name] }, null, 2));
+}
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
