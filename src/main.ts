@@ -2,6 +2,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile } from './config/load.ts';
+import { renderReference } from './config/reference.ts';
 import { jsonSchema, type Config } from './config/schema.ts';
 import { Gateway } from './gateway.ts';
 import { createLogger } from './observe/log.ts';
@@ -10,11 +11,11 @@ import { installSignalHandlers } from './server/lifecycle.ts';
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
 const usage = `usage: infergate [serve] [--config FILE]
        infergate check FILE
-       infergate schema
+       infergate schema [--markdown]
 
 serve   runs the gateway with FILE, $INFERGATE_CONFIG, or the bundled config/default.yaml
 check   validates FILE: exit 0 when valid, 1 with every problem listed
-schema  prints the JSON Schema of the config file`;
+schema  prints the JSON Schema of the config file (--markdown: the README's config reference)`;
 
 /** configPath picks --config, then INFERGATE_CONFIG, then the bundled default. */
 export function configPath(args: string[], env: NodeJS.ProcessEnv): string {
@@ -30,7 +31,8 @@ async function main(argv: string[]): Promise<number> {
   const args = command === argv[0] ? argv.slice(1) : argv;
   switch (command) {
     case 'schema':
-      process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+      if (args.includes('--markdown')) process.stdout.write(renderReference());
+      else process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
       return 0;
     case 'check': {
       const file = args[0] ?? configPath(args, process.env);

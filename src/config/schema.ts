@@ -15,19 +15,19 @@ export const serverSchema = z.strictObject({
   adminPort: port.optional().describe('Port for /metrics and /admin/*; omitted = served on the main port.'),
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
   adminToken: z.string().optional().describe('Bearer token required on /admin/* when set.'),
-  maxBodyBytes: size.default(10 * 1024 * 1024).describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
+  maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
   maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),
   readiness: z.enum(['backends', 'self']).default('backends').describe(
     '"backends": health routes report not-ready while any served target is down (sidecar). ' +
     '"self": stay ready and answer 503 JSON for the unavailable target (several replicas sharing backends).'),
-  healthIntervalMs: duration.default(2000).describe('How often backend and model health are polled.'),
+  healthIntervalMs: duration.prefault('2s').describe('How often backend and model health are polled.'),
   drainSeconds: z.coerce.number().min(0).max(3600).default(20).describe('On SIGTERM, how long in-flight requests may take before the process exits (SageMaker kills at 30 s).'),
   drainDelaySeconds: z.coerce.number().min(0).max(60).default(1).describe('On SIGTERM, how long to keep accepting connections (while answering not-ready) so load balancers notice.'),
-  headersTimeoutMs: duration.default(10_000).describe('A client must send all request headers within this time (408).'),
-  requestTimeoutMs: duration.default(120_000).describe('A client must send the whole request within this time (408).'),
-  keepAliveTimeoutMs: duration.default(65_000).describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
+  headersTimeoutMs: duration.prefault('10s').describe('A client must send all request headers within this time (408).'),
+  requestTimeoutMs: duration.prefault('120s').describe('A client must send the whole request within this time (408).'),
+  keepAliveTimeoutMs: duration.prefault('65s').describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level; one line per request at debug.'),
-  watchConfig: z.coerce.boolean().default(false).describe('Reload when the config file changes.'),
+  watchConfig: z.boolean().default(false).describe('Reload when the config file changes.'),
 }).describe('Listener, limits and lifecycle.');
 
 export const batchingSchema = z.strictObject({
@@ -35,20 +35,20 @@ export const batchingSchema = z.strictObject({
   maxQueueDelayMs: z.coerce.number().min(0).default(0).describe('Longest a partial batch may wait for more rows (Triton semantics); 0 = never wait.'),
   maxConcurrentBatches: z.coerce.number().int().min(1).default(1).describe('Batches in flight to the backend at once.'),
   maxQueueRows: z.coerce.number().int().min(1).default(4096).describe('Rows allowed to wait; beyond it → 429 queue_full.'),
-  adaptive: z.coerce.boolean().default(false).describe('Decide the wait from a fitted cost model t(n) = a + b·n and the arrival rate.'),
+  adaptive: z.boolean().default(false).describe('Decide the wait from a fitted cost model t(n) = a + b·n and the arrival rate.'),
 }).describe('Dynamic batching of rows across requests.');
 
 export const breakerSchema = z.strictObject({
   errorThresholdPercentage: z.coerce.number().min(1).max(100).default(50).describe('Failure percentage in the rolling window that opens the breaker.'),
   volumeThreshold: z.coerce.number().int().min(1).default(20).describe('Calls in the window before the breaker may open.'),
-  rollingCountTimeoutMs: duration.default(10_000).describe('Length of the rolling window.'),
-  resetTimeoutMs: duration.default(10_000).describe('Time open before one probe is let through (half-open).'),
+  rollingCountTimeoutMs: duration.prefault('10s').describe('Length of the rolling window.'),
+  resetTimeoutMs: duration.prefault('10s').describe('Time open before one probe is let through (half-open).'),
 }).describe('Circuit breaker per target.');
 
 export const retrySchema = z.strictObject({
   attempts: z.coerce.number().int().min(0).max(5).default(1).describe('Extra attempts for calls that cannot have had an effect.'),
   budgetPercent: z.coerce.number().min(0).max(100).default(20).describe('Retries allowed as a share of calls over the rolling window.'),
-  backoffMs: duration.default(25).describe('Base of the jittered backoff.'),
+  backoffMs: duration.prefault('25ms').describe('Base of the jittered backoff.'),
 }).describe('Retries with a budget.');
 
 export const targetSchema = z.strictObject({
@@ -63,7 +63,7 @@ export const targetSchema = z.strictObject({
 
 export const modelSchema = z.strictObject({
   targets: z.array(targetSchema).min(1).describe('Backends serving this model, with their weights.'),
-  timeoutMs: duration.default(30_000).describe('Deadline for one request, queue wait and backend time together; clients may ask for less with x-request-timeout-ms.'),
+  timeoutMs: duration.prefault('30s').describe('Deadline for one request, queue wait and backend time together; clients may ask for less with x-request-timeout-ms.'),
   batching: batchingSchema.optional().describe('Dynamic batching; omitted = each request is one backend call.'),
   breaker: breakerSchema.optional().describe('Circuit breaker per target; omitted = none.'),
   retry: retrySchema.optional().describe('Retries; omitted = none.'),
