@@ -65,7 +65,7 @@ export class Gateway {
   async listen(): Promise<{ port: number; adminPort: number }> {
     const s = this.#state.config.server;
     const make = (router: () => Router): Server => createHttpServer({
-      maxBodyBytes: s.maxBodyBytes, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
+      maxBodyBytes: s.maxBodyBytes, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
       keepAliveTimeoutMs: s.keepAliveTimeoutMs, log: this.#log, router, draining: () => this.#draining,
     });
     const main = make(() => this.#state.router);

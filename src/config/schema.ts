@@ -24,6 +24,7 @@ export const serverSchema = z.strictObject({
   drainSeconds: z.coerce.number().min(0).max(3600).default(20).describe('On SIGTERM, how long in-flight requests may take before the process exits (SageMaker kills at 30 s).'),
   drainDelaySeconds: z.coerce.number().min(0).max(60).default(1).describe('On SIGTERM, how long to keep accepting connections (while answering not-ready) so load balancers notice.'),
   headersTimeoutMs: duration.prefault('10s').describe('A client must send all request headers within this time (408).'),
+  bodyIdleTimeoutMs: duration.prefault('15s').describe('A client that stops sending its body for this long gets 408.'),
   requestTimeoutMs: duration.prefault('120s').describe('A client must send the whole request within this time (408).'),
   keepAliveTimeoutMs: duration.prefault('65s').describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level; one line per request at debug.'),

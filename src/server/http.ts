@@ -12,6 +12,8 @@ import type { Router } from './router.ts';
 
 export interface HttpServerOptions {
   maxBodyBytes: number;
+  /** A body that stalls this long between chunks gets 408 (slow-client protection). */
+  bodyIdleTimeoutMs: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -90,7 +92,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       headers: req.headers,
       requestId,
       log,
-      body: () => readBody(req, options.maxBodyBytes),
+      body: () => readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs),
       context: (name, timeoutMs): CallContext => {
         model = name;
         controller = new AbortController();
@@ -129,8 +131,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   void controller;
 }
 
-/** readBody reads the request body, refusing more than limit bytes as soon as it knows. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * readBody reads the request body, refusing more than limit bytes as soon as it knows, and
+ * giving up with 408 when the client stops sending for idleMs.
+ */
+export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
     return Promise.reject(new GatewayError('payload_too_large', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
@@ -138,7 +143,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const idle = setTimeout(() => onIdle(), idleMs);
+    const onIdle = (): void => {
+      cleanup();
+      req.pause();
+      reject(new GatewayError('request_timeout', `the request body stalled for ${idleMs} ms`));
+    };
     const onData = (chunk: Buffer): void => {
+      idle.refresh();
       size += chunk.length;
       if (size > limit) {
         cleanup();
@@ -152,6 +164,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onError = (err: Error): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending', { cause: err })); };
     const onAborted = (): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending')); };
     const cleanup = (): void => {
+      clearTimeout(idle);
       req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted);
     };
     req.on('data', onData);

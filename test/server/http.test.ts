@@ -29,7 +29,7 @@ const routes: Route[] = [
 ];
 
 const server = createHttpServer({
-  maxBodyBytes: 1024, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
+  maxBodyBytes: 1024, bodyIdleTimeoutMs: 200, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
   log: silentLogger, router: () => router, draining: () => false,
 });
 const router = new Router(routes);
@@ -114,4 +114,16 @@ test('oversized headers → 431 JSON; malformed request → 400 JSON', async () 
   const bad = await raw('GARBAGE\r\n\r\n');
   assert.match(bad, /^HTTP\/1\.1 400/);
   assert.match(bad, /"code":"bad_request"/);
+});
+
+test('a body that stalls gets 408 request_timeout and the connection is closed', async () => {
+  const port = Number(new URL(base).port);
+  const out = await new Promise<string>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.write('POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\nabc'));
+    let text = '';
+    s.on('data', (d) => { text += d.toString(); });
+    s.on('close', () => resolve(text));
+  });
+  assert.match(out, /^HTTP\/1\.1 408/);
+  assert.match(out, /"code":"request_timeout"/);
 });
