@@ -11,6 +11,7 @@ import { GatewayError } from './errors.ts';
 import { frontends as frontendRegistry } from './frontends/index.ts';
 import { reloadsTotal, targetReady } from './observe/metrics.ts';
 import { modelPipeline, type ModelPipeline } from './pipeline.ts';
+import { guardRoutes, type AccessConfig } from './server/access.ts';
 import { adminRoutes } from './server/admin.ts';
 import { createHttpServer } from './server/http.ts';
 import { Router } from './server/router.ts';
@@ -190,7 +191,7 @@ export class Gateway {
     const routes: Array<Route | RawRoute> = [];
     for (const [key, cfg] of Object.entries(config.frontends)) {
       if (cfg === undefined) continue;
-      routes.push(...frontendRegistry[key]!.routes(cfg, deps));
+      routes.push(...guardRoutes(frontendRegistry[key]!.routes(cfg, deps), cfg as AccessConfig));
     }
     const admin = adminRoutes({ status: () => this.status(), reload: () => this.reload(), token: config.server.adminToken });
     state.adminRouter = new Router(admin);

@@ -86,6 +86,8 @@ export interface HttpRequest {
   context(model: string, timeoutMs: number): CallContext;
   requestId: string;
   log: Logger;
+  /** The peer address of the connection (rate limiting by client). */
+  remoteAddress: string;
 }
 
 /** HttpReply is what a frontend handler returns; server/reply.ts writes it. */

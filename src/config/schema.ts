@@ -88,12 +88,44 @@ export const modelSchema = z.strictObject({
   }).optional().describe('Overrides the metadata the backend reports.'),
 }).describe('A model the gateway serves.');
 
+export const authSchema = z.strictObject({
+  apiKeys: z.strictObject({
+    header: z.string().default('x-api-key').describe('Header carrying the key ("authorization" accepts "Bearer KEY" too).'),
+    keys: z.array(z.string().min(16)).default([]).describe('Accepted keys (use ${ENV_VAR} rather than literals); at least 16 characters.'),
+    keysFile: z.string().optional().describe('File with one key per line (a mounted secret).'),
+  }).optional().describe('Static API keys.'),
+  jwt: z.strictObject({
+    jwksUrl: z.url().optional().describe('JWKS endpoint to fetch verification keys from.'),
+    publicKey: z.string().optional().describe('PEM public key (SPKI) for RS256/ES256 tokens.'),
+    secret: z.string().min(32).optional().describe('Shared secret for HS256 tokens (32+ characters).'),
+    issuer: z.string().optional().describe('Required `iss`.'),
+    audience: z.string().optional().describe('Required `aud`.'),
+    clockToleranceSeconds: z.number().min(0).max(300).default(30),
+  }).optional().describe('Bearer JWTs in the Authorization header.'),
+}).describe('Client authentication for a frontend; either scheme admits a request.');
+
+export type AuthConfig = z.infer<typeof authSchema>;
+
+export const rateLimitSchema = z.strictObject({
+  requestsPerSecond: z.number().positive().describe('Sustained requests per second per client.'),
+  burst: z.number().int().min(1).optional().describe('Bucket size: requests a client may send at once; default 2 × requestsPerSecond.'),
+  key: z.string().regex(/^(client|ip|header:[A-Za-z0-9-]+)$/).default('client').describe(
+    '"client": the authenticated identity, else the peer address; "ip": the peer address; "header:NAME": a request header.'),
+  maxClients: z.number().int().min(1).default(100_000).describe('Buckets kept; the least recently used are forgotten beyond it.'),
+}).describe('Per-client rate limit for a frontend.');
+
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
+
+// Every frontend block also takes `auth` and `rateLimit` (applied to its POST routes).
+const frontendBlocks = Object.fromEntries(Object.entries(frontendSchemas).map(([key, schema]) => [key,
+  (schema.unwrap() as unknown as z.ZodObject).extend({ auth: authSchema.optional(), rateLimit: rateLimitSchema.optional() }).optional()]));
+
 const backendSchema = z.discriminatedUnion('type', backendSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]]);
 
 export const configSchema = z.strictObject({
   version: z.coerce.string().optional().describe('Free-form config version, shown in /admin/status.'),
   server: serverSchema.prefault({}),
-  frontends: z.strictObject(frontendSchemas).prefault({}).describe('Platform contracts to answer; each is on when its block is present.'),
+  frontends: z.strictObject(frontendBlocks).prefault({}).describe('Platform contracts to answer; each is on when its block is present.'),
   backends: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), backendSchema).describe('Servers behind the gateway, by name.'),
   models: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), modelSchema).describe('Models the gateway serves, by name.'),
 }).superRefine((config, ctx) => {

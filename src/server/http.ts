@@ -92,6 +92,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       headers: req.headers,
       requestId,
       log,
+      remoteAddress: req.socket.remoteAddress ?? '',
       body: () => readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs),
       context: (name, timeoutMs): CallContext => {
         model = name;

@@ -1,0 +1,56 @@
+// auth.ts — optional client authentication per frontend: static API keys (constant-time
+// compare) and bearer JWTs (jose: JWKS URL or a static key; issuer, audience, expiry).
+// Health routes stay open so platform probes, which carry no credentials, keep working.
+
+import { readFileSync } from 'node:fs';
+import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey, type CryptoKey as JoseKey } from 'jose';
+import type { AuthConfig } from '../config/schema.ts';
+import { GatewayError } from '../errors.ts';
+import { sameSecret } from './admin.ts';
+
+
+/** Authenticator checks a request's headers; resolves with the client identity or rejects 401/403. */
+export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<string>;
+
+/** createAuthenticator builds the check for one frontend's auth block. */
+export function createAuthenticator(config: AuthConfig): Authenticator {
+  const keys = [...(config.apiKeys?.keys ?? [])];
+  if (config.apiKeys?.keysFile !== undefined) {
+    keys.push(...readFileSync(config.apiKeys.keysFile, 'utf8').split('\n').map((k) => k.trim()).filter((k) => k.length > 0));
+  }
+  const keyHeader = (config.apiKeys?.header ?? 'x-api-key').toLowerCase();
+  const jwt = config.jwt;
+  let key: Promise<JWTVerifyGetKey | JoseKey | Uint8Array> | undefined;
+  if (jwt !== undefined) {
+    if (jwt.jwksUrl !== undefined) key = Promise.resolve(createRemoteJWKSet(new URL(jwt.jwksUrl)));
+    else if (jwt.publicKey !== undefined) key = importSPKI(jwt.publicKey, 'RS256').catch(() => importSPKI(jwt.publicKey!, 'ES256'));
+    else if (jwt.secret !== undefined) key = Promise.resolve(new TextEncoder().encode(jwt.secret));
+  }
+  return async (headers) => {
+    const authz = typeof headers.authorization === 'string' ? headers.authorization : undefined;
+    const bearer = authz !== undefined ? /^Bearer\s+(\S+)$/i.exec(authz)?.[1] : undefined;
+    if (keys.length > 0) {
+      const raw = headers[keyHeader];
+      const given = keyHeader === 'authorization' ? bearer : typeof raw === 'string' ? raw : undefined;
+      if (given !== undefined && keys.some((k) => sameSecret(given, k))) return `key:${given.slice(0, 4)}…`;
+    }
+    if (key !== undefined && bearer !== undefined && bearer.split('.').length === 3) {
+      try {
+        const k = await key;
+        const { payload } = await jwtVerify(bearer, k as JoseKey, {
+          issuer: jwt!.issuer, audience: jwt!.audience, clockTolerance: jwt!.clockToleranceSeconds,
+        });
+        return `sub:${payload.sub ?? 'unknown'}`;
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
+          throw new GatewayError('forbidden', `the token is not valid for this gateway: ${(err as Error).message}`);
+        }
+        throw new GatewayError('unauthorized', code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : 'the token could not be verified',
+          { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+      }
+    }
+    const schemes = [keys.length > 0 ? `an API key in "${keyHeader}"` : '', key !== undefined ? 'a bearer token' : ''].filter(Boolean).join(' or ');
+    throw new GatewayError('unauthorized', `this endpoint needs ${schemes}`, { headers: { 'www-authenticate': 'Bearer' } });
+  };
+}
