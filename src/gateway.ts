@@ -68,6 +68,7 @@ export class Gateway {
     const make = (router: () => Router): Server => createHttpServer({
       maxBodyBytes: s.maxBodyBytes, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
       keepAliveTimeoutMs: s.keepAliveTimeoutMs, log: this.#log, router, draining: () => this.#draining,
+      maxConcurrentRequests: s.maxConcurrentRequests,
     });
     const main = make(() => this.#state.router);
     const port = await listenOn(main, s.port, s.host);

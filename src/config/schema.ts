@@ -16,6 +16,7 @@ export const serverSchema = z.strictObject({
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
   adminToken: z.string().optional().describe('Bearer token required on /admin/* when set.'),
   maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
+  maxConcurrentRequests: z.coerce.number().int().min(1).default(10_000).describe('Requests served at once by the gateway; beyond it → 429 overloaded before the body is read.'),
   maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),
   readiness: z.enum(['backends', 'self']).default('backends').describe(
     '"backends": health routes report not-ready while any served target is down (sidecar). ' +

@@ -22,12 +22,15 @@ export interface HttpServerOptions {
   router(): Router;
   /** True while draining: answers carry Connection: close. */
   draining(): boolean;
+  /** Requests served at once; beyond it → 429 before the body is read, so memory stays bounded. */
+  maxConcurrentRequests: number;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** createHttpServer makes the platform listener (not yet listening). */
 export function createHttpServer(options: HttpServerOptions): Server {
+  const active = { count: 0 };
   const server = createServer({
     headersTimeout: options.headersTimeoutMs,
     requestTimeout: options.requestTimeoutMs,
@@ -35,7 +38,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     // Headers larger than this get 431 from Node itself.
     maxHeaderSize: 16 * 1024,
     requireHostHeader: false,
-  }, (req, res) => { void handle(req, res, options); });
+  }, (req, res) => { void handle(req, res, options, active); });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
@@ -53,7 +56,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }): Promise<void> {
   const started = performance.now();
   const header = req.headers['x-request-id'];
   const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
@@ -75,6 +78,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   let code = 200;
   let controller: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let counted = false;
   try {
     if (match.kind === 'none') {
       if (match.status === 405) {
@@ -84,6 +88,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       throw new GatewayError('not_found', `no route for ${req.method} ${truncate(path)}`);
     }
     frontend = match.route.frontend;
+    if (active.count >= options.maxConcurrentRequests && frontend !== 'admin') {
+      throw new GatewayError('overloaded', `the gateway is serving ${active.count} requests, its limit`);
+    }
+    active.count++;
+    counted = true;
     inFlight.inc({ frontend });
     const httpReq: HttpRequest = {
       method: req.method ?? 'GET',
@@ -122,7 +131,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     else log.debug({ code: e.code }, e.message);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
-    if (frontend !== 'none') inFlight.dec({ frontend });
+    if (counted) {
+      active.count--;
+      inFlight.dec({ frontend });
+    }
     requestsTotal.inc({ frontend, model, target, code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
     log.debug({ method: req.method, path: truncate(path), status: code, ms: Math.round(performance.now() - started) }, 'request');

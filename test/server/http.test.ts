@@ -30,7 +30,7 @@ const routes: Route[] = [
 
 const server = createHttpServer({
   maxBodyBytes: 1024, bodyIdleTimeoutMs: 200, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
-  log: silentLogger, router: () => router, draining: () => false,
+  log: silentLogger, router: () => router, draining: () => false, maxConcurrentRequests: 100,
 });
 const router = new Router(routes);
 
