@@ -51,6 +51,8 @@ export const retrySchema = z.strictObject({
   attempts: z.coerce.number().int().min(0).max(5).default(1).describe('Extra attempts for calls that cannot have had an effect.'),
   budgetPercent: z.coerce.number().min(0).max(100).default(20).describe('Retries allowed as a share of calls over the rolling window.'),
   backoffMs: duration.prefault('25ms').describe('Base of the jittered backoff.'),
+  budgetWindowMs: duration.prefault('10s').describe('Rolling window over which the retry budget is counted.'),
+  minRetries: z.coerce.number().int().min(0).default(3).describe('Retries always allowed in the window, whatever budgetPercent gives at low traffic.'),
 }).describe('Retries with a budget.');
 
 export const targetSchema = z.strictObject({

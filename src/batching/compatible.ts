@@ -1,0 +1,42 @@
+// compatible.ts — which requests may share a batch: the same form (rows or tensors), the same
+// input names, datatypes and non-batch dims, the same parameters and output selection
+// (Triton's equal-shape rule; MLServer shape.py).
+
+import type { InferRequest, Parameters } from '../tensors/tensor.ts';
+
+// Wire artefacts that differ per request without changing what the model computes.
+const encodingOnly = new Set(['binary_data_size']);
+
+/**
+ * batchKey gives a string that is equal for two requests exactly when their rows can be
+ * concatenated into one backend call and the answer split back without changing either.
+ * The request must have passed countRows.
+ */
+export function batchKey(req: InferRequest): string {
+  const outputs = req.outputs?.map((o) => [o.name, canonical(o.parameters)]) ?? null;
+  const parameters = canonical(req.parameters);
+  if (req.instances !== undefined) return JSON.stringify(['rows', parameters, outputs], bigintSafe);
+  const inputs = req.inputs!
+    .map((t) => [t.name, t.datatype, t.shape.slice(1), canonical(withoutEncoding(t.parameters))] as const)
+    .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  return JSON.stringify(['tensors', inputs, parameters, outputs], bigintSafe);
+}
+
+function withoutEncoding(p: Parameters | undefined): Parameters | undefined {
+  if (p === undefined) return undefined;
+  const kept = Object.entries(p).filter(([k]) => !encodingOnly.has(k));
+  return kept.length === 0 ? undefined : Object.fromEntries(kept);
+}
+
+// canonical sorts object keys at every level so {a, b} and {b, a} give the same key.
+function canonical(value: unknown): unknown {
+  if (value === undefined || value === null || typeof value !== 'object') return value ?? null;
+  if (Array.isArray(value)) return value.map(canonical);
+  const keys = Object.keys(value).sort();
+  if (keys.length === 0) return null;
+  return keys.map((k) => [k, canonical((value as Record<string, unknown>)[k])]);
+}
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? `${value}n` : value;
+}

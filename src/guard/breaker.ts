@@ -1,0 +1,124 @@
+// breaker.ts — the circuit breaker per target, the only file that imports opossum. It decides
+// which failures count (Envoy's origin split: the backend's fault, never the client's) and works
+// around opossum 10's pitfalls (see shared/reference/reliability.md §2a):
+// - opossum's own timeout is off (it does not cancel the call); the guard's deadline race is used;
+// - no `capacity` (its rejections count as failures); limit.ts sheds before the breaker;
+// - no shared abortController; each call has the request's own ctx.signal;
+// - while open we refuse before calling opossum, so refusals never count as fires;
+// - a filtered error during half-open would close the breaker: a client abort re-opens it instead;
+// - stats are not reset on close, so one failure after recovery would re-open at once: a fresh
+//   opossum breaker (fresh window) replaces the old one on every close.
+
+import CircuitBreaker from 'opossum';
+import type { Logger } from 'pino';
+import type { BreakerConfig } from '../config/schema.ts';
+import { GatewayError, toGatewayError } from '../errors.ts';
+import { breakerState } from '../observe/metrics.ts';
+import type { CallContext, Stage } from '../types.ts';
+import type { InferResponse } from '../tensors/tensor.ts';
+import { settleBy } from './deadline.ts';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** TargetBreaker is one target's circuit: a Stage plus its state for routing and status. */
+export interface TargetBreaker {
+  stage: Stage;
+  state(): BreakerState;
+  /** available is false while open or while the half-open probe is in flight. */
+  available(): boolean;
+  close(): void;
+}
+
+// GatewayError codes that are the backend's fault when they come back from a call.
+const backendFailures = new Set(['backend_unreachable', 'backend_error', 'backend_bad_reply', 'backend_unavailable', 'deadline_exceeded']);
+
+/** countsAsFailure says whether an error from a backend call should count against the target. */
+export function countsAsFailure(err: GatewayError): boolean {
+  return err.status >= 500 && backendFailures.has(err.code);
+}
+
+const stateValue: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+type Call = () => Promise<InferResponse>;
+
+/** createBreaker builds the circuit for one target from its config. */
+export function createBreaker(config: BreakerConfig, opts: { target: string; log: Logger }): TargetBreaker {
+  let openedAt = 0;
+  let closed = false;
+  let breaker = fresh();
+  breakerState.set({ target: opts.target }, 0);
+
+  function fresh(): CircuitBreaker<[Call], InferResponse> {
+    const b = new CircuitBreaker<[Call], InferResponse>((call) => call(), {
+      timeout: false,
+      errorThresholdPercentage: config.errorThresholdPercentage,
+      // opossum opens on the first failure with volumeThreshold 0; the schema keeps it ≥ 1.
+      volumeThreshold: Math.max(1, config.volumeThreshold),
+      rollingCountTimeout: config.rollingCountTimeoutMs,
+      rollingCountBuckets: 10,
+      resetTimeout: config.resetTimeoutMs,
+      enableSnapshots: false,
+      rollingPercentilesEnabled: false,
+      errorFilter: (err: unknown) => {
+        const e = toGatewayError(err);
+        if (countsAsFailure(e)) return false;
+        // A client abort says nothing about the backend: it must neither count nor close a
+        // half-open circuit (opossum reports filtered errors as successes); wait another reset.
+        if (e.code === 'client_closed' && b.halfOpen) b.open();
+        return true;
+      },
+    });
+    b.on('open', () => {
+      openedAt = performance.now();
+      breakerState.set({ target: opts.target }, 2);
+      opts.log.warn({ target: opts.target, breaker: 'open', resetTimeoutMs: config.resetTimeoutMs }, `circuit for target ${opts.target} opened`);
+    });
+    b.on('halfOpen', () => {
+      breakerState.set({ target: opts.target }, 1);
+      opts.log.info({ target: opts.target, breaker: 'half-open' }, `circuit for target ${opts.target} is half-open: one probe goes through`);
+    });
+    b.on('close', () => {
+      breakerState.set({ target: opts.target }, 0);
+      opts.log.info({ target: opts.target, breaker: 'closed' }, `circuit for target ${opts.target} closed`);
+      // Start the closed state with an empty window (see the header); not inside opossum's emit.
+      queueMicrotask(() => {
+        if (closed || breaker !== b) return;
+        b.shutdown();
+        breaker = fresh();
+      });
+    });
+    return b;
+  }
+
+  function state(): BreakerState {
+    if (breaker.opened) return 'open';
+    if (breaker.halfOpen) return 'half-open';
+    return 'closed';
+  }
+
+  function refusal(): GatewayError {
+    if (breaker.halfOpen) {
+      return new GatewayError('circuit_open', `target ${opts.target} is failing; a probe is testing it now`, { retryAfter: 1 });
+    }
+    const left = Math.max(0, config.resetTimeoutMs - (performance.now() - openedAt));
+    return new GatewayError('circuit_open', `target ${opts.target} is failing; its circuit is open for ${Math.ceil(left / 1000)} s more`,
+      { retryAfter: Math.max(1, Math.ceil(left / 1000)) });
+  }
+
+  const stage: Stage = (next) => (req, ctx: CallContext) => {
+    // Refuse without touching opossum while open, or while half-open with its probe in flight.
+    if (breaker.opened || (breaker.halfOpen && !breaker.pendingClose)) return Promise.reject(refusal());
+    return breaker.fire(() => settleBy(next(req, ctx), ctx)).catch((err: unknown) => {
+      throw toGatewayError(err);
+    });
+  };
+
+  return {
+    stage,
+    state,
+    available: () => breaker.closed || (breaker.halfOpen && breaker.pendingClose),
+    close: () => {
+      closed = true;
+      breaker.shutdown();
+    },
+  };
+}
