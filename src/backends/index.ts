@@ -1,8 +1,10 @@
 // index.ts — the backend registry: adding a backend is one file beside this one and one line here.
 
 import type { BackendFactory } from '../types.ts';
+import { passthrough } from './passthrough.ts';
 
 export const backends: Record<string, BackendFactory<any>> = {
+  passthrough,
 };
 
 /** backendSchemas lists each backend's config schema, for config/schema.ts. */

@@ -3,7 +3,7 @@
 // cleaned: hop-by-hop headers and every header named in Connection are dropped, Upgrade is
 // never forwarded, x-forwarded-* are set. This file is the only one that imports http-proxy-3.
 
-import { Agent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Agent, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
@@ -13,8 +13,8 @@ import { duration } from '../config/units.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Backend, BackendFactory, Health } from '../types.ts';
 
-/** RawProxy streams one client request to the upstream at the given path (with query string). */
-export type RawProxy = (req: IncomingMessage, res: ServerResponse, path: string) => void;
+/** RawProxy streams one client request to the upstream at the given path (with query string); close() drops its idle sockets. */
+export type RawProxy = ((req: IncomingMessage, res: ServerResponse, path: string) => void) & { close(): void };
 
 export interface RawProxyOptions {
   /** No byte from the upstream for this long → 504 (or the stream is cut once started). */
@@ -62,12 +62,9 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
     agent, changeOrigin: true, ignorePath: true, selfHandleResponse: true, xfwd: false,
     connectTimeout: options.connectTimeoutMs ?? 5000,
   });
-  const timeouts = new WeakSet<ClientRequest>();
-
   proxy.on('proxyReq', (proxyReq) => {
     if (options.timeoutMs === undefined) return;
     proxyReq.setTimeout(options.timeoutMs, () => {
-      timeouts.add(proxyReq);
       proxyReq.destroy(Object.assign(new Error(`upstream sent nothing for ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     });
   });
@@ -91,10 +88,11 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
       res.destroy();
       return;
     }
-    writeJsonError(res, e.code === 'internal' ? new GatewayError('backend_unreachable', `passthrough upstream ${base.origin} failed`) : e);
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    writeJsonError(res, e.code === 'internal' ? new GatewayError('backend_unreachable', `passthrough upstream ${base.origin} failed (${code})`) : e);
   });
 
-  return (req, res, path) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (path.length > maxPathLength || !pathPattern.test(path)) {
       writeJsonError(res, new GatewayError('bad_request', 'the request path is not a valid absolute path'));
       req.resume();
@@ -103,6 +101,7 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
     req.headers = forwardedHeaders(req, res);
     proxy.web(req, res, { target: prefix + path });
   };
+  return Object.assign(forward, { close: () => agent.destroy() });
 }
 
 function forwardedHeaders(req: IncomingMessage, res: ServerResponse): IncomingHttpHeaders {
@@ -154,7 +153,7 @@ export const passthrough: BackendFactory<PassthroughConfig> = {
       model: () => ({ infer: notModels, metadata: notModels, health }),
       health,
       proxy,
-      close: async () => {},
+      close: async () => { proxy.close(); },
     };
   },
 };

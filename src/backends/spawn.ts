@@ -67,6 +67,7 @@ export class ProcessSupervisor {
     this.#spawnError = undefined;
     process.on('exit', this.#killOnExit);
     this.#launch();
+    await new Promise((r) => setImmediate(r));
     const until = performance.now() + this.#config.readyTimeoutSeconds * 1000;
     let last = 'not checked yet';
     while (performance.now() < until) {
@@ -77,7 +78,7 @@ export class ProcessSupervisor {
         throw new GatewayError('backend_unavailable',
           `backend "${this.name}": cannot run ${JSON.stringify(this.#config.command[0])} (${code}); check spawn.command and PATH`);
       }
-      const health = await this.health(AbortSignal.timeout(Math.min(5000, Math.max(1, until - performance.now()))));
+      const health = await this.health(AbortSignal.timeout(Math.ceil(Math.min(5000, Math.max(1, until - performance.now())))));
       if (health.ready) {
         this.#log.info({ pid: this.pid }, 'backend process ready');
         return;
@@ -134,8 +135,9 @@ export class ProcessSupervisor {
     });
     this.#child = child;
     this.#startedAt = performance.now();
-    this.#state = 'running';
-    this.#reason = 'process started; health check not passed yet';
+    // No pid: the spawn failed (ENOENT, EACCES); the 'error' event follows on the next tick.
+    this.#state = child.pid === undefined ? 'waiting' : 'running';
+    this.#reason = child.pid === undefined ? 'process failed to start' : 'process started; health check not passed yet';
     this.#forward(child.stdout!, 'stdout');
     this.#forward(child.stderr!, 'stderr');
     let done = false;

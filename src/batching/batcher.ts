@@ -40,8 +40,8 @@ interface Member {
   enqueuedAt: number;
   /** Rows already handed to batches; rows - taken still wait in the queue. */
   taken: number;
-  /** Answers per piece (row range), in row order. */
-  pieces: InferResponse[];
+  /** Answers per piece (row range), in row order; undefined until answered. */
+  pieces: Array<InferResponse | undefined>;
   /** Pieces sent and not yet answered. */
   pending: number;
   batches: Set<Batch>;
@@ -71,7 +71,11 @@ interface Batch {
 export function createBatcher(config: BatchingConfig, opts: BatcherOptions): { stage: Stage; status(): BatcherStatus; close(): void } {
   const batcher = new Batcher(config, opts);
   return {
-    stage: (next) => (req, ctx) => batcher.submit(req, ctx, next),
+    // One batcher serves one target: the pipeline applies the stage once, to that target's path.
+    stage: (next) => {
+      batcher.bind(next);
+      return (req, ctx) => batcher.submit(req, ctx);
+    },
     status: () => batcher.status(),
     close: () => batcher.close(),
   };
@@ -114,8 +118,13 @@ class Batcher {
     };
   }
 
-  submit(req: InferRequest, ctx: CallContext, next: Infer): Promise<InferResponse> {
+  bind(next: Infer): void {
     this.#next = next;
+  }
+
+  submit(req: InferRequest, ctx: CallContext): Promise<InferResponse> {
+    const next = this.#next;
+    if (next === undefined) return Promise.reject(new GatewayError('internal', 'the batching stage was not applied'));
     if (this.#closed) return Promise.reject(new GatewayError('draining', `target ${this.#target} is shutting down`));
     let rows: number;
     let key: string;
@@ -275,7 +284,7 @@ class Batcher {
       const n = Math.min(this.#maxBatch - rows, m.rows - m.taken);
       if (m.taken === 0) this.#metrics.queueDelay.observe((now - m.enqueuedAt) / 1000);
       parts.push({ member: m, start: m.taken, end: m.taken + n, index: m.pieces.length });
-      m.pieces.push(undefined as unknown as InferResponse);
+      m.pieces.push(undefined);
       m.taken += n;
       m.pending++;
       queue.rows -= n;
@@ -308,13 +317,18 @@ class Batcher {
     } catch (err) {
       call = Promise.reject(err);
     }
+    // The slot is free as soon as the backend answers; callers are answered, then the next
+    // batch goes out in the same turn.
     call.then(
-      (res) => this.#deliver(batch, res, performance.now() - start, ctx.target),
-      (err) => this.#fail(batch, err),
-    ).catch((err) => this.#fail(batch, err)).finally(() => {
-      this.#inFlight--;
-      this.#pump();
-    });
+      (res) => {
+        this.#inFlight--;
+        this.#deliver(batch, res, performance.now() - start, ctx.target);
+      },
+      (err) => {
+        this.#inFlight--;
+        this.#fail(batch, err);
+      },
+    ).catch((err) => this.#fail(batch, err)).finally(() => this.#pump());
   }
 
   #deliver(batch: Batch, res: InferResponse, ms: number, target: string | undefined): void {
@@ -342,7 +356,8 @@ class Batcher {
       m.pending--;
       if (m.pending > 0 || m.taken < m.rows) return;
       if (target !== undefined) m.ctx.target = target;
-      this.#settle(m, undefined, answerFor(m));
+      const alone = batch.parts.length === 1 && part.start === 0 && part.end === m.rows;
+      this.#settle(m, undefined, alone ? pieces[0]! : answerFor(m));
     });
   }
 
@@ -405,10 +420,9 @@ function requestFor(batch: Batch): InferRequest {
   return mergeRows(parts.map((p) => (p.start === 0 && p.end === p.member.rows ? p.member.req : sliceRows(p.member.req, p.start, p.end))));
 }
 
+// A merged call carried no request id: give each caller its own back, as a lone call would.
 function answerFor(m: Member): InferResponse {
-  const res = joinResponses(m.pieces);
-  if (m.pieces.length === 1 && m.pieces[0] === res && m.req.id === res.id) return res;
-  const out: InferResponse = { ...res };
+  const out: InferResponse = { ...joinResponses(m.pieces as InferResponse[]) };
   if (m.req.id !== undefined) out.id = m.req.id;
   else delete out.id;
   return out;

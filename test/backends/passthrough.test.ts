@@ -1,0 +1,276 @@
+// passthrough.test.ts — the raw proxy between a real client and a real echo server: hop-by-hop
+// and Connection-named headers stripped both ways, x-forwarded-* set, paths kept exactly, large
+// bodies streamed (not buffered), upstream down / hung / cut handled without a crash.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { cleanHeaders, createRawProxy, passthrough } from '../../src/backends/passthrough.ts';
+import { GatewayError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/observe/log.ts';
+import { freePort } from '../support/ports.ts';
+
+const servers: Server[] = [];
+after(async () => {
+  for (const s of servers) s.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+});
+
+async function listen(server: Server): Promise<string> {
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** gatewayFor puts a proxy behind a plain server, as the router would call it. */
+function gatewayFor(proxy: (req: IncomingMessage, res: ServerResponse, path: string) => void): Promise<string> {
+  return listen(createServer((req, res) => {
+    res.setHeader('x-request-id', 'req-123');
+    proxy(req, res, req.url ?? '/');
+  }));
+}
+
+interface Reply { status: number; headers: IncomingHttpHeaders; body: Buffer }
+
+function send(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: Readable | Buffer } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (options.body instanceof Readable) options.body.pipe(req);
+    else req.end(options.body);
+  });
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function bytes(n: number, seed = 7): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+// Upstream: /echo answers what it received; /big streams BIG bytes; /hold sends a first chunk and
+// ends only when /release is called; /cut sends headers and drops the socket; /hang never answers.
+const BIG = 8 * 1024 * 1024;
+let releaseHold: (() => void) | undefined;
+let upstream = '';
+let gateway = '';
+
+before(async () => {
+  upstream = await listen(createServer((req: IncomingMessage, res) => {
+    const path = req.url ?? '/';
+    if (path.startsWith('/big')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(bytes(BIG, 3));
+      return;
+    }
+    if (path === '/hold') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('first chunk;');
+      releaseHold = () => res.end('last chunk');
+      return;
+    }
+    if (path === '/release') {
+      releaseHold?.();
+      res.end('released');
+      return;
+    }
+    if (path === '/cut') {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('partial');
+      setTimeout(() => req.socket.destroy(), 20);
+      return;
+    }
+    if (path === '/hang') return;
+    const hash = createHash('sha256');
+    let length = 0;
+    req.on('data', (c: Buffer) => { hash.update(c); length += c.length; });
+    req.on('end', () => {
+      const body = JSON.stringify({ method: req.method, url: path, headers: req.headers, length, sha256: hash.digest('hex') });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'x-kept': 'yes',
+        'x-upstream-hop': 'secret',
+        'keep-alive': 'timeout=99',
+        'connection': 'keep-alive, x-upstream-hop',
+        'set-cookie': ['a=1', 'b=2'],
+        'proxy-authenticate': 'Basic',
+      });
+      res.end(body);
+    });
+  }));
+  gateway = await gatewayFor(createRawProxy(upstream, silentLogger, { timeoutMs: 500 }));
+});
+
+describe('cleanHeaders', () => {
+  test('drops hop-by-hop headers and every header named in Connection, whatever the case', () => {
+    const out = cleanHeaders({
+      connection: 'Keep-Alive, X-Named ,x-other', 'keep-alive': 'timeout=5', 'x-named': '1', 'x-other': '2',
+      te: 'trailers', upgrade: 'websocket', 'proxy-authorization': 'Basic x', 'transfer-encoding': 'chunked',
+      'x-kept': 'k', 'content-type': 'application/json',
+    });
+    assert.deepEqual(out, { 'x-kept': 'k', 'content-type': 'application/json' });
+  });
+});
+
+describe('createRawProxy', () => {
+  test('strips hop-by-hop and Connection-named headers both ways, never forwards Upgrade, sets x-forwarded-*', async () => {
+    const res = await send(gateway, {
+      method: 'POST', path: '/echo?x=1',
+      headers: {
+        connection: 'close, X-Hop-Named', 'x-hop-named': 'drop me', 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive',
+        te: 'trailers', upgrade: 'websocket', 'proxy-authorization': 'Basic c2VjcmV0', 'x-custom': 'kept',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', host: 'client.example:8080',
+        'content-type': 'application/json',
+      },
+      body: Buffer.from('{"instances":[1]}'),
+    });
+    assert.equal(res.status, 200);
+    const echo = JSON.parse(res.body.toString()) as { method: string; url: string; headers: IncomingHttpHeaders; length: number };
+    for (const h of ['x-hop-named', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authorization']) {
+      assert.equal(echo.headers[h], undefined, `${h} must not reach the upstream`);
+    }
+    assert.notEqual(echo.headers.connection, 'close, X-Hop-Named');
+    assert.equal(echo.headers['x-custom'], 'kept');
+    assert.equal(echo.headers.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    assert.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(echo.headers['x-forwarded-proto'], 'http');
+    assert.equal(echo.headers['x-forwarded-host'], 'client.example:8080');
+    assert.equal(echo.headers.host, new URL(upstream).host);
+    assert.equal(echo.headers['x-request-id'], 'req-123');
+    assert.equal(echo.method, 'POST');
+    assert.equal(echo.url, '/echo?x=1');
+    assert.equal(echo.length, 17);
+    // Response side.
+    assert.equal(res.headers['x-kept'], 'yes');
+    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(res.headers['x-upstream-hop'], undefined);
+    assert.equal(res.headers['proxy-authenticate'], undefined);
+    assert.notEqual(res.headers['keep-alive'], 'timeout=99');
+    assert.equal(res.headers['x-request-id'], 'req-123');
+  });
+
+  test('appends to a load balancer\'s x-forwarded-for and keeps its proto and host', async () => {
+    const res = await send(gateway, {
+      path: '/echo', headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example' },
+    });
+    const echo = JSON.parse(res.body.toString()) as { headers: IncomingHttpHeaders };
+    assert.equal(echo.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(echo.headers['x-forwarded-proto'], 'https');
+    assert.equal(echo.headers['x-forwarded-host'], 'api.example');
+  });
+
+  test('the upstream URL is the origin plus the path, even for paths that look like hosts', async () => {
+    const viaRaw = (path: string): Promise<Reply> => new Promise((resolve, reject) => {
+      // The router hands the path to the proxy; call it with a path unlike req.url.
+      void listen(createServer((req, res) => proxy(req, res, path))).then((url) => send(url, { path: '/ignored' })).then(resolve, reject);
+    });
+    const proxy = createRawProxy(upstream, silentLogger);
+    const echoed = async (path: string): Promise<string> => {
+      const res = await viaRaw(path);
+      assert.equal(res.status, 200, `status for ${path}`);
+      return (JSON.parse(res.body.toString()) as { url: string }).url;
+    };
+    assert.equal(await echoed('//evil.example/echo'), '//evil.example/echo');
+    assert.equal(await echoed('/echo/a?q=%2F&r=1'), '/echo/a?q=%2F&r=1');
+    const withBase = createRawProxy(`${upstream}/base/`, silentLogger);
+    const baseUrl = await listen(createServer((req, res) => withBase(req, res, '/echo?x=1')));
+    const res = await send(baseUrl, { path: '/anything' });
+    assert.equal((JSON.parse(res.body.toString()) as { url: string }).url, '/base/echo?x=1');
+  });
+
+  test('a path that is not absolute is refused with 400 JSON', async () => {
+    for (const path of ['http://evil.example/', 'echo', '/a b', '/a\r\nx: y', '']) {
+      const url = await listen(createServer((req, res) => createRawProxy(upstream, silentLogger)(req, res, path)));
+      const res = await send(url);
+      assert.equal(res.status, 400, JSON.stringify(path));
+      assert.deepEqual(JSON.parse(res.body.toString()), { error: 'the request path is not a valid absolute path', code: 'bad_request' });
+    }
+  });
+
+  test('streams a large request body up and a large response down', async () => {
+    const up = bytes(BIG);
+    const res = await send(gateway, { method: 'PUT', path: '/echo', body: Readable.from([up.subarray(0, BIG / 2), up.subarray(BIG / 2)]) });
+    const echo = JSON.parse(res.body.toString()) as { length: number; sha256: string; headers: IncomingHttpHeaders };
+    assert.equal(echo.length, BIG);
+    assert.equal(echo.sha256, sha(up));
+    const down = await send(gateway, { path: '/big' });
+    assert.equal(down.status, 200);
+    assert.equal(down.body.length, BIG);
+    assert.equal(sha(down.body), sha(bytes(BIG, 3)));
+  });
+
+  test('passes the first bytes on before the upstream has finished (no buffering)', async () => {
+    const first = await new Promise<string>((resolve, reject) => {
+      const u = new URL(gateway);
+      const req = request({ host: u.hostname, port: u.port, path: '/hold', agent: false }, (res) => {
+        res.once('data', (c: Buffer) => {
+          resolve(c.toString());
+          res.resume();
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    // If the proxy buffered, the first chunk would only arrive after /release.
+    assert.equal(first, 'first chunk;');
+    await send(upstream, { path: '/release' });
+  });
+
+  test('upstream down → 502 JSON backend_unreachable with Retry-After, and the process keeps serving', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const url = await gatewayFor(createRawProxy(dead, silentLogger));
+    const res = await send(url, { method: 'POST', path: '/predict', body: Buffer.from('{}') });
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['content-type'], 'application/json');
+    assert.equal(res.headers['retry-after'], '1');
+    const body = JSON.parse(res.body.toString()) as { error: string; code: string };
+    assert.equal(body.code, 'backend_unreachable');
+    assert.match(body.error, /ECONNREFUSED/);
+    assert.equal((await send(gateway, { path: '/echo' })).status, 200);
+  });
+
+  test('an upstream that sends nothing within timeoutMs → 504 JSON', async () => {
+    const res = await send(gateway, { path: '/hang' });
+    assert.equal(res.status, 504);
+    assert.equal((JSON.parse(res.body.toString()) as { code: string }).code, 'deadline_exceeded');
+  });
+
+  test('an upstream that drops the connection mid-answer cuts the client stream, and nothing crashes', async () => {
+    await assert.rejects(send(gateway, { path: '/cut' }), /aborted|socket hang up|ECONNRESET/);
+    assert.equal((await send(gateway, { path: '/echo' })).status, 200);
+  });
+});
+
+describe('passthrough backend', () => {
+  test('schema, proxy, health by TCP connect and by healthPath, and no model calls', async () => {
+    const config = passthrough.schema.parse({ type: 'passthrough', url: upstream });
+    assert.equal(config.timeoutMs, 60_000);
+    assert.equal(passthrough.schema.safeParse({ type: 'passthrough', url: 'ftp://x' }).success, false);
+    assert.equal(passthrough.schema.safeParse({ type: 'passthrough', url: upstream, extra: 1 }).success, false);
+    const backend = passthrough.create('raw', config, { log: silentLogger });
+    assert.deepEqual(await backend.health(), { ready: true });
+    const url = await gatewayFor(backend.proxy!.bind(backend));
+    assert.equal((await send(url, { path: '/echo' })).status, 200);
+    await assert.rejects(backend.model('m').infer({ instances: [1] }, {} as never), (err: unknown) =>
+      err instanceof GatewayError && err.code === 'bad_request' && /passthrough/.test(err.message));
+
+    const down = passthrough.create('raw', passthrough.schema.parse({ type: 'passthrough', url: `http://127.0.0.1:${await freePort()}` }), { log: silentLogger });
+    const h = await down.health();
+    assert.equal(h.ready, false);
+    assert.match(h.reason ?? '', /ECONNREFUSED/);
+    const withPath = passthrough.create('raw', passthrough.schema.parse({ type: 'passthrough', url: upstream, healthPath: '/hang' }), { log: silentLogger });
+    assert.equal((await withPath.health(AbortSignal.timeout(200))).ready, false);
+    const ok = passthrough.create('raw', passthrough.schema.parse({ type: 'passthrough', url: upstream, healthPath: '/echo' }), { log: silentLogger });
+    assert.deepEqual(await ok.health(), { ready: true });
+  });
+});
