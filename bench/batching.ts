@@ -53,14 +53,22 @@ export async function runBatchingBench(seconds = Number(process.env.BENCH_SECOND
         const low5 = await run(0.05 * unbatchedCapacity, seconds * 2000);
         const low20 = await run(0.2 * unbatchedCapacity, seconds * 1000);
         const capacity = mode === 'none' ? unbatchedCapacity : ceiling;
+        const before = await backendStats(backend);
         const saturation = await run(1.1 * capacity, seconds * 750);
+        const after = await backendStats(backend);
+        const calls = after.calls - before.calls;
         await new Promise((r) => setTimeout(r, 2500)); // let the overload drain
         const phaseMs = Math.max(2000, seconds * 400);
         const step = await run([0.1, 0.9, 0.1].map((f) => ({ rate: f * capacity, durationMs: phaseMs })));
         results[mode] = {
           gateway: gw.kind,
           low5: brief(low5), low20: brief(low20),
-          saturation: { ...brief(saturation), goodputOverCeiling: round(saturation.goodput / capacity) },
+          saturation: {
+            ...brief(saturation), goodputOverCeiling: round(saturation.goodput / capacity),
+            // Backend side, including the drain after the run: mean rows per call, and busy share.
+            backendMeanBatch: round((after.rows - before.rows) / Math.max(1, calls)),
+            backendBusyMs: round(after.busyMs - before.busyMs),
+          },
           step: {
             phases: step.phases!.map((p) => ({ rate: round(p.rate), p50: p.p50, p99: p.p99, errors: p.errors, goodput: p.goodput })),
             settledMs: settleTimes(step, phaseMs),
@@ -134,6 +142,10 @@ function settleTimes(r: OpenLoopResult, phaseMs: number): number[] {
     for (const w of windows) if (w.p99 > bound) settled = w.tMs - k * phaseMs + (r.series[1]?.tMs ?? 250);
     return settled;
   });
+}
+
+async function backendStats(backend: Proc): Promise<{ calls: number; rows: number; busyMs: number }> {
+  return (await (await fetch(`http://127.0.0.1:${backend.port}/stats`)).json()) as { calls: number; rows: number; busyMs: number };
 }
 
 function round(x: number): number {

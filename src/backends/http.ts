@@ -9,7 +9,7 @@ import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { rowsToTensors, tensorsToInstances } from '../codecs/instances.ts';
 import { GatewayError, toGatewayError, type ErrorCode } from '../errors.ts';
 import { backendDuration } from '../observe/metrics.ts';
-import type { InferRequest, InferResponse, ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
+import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
 import { poolFor } from './client.ts';
 import { EndpointPicker } from './endpoints.ts';
@@ -101,9 +101,8 @@ export const http: BackendFactory<HttpConfig> = {
             const body = stringifyJson(req.parameters === undefined ? { instances } : { instances, parameters: req.parameters });
             const predictions = await call(body, path, instances.length, ctx);
             const out: InferResponse = { modelName: model, ...(version === undefined ? {} : { modelVersion: version }) };
-            if (req.inputs !== undefined && req.instances === undefined) {
-              out.outputs = rowsToTensors(predictions, metadata().outputs, `backend "${name}" answer`);
-            } else out.predictions = predictions;
+            if (req.inputs !== undefined && req.instances === undefined) out.outputs = predictionsToTensors(predictions, metadata().outputs, name);
+            else out.predictions = predictions;
             return out;
           },
         };
@@ -202,6 +201,33 @@ async function checkHealth(urls: string[], pool: (u: string) => Dispatcher, base
   }));
   const failed = results.filter((r) => r !== undefined);
   return failed.length < urls.length ? { ready: true } : { ready: false, reason: failed.join('; ') };
+}
+
+// Tensors in → tensors out: the rows are stacked per the configured output specs or, when none
+// are configured, into one output "predictions" whose datatype is read from the values.
+function predictionsToTensors(predictions: unknown[], specs: TensorSpec[], name: string): Tensor[] {
+  try {
+    return rowsToTensors(predictions, specs.length > 0 ? specs : [inferSpec(predictions, name)], `backend "${name}" answer`);
+  } catch (err) {
+    if (!(err instanceof GatewayError) || err.code === 'backend_bad_reply') throw err;
+    throw new GatewayError('backend_bad_reply', `${err.message} (set metadata.outputs of backend "${name}" to describe its answer)`, { cause: err });
+  }
+}
+
+function inferSpec(predictions: unknown[], name: string): TensorSpec {
+  let rank = 1;
+  for (let v = predictions[0]; Array.isArray(v); v = v[0]) rank++;
+  const leaves = predictions.flat(rank);
+  let datatype: TensorSpec['datatype'];
+  if (leaves.every((v) => typeof v === 'boolean')) datatype = 'BOOL';
+  else if (leaves.every((v) => typeof v === 'string')) datatype = 'BYTES';
+  else if (leaves.every((v) => typeof v === 'bigint' || Number.isSafeInteger(v))) datatype = 'INT64';
+  else if (leaves.every((v) => typeof v === 'number')) datatype = 'FP64';
+  else {
+    throw new GatewayError('backend_bad_reply',
+      `backend "${name}" answered predictions that are not arrays of numbers, strings or booleans; set its metadata.outputs to answer tensor requests`);
+  }
+  return { name: 'predictions', datatype, shape: Array.from({ length: rank }, () => -1) };
 }
 
 function describe(value: unknown): string {

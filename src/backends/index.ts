@@ -1,9 +1,11 @@
 // index.ts — the backend registry: adding a backend is one file beside this one and one line here.
 
 import type { BackendFactory } from '../types.ts';
+import { http } from './http.ts';
 import { passthrough } from './passthrough.ts';
 
 export const backends: Record<string, BackendFactory<any>> = {
+  http,
   passthrough,
 };
 

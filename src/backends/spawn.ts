@@ -15,7 +15,7 @@ import type { Health } from '../types.ts';
 export const spawnSchema = z.strictObject({
   command: z.array(z.string().min(1)).min(1).describe('Program and arguments, e.g. [tritonserver, --model-repository=/models]; run without a shell.'),
   env: z.record(z.string(), z.coerce.string()).default({}).describe('Variables added to the gateway\'s own environment for the process.'),
-  cwd: z.string().optional().describe('Working directory; default the gateway\'s.'),
+  cwd: z.string().optional().describe('Working directory (relative to the gateway\'s own); default the gateway\'s.'),
   readyTimeoutSeconds: z.coerce.number().positive().default(120).describe('Start fails when the backend\'s health check has not passed within this time.'),
   restartBackoffMs: duration.prefault('1s').describe('Wait before the first restart after the process exits; doubles on each exit in a row.'),
   maxRestartBackoffMs: duration.prefault('30s').describe('Longest wait between restarts.'),

@@ -317,18 +317,21 @@ class Batcher {
     } catch (err) {
       call = Promise.reject(err);
     }
-    // The slot is free as soon as the backend answers; callers are answered, then the next
-    // batch goes out in the same turn.
+    // The slot is free as soon as the backend answers: the next batch goes out first, then the
+    // callers are answered, so the backend does not idle while 32 replies are written. What
+    // arrives meanwhile goes at the end of this turn.
     call.then(
       (res) => {
         this.#inFlight--;
-        this.#deliver(batch, res, performance.now() - start, ctx.target);
+        const ms = performance.now() - start;
+        this.#pump();
+        this.#deliver(batch, res, ms, ctx.target);
       },
       (err) => {
         this.#inFlight--;
         this.#fail(batch, err);
       },
-    ).catch((err) => this.#fail(batch, err)).finally(() => this.#pump());
+    ).catch((err) => this.#fail(batch, err)).finally(() => this.#schedulePump());
   }
 
   #deliver(batch: Batch, res: InferResponse, ms: number, target: string | undefined): void {

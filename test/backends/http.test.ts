@@ -80,6 +80,34 @@ describe('http backend with the Flask iris server', () => {
     await rejectsWith(b.model('iris').infer({ instances: [[1, 2]] }, context()), 'bad_request', 400, /instances\[0\] must be an array of 4 numbers/);
   });
 
+  test('tensors in → rows to the server → tensors out', async () => {
+    const b = backend({ url: flask.url });
+    const res = await b.model('iris').infer({
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [2, 4], data: new Float32Array([...setosa, ...virginica]) }],
+    }, context());
+    assert.equal(res.predictions, undefined);
+    assert.equal(res.outputs!.length, 1);
+    const out = res.outputs![0]!;
+    assert.equal(out.name, 'predictions');
+    assert.equal(out.datatype, 'INT64');
+    assert.deepEqual(out.shape, [2]);
+    assert.deepEqual([...out.data as BigInt64Array].map(Number), [0, 2]);
+  });
+
+  test('tensors out follow metadata.outputs when configured; a mismatch is the backend\'s fault', async () => {
+    const typed = backend({ url: flask.url, metadata: { outputs: [{ name: 'label', datatype: 'INT32', shape: [-1] }] } });
+    const inputs = [{ name: 'x', datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array(setosa) }];
+    const out = (await typed.model('iris').infer({ inputs }, context())).outputs![0]!;
+    assert.equal(out.name, 'label');
+    assert.equal(out.datatype, 'INT32');
+    assert.deepEqual([...out.data as Int32Array], [0]);
+    // Probability objects cannot become a tensor without a matching spec.
+    await rejectsWith(backend({ url: flask.url }).model('iris').infer({ inputs, parameters: { probabilities: true } }, context()),
+      'backend_bad_reply', 502, /not arrays of numbers/);
+    const wrong = backend({ url: flask.url, metadata: { outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 3] }] } });
+    await rejectsWith(wrong.model('iris').infer({ inputs }, context()), 'backend_bad_reply', 502, /set metadata.outputs of backend "flask"/);
+  });
+
   test('health, metadata and the raw proxy', async () => {
     const b = backend({ url: flask.url, metadata: { inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }] } });
     assert.deepEqual(await b.health(), { ready: true });

@@ -28,7 +28,9 @@ function held(): { next: Infer; calls: Call[] } {
 /** double answers each row x with 2x. */
 const double = (req: InferRequest): InferResponse => ({ predictions: req.instances!.map((x) => (x as number) * 2) });
 
-const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+// Two event-loop turns: the batcher decides at the end of the turn in which rows arrive or a
+// call returns (setImmediate), and the test looks after that.
+const turn = (): Promise<void> => new Promise((r) => setImmediate(() => setImmediate(r)));
 
 function setup(config: Partial<BatchingConfig> = {}, maxBatchSize?: number): { infer: Infer; calls: Call[]; close(): void; status: ReturnType<typeof createBatcher>['status'] } {
   const { next, calls } = held();

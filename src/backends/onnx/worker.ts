@@ -1,0 +1,104 @@
+// worker.ts — a worker_threads entry that owns one onnxruntime InferenceSession. session.run
+// blocks its thread for the whole inference, so it runs here and never on the gateway's loop.
+// Protocol: workerData = WorkerOptions; first message out is Loaded or LoadFailed; then one
+// RunReply per RunCall, in order (the pool sends one call at a time).
+
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { GatewayError } from '../../errors.ts';
+import type { Tensor } from '../../tensors/tensor.ts';
+import { fromOrtTensor, toOrtTensor, transferables } from './ort-tensor.ts';
+
+/** WorkerOptions is what the pool passes as workerData. */
+export interface WorkerOptions {
+  path: string;
+  executionProviders: Array<'cuda' | 'cpu'>;
+  intraOpThreads: number;
+  interOpThreads: number;
+  spinning: boolean;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** ValueInfo is a session input or output as the runtime declares it. */
+export interface ValueInfo {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: Array<number | string>;
+}
+
+/** WorkerMessage is anything the worker posts. */
+export type WorkerMessage =
+  | { kind: 'loaded'; provider: string; skipped: string[]; inputs: ValueInfo[]; outputs: ValueInfo[] }
+  | { kind: 'load_failed'; message: string }
+  | { kind: 'reply'; id: number; outputs?: Tensor[]; error?: { code: string; message: string } };
+
+/** RunCall asks for one inference; outputs limits what is fetched. */
+export interface RunCall {
+  id: number;
+  inputs: Tensor[];
+  outputs?: string[];
+}
+
+const options = workerData as WorkerOptions;
+const port = parentPort!;
+
+async function load(): Promise<{ session: ort.InferenceSession; provider: string; skipped: string[] }> {
+  const skipped: string[] = [];
+  const providers = options.executionProviders.length === 0 ? ['cpu' as const] : options.executionProviders;
+  let last: unknown;
+  for (const provider of providers) {
+    try {
+      const session = await ort.InferenceSession.create(options.path, {
+        executionProviders: [provider],
+        intraOpNumThreads: options.intraOpThreads,
+        interOpNumThreads: options.interOpThreads,
+        graphOptimizationLevel: options.graphOptimizationLevel,
+        // Spinning threads burn a core while idle: off by default on a shared machine.
+        extra: { session: {
+          intra_op: { allow_spinning: options.spinning ? '1' : '0' },
+          inter_op: { allow_spinning: options.spinning ? '1' : '0' },
+        } },
+        logSeverityLevel: 3,
+      });
+      return { session, provider, skipped };
+    } catch (err) {
+      last = err;
+      skipped.push(`${provider}: ${firstLine(err)}`);
+    }
+  }
+  throw last;
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')[0]!.trim();
+}
+
+function describe(list: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
+  return list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false }));
+}
+
+try {
+  const { session, provider, skipped } = await load();
+  port.postMessage({
+    kind: 'loaded', provider, skipped,
+    inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata),
+  } satisfies WorkerMessage);
+  port.on('message', async (call: RunCall) => {
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const t of call.inputs) feeds[t.name] = toOrtTensor(ort.Tensor, t);
+      const result = call.outputs === undefined ? await session.run(feeds) : await session.run(feeds, call.outputs);
+      const names = call.outputs ?? session.outputNames;
+      const outputs = names.map((n) => fromOrtTensor(n, result[n] as ort.Tensor));
+      for (const v of Object.values(result)) (v as ort.Tensor).dispose?.();
+      port.postMessage({ kind: 'reply', id: call.id, outputs } satisfies WorkerMessage, transferables(outputs));
+    } catch (err) {
+      const code = err instanceof GatewayError ? err.code : 'backend_error';
+      port.postMessage({ kind: 'reply', id: call.id, error: { code, message: firstLine(err) } } satisfies WorkerMessage);
+    }
+  });
+} catch (err) {
+  port.postMessage({ kind: 'load_failed', message: firstLine(err) } satisfies WorkerMessage);
+}

@@ -1,0 +1,188 @@
+// instances.ts — rows (Vertex / TF row format / KServe v1 "instances") ⇄ canonical tensors.
+// Pure, no I/O: every backend that needs tensors from rows, or rows from tensors, uses it.
+// Row format: https://www.tensorflow.org/tfx/serving/api_rest#specifying_input_tensors_in_row_format
+
+import { GatewayError } from '../errors.ts';
+import { fromJsonValues, toJsonValues, type TensorData } from '../tensors/datatype.ts';
+import { elementCount } from '../tensors/shape.ts';
+import type { Tensor, TensorSpec } from '../tensors/tensor.ts';
+
+/**
+ * rowsToTensors turns instances into one tensor per input spec. With one input each instance
+ * is one row of it (an object keyed by that input's name is accepted too); with several,
+ * each instance is an object keyed by input name. Dim 0 of each tensor is the instance count;
+ * the other dims come from the rows, which must all agree with each other and with the spec.
+ * `{"b64": "..."}` leaves become BYTES. Bad rows throw bad_tensor naming the instance.
+ */
+export function rowsToTensors(instances: unknown[], inputs: TensorSpec[], where = 'instances'): Tensor[] {
+  if (!Array.isArray(instances)) throw new GatewayError('bad_tensor', `${where}: expected an array of instances`);
+  if (instances.length === 0) throw new GatewayError('bad_tensor', `${where}: no instances were given`);
+  if (inputs.length === 0) throw new GatewayError('bad_tensor', `${where}: the model declares no inputs, so rows cannot be mapped to tensors`);
+  if (inputs.length === 1) {
+    const spec = inputs[0]!;
+    const rows = instances.map((inst) => (isKeyedBy(inst, spec.name) ? (inst as Record<string, unknown>)[spec.name] : inst));
+    return [columnToTensor(rows, spec, where)];
+  }
+  const names = inputs.map((s) => s.name);
+  instances.forEach((inst, i) => {
+    if (typeof inst !== 'object' || inst === null || Array.isArray(inst)) {
+      throw new GatewayError('bad_tensor',
+        `${where}: instance ${i} is ${describe(inst)}; this model has ${inputs.length} inputs, so each instance must be an object with keys ${names.map((n) => `"${n}"`).join(', ')}`);
+    }
+    for (const key of Object.keys(inst)) {
+      if (!names.includes(key)) {
+        throw new GatewayError('bad_tensor', `${where}: instance ${i} has key "${key}", which is not an input; expected keys ${names.map((n) => `"${n}"`).join(', ')}`);
+      }
+    }
+    for (const name of names) {
+      if (!Object.hasOwn(inst, name)) throw new GatewayError('bad_tensor', `${where}: instance ${i} lacks input "${name}"`);
+    }
+  });
+  return inputs.map((spec) => columnToTensor(instances.map((inst) => (inst as Record<string, unknown>)[spec.name]), spec, where));
+}
+
+/**
+ * tensorsToPredictions gives one prediction per row (dim 0): a single output gives that
+ * output's row, nested per its shape; several give an object keyed by output name.
+ * INT64 beyond 2^53 stays BigInt (codecs/json.ts writes it as an integer).
+ */
+export function tensorsToPredictions(outputs: Tensor[]): unknown[] {
+  if (outputs.length === 0) return [];
+  const perOutput = outputs.map(tensorRows);
+  const rows = Math.max(...perOutput.map((r) => r.length));
+  for (let k = 0; k < outputs.length; k++) {
+    const n = perOutput[k]!.length;
+    if (outputs[k]!.shape.length > 0 && n !== rows) {
+      throw new GatewayError('backend_bad_reply', `output "${outputs[k]!.name}" has ${n} rows, other outputs have ${rows}`);
+    }
+  }
+  // A scalar (rank 0) output has no rows: every prediction carries its one value.
+  const at = (k: number, i: number): unknown => (outputs[k]!.shape.length === 0 ? perOutput[k]![0] : perOutput[k]![i]);
+  const out: unknown[] = new Array(rows);
+  for (let i = 0; i < rows; i++) {
+    if (outputs.length === 1) out[i] = at(0, i);
+    else out[i] = Object.fromEntries(outputs.map((t, k) => [t.name, at(k, i)]));
+  }
+  return out;
+}
+
+/**
+ * tensorsToInstances is the inverse of rowsToTensors, for servers that take rows: one
+ * instance per row; a single input gives the row itself, several give objects keyed by name.
+ */
+export function tensorsToInstances(inputs: Tensor[]): unknown[] {
+  return tensorsToPredictions(inputs);
+}
+
+// tensorRows splits a tensor into its dim-0 rows as nested JSON values.
+function tensorRows(t: Tensor): unknown[] {
+  const values = toJsonValues(t.datatype, t.data);
+  if (t.shape.length === 0) return [values[0]];
+  const rows = t.shape[0]!;
+  const rowShape = t.shape.slice(1);
+  const size = elementCount(rowShape);
+  const out: unknown[] = new Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = nest(values, i * size, rowShape, 0);
+  return out;
+}
+
+function nest(values: unknown[], offset: number, shape: number[], dim: number): unknown {
+  if (dim === shape.length) return values[offset];
+  const n = shape[dim]!;
+  const stride = elementCount(shape.slice(dim + 1));
+  const out: unknown[] = new Array(n);
+  for (let j = 0; j < n; j++) out[j] = nest(values, offset + j * stride, shape, dim + 1);
+  return out;
+}
+
+// columnToTensor stacks the rows of one input into a tensor of shape [rows, ...rowShape].
+function columnToTensor(rows: unknown[], spec: TensorSpec, where: string): Tensor {
+  const expected = `${spec.datatype} [${spec.shape.join(', ')}]`;
+  if (spec.shape.length === 0) {
+    // A rank-0 input has no batch dimension: exactly one instance, the value itself.
+    if (rows.length !== 1) {
+      throw new GatewayError('bad_tensor', `${where}: input "${spec.name}" is a scalar (${expected}), so exactly one instance is allowed, got ${rows.length}`);
+    }
+    return { name: spec.name, datatype: spec.datatype, shape: [], data: convert([rows[0]], [rows[0]], spec, where, 1) };
+  }
+  const rank = spec.shape.length - 1;
+  const rowShape = shapeOf(rows[0], rank);
+  const flat: unknown[] = [];
+  rows.forEach((row, i) => {
+    const problem = rowShape === undefined ? 'its nesting does not match' : collect(row, rowShape, 0, flat);
+    if (problem !== undefined || rowShape === undefined) {
+      throw new GatewayError('bad_tensor',
+        `${where}: instance ${i} is ${describe(row)}${problem === undefined ? '' : ` (${problem})`}; input "${spec.name}" expects each row to be ${rowDescription(spec)}` +
+        (i > 0 && rowShape !== undefined ? ` shaped like instance 0, [${rowShape.join(', ')}]` : ''));
+    }
+  });
+  // Rows all have instance 0's shape now; that shape must fit the spec's fixed dims.
+  if (rowShape!.some((d, k) => spec.shape[k + 1]! >= 0 && d !== spec.shape[k + 1])) {
+    throw new GatewayError('bad_tensor',
+      `${where}: instance 0 has row shape [${rowShape!.join(', ')}]; input "${spec.name}" expects each row to be ${rowDescription(spec)}`);
+  }
+  const shape = [rows.length, ...rowShape!];
+  return { name: spec.name, datatype: spec.datatype, shape, data: convert(flat, rows, spec, where, elementCount(rowShape!)) };
+}
+
+// convert types the flat values in one pass; on failure it re-checks row by row so the
+// error names the instance that is wrong.
+function convert(flat: unknown[], rows: unknown[], spec: TensorSpec, where: string, rowSize: number): TensorData {
+  try {
+    return fromJsonValues(spec.datatype, flat, `${where}: input "${spec.name}"`);
+  } catch (err) {
+    if (!(err instanceof GatewayError) || rowSize === 0) throw err;
+    for (let i = 0; i < rows.length; i++) {
+      fromJsonValues(spec.datatype, flat.slice(i * rowSize, (i + 1) * rowSize), `${where}: instance ${i}, input "${spec.name}"`);
+    }
+    throw err;
+  }
+}
+
+// shapeOf reads the nested-array lengths of a row down to rank levels (undefined if ragged at the top).
+function shapeOf(row: unknown, rank: number): number[] | undefined {
+  const shape: number[] = [];
+  let cur = row;
+  for (let d = 0; d < rank; d++) {
+    if (!Array.isArray(cur)) return undefined;
+    shape.push(cur.length);
+    cur = cur[0];
+  }
+  return shape;
+}
+
+// collect appends the leaves of a row to out, checking it is a full array of exactly shape.
+function collect(v: unknown, shape: number[], dim: number, out: unknown[]): string | undefined {
+  if (dim === shape.length) {
+    if (Array.isArray(v)) return `it nests deeper than ${shape.length} level${shape.length === 1 ? '' : 's'}`;
+    out.push(v);
+    return undefined;
+  }
+  if (!Array.isArray(v)) return `found ${describe(v)} where an array of ${shape[dim]} was expected`;
+  if (v.length !== shape[dim]) return `found an array of ${v.length} where ${shape[dim]} were expected`;
+  for (const x of v) {
+    const problem = collect(x, shape, dim + 1, out);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function rowDescription(spec: TensorSpec): string {
+  const row = spec.shape.slice(1);
+  if (row.length === 0) return `a single ${spec.datatype} value (input shape [${spec.shape.join(', ')}])`;
+  return `${spec.datatype} of shape [${row.join(', ')}] (input shape [${spec.shape.join(', ')}], -1 = any)`;
+}
+
+function isKeyedBy(v: unknown, name: string): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) &&
+    Object.keys(v).length === 1 && Object.hasOwn(v, name) && name !== 'b64';
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'missing';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
