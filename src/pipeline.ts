@@ -3,7 +3,9 @@
 
 import type { Logger } from 'pino';
 import type { ModelConfig, TargetConfig } from './config/schema.ts';
+import { createBatcher } from './batching/batcher.ts';
 import { GatewayError } from './errors.ts';
+import { createGuard } from './guard/guard.ts';
 import type { Backend, Health, Infer, ModelEndpoint } from './types.ts';
 
 /** TargetState is one target of a model with its live readiness. */
@@ -16,6 +18,8 @@ export interface TargetState {
   endpoint: ModelEndpoint;
   infer: Infer;
   health: Health;
+  /** Ready and not cut off by its breaker: a split may send traffic here. */
+  available(): boolean;
   status(): Record<string, unknown>;
   close(): void;
 }
@@ -60,18 +64,27 @@ function buildTarget(modelName: string, model: ModelConfig, t: TargetConfig, dep
   const backendModel = t.model ?? modelName;
   const endpoint = backend.model(backendModel, t.version);
   const name = targetName(t, modelName);
+  const log = deps.log.child({ target: name });
+  const guard = createGuard({ breaker: model.breaker, retry: model.retry, maxInFlight: t.maxInFlight }, { target: name, backend: t.backend, log });
+  const batching = t.batching ?? model.batching;
+  const batcher = batching === undefined ? undefined
+    : createBatcher(batching, { target: name, log, maxBatchSize: model.metadata?.maxBatchSize });
+  // backend ← guard ← batcher: one batch is one guarded backend call.
+  const guarded = guard.stage(endpoint.infer);
+  const path = batcher === undefined ? guarded : batcher.stage(guarded);
   const state: TargetState = {
     name, backend: t.backend, model: backendModel, version: t.version, weight: t.weight, endpoint,
     health: { ready: false, reason: 'not checked yet' },
-    infer: async (req, ctx) => {
-      if (!state.health.ready) {
-        throw new GatewayError('backend_unavailable', `target ${name} is not ready: ${state.health.reason ?? 'unknown'}`);
-      }
+    available: () => state.health.ready && guard.available(),
+    infer: (req, ctx) => {
       ctx.target = name;
-      return endpoint.infer(req, ctx);
+      if (!state.health.ready) {
+        return Promise.reject(new GatewayError('backend_unavailable', `target ${name} is not ready: ${state.health.reason ?? 'unknown'}`));
+      }
+      return path(req, ctx);
     },
-    status: () => ({}),
-    close: () => {},
+    status: () => ({ guard: guard.status(), batching: batcher?.status() }),
+    close: () => { batcher?.close(); guard.close(); },
   };
   return state;
 }
@@ -79,7 +92,7 @@ function buildTarget(modelName: string, model: ModelConfig, t: TargetConfig, dep
 // weightedPick is the placeholder split until routing/split.ts lands: weighted random over ready targets.
 function weightedPick(targets: TargetState[]): Infer {
   return (req, ctx) => {
-    const ready = targets.filter((t) => t.health.ready && t.weight > 0);
+    const ready = targets.filter((t) => t.available() && t.weight > 0);
     const pool = ready.length > 0 ? ready : targets;
     const total = pool.reduce((s, t) => s + t.weight, 0);
     let r = Math.random() * total;
