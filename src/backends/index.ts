@@ -2,10 +2,12 @@
 
 import type { BackendFactory } from '../types.ts';
 import { http } from './http.ts';
+import { onnx } from './onnx/onnx.ts';
 import { passthrough } from './passthrough.ts';
 
 export const backends: Record<string, BackendFactory<any>> = {
   http,
+  onnx,
   passthrough,
 };
 

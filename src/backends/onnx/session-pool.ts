@@ -10,6 +10,8 @@ import { transferables } from './ort-tensor.ts';
 import type { RunCall, ValueInfo, WorkerMessage, WorkerOptions } from './worker.ts';
 
 const workerUrl = new URL('./worker.ts', import.meta.url);
+/** How long close() waits for a worker to finish its current run before terminating it. */
+const closeTimeoutMs = 30_000;
 
 /** SessionInfo is what the first worker learned when it loaded the model. */
 export interface SessionInfo {
@@ -84,7 +86,14 @@ export class SessionPool {
     for (const job of this.#queue.splice(0)) finish(job, undefined, err);
     await Promise.all(this.#slots.map(async (s) => {
       if (s.job !== undefined) finish(s.job, undefined, err);
-      await s.worker.terminate();
+      s.job = undefined;
+      // Ask the worker to end after its current run: terminating a thread inside session.run
+      // takes the whole process down. terminate() only if it does not end in time.
+      const exited = new Promise<void>((resolve) => s.worker.once('exit', () => resolve()));
+      s.worker.postMessage('close');
+      const timer = setTimeout(() => void s.worker.terminate(), closeTimeoutMs);
+      await exited;
+      clearTimeout(timer);
     }));
     this.#slots = [];
   }

@@ -33,7 +33,7 @@ export type WorkerMessage =
   | { kind: 'load_failed'; message: string }
   | { kind: 'reply'; id: number; outputs?: Tensor[]; error?: { code: string; message: string } };
 
-/** RunCall asks for one inference; outputs limits what is fetched. */
+/** RunCall asks for one inference; outputs limits what is fetched. The string 'close' ends the worker. */
 export interface RunCall {
   id: number;
   inputs: Tensor[];
@@ -41,6 +41,13 @@ export interface RunCall {
 }
 
 const options = workerData as WorkerOptions;
+// The runtime prints its own error lines for a provider that fails to load; the pool reports
+// that once, as a warning, in the gateway's log instead.
+ort.env.logLevel = 'fatal';
+// onnxruntime-common wraps float16 data in Float16Array when the global exists (Node 24), but
+// the native binding cannot read a Float16Array (N-API has no such typed-array kind) and sees
+// 0 bytes. Hiding it in this thread, before the first Tensor is built, keeps FP16 as raw bits.
+(globalThis as { Float16Array?: unknown }).Float16Array = undefined;
 const port = parentPort!;
 
 async function load(): Promise<{ session: ort.InferenceSession; provider: string; skipped: string[] }> {
@@ -59,7 +66,7 @@ async function load(): Promise<{ session: ort.InferenceSession; provider: string
           intra_op: { allow_spinning: options.spinning ? '1' : '0' },
           inter_op: { allow_spinning: options.spinning ? '1' : '0' },
         } },
-        logSeverityLevel: 3,
+        logSeverityLevel: 4, // failures come back as exceptions; the native log would only repeat them on stderr
       });
       return { session, provider, skipped };
     } catch (err) {
@@ -85,7 +92,14 @@ try {
     kind: 'loaded', provider, skipped,
     inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata),
   } satisfies WorkerMessage);
-  port.on('message', async (call: RunCall) => {
+  port.on('message', async (call: RunCall | 'close') => {
+    if (call === 'close') {
+      // Messages wait while session.run holds this thread, so no run is in progress here:
+      // release the session and let the thread end (terminate() mid-run aborts the process).
+      await session.release();
+      port.close();
+      return;
+    }
     try {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of call.inputs) feeds[t.name] = toOrtTensor(ort.Tensor, t);

@@ -1,0 +1,153 @@
+// exchange.ts — one request/answer with a model server for the triton, tfserving and torchserve
+// backends: pick a URL (fewest in flight), send over the shared undici pool with the call's
+// signal and forwarded headers, read the answer up to a byte cap (the body is always consumed
+// or destroyed), time it, and map transport failures to GatewayErrors in one place.
+
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { duration, size } from '../config/units.ts';
+import { GatewayError, toGatewayError } from '../errors.ts';
+import { backendDuration } from '../observe/metrics.ts';
+import type { CallContext } from '../types.ts';
+import { poolFor } from './client.ts';
+import { EndpointPicker } from './endpoints.ts';
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** serverFields are the connection settings shared by the triton, tfserving and torchserve schemas. */
+export const serverFields = {
+  url: httpUrl.optional().describe('Server URL, e.g. http://127.0.0.1:8000 (a base path is kept).'),
+  urls: z.array(httpUrl).min(1).optional().describe('Several replicas of the server; each call goes to the one with the fewest calls in flight.'),
+  connectTimeoutMs: duration.prefault('5s').describe('Longest wait to open a connection.'),
+  maxResponseBytes: size.prefault('64mb').describe('Largest answer read from the server; larger → 502.'),
+};
+
+/** oneOfUrl is the superRefine that requires exactly one of url and urls. */
+export function oneOfUrl(c: { url?: string | undefined; urls?: string[] | undefined }, ctx: z.RefinementCtx): void {
+  if ((c.url === undefined) === (c.urls === undefined)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'set exactly one of url and urls' });
+}
+
+/** ServerAnswer is a model server's whole answer, read into memory. */
+export interface ServerAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface SendOptions {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+  /** The client call, for its signal, forwarded headers and metrics; absent for probes. */
+  ctx?: CallContext;
+  signal?: AbortSignal;
+}
+
+/** ServerLink sends requests to one backend's server (one or several replicas). */
+export class ServerLink {
+  readonly name: string;
+  readonly urls: string[];
+  #picker: EndpointPicker;
+  #maxBytes: number;
+  #connectTimeoutMs: number;
+
+  constructor(name: string, config: { url?: string | undefined; urls?: string[] | undefined; connectTimeoutMs: number; maxResponseBytes: number }) {
+    this.name = name;
+    this.urls = config.urls ?? [config.url!];
+    this.#picker = new EndpointPicker(this.urls);
+    this.#maxBytes = config.maxResponseBytes;
+    this.#connectTimeoutMs = config.connectTimeoutMs;
+  }
+
+  /** send makes one request and reads the whole answer; transport failures become GatewayErrors. */
+  async send(opts: SendOptions): Promise<ServerAnswer> {
+    const lease = this.#picker.acquire();
+    const started = performance.now();
+    const signal = opts.ctx?.signal ?? opts.signal ?? AbortSignal.timeout(5000);
+    let outcome = 'ok';
+    try {
+      const base = new URL(lease.url).pathname.replace(/\/+$/, '');
+      const res = await poolFor(lease.url, { connectTimeoutMs: this.#connectTimeoutMs }).request({
+        path: base + opts.path, method: opts.method, signal,
+        headers: { ...opts.ctx?.forward, ...opts.headers },
+        ...(opts.body === undefined ? {} : { body: opts.body }),
+      });
+      const ok = res.statusCode >= 200 && res.statusCode < 300;
+      const body = await readCapped(res, ok ? this.#maxBytes : 64 * 1024, `backend "${this.name}"`);
+      if (!ok) outcome = String(res.statusCode);
+      return { status: res.statusCode, headers: res.headers, body };
+    } catch (err) {
+      const reason: unknown = signal.aborted ? signal.reason : undefined;
+      const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${this.name}" (${lease.url})`);
+      if (e.code === 'backend_unreachable') this.#picker.markFailed(lease.url);
+      outcome = e.code;
+      throw e;
+    } finally {
+      lease.release();
+      if (opts.ctx !== undefined) {
+        backendDuration.observe({ backend: this.name, target: opts.ctx.target ?? '', outcome }, (performance.now() - started) / 1000);
+      }
+    }
+  }
+}
+
+async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string): Promise<Buffer> {
+  const declared = Number(res.headers['content-length']);
+  if (declared > maxBytes) {
+    res.body.destroy();
+    throw new GatewayError('backend_bad_reply', `${where} answer of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) {
+      res.body.destroy();
+      if (res.statusCode >= 300) break; // an error body is only read for its message
+      throw new GatewayError('backend_bad_reply', `${where} answer exceeds maxResponseBytes (${maxBytes})`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** errorText reads the message of a `{"error": "..."}` body (KServe v2, TF Serving, TorchServe `message`). */
+export function errorText(body: Buffer): string | undefined {
+  try {
+    const doc = JSON.parse(body.toString('utf8')) as { error?: unknown; message?: unknown };
+    const msg = typeof doc.error === 'string' ? doc.error : typeof doc.message === 'string' ? doc.message : undefined;
+    return msg === undefined ? undefined : msg.length > 500 ? `${msg.slice(0, 500)}…` : msg;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * statusError is the common mapping of a failed answer: the client's mistakes (4xx) keep the
+ * server's status and message; server failures (5xx) become 502 backend_error; 429 stays 429.
+ */
+export function statusError(answer: ServerAnswer, where: string): GatewayError {
+  const { status } = answer;
+  const message = errorText(answer.body);
+  const retry = retryAfterOf(answer);
+  if (status === 429) return new GatewayError('overloaded', message ?? `${where} is overloaded`, retry);
+  if (status === 503) return new GatewayError('backend_unavailable', `${where} is unavailable (503)${message === undefined ? '' : `: ${message}`}`, retry);
+  if (status >= 400 && status < 500) {
+    const code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'bad_request';
+    return new GatewayError(code, message ?? `${where} answered ${status}`, { status });
+  }
+  return new GatewayError('backend_error', `${where} failed with ${status}${message === undefined ? '' : `: ${message}`}`);
+}
+
+/** retryAfterOf gives the server's Retry-After seconds as error options, when it sent one. */
+export function retryAfterOf(answer: ServerAnswer): { retryAfter?: number } {
+  const v = Number(answer.headers['retry-after']);
+  return Number.isFinite(v) && v > 0 ? { retryAfter: v } : {};
+}
+
+/** headerOf reads a single-valued header of an answer. */
+export function headerOf(answer: ServerAnswer, name: string): string | undefined {
+  const v = answer.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

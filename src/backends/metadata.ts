@@ -1,0 +1,84 @@
+// metadata.ts — model metadata as a backend learns it: fetched from the server once (at start,
+// or on first use), cached, with the reason kept when the fetch fails so health can report it,
+// and fields the config overrides laid on top. Used by the triton, tfserving and torchserve backends.
+
+import { z } from 'zod';
+import { GatewayError, toGatewayError } from '../errors.ts';
+import { isDatatype } from '../tensors/datatype.ts';
+import type { ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
+
+const specSchema = z.strictObject({
+  name: z.string().min(1),
+  datatype: z.string().refine(isDatatype, { message: 'expected a v2 datatype (BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES)' }),
+  shape: z.array(z.number().int().min(-1)),
+});
+
+/** metadataOverrideSchema is the per-model `metadata` block: what to use instead of what the server reports. */
+export const metadataOverrideSchema = z.record(z.string(), z.strictObject({
+  inputs: z.array(specSchema).optional(),
+  outputs: z.array(specSchema).optional(),
+  maxBatchSize: z.coerce.number().int().min(0).optional(),
+})).describe('Per model name: inputs, outputs and maxBatchSize to use instead of what the server reports.');
+
+export type MetadataOverride = z.infer<typeof metadataOverrideSchema>[string];
+
+/** MetadataCache holds one model's metadata: loaded once, shared by concurrent callers, retried after a failure. */
+export class MetadataCache {
+  #load: (signal: AbortSignal) => Promise<ModelMetadata>;
+  #override: MetadataOverride | undefined;
+  #value: ModelMetadata | undefined;
+  #pending: Promise<ModelMetadata> | undefined;
+  #failure: string | undefined;
+
+  constructor(load: (signal: AbortSignal) => Promise<ModelMetadata>, override?: MetadataOverride) {
+    this.#load = load;
+    this.#override = override;
+  }
+
+  /** known gives the cached metadata without fetching. */
+  get known(): ModelMetadata | undefined { return this.#value; }
+
+  /** failure gives why the last fetch failed, while no metadata is cached. */
+  get failure(): string | undefined { return this.#value === undefined ? this.#failure : undefined; }
+
+  /** get resolves the metadata, fetching it when not cached yet; the fetch is shared and not cancelled by one caller. */
+  get(signal?: AbortSignal): Promise<ModelMetadata> {
+    if (this.#value !== undefined) return Promise.resolve(this.#value);
+    this.#pending ??= this.#fetch();
+    const pending = this.#pending;
+    if (signal === undefined) return pending;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(toGatewayError(signal.reason));
+      const onAbort = (): void => reject(toGatewayError(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  async #fetch(): Promise<ModelMetadata> {
+    try {
+      const meta = applyOverride(await this.#load(AbortSignal.timeout(10_000)), this.#override);
+      this.#value = meta;
+      this.#failure = undefined;
+      return meta;
+    } catch (err) {
+      const e = toGatewayError(err, 'metadata fetch');
+      this.#failure = e.message;
+      throw new GatewayError(e.code === 'not_found' ? 'model_not_found' : 'backend_unavailable',
+        `model metadata is not available: ${e.message}`, { cause: err });
+    } finally {
+      this.#pending = undefined;
+    }
+  }
+}
+
+/** applyOverride lays the configured inputs, outputs and maxBatchSize over the fetched metadata. */
+export function applyOverride(meta: ModelMetadata, override: MetadataOverride | undefined): ModelMetadata {
+  if (override === undefined) return meta;
+  return {
+    ...meta,
+    ...(override.inputs === undefined ? {} : { inputs: override.inputs as TensorSpec[] }),
+    ...(override.outputs === undefined ? {} : { outputs: override.outputs as TensorSpec[] }),
+    ...(override.maxBatchSize === undefined ? {} : { maxBatchSize: override.maxBatchSize }),
+  };
+}

@@ -1,0 +1,201 @@
+// triton.ts — NVIDIA Triton Inference Server over KServe v2 HTTP: JSON or the binary tensor
+// extension, metadata from /v2/models/{m} and max_batch_size from /v2/models/{m}/config.
+// A v2 request the client sent as is (req.raw) goes out without re-encoding its tensors.
+// https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
+// https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
+
+import { z } from 'zod';
+import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
+import { parseJson, stringifyJson } from '../codecs/json.ts';
+import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
+import { decodeInferResponse, decodeMetadata, encodeInferRequest } from '../codecs/v2-json.ts';
+import { GatewayError } from '../errors.ts';
+import type { InferRequest, InferResponse, ModelMetadata, Parameters } from '../tensors/tensor.ts';
+import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
+import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './exchange.ts';
+import { MetadataCache, metadataOverrideSchema } from './metadata.ts';
+import { ProcessSupervisor, spawnSchema } from './spawn.ts';
+
+const tritonSchema = z.strictObject({
+  type: z.literal('triton'),
+  ...serverFields,
+  binary: z.boolean().default(true).describe('Send tensors with the binary tensor extension and ask for binary outputs (true), or plain v2 JSON (false).'),
+  metadata: metadataOverrideSchema.optional(),
+  spawn: spawnSchema.optional(),
+}).superRefine(oneOfUrl).describe('NVIDIA Triton Inference Server (KServe v2 HTTP, binary tensor extension).');
+
+type TritonConfig = z.infer<typeof tritonSchema>;
+
+/** triton is the registry entry of the Triton backend. */
+export const triton: BackendFactory<TritonConfig> = {
+  type: 'triton',
+  schema: tritonSchema,
+  create(name, config, deps): Backend {
+    const link = new ServerLink(name, config);
+    const where = `backend "${name}"`;
+    const serverHealth = async (signal?: AbortSignal): Promise<Health> => {
+      try {
+        const answer = await link.send({ method: 'GET', path: '/v2/health/ready', ...(signal === undefined ? {} : { signal }) });
+        return answer.status === 200 ? { ready: true } : { ready: false, reason: `${where}: /v2/health/ready answered ${answer.status}` };
+      } catch (err) {
+        return { ready: false, reason: `${where}: ${(err as Error).message}` };
+      }
+    };
+    const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
+    const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
+    const endpoints = new Map<string, { endpoint: ModelEndpoint; cache: MetadataCache; model: string }>();
+    let started = false;
+
+    const prefetch = (cache: MetadataCache, model: string): void => {
+      cache.get().catch((err: unknown) => deps.log.warn({ backend: name, model, err: (err as Error).message }, 'model metadata not available'));
+    };
+
+    return {
+      name, type: 'triton',
+      async start() {
+        await supervisor?.start();
+        started = true;
+        for (const { cache, model } of endpoints.values()) prefetch(cache, model);
+      },
+      model(model, version) {
+        const key = `${model}\u0000${version ?? ''}`;
+        let entry = endpoints.get(key);
+        if (entry === undefined) {
+          const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
+          const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
+          entry = { cache, model, endpoint: modelEndpoint(link, base, where, cache, config.binary, health) };
+          endpoints.set(key, entry);
+          if (started) prefetch(cache, model);
+        }
+        return entry.endpoint;
+      },
+      health,
+      close: async () => { await supervisor?.stop(); },
+    };
+  },
+};
+
+function modelEndpoint(link: ServerLink, base: string, where: string, cache: MetadataCache, binary: boolean,
+  serverHealth: (signal?: AbortSignal) => Promise<Health>): ModelEndpoint {
+  return {
+    metadata: (signal) => cache.get(signal),
+    async health(signal) {
+      const server = await serverHealth(signal);
+      if (!server.ready) return server;
+      try {
+        const answer = await link.send({ method: 'GET', path: `${base}/ready`, ...(signal === undefined ? {} : { signal }) });
+        if (answer.status !== 200) return { ready: false, reason: `${where}: ${base}/ready answered ${answer.status}` };
+        await cache.get(signal);
+        return { ready: true };
+      } catch (err) {
+        return { ready: false, reason: cache.failure ?? `${where}: ${(err as Error).message}` };
+      }
+    },
+    async infer(req: InferRequest, ctx: CallContext): Promise<InferResponse> {
+      const rows = req.instances;
+      let tensorReq = req;
+      if (rows !== undefined) {
+        const meta = await cache.get(ctx.signal);
+        // Row parameters are the platform's (Vertex "parameters"), not v2 parameters: not sent.
+        tensorReq = { inputs: rowsToTensors(rows, meta.inputs, 'instances'), ...(req.id === undefined ? {} : { id: req.id }) };
+      }
+      if (tensorReq.inputs === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
+      const timeout = timeoutMicros(ctx);
+      const { body, headers } = rows === undefined && req.raw !== undefined
+        ? forwardRaw(req, timeout) ?? encode(tensorReq, binary, timeout)
+        : encode(tensorReq, binary, timeout);
+      const answer = await link.send({ method: 'POST', path: `${base}/infer`, body, headers, ctx });
+      if (answer.status !== 200) throw tritonError(answer, where);
+      const res = decodeAnswer(answer, where);
+      if (req.id !== undefined) res.id = req.id;
+      if (rows === undefined) return res;
+      const out: InferResponse = { predictions: tensorsToPredictions(res.outputs ?? []) };
+      if (res.modelName !== undefined) out.modelName = res.modelName;
+      if (res.modelVersion !== undefined) out.modelVersion = res.modelVersion;
+      if (out.predictions!.length !== rows.length) {
+        throw new GatewayError('backend_bad_reply', `${where} answered ${out.predictions!.length} rows for ${rows.length} instances`);
+      }
+      return out;
+    },
+  };
+}
+
+async function loadMetadata(link: ServerLink, base: string, where: string, signal: AbortSignal): Promise<ModelMetadata> {
+  const answer = await link.send({ method: 'GET', path: base, signal });
+  if (answer.status !== 200) throw statusError(answer, `${where} metadata (GET ${base})`);
+  const meta = decodeMetadata(parseJson(answer.body, { what: `${where} metadata` }), where);
+  // max_batch_size lives in the model configuration extension; a server without it still works.
+  const cfg = await link.send({ method: 'GET', path: `${base}/config`, signal });
+  if (cfg.status === 200) {
+    const doc = parseJson(cfg.body, { what: `${where} model config` }) as { max_batch_size?: unknown } | null;
+    if (typeof doc?.max_batch_size === 'number') meta.maxBatchSize = doc.max_batch_size;
+  }
+  return meta;
+}
+
+// timeoutMicros gives the time left before the deadline, as Triton's `timeout` request parameter.
+function timeoutMicros(ctx: CallContext): number | undefined {
+  if (!Number.isFinite(ctx.deadline)) return undefined;
+  return Math.max(1, Math.floor((ctx.deadline - performance.now()) * 1000));
+}
+
+function withTimeout(parameters: Parameters | undefined, timeout: number | undefined): Parameters | undefined {
+  return timeout === undefined ? parameters : { ...parameters, timeout };
+}
+
+function encode(req: InferRequest, binary: boolean, timeout: number | undefined): { body: Buffer | string; headers: Record<string, string> } {
+  const parameters = withTimeout(req.parameters, timeout);
+  const r: InferRequest = { ...req, ...(parameters === undefined ? {} : { parameters }) };
+  if (!binary) return { body: stringifyJson(encodeInferRequest(r)), headers: { 'content-type': 'application/json' } };
+  const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: true });
+  return { body, headers: binaryHeaders(headerLength) };
+}
+
+// forwardRaw sends the client's own v2 body: a binary body gets only its small JSON header
+// rewritten (for the timeout); a JSON body is spliced when it has no "parameters" of its own.
+// undefined means the body must be re-encoded.
+function forwardRaw(req: InferRequest, timeout: number | undefined): { body: Buffer | string; headers: Record<string, string> } | undefined {
+  const raw = req.raw!;
+  if (raw.headerLength !== undefined) {
+    if (timeout === undefined) return { body: raw.body, headers: binaryHeaders(raw.headerLength) };
+    const header = parseJson(raw.body.subarray(0, raw.headerLength)) as Record<string, unknown>;
+    header.parameters = withTimeout(header.parameters as Parameters | undefined, timeout);
+    const json = Buffer.from(stringifyJson(header));
+    return { body: Buffer.concat([json, raw.body.subarray(raw.headerLength)]), headers: binaryHeaders(json.length) };
+  }
+  const headers = { 'content-type': 'application/json' };
+  if (timeout === undefined) return { body: raw.body, headers };
+  if (req.parameters !== undefined) return undefined;
+  const open = raw.body.indexOf(0x7b); // '{'
+  if (open < 0) return undefined;
+  const rest = raw.body.subarray(open + 1);
+  const empty = /^\s*\}/.test(rest.subarray(0, 64).toString('latin1'));
+  const prefix = Buffer.from(`{"parameters":{"timeout":${timeout}}${empty ? '' : ','}`);
+  return { body: Buffer.concat([prefix, rest]), headers };
+}
+
+function binaryHeaders(headerLength: number): Record<string, string> {
+  return { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
+}
+
+function decodeAnswer(answer: ServerAnswer, where: string): InferResponse {
+  const headerLength = headerOf(answer, 'inference-header-content-length');
+  if (headerLength !== undefined) return decodeBinaryResponse(answer.body, Number(headerLength), where);
+  let doc: unknown;
+  try {
+    doc = parseJson(answer.body, { what: `${where} answer`, maxDepth: 256 });
+  } catch (err) {
+    throw new GatewayError('backend_bad_reply', (err as Error).message, { cause: err });
+  }
+  return decodeInferResponse(doc, where);
+}
+
+// tritonError passes Triton's own message on. Triton answers a full queue with 503, which
+// clients should see as 429 + Retry-After; other 5xx are the backend's failure (502).
+function tritonError(answer: ServerAnswer, where: string): GatewayError {
+  const base = statusError(answer, where);
+  if (answer.status === 503 && /queue/i.test(base.message)) {
+    return new GatewayError('queue_full', `${where}: ${base.message.replace(/^.*\(503\): /, '')}`, { retryAfter: retryAfterOf(answer).retryAfter ?? 1 });
+  }
+  return base;
+}

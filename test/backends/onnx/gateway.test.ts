@@ -1,0 +1,75 @@
+// The onnx backend behind the real gateway: Vertex rows, KServe v2 metadata and errors, and
+// the event loop staying free (health answers) while a long inference runs in a worker.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { buildMlp } from '../../../backends/onnx/build-models.ts';
+import { frontends } from '../../../src/frontends/index.ts';
+import { startGateway, type RunningGateway } from '../../support/gateway.ts';
+
+const ready = 'kserve' in frontends && 'vertex' in frontends;
+
+describe('onnx backend behind the gateway', { skip: ready ? false : 'the kserve and vertex frontends are not registered yet' }, () => {
+  const repo = mkdtempSync(join(tmpdir(), 'onnx-gateway-'));
+  let gw: RunningGateway;
+  before(async () => {
+    mkdirSync(join(repo, 'iris', '1'), { recursive: true });
+    symlinkSync(fileURLToPath(new URL('../../../backends/onnx/iris/1/model.onnx', import.meta.url)), join(repo, 'iris', '1', 'model.onnx'));
+    mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
+    writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildMlp([128, 2048, 2048, 2048, 10]));
+    gw = await startGateway(`
+frontends: { kserve: {}, vertex: { model: iris } }
+backends: { local: { type: onnx, modelRepository: ${repo}, executionProviders: [cuda, cpu] } }
+models:
+  iris: { targets: [ { backend: local } ] }
+  mlp: { targets: [ { backend: local } ] }
+`);
+  });
+  after(async () => {
+    await gw?.stop();
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('answers Vertex instances with classes 0 and 2', async () => {
+    const res = await fetch(`${gw.url}/predict`, { method: 'POST', body: '{"instances": [[5.1,3.5,1.4,0.2],[6.7,3.0,5.2,2.3]]}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 200);
+    const doc = await res.json() as { predictions: Array<{ label: number; probabilities: number[] }> };
+    assert.deepEqual(doc.predictions.map((p) => p.label), [0, 2]);
+  });
+
+  it('serves v2 metadata from the session, with the provider in use', async () => {
+    const doc = await (await fetch(`${gw.url}/v2/models/iris`)).json() as Record<string, unknown>;
+    assert.equal(doc.platform, 'onnx_onnxv1');
+    assert.deepEqual(doc.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }]);
+    assert.match(gw.logs(), /falling back to cpu/);
+  });
+
+  it('answers 400 naming what was expected for a wrong shape', async () => {
+    const res = await fetch(`${gw.url}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }) });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /\[-1, 4\]/);
+  });
+
+  it('keeps answering health while a long inference runs', async () => {
+    const rows = 1024;
+    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 128], data: new Array(rows * 128).fill(0.5) }] });
+    let inferenceDone = false;
+    const long = fetch(`${gw.url}/v2/models/mlp/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+      .then(async (r) => { await r.arrayBuffer(); inferenceDone = true; return r.status; });
+    let answered = 0;
+    let answeredWhileRunning = 0;
+    while (!inferenceDone && answered < 200) {
+      const res = await fetch(`${gw.url}/v2/health/live`);
+      await res.arrayBuffer();
+      answered++;
+      if (!inferenceDone) answeredWhileRunning++;
+    }
+    assert.equal(await long, 200);
+    // with session.run on the gateway's own thread, no health answer could arrive before it ends
+    assert.ok(answeredWhileRunning >= 3, `only ${answeredWhileRunning} health answers while the inference ran`);
+  });
+});
