@@ -4,11 +4,17 @@ import type { BackendFactory } from '../types.ts';
 import { http } from './http.ts';
 import { onnx } from './onnx/onnx.ts';
 import { passthrough } from './passthrough.ts';
+import { tfserving } from './tfserving.ts';
+import { torchserve } from './torchserve.ts';
+import { triton } from './triton.ts';
 
 export const backends: Record<string, BackendFactory<any>> = {
   http,
   onnx,
   passthrough,
+  triton,
+  tfserving,
+  torchserve,
 };
 
 /** backendSchemas lists each backend's config schema, for config/schema.ts. */

@@ -1,8 +1,18 @@
 // index.ts — the frontend registry: a platform contract is one file beside this one and one line here.
 
 import type { FrontendFactory } from '../types.ts';
+import { kserveV1 } from './kserve-v1.ts';
+import { kserveV2 } from './kserve-v2.ts';
+import { oci } from './oci.ts';
+import { sagemaker } from './sagemaker.ts';
+import { vertex } from './vertex.ts';
 
 export const frontends: Record<string, FrontendFactory<any>> = {
+  vertex,
+  oci,
+  sagemaker,
+  // One `kserve` block serves both protocol versions; its v1 / v2 switches turn each off.
+  kserve: { ...kserveV2, routes: (config, deps) => [...kserveV2.routes(config, deps), ...kserveV1.routes(config, deps)] },
 };
 
 /** frontendSchemas gives each frontend's config block (optional: a frontend is on when present). */

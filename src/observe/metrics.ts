@@ -116,6 +116,13 @@ export const shadowMaxAbsDiff = new Gauge({
   registers: [registry],
 });
 
+export const shadowLatencyDiff = new Gauge({
+  name: 'infergate_shadow_latency_diff_seconds',
+  help: 'Mean of shadow latency minus primary latency over the last 1,024 compared calls, by model (negative = shadow faster).',
+  labelNames: ['model'] as const,
+  registers: [registry],
+});
+
 export const rollbacksTotal = new Counter({
   name: 'infergate_rollbacks_total',
   help: 'Canary targets rolled back automatically, by model, target and reason.',

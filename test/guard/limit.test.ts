@@ -34,7 +34,6 @@ test('sheds beyond maxInFlight with 429 overloaded and Retry-After, at once', as
   g.open();
   await Promise.all([a, b]);
   assert.equal(limit.inFlight(), 0);
-  await infer(req, testContext().ctx).catch(() => {});
 });
 
 test('a failed or throwing call frees its slot', async () => {
@@ -66,7 +65,9 @@ test('createGlobalLimit shares one counter across every path it wraps', async ()
   g1.open();
   g2.open();
   await Promise.all(held);
-  assert.deepEqual(await m2(req, testContext().ctx).then(() => 'ok', () => 'shed').finally(() => g2.open()), 'ok');
+  const again = m2(req, testContext().ctx).then(() => 'ok', () => 'shed');
+  g2.open();
+  assert.equal(await again, 'ok', 'slots are free again');
 });
 
 test('createGlobalLimit(undefined) leaves the path as it is', () => {

@@ -1,0 +1,229 @@
+// translation.ts — issue 4's benchmark: a Vertex request (1 × 3 × 224 × 224 FP32, and 64 small
+// rows) translated for a KServe v2 backend, v2 JSON vs the binary tensor extension.
+//  1. In process, one thread: MB of Vertex request translated per second per core (parse,
+//     rows → tensors, encode for the backend) and the answer's way back, beside JSON.parse alone.
+//  2. Over HTTP against the same stub v2 server: infergate's translation (the triton backend
+//     behind a minimal Vertex route, one Node process) vs a Flask/gunicorn shim doing the same
+//     with numpy (bench/flask-shim.py, 2 workers): req/s and req per CPU-second of the translator.
+// Runnable alone: node bench/translation.ts   (BENCH_SECONDS sets the HTTP run length)
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { rowsToTensors, tensorsToPredictions } from '../src/codecs/instances.ts';
+import { parseJson, stringifyJson } from '../src/codecs/json.ts';
+import { decodeBinaryResponse, encodeBinaryRequest, encodeBinaryResponse } from '../src/codecs/v2-binary.ts';
+import { decodeInferResponse, encodeInferRequest, encodeInferResponse } from '../src/codecs/v2-json.ts';
+import type { InferResponse, TensorSpec } from '../src/tensors/tensor.ts';
+import { freePort } from '../test/support/ports.ts';
+
+const image: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 3, 224, 224] };
+const small: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 16] };
+const answer1000: InferResponse = { modelName: 'm', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 1000], data: new Float32Array(1000).map((_, i) => i / 1000) }] };
+
+// Pixel values as a normalising client sends them: 3 decimals.
+function vertexBody(rows: number, rowShape: number[]): Buffer {
+  let seed = 1;
+  const rand = (): number => { seed = (seed * 16807) % 2147483647; return Math.round((seed / 2147483647) * 1000) / 1000; };
+  const make = (dims: number[]): unknown => (dims.length === 0 ? rand() : Array.from({ length: dims[0]! }, () => make(dims.slice(1))));
+  return Buffer.from(JSON.stringify({ instances: Array.from({ length: rows }, () => make(rowShape)) }));
+}
+
+// rate runs f for about ms milliseconds (after a warm-up) and gives calls per second.
+function rate(f: () => unknown, ms = 1500): number {
+  for (let i = 0; i < 3; i++) f();
+  let n = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms) { f(); n++; }
+  return n / ((performance.now() - start) / 1000);
+}
+
+function translateOnce(body: Buffer, spec: TensorSpec, binary: boolean): number {
+  const doc = parseJson(body) as { instances: unknown[] };
+  const req = { inputs: rowsToTensors(doc.instances, [spec]) };
+  if (binary) return encodeBinaryRequest(req, { binaryOutputs: true }).body.length;
+  return stringifyJson(encodeInferRequest(req)).length;
+}
+
+/** measureCodecs gives MB/s per core of request translation, and answers/s of the way back. */
+export function measureCodecs(): Record<string, unknown> {
+  const cases = { image: { body: vertexBody(1, [3, 224, 224]), spec: image }, rows64: { body: vertexBody(64, [16]), spec: small } };
+  const out: Record<string, unknown> = {};
+  for (const [name, { body, spec }] of Object.entries(cases)) {
+    const mb = body.length / 1e6;
+    const parse = rate(() => JSON.parse(body.toString()));
+    const json = rate(() => translateOnce(body, spec, false));
+    const binary = rate(() => translateOnce(body, spec, true));
+    out[name] = {
+      requestBytes: body.length,
+      jsonParseOnlyMBps: round(parse * mb), jsonMBps: round(json * mb), binaryMBps: round(binary * mb),
+      binaryOverJson: round(binary / json), jsonOverParseOnly: round(json / parse),
+    };
+  }
+  const jsonAnswer = Buffer.from(stringifyJson(encodeInferResponse(answer1000)));
+  const binAnswer = encodeBinaryResponse(answer1000, { binaryOutputs: true });
+  const back = (res: InferResponse): number => stringifyJson({ predictions: tensorsToPredictions(res.outputs!) }).length;
+  out.answer1000 = {
+    jsonPerSecond: Math.round(rate(() => back(decodeInferResponse(parseJson(jsonAnswer), 'b')))),
+    binaryPerSecond: Math.round(rate(() => back(decodeBinaryResponse(binAnswer.body, binAnswer.headerLength, 'b')))),
+  };
+  return out;
+}
+
+/** runTranslationBench runs both parts and returns their figures. */
+export async function runTranslationBench(seconds = Number(process.env.BENCH_SECONDS ?? 8)): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = { codecs: measureCodecs() };
+  const stub = await startChild(['--stub-v2']);
+  const body = vertexBody(1, [3, 224, 224]).toString();
+  const http: Record<string, unknown> = {};
+  try {
+    for (const binary of [false, true]) {
+      const mode = binary ? 'binary' : 'json';
+      const node = await startChild(['--translator', `http://127.0.0.1:${stub.port}`, String(binary)]);
+      const nodeRun = await measureHttp(`http://127.0.0.1:${node.port}/predict`, body, seconds, [node.pid]);
+      await node.stop();
+      const flask = await startFlaskShim(stub.port, binary);
+      let flaskRun: HttpRun;
+      try {
+        flaskRun = await measureHttp(`http://127.0.0.1:${flask.port}/predict`, body, seconds, flask.pids());
+      } finally {
+        await flask.stop();
+      }
+      http[mode] = {
+        infergate: nodeRun, flaskShim: flaskRun,
+        reqPerSecondRatio: round(nodeRun.rps / Math.max(flaskRun.rps, 1e-9)),
+        reqPerCpuSecondRatio: round(nodeRun.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9)),
+      };
+    }
+  } finally {
+    await stub.stop();
+  }
+  result.http = http;
+  return result;
+}
+
+interface HttpRun { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSeconds: number; reqPerCpuSecond: number }
+
+async function measureHttp(url: string, body: string, seconds: number, pids: number[]): Promise<HttpRun> {
+  const opts = { url, method: 'POST' as const, body, connections: 4, headers: { 'content-type': 'application/json' } };
+  await autocannon({ ...opts, duration: 1 }); // warm-up
+  const before = cpuTicks(pids);
+  const r = await autocannon({ ...opts, duration: seconds });
+  const cpuSeconds = (cpuTicks(pids) - before) / 100;
+  return {
+    rps: round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors,
+    cpuSeconds: round(cpuSeconds), reqPerCpuSecond: round(r.requests.total / Math.max(cpuSeconds, 1e-9)),
+  };
+}
+
+// cpuTicks sums user+system clock ticks (USER_HZ = 100 on Linux) of the given processes.
+function cpuTicks(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch { /* exited */ }
+  }
+  return total;
+}
+
+interface Child { port: number; pid: number; stop(): Promise<void> }
+
+// startChild runs this file in a child mode; the child prints {"port": N} when it listens.
+function startChild(args: string[]): Promise<Child> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = (): Promise<void> => new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve({ port: (JSON.parse(out.split('\n')[0]!) as { port: number }).port, pid: child.pid!, stop });
+    });
+    child.once('exit', (code) => reject(new Error(`bench child ${args[0]} exited with ${code}`)));
+  });
+}
+
+async function startFlaskShim(stubPort: number, binary: boolean): Promise<{ port: number; pids(): number[]; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('gunicorn', ['-w', '2', '-b', `127.0.0.1:${port}`, '--chdir', fileURLToPath(new URL('.', import.meta.url)), 'flask-shim:app'], {
+    env: { ...process.env, V2_URL: `http://127.0.0.1:${stubPort}/v2/models/m/infer`, BINARY: binary ? '1' : '0' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  let up = false;
+  for (let i = 0; i < 100 && !up && child.exitCode === null; i++) {
+    up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (!up) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!up) {
+    child.kill('SIGTERM');
+    throw new Error('the Flask shim did not start (gunicorn, python3-flask and numpy are needed)');
+  }
+  const pids = (): number[] => {
+    const kids = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [child.pid!, ...kids];
+  };
+  const stop = (): Promise<void> => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
+  return { port, pids, stop };
+}
+
+function round(v: number): number { return Math.round(v * 100) / 100; }
+
+// --- child modes: the stub v2 server and the translator, each its own process -------------
+
+async function serveStubV2(): Promise<void> {
+  const meta = JSON.stringify({ name: 'm', platform: 'stub', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 224, 224] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1000] }] });
+  const jsonAnswer = stringifyJson(encodeInferResponse(answer1000));
+  const bin = encodeBinaryResponse(answer1000, { binaryOutputs: true });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url === '/v2/models/m') return res.end(meta);
+      if (req.url === '/v2/models/m/config') return res.end('{"max_batch_size": 8}');
+      if (req.method !== 'POST') return res.end();
+      if (req.headers['inference-header-content-length'] !== undefined) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) });
+        return res.end(bin.body);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(jsonAnswer);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
+}
+
+async function serveTranslator(backendUrl: string, binary: boolean): Promise<void> {
+  const { triton } = await import('../src/backends/triton.ts');
+  const { silentLogger } = await import('../src/observe/log.ts');
+  const backend = triton.create('bench', triton.schema.parse({ type: 'triton', url: backendUrl, binary }), { log: silentLogger });
+  const model = backend.model('m');
+  await model.metadata();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const doc = parseJson(Buffer.concat(chunks)) as { instances: unknown[] };
+      const ctx = { requestId: '', signal: new AbortController().signal, deadline: Infinity, forward: {}, headers: {}, log: silentLogger, model: 'm' };
+      model.infer({ instances: doc.instances }, ctx).then((out) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(stringifyJson({ predictions: out.predictions }));
+      }, (err: Error) => { res.writeHead(502); res.end(err.message); });
+    });
+  });
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port, pid: process.pid })));
+}
+
+if (process.argv.includes('--stub-v2')) await serveStubV2();
+else if (process.argv.includes('--translator')) {
+  const i = process.argv.indexOf('--translator');
+  await serveTranslator(process.argv[i + 1]!, process.argv[i + 2] === 'true');
+} else if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await runTranslationBench(), null, 2));
+}

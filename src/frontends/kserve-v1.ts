@@ -1,0 +1,52 @@
+// kserve-v1.ts — the KServe v1 contract (TF Serving's V1 HTTP API shape) for every configured
+// model: list, readiness, and predict with {"instances": [...]} → {"predictions": [...]}.
+// It reads the same `kserve` block as kserve-v2.ts; the registry serves both from that block.
+// https://github.com/kserve/website/blob/main/docs/modelserving/data_plane/v1_protocol.md
+
+import { z } from 'zod';
+import { size } from '../config/units.ts';
+import { GatewayError } from '../errors.ts';
+import type { FrontendFactory, HttpRequest } from '../types.ts';
+import { callModel, jsonReply, lookupModel, predictReply, readPredictBody, type ReplyLimit } from './predict-route.ts';
+
+const kserveV1Schema = z.strictObject({
+  v1: z.boolean().default(true).describe('Serve KServe v1: GET /v1/models, GET /v1/models/{m}, POST /v1/models/{m}:predict.'),
+  v2: z.boolean().default(true).describe('Serve KServe v2 (kserve-v2.ts).'),
+  maxResponseBytes: size.prefault('64mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut.'),
+}).describe('KServe v1 for every configured model.');
+
+type KserveV1Config = z.infer<typeof kserveV1Schema>;
+
+/** kserveV1 is the registry entry of the KServe v1 frontend (the `kserve` block with v1 on). */
+export const kserveV1: FrontendFactory<KserveV1Config> = {
+  type: 'kserve',
+  schema: kserveV1Schema,
+  routes(config, deps) {
+    if (!config.v1) return [];
+    const limit: ReplyLimit = { frontend: 'kserve', maxResponseBytes: config.maxResponseBytes };
+    return [
+      { method: 'GET', path: '/v1/models', frontend: 'kserve', handle: async () => jsonReply({ models: deps.modelNames() }, limit) },
+      {
+        method: 'GET',
+        path: '/v1/models/{model}',
+        frontend: 'kserve',
+        async handle(req: HttpRequest) {
+          const handle = lookupModel(deps, req.params.model!);
+          if (!handle.ready()) throw new GatewayError('not_ready', `model "${handle.name}" is not ready`);
+          return { status: 200, body: { name: handle.name, ready: true } };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/v1/models/{model}:predict',
+        frontend: 'kserve',
+        async handle(req: HttpRequest) {
+          const handle = lookupModel(deps, req.params.model!);
+          const body = await readPredictBody(req, { rows: true, tensors: false });
+          const { response, headers } = await callModel(req, handle, body.request);
+          return predictReply(body, response, handle, limit, headers);
+        },
+      },
+    ];
+  },
+};

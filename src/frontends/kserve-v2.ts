@@ -1,0 +1,72 @@
+// kserve-v2.ts — the KServe v2 / Open Inference Protocol REST contract for every configured
+// model: health, server and model metadata, model readiness, and infer with v2 JSON or Triton's
+// binary tensor extension. Plain v2 JSON bodies keep their bytes (req.raw) so a Triton target
+// can forward them without re-encoding.
+// https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
+// https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
+
+import { z } from 'zod';
+import pkg from '../../package.json' with { type: 'json' };
+import { encodeMetadata } from '../codecs/v2-json.ts';
+import { size } from '../config/units.ts';
+import { GatewayError } from '../errors.ts';
+import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest, ModelHandle, Route } from '../types.ts';
+import { callModel, jsonReply, lookupModel, readinessReply, readPredictBody, tensorReply, type ReplyLimit } from './predict-route.ts';
+
+const kserveSchema = z.strictObject({
+  v1: z.boolean().default(true).describe('Serve KServe v1: GET /v1/models, GET /v1/models/{m}, POST /v1/models/{m}:predict.'),
+  v2: z.boolean().default(true).describe('Serve KServe v2: /v2/health/live|ready, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer].'),
+  maxResponseBytes: size.prefault('64mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut.'),
+}).describe('KServe v1 and v2 (Open Inference Protocol) for every configured model.');
+
+/** KserveConfig is the `kserve` block; kserve-v1.ts reads the same block. */
+export type KserveConfig = z.infer<typeof kserveSchema>;
+
+/** serverMetadata is the v2 server metadata: name, version and the protocol extensions served. */
+export const serverMetadata = { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data'] } as const;
+
+/** kserveV2 is the registry entry of the KServe v2 frontend (the `kserve` block with v2 on). */
+export const kserveV2: FrontendFactory<KserveConfig> = {
+  type: 'kserve',
+  schema: kserveSchema,
+  routes(config, deps) {
+    if (!config.v2) return [];
+    const limit: ReplyLimit = { frontend: 'kserve', maxResponseBytes: config.maxResponseBytes };
+    const get = (path: string, handle: (req: HttpRequest) => Promise<HttpReply>): Route => ({ method: 'GET', path, frontend: 'kserve', handle });
+    const routes: Route[] = [
+      // Liveness is the process: answering at all is the proof.
+      get('/v2/health/live', async () => ({ status: 200, body: { live: true } })),
+      get('/v2/health/ready', async () => readinessReply(deps, { ready: true })),
+      get('/v2', async () => ({ status: 200, body: serverMetadata })),
+    ];
+    for (const base of ['/v2/models/{model}', '/v2/models/{model}/versions/{version}']) {
+      routes.push(
+        get(base, async (req) => {
+          const handle = model(deps, req);
+          return jsonReply(encodeMetadata(await handle.metadata()), limit);
+        }),
+        get(`${base}/ready`, async (req) => {
+          const handle = model(deps, req);
+          if (!handle.ready()) throw new GatewayError('not_ready', `model "${handle.name}"${handle.version === undefined ? '' : ` version "${handle.version}"`} is not ready`);
+          return { status: 200, body: { name: handle.name, ready: true } };
+        }),
+        {
+          method: 'POST',
+          path: `${base}/infer`,
+          frontend: 'kserve',
+          async handle(req) {
+            const handle = model(deps, req);
+            const body = await readPredictBody(req, { rows: false, tensors: true });
+            const { response, headers } = await callModel(req, handle, body.request);
+            return tensorReply(body, response, handle, limit, headers);
+          },
+        },
+      );
+    }
+    return routes;
+  },
+};
+
+function model(deps: FrontendDeps, req: HttpRequest): ModelHandle {
+  return lookupModel(deps, req.params.model!, req.params.version);
+}

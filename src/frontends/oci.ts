@@ -1,0 +1,48 @@
+// oci.ts — the OCI Data Science BYOC contract: POST /predict and GET /health (or the paths
+// OCI puts in MODEL_DEPLOY_PREDICT_ENDPOINT / MODEL_DEPLOY_HEALTH_ENDPOINT). As in OCI's Triton
+// mode, the `model_name` and `model_version` request headers pick the model and version.
+// https://docs.oracle.com/iaas/data-science/using/mod-dep-byoc.htm
+
+import { z } from 'zod';
+import { size } from '../config/units.ts';
+import type { FrontendFactory, HttpRequest } from '../types.ts';
+import {
+  callModel, checkName, header, lookupModel, predictReply, readinessReply, readPredictBody, routePath,
+} from './predict-route.ts';
+
+const ociSchema = z.strictObject({
+  model: z.string().describe('Gateway model used when the request has no model_name header.'),
+  predictRoute: routePath.default('/predict').describe(
+    'POST path for predictions; config/oci.yaml writes "${MODEL_DEPLOY_PREDICT_ENDPOINT:-/predict}".'),
+  healthRoute: routePath.default('/health').describe(
+    'GET path for health (200 only when ready); config/oci.yaml writes "${MODEL_DEPLOY_HEALTH_ENDPOINT:-/health}".'),
+  maxResponseBytes: size.prefault('10mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut (OCI allows 10 MB).'),
+}).describe('OCI Data Science BYOC: /predict and /health; model_name / model_version headers choose the model.');
+
+type OciConfig = z.infer<typeof ociSchema>;
+
+/** oci is the registry entry of the OCI Data Science BYOC frontend. */
+export const oci: FrontendFactory<OciConfig> = {
+  type: 'oci',
+  schema: ociSchema,
+  routes(config, deps) {
+    const limit = { frontend: 'oci', maxResponseBytes: config.maxResponseBytes };
+    return [
+      {
+        method: 'POST',
+        path: config.predictRoute,
+        frontend: 'oci',
+        async handle(req: HttpRequest) {
+          const named = header(req, 'model_name');
+          const version = header(req, 'model_version');
+          const name = named === undefined ? config.model : checkName(named, 'the model_name header');
+          const handle = lookupModel(deps, name, version === undefined ? undefined : checkName(version, 'the model_version header'));
+          const body = await readPredictBody(req, { rows: true, tensors: true });
+          const { response, headers } = await callModel(req, handle, body.request);
+          return predictReply(body, response, handle, limit, headers);
+        },
+      },
+      { method: 'GET', path: config.healthRoute, frontend: 'oci', handle: async () => readinessReply(deps, { ready: true }) },
+    ];
+  },
+};

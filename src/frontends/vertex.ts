@@ -1,0 +1,86 @@
+// vertex.ts — the Vertex AI custom-container contract: POST AIP_PREDICT_ROUTE with
+// {"instances": [...], "parameters": {...}} → {"predictions": [...]}, one per instance, in order,
+// and GET AIP_HEALTH_ROUTE (200 only when ready). Vertex adds deployedModelId itself, so the
+// answer never carries it. v2 {"inputs"} bodies and Triton-on-Vertex binary bodies are taken too.
+// https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements
+
+import { z } from 'zod';
+import { headerLengthFromContentType, vertexBinaryType, vertexContentType } from '../codecs/v2-binary.ts';
+import { size } from '../config/units.ts';
+import type { FrontendDeps, FrontendFactory, HttpRequest, RawRoute, Route } from '../types.ts';
+import {
+  callModel, lookupModel, predictReply, readinessReply, readPredictBody, routePath,
+  type ContentTypeFraming, type PredictBodyOptions,
+} from './predict-route.ts';
+
+const vertexSchema = z.strictObject({
+  model: z.string().describe('Gateway model that answers the predict route.'),
+  predictRoute: routePath.default('/predict').describe(
+    'POST path for predictions. Vertex passes it as AIP_PREDICT_ROUTE: write "${AIP_PREDICT_ROUTE:-/predict}" (config/vertex.yaml does).'),
+  healthRoute: routePath.default('/health').describe(
+    'GET path for health (200 only when ready). Vertex passes it as AIP_HEALTH_ROUTE: write "${AIP_HEALTH_ROUTE:-/health}".'),
+  rawPredictRoute: routePath.optional().describe('POST path streamed unparsed to rawBackend (rawPredict-style: any payload, any answer).'),
+  rawBackend: z.string().optional().describe('Backend whose raw proxy serves rawPredictRoute (http or passthrough).'),
+  rawBackendPath: routePath.optional().describe('Path on rawBackend for rawPredictRoute; default the request\'s own path.'),
+  maxResponseBytes: size.prefault('1.5mb').describe(
+    'Largest answer; a larger one is refused with 413 response_too_large, never cut (Vertex shared public endpoints allow 1.5 MB).'),
+}).describe('Vertex AI custom container: AIP_PREDICT_ROUTE and AIP_HEALTH_ROUTE.');
+
+type VertexConfig = z.infer<typeof vertexSchema>;
+
+/** vertexBinary is Triton-on-Vertex framing: the JSON header size travels in the content type. */
+const vertexBinary: ContentTypeFraming = {
+  mediaType: vertexBinaryType,
+  headerLength: headerLengthFromContentType,
+  contentType: vertexContentType,
+};
+
+const bodyOptions: PredictBodyOptions = { rows: true, tensors: true, binaryType: vertexBinary };
+
+/** vertex is the registry entry of the Vertex AI custom-container frontend. */
+export const vertex: FrontendFactory<VertexConfig> = {
+  type: 'vertex',
+  schema: vertexSchema,
+  routes(config, deps) {
+    const limit = { frontend: 'vertex', maxResponseBytes: config.maxResponseBytes };
+    const routes: Array<Route | RawRoute> = [
+      {
+        method: 'POST',
+        path: config.predictRoute,
+        frontend: 'vertex',
+        async handle(req: HttpRequest) {
+          const handle = lookupModel(deps, config.model);
+          const body = await readPredictBody(req, bodyOptions);
+          const { response, headers } = await callModel(req, handle, body.request);
+          return predictReply(body, response, handle, limit, headers);
+        },
+      },
+      { method: 'GET', path: config.healthRoute, frontend: 'vertex', handle: async () => readinessReply(deps, { ready: true }) },
+    ];
+    if (config.rawPredictRoute !== undefined) routes.push(rawPredict(config, deps));
+    return routes;
+  },
+};
+
+// rawPredict streams the body to a backend's raw proxy without parsing it. A wrong backend is
+// a config error, found when the routes are built (start or reload), not on the first request.
+function rawPredict(config: VertexConfig, deps: FrontendDeps): RawRoute {
+  const where = 'frontends.vertex.rawBackend';
+  if (config.rawBackend === undefined) throw new Error(`${where}: rawPredictRoute ${config.rawPredictRoute} needs rawBackend, the backend to stream it to`);
+  if (config.rawPredictRoute === config.predictRoute) throw new Error('frontends.vertex.rawPredictRoute: must differ from predictRoute');
+  const backend = deps.backend(config.rawBackend);
+  if (backend === undefined) throw new Error(`${where}: unknown backend "${config.rawBackend}"`);
+  if (backend.proxy === undefined) throw new Error(`${where}: backend "${config.rawBackend}" (${backend.type}) cannot stream raw requests`);
+  const proxy = backend.proxy.bind(backend);
+  const fixed = config.rawBackendPath;
+  return {
+    method: 'POST',
+    path: config.rawPredictRoute!,
+    frontend: 'vertex',
+    raw(req, res, ctx) {
+      // ctx.path keeps the query string; a fixed backend path takes the client's query along.
+      const q = ctx.path.indexOf('?');
+      proxy(req, res, fixed === undefined ? ctx.path : fixed + (q < 0 ? '' : ctx.path.slice(q)));
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// SageMaker frontend, inject-style (no socket): /ping, /invocations with JSON rows, v2 tensors,
+// Triton-on-SageMaker binary and text/csv (answered in CSV when accepted), the target-model
+// header, content types and the 6 MB response limit.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeBinaryResponse, encodeBinaryRequest } from '../../src/codecs/v2-binary.ts';
+import { sagemaker, parseCsv } from '../../src/frontends/sagemaker.ts';
+import type { FrontendDeps } from '../../src/types.ts';
+import { fakeDeps, fakeModel, inject } from '../support/fake-request.ts';
+
+const sum = (row: unknown): number => (row as number[]).reduce((a, b) => a + b, 0);
+const iris = fakeModel('iris', { infer: (req) => ({ predictions: req.instances?.map(sum) }) });
+const routesFor = (d: FrontendDeps = fakeDeps([iris]), extra: Record<string, unknown> = {}) =>
+  sagemaker.routes(sagemaker.schema.parse({ model: 'iris', ...extra }), d);
+
+test('schema: 6 MB response limit by default', () => {
+  assert.equal(sagemaker.schema.parse({ model: 'iris' }).maxResponseBytes, 6 * 1024 * 1024);
+});
+
+test('GET /ping: 200 with an empty body when ready, 503 not_ready otherwise', async () => {
+  const d = fakeDeps([iris]);
+  const ok = await inject(routesFor(d), 'GET', '/ping');
+  assert.equal(ok.status, 200);
+  assert.equal(ok.raw.length, 0);
+  d.setReady(false);
+  const no = await inject(routesFor(d), 'GET', '/ping');
+  assert.equal(no.status, 503);
+  assert.equal(no.json().code, 'not_ready');
+});
+
+test('POST /invocations with JSON rows → JSON predictions', async () => {
+  const r = await inject(routesFor(), 'POST', '/invocations', { body: { instances: [[1, 2], [3, 4]] } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json(), { predictions: [3, 7] });
+});
+
+test('text/csv rows of numbers → instances; CSV answer when Accept is text/csv, JSON otherwise', async () => {
+  const csv = await inject(routesFor(), 'POST', '/invocations', { body: '1,2\n3.5, 4\r\n\n', headers: { 'content-type': 'text/csv', accept: 'text/csv' } });
+  assert.equal(csv.status, 200);
+  assert.equal(csv.headers['content-type'], 'text/csv');
+  assert.equal(csv.text(), '3\n7.5\n');
+  const json = await inject(routesFor(), 'POST', '/invocations', { body: '1,2', headers: { 'content-type': 'text/csv; charset=utf-8' } });
+  assert.deepEqual(json.json(), { predictions: [3] });
+  const jsonFirst = await inject(routesFor(), 'POST', '/invocations', { body: '1,2', headers: { 'content-type': 'text/csv', accept: 'application/json, text/csv' } });
+  assert.deepEqual(jsonFirst.json(), { predictions: [3] });
+  // JSON in, CSV out; rows become comma-separated lines, nested values a quoted JSON cell.
+  const rows = fakeModel('iris', { infer: () => ({ predictions: [[1, 2], 'a,b', { k: 1 }] }) });
+  const r = await inject(routesFor(fakeDeps([rows])), 'POST', '/invocations', { body: { instances: [1, 2, 3] }, headers: { accept: 'text/csv' } });
+  assert.equal(r.text(), '1,2\n"a,b"\n"{""k"":1}"\n');
+});
+
+test('bad CSV → 400 naming line and column; empty CSV → 400', async () => {
+  const r = await inject(routesFor(), 'POST', '/invocations', { body: '1,2\n3,abc\n', headers: { 'content-type': 'text/csv' } });
+  assert.equal(r.status, 400);
+  assert.match(r.json().error, /line 2, column 2: "abc" is not a number/);
+  const e = await inject(routesFor(), 'POST', '/invocations', { body: '\n\n', headers: { 'content-type': 'text/csv' } });
+  assert.equal(e.status, 400);
+  assert.match(e.json().error, /no rows/);
+  assert.throws(() => parseCsv(Buffer.from('1,,2')), /line 1, column 2: "" is not a number/);
+  assert.deepEqual(parseCsv(Buffer.from('-1e3,0.5')), [[-1000, 0.5]]);
+});
+
+test('bad JSON bodies → 400 naming the problem; other content types → 415 naming text/csv too', async () => {
+  const cases: Array<[string, RegExp]> = [
+    ['{', /not valid JSON/],
+    ['[]', /request body is an array/],
+    ['{"instance": [1]}', /no "instances"/],
+    ['{"instances": 1}', /"instances" must be an array/],
+    ['{"instances": []}', /empty array/],
+    ['{"instances": [1], "parameters": []}', /"parameters" must be a JSON object/],
+  ];
+  for (const [body, message] of cases) {
+    const r = await inject(routesFor(), 'POST', '/invocations', { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, body);
+    assert.match(r.json().error, message, body);
+  }
+  const t = await inject(routesFor(), 'POST', '/invocations', { body: 'x', headers: { 'content-type': 'image/jpeg' } });
+  assert.equal(t.status, 415);
+  assert.equal(t.json().code, 'unsupported_media_type');
+  assert.match(t.json().error, /"image\/jpeg".*application\/json.*text\/csv.*vnd\.sagemaker-triton\.binary\+json/);
+});
+
+test('X-Amzn-SageMaker-Target-Model picks a model only when it names a known one', async () => {
+  const other = fakeModel('resnet', { infer: () => ({ predictions: ['resnet'] }) });
+  const d = fakeDeps([iris, other]);
+  const a = await inject(routesFor(d), 'POST', '/invocations', { body: { instances: [[1]] }, headers: { 'x-amzn-sagemaker-target-model': 'resnet.tar.gz' } });
+  assert.deepEqual(a.json(), { predictions: ['resnet'] });
+  const b = await inject(routesFor(d), 'POST', '/invocations', { body: { instances: [[1]] }, headers: { 'x-amzn-sagemaker-target-model': 'unknown.tar.gz' } });
+  assert.deepEqual(b.json(), { predictions: [1] }, 'an unknown target is ignored');
+});
+
+test('v2 tensors as JSON, and Triton-on-SageMaker binary framing both ways', async () => {
+  const echo = fakeModel('iris');
+  // INT64 above 2^53 stays exact through the JSON path.
+  const j = await inject(routesFor(fakeDeps([echo])), 'POST', '/invocations', {
+    body: '{"inputs": [{"name": "x", "datatype": "INT64", "shape": [1], "data": [9007199254740993]}]}',
+    headers: { 'content-type': 'application/json' },
+  });
+  assert.equal(j.status, 200);
+  assert.match(j.text(), /"data":\[9007199254740993\]/);
+  const { body, headerLength } = encodeBinaryRequest({ inputs: [{ name: 'x', datatype: 'FP64', shape: [2], data: new Float64Array([0.25, 8]) }] }, { binaryOutputs: true });
+  const r = await inject(routesFor(fakeDeps([echo])), 'POST', '/invocations', {
+    body, headers: { 'content-type': `application/vnd.sagemaker-triton.binary+json;json-header-size=${headerLength}` },
+  });
+  assert.equal(r.status, 200);
+  const m = /^application\/vnd\.sagemaker-triton\.binary\+json;json-header-size=(\d+)$/.exec(r.headers['content-type']!);
+  assert.ok(m, r.headers['content-type']);
+  const res = decodeBinaryResponse(r.raw, Number(m[1]), 'gateway');
+  assert.deepEqual([...(res.outputs![0]!.data as Float64Array)], [0.25, 8]);
+});
+
+test('the answer above maxResponseBytes → 413 response_too_large, in JSON and in CSV', async () => {
+  const big = fakeModel('iris', { infer: () => ({ predictions: [Array.from({ length: 400 }, (_, i) => i)] }) });
+  const routes = routesFor(fakeDeps([big]), { maxResponseBytes: 1000 });
+  const j = await inject(routes, 'POST', '/invocations', { body: { instances: [1] } });
+  assert.equal(j.status, 413);
+  assert.match(j.json().error, /limit of 1000 bytes \(frontends\.sagemaker\.maxResponseBytes\)/);
+  const c = await inject(routes, 'POST', '/invocations', { body: '1', headers: { 'content-type': 'text/csv', accept: 'text/csv' } });
+  assert.equal(c.status, 413);
+  assert.equal(c.json().code, 'response_too_large');
+});
