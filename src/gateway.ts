@@ -66,7 +66,7 @@ export class Gateway {
   async listen(): Promise<{ port: number; adminPort: number }> {
     const s = this.#state.config.server;
     const make = (router: () => Router): Server => createHttpServer({
-      maxBodyBytes: s.maxBodyBytes, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
+      maxBodyBytes: s.maxBodyBytes, maxJsonDepth: s.maxJsonDepth, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
       keepAliveTimeoutMs: s.keepAliveTimeoutMs, log: this.#log, router, draining: () => this.#draining,
       maxConcurrentRequests: s.maxConcurrentRequests,
     });
@@ -74,7 +74,7 @@ export class Gateway {
     const port = await listenOn(main, s.port, s.host);
     this.#servers.push(main);
     let adminPort = port;
-    if (s.adminPort !== undefined) {
+    if (s.adminPort !== 'same') {
       const admin = make(() => this.#state.adminRouter);
       adminPort = await listenOn(admin, s.adminPort, s.adminHost);
       this.#servers.push(admin);
@@ -196,7 +196,7 @@ export class Gateway {
     }
     const admin = adminRoutes({ status: () => this.status(), reload: () => this.reload(), token: config.server.adminToken });
     state.adminRouter = new Router(admin);
-    state.router = new Router(config.server.adminPort === undefined ? [...routes, ...admin] : routes);
+    state.router = new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes);
     return state;
   }
 

@@ -88,6 +88,8 @@ export interface HttpRequest {
   log: Logger;
   /** The peer address of the connection (rate limiting by client). */
   remoteAddress: string;
+  /** Deepest JSON nesting allowed in the body (server.maxJsonDepth). */
+  maxJsonDepth: number;
 }
 
 /** HttpReply is what a frontend handler returns; server/reply.ts writes it. */

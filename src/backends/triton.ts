@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
-import { decodeInferResponse, decodeMetadata, encodeInferRequest } from '../codecs/v2-json.ts';
+import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
@@ -146,7 +146,7 @@ function withTimeout(parameters: Parameters | undefined, timeout: number | undef
 function encode(req: InferRequest, binary: boolean, timeout: number | undefined): { body: Buffer | string; headers: Record<string, string> } {
   const parameters = withTimeout(req.parameters, timeout);
   const r: InferRequest = { ...req, ...(parameters === undefined ? {} : { parameters }) };
-  if (!binary) return { body: stringifyJson(encodeInferRequest(r)), headers: { 'content-type': 'application/json' } };
+  if (!binary) return { body: stringifyInferRequest(r), headers: { 'content-type': 'application/json' } };
   const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: true });
   return { body, headers: binaryHeaders(headerLength) };
 }

@@ -12,7 +12,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0').describe('Address to listen on; platforms require 0.0.0.0.'),
   port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
-  adminPort: port.optional().describe('Port for /metrics and /admin/*; omitted = served on the main port.'),
+  adminPort: z.union([port, z.literal('same')]).default(9090).describe('Port for /metrics and /admin/* (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port.'),
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
   adminToken: z.string().optional().describe('Bearer token required on /admin/* when set.'),
   maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),

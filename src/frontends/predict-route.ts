@@ -87,7 +87,7 @@ export async function readPredictBody(http: HttpRequest, opts: PredictBodyOption
   }
   if (!isJsonType(media)) throw unsupportedType(media, opts);
   const body = await http.body();
-  const doc = parseJson(body);
+  const doc = parseJson(body, { maxDepth: http.maxJsonDepth });
   if (opts.tensors && isObject(doc) && doc.inputs !== undefined) {
     if (doc.instances !== undefined) {
       throw new GatewayError('bad_request', 'the request body has both "instances" (rows) and "inputs" (v2 tensors); send one of them');

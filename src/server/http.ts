@@ -12,6 +12,7 @@ import type { Router } from './router.ts';
 
 export interface HttpServerOptions {
   maxBodyBytes: number;
+  maxJsonDepth: number;
   /** A body that stalls this long between chunks gets 408 (slow-client protection). */
   bodyIdleTimeoutMs: number;
   headersTimeoutMs: number;
@@ -102,6 +103,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       requestId,
       log,
       remoteAddress: req.socket.remoteAddress ?? '',
+      maxJsonDepth: options.maxJsonDepth,
       body: () => readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs),
       context: (name, timeoutMs): CallContext => {
         model = name;

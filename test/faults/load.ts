@@ -13,6 +13,14 @@ export interface Outcome {
   hang?: boolean;
   /** The connection failed without an HTTP answer. */
   transport?: string;
+  retryAfter?: string;
+}
+
+// A client that leaves: an abort whose reason is not a TimeoutError, told apart from a hang.
+function abortIn(ms: number): AbortSignal {
+  const c = new AbortController();
+  setTimeout(() => c.abort(new Error('client left')), ms).unref();
+  return c.signal;
 }
 
 const agent = new Agent({ connections: 64, keepAliveTimeout: 1_000 });
@@ -23,28 +31,31 @@ export function closeLoadAgent(): Promise<void> { return agent.close(); }
 /** body is a two-row `instances` request. */
 export const body = JSON.stringify({ instances: [[1, 2], [3, 4]] });
 
-/** send makes one request and classifies it; patienceMs is the deadline + 1 s. */
-export async function send(url: string, patienceMs: number): Promise<Outcome> {
+/** send makes one request and classifies it; patienceMs is the deadline + 1 s; abortAfterMs plays a client that leaves. */
+export async function send(url: string, patienceMs: number, abortAfterMs?: number): Promise<Outcome> {
   const started = performance.now();
   try {
+    const signal = abortAfterMs === undefined ? AbortSignal.timeout(patienceMs)
+      : AbortSignal.any([AbortSignal.timeout(patienceMs), abortIn(abortAfterMs)]);
     const res = await request(url, {
-      method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent,
-      signal: AbortSignal.timeout(patienceMs),
+      method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent, signal,
     });
     const text = await res.body.text();
     const ms = performance.now() - started;
     if (res.statusCode >= 200 && res.statusCode < 300) return { status: res.statusCode, ms };
+    const retryAfter = res.headers['retry-after']?.toString();
     try {
       const doc = JSON.parse(text) as { error?: unknown; code?: unknown };
       const good = typeof doc.error === 'string' && typeof doc.code === 'string' && res.headers['content-type']?.toString().includes('json');
-      return { status: res.statusCode, code: good ? String(doc.code) : 'not_json', ms };
+      return { status: res.statusCode, code: good ? String(doc.code) : 'not_json', ms, ...(retryAfter === undefined ? {} : { retryAfter }) };
     } catch {
       return { status: res.statusCode, code: 'not_json', ms };
     }
   } catch (err) {
     const ms = performance.now() - started;
     const e = err as Error & { code?: string };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return { status: 0, ms, hang: true };
+    if (e.name === 'TimeoutError') return { status: 0, ms, hang: true };
+    if (e.message === 'client left' || e.name === 'AbortError') return { status: 0, ms, transport: 'client_left' };
     return { status: 0, ms, transport: e.code ?? e.message };
   }
 }

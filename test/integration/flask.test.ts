@@ -220,6 +220,10 @@ describe('each frontend in front of Flask', () => {
     assert.ok(id !== null && id.length >= 8, 'a request id is generated when the client sends none');
     assert.equal(recorder.seen.at(-1)!.headers['x-request-id'], id, 'the generated id goes to the backend');
     assert.equal(recorder.seen.at(-1)!.headers.traceparent, undefined, 'no traceparent is invented');
+    const unsafe = await post(`${gw.url}/predict`, { instances: [setosa] }, { 'x-request-id': 'x'.repeat(300) });
+    await unsafe.arrayBuffer();
+    assert.notEqual(unsafe.headers.get('x-request-id'), 'x'.repeat(300), 'an overlong id is replaced, not echoed');
+    assert.equal(recorder.seen.at(-1)!.headers['x-request-id'], unsafe.headers.get('x-request-id'));
   });
 });
 

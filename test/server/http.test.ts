@@ -29,7 +29,7 @@ const routes: Route[] = [
 ];
 
 const server = createHttpServer({
-  maxBodyBytes: 1024, bodyIdleTimeoutMs: 200, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
+  maxBodyBytes: 1024, maxJsonDepth: 64, bodyIdleTimeoutMs: 200, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
   log: silentLogger, router: () => router, draining: () => false, maxConcurrentRequests: 100,
 });
 const router = new Router(routes);

@@ -45,6 +45,7 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
     requestId: 'test-request',
     log: silentLogger,
     remoteAddress: '127.0.0.1',
+    maxJsonDepth: 64,
     contexts: [],
     bodyReads: 0,
     body: async () => {
