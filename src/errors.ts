@@ -17,6 +17,7 @@ export const errorCodes = {
   payload_too_large: { status: 413 },
   response_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
+  expectation_failed: { status: 417 },
   headers_too_large: { status: 431 },
   queue_full: { status: 429, retryAfter: 1 },
   overloaded: { status: 429, retryAfter: 1 },

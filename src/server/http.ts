@@ -40,6 +40,11 @@ export function createHttpServer(options: HttpServerOptions): Server {
     maxHeaderSize: 16 * 1024,
     requireHostHeader: false,
   }, (req, res) => { void handle(req, res, options, active); });
+  // Node answers an Expect other than 100-continue with a bare 417; give it the JSON shape.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+    writeError(res, new GatewayError('expectation_failed', `Expect: ${String(req.headers.expect).slice(0, 64)} is not supported`));
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();

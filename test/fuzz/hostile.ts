@@ -49,7 +49,7 @@ const headerArb = fc.tuple(
   headerValue,
 );
 
-export interface HostileRequest { text: Buffer; description: string }
+export interface HostileRequest { text: Buffer; description: string; method: string }
 
 /** hostileRequestArb builds raw request bytes, some with broken framing on purpose. */
 export const hostileRequestArb: fc.Arbitrary<HostileRequest> = fc.record({
@@ -74,7 +74,7 @@ export const hostileRequestArb: fc.Arbitrary<HostileRequest> = fc.record({
   } else if (framing === 'obs-fold') lines.push('x-folded: a', ' b', `content-length: ${b.length}`);
   else if (framing === 'cl+te') lines.push(`content-length: ${b.length}`, 'transfer-encoding: chunked');
   const text = Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), payload]);
-  return { text, description: `${method} ${path} [${framing}] ${b.length} bytes` };
+  return { text, method, description: `${method} ${path} [${framing}] ${b.length} bytes` };
 });
 
 export interface RawAnswer { status: number | undefined; headers: Record<string, string>; body: string; ms: number; closed: boolean }
@@ -110,12 +110,13 @@ export function sendRaw(port: number, bytes: Buffer, timeoutMs = 2000): Promise<
 }
 
 /** checkAnswer returns what is wrong with an answer to a hostile request, or undefined. */
-export function checkAnswer(a: RawAnswer, boundMs: number): string | undefined {
+export function checkAnswer(a: RawAnswer, boundMs: number, method = 'GET'): string | undefined {
   if (a.ms > boundMs) return `answer took ${Math.round(a.ms)} ms`;
   if (a.status === undefined) return a.closed ? undefined : 'no answer and the connection stayed open';
   if (a.status >= 500 && a.status !== 503) return `status ${a.status}: ${a.body.slice(0, 200)}`;
   if (a.status >= 400 && a.status !== 405 || a.status === 405) {
     if (a.headers['content-type']?.startsWith('application/json') !== true) return `status ${a.status} without a JSON body`;
+    if (method === 'HEAD') return undefined; // HEAD answers carry headers only
     // chunked or plain; the JSON error is small and arrives whole.
     const json = a.body.includes('{') ? a.body.slice(a.body.indexOf('{'), a.body.lastIndexOf('}') + 1) : '';
     try {

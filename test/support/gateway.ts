@@ -109,6 +109,7 @@ export function withTestServer(yaml: string): string {
   server.host ??= '127.0.0.1';
   server.port ??= 0;
   if (!('adminPort' in server)) server.adminPort = 0;
-  server.logLevel ??= 'info';
+  // The launcher reads the "listening" and "started" lines, which are logged at info.
+  if (server.logLevel === undefined || ['warn', 'error', 'fatal', 'silent'].includes(String(server.logLevel))) server.logLevel = 'info';
   return stringify({ ...doc, server });
 }
