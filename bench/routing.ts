@@ -26,7 +26,7 @@ function config(mode: Mode, echo: number, shadow: number): string {
     ? '[ { backend: a, name: a } ]'
     : '[ { backend: a, name: a, weight: 90 }, { backend: b, name: b, weight: 10 } ]';
   return `
-server: { logLevel: warn }
+server: { logLevel: info }
 frontends: { vertex: { model: m, predictRoute: /predict, healthRoute: /health } }
 backends:
   a: { type: http, url: "http://127.0.0.1:${echo}" }

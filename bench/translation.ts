@@ -2,9 +2,10 @@
 // rows) translated for a KServe v2 backend, v2 JSON vs the binary tensor extension.
 //  1. In process, one thread: MB of Vertex request translated per second per core (parse,
 //     rows → tensors, encode for the backend) and the answer's way back, beside JSON.parse alone.
-//  2. Over HTTP against the same stub v2 server: infergate's translation (the triton backend
-//     behind a minimal Vertex route, one Node process) vs a Flask/gunicorn shim doing the same
-//     with numpy (bench/flask-shim.py, 2 workers): req/s and req per CPU-second of the translator.
+//  2. Over HTTP against the same stub v2 server: the gateway (Vertex frontend → triton backend,
+//     one Node process) vs a Flask/gunicorn shim doing the same translation with numpy
+//     (bench/flask-shim.py, 2 workers): req/s, and req per CPU-second of the translating
+//     processes, which compares them "at the same CPU" on a machine whose cores are shared.
 // Runnable alone: node bench/translation.ts   (BENCH_SECONDS sets the HTTP run length)
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,12 +13,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { rowsToTensors, tensorsToPredictions } from '../src/codecs/instances.ts';
 import { parseJson, stringifyJson } from '../src/codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest, encodeBinaryResponse } from '../src/codecs/v2-binary.ts';
-import { decodeInferResponse, encodeInferResponse, stringifyInferRequest, stringifyInferResponse } from '../src/codecs/v2-json.ts';
+import { decodeInferResponse, stringifyInferRequest, stringifyInferResponse } from '../src/codecs/v2-json.ts';
 import type { InferResponse, TensorSpec } from '../src/tensors/tensor.ts';
+import { startGateway } from '../test/support/gateway.ts';
 import { freePort } from '../test/support/ports.ts';
 
 const image: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 3, 224, 224] };
@@ -82,9 +84,18 @@ export async function runTranslationBench(seconds = Number(process.env.BENCH_SEC
   try {
     for (const binary of [false, true]) {
       const mode = binary ? 'binary' : 'json';
-      const node = await startChild(['--translator', `http://127.0.0.1:${stub.port}`, String(binary)]);
-      const nodeRun = await measureHttp(`http://127.0.0.1:${node.port}/predict`, body, seconds, [node.pid]);
-      await node.stop();
+      const gw = await startGateway(`
+server: { logLevel: warn, maxBodyBytes: 16mb }
+frontends: { vertex: { model: m, predictRoute: /predict, healthRoute: /health, maxResponseBytes: 16mb } }
+backends: { tri: { type: triton, url: "http://127.0.0.1:${stub.port}", binary: ${binary} } }
+models: { m: { targets: [ { backend: tri } ] } }
+`);
+      let nodeRun: HttpRun;
+      try {
+        nodeRun = await measureHttp(`${gw.url}/predict`, body, seconds, [gw.process.pid!]);
+      } finally {
+        await gw.stop();
+      }
       const flask = await startFlaskShim(stub.port, binary);
       let flaskRun: HttpRun;
       try {
@@ -105,17 +116,40 @@ export async function runTranslationBench(seconds = Number(process.env.BENCH_SEC
   return result;
 }
 
-interface HttpRun { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuSeconds: number; reqPerCpuSecond: number }
+interface HttpRun { rps: number; p50: number; p99: number; failed: number; cpuSeconds: number; reqPerCpuSecond: number }
 
-async function measureHttp(url: string, body: string, seconds: number, pids: number[]): Promise<HttpRun> {
-  const opts = { url, method: 'POST' as const, body, connections: 4, headers: { 'content-type': 'application/json' } };
-  await autocannon({ ...opts, duration: 1 }); // warm-up
+// measureHttp runs a closed loop of `connections` clients for `seconds`, counting only 200
+// answers that carry predictions, and the CPU the translating processes used meanwhile.
+async function measureHttp(url: string, body: string, seconds: number, pids: number[], connections = 4): Promise<HttpRun> {
+  const pool = new Pool(new URL(url).origin, { connections, pipelining: 1 });
+  const path = new URL(url).pathname;
+  const latencies: number[] = [];
+  let failed = 0;
+  const loop = async (until: number, record: boolean): Promise<void> => {
+    while (performance.now() < until) {
+      const started = performance.now();
+      try {
+        const res = await pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        const text = await res.body.text();
+        const ok = res.statusCode === 200 && text.startsWith('{"predictions":');
+        if (record) { if (ok) latencies.push(performance.now() - started); else failed++; }
+      } catch {
+        if (record) failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, () => loop(performance.now() + 1000, false))); // warm-up
   const before = cpuTicks(pids);
-  const r = await autocannon({ ...opts, duration: seconds });
+  const start = performance.now();
+  await Promise.all(Array.from({ length: connections }, () => loop(start + seconds * 1000, true)));
+  const elapsed = (performance.now() - start) / 1000;
   const cpuSeconds = (cpuTicks(pids) - before) / 100;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number): number => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
   return {
-    rps: round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors,
-    cpuSeconds: round(cpuSeconds), reqPerCpuSecond: round(r.requests.total / Math.max(cpuSeconds, 1e-9)),
+    rps: round(latencies.length / elapsed), p50: pct(0.5), p99: pct(0.99), failed,
+    cpuSeconds: round(cpuSeconds), reqPerCpuSecond: round(latencies.length / Math.max(cpuSeconds, 1e-9)),
   };
 }
 
@@ -199,31 +233,7 @@ async function serveStubV2(): Promise<void> {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));
 }
 
-async function serveTranslator(backendUrl: string, binary: boolean): Promise<void> {
-  const { triton } = await import('../src/backends/triton.ts');
-  const { silentLogger } = await import('../src/observe/log.ts');
-  const backend = triton.create('bench', triton.schema.parse({ type: 'triton', url: backendUrl, binary }), { log: silentLogger });
-  const model = backend.model('m');
-  await model.metadata();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const doc = parseJson(Buffer.concat(chunks)) as { instances: unknown[] };
-      const ctx = { requestId: '', signal: new AbortController().signal, deadline: Infinity, forward: {}, headers: {}, log: silentLogger, model: 'm' };
-      model.infer({ instances: doc.instances }, ctx).then((out) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(stringifyJson({ predictions: out.predictions }));
-      }, (err: Error) => { res.writeHead(502); res.end(err.message); });
-    });
-  });
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port, pid: process.pid })));
-}
-
 if (process.argv.includes('--stub-v2')) await serveStubV2();
-else if (process.argv.includes('--translator')) {
-  const i = process.argv.indexOf('--translator');
-  await serveTranslator(process.argv[i + 1]!, process.argv[i + 2] === 'true');
-} else if (import.meta.url === `file://${process.argv[1]}`) {
+else if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(JSON.stringify(await runTranslationBench(), null, 2));
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import { renderReference } from './config/reference.ts';
 import { jsonSchema, type Config } from './config/schema.ts';
+import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
 import { createLogger } from './observe/log.ts';
 import { installSignalHandlers } from './server/lifecycle.ts';
@@ -69,14 +70,16 @@ async function serve(file: string): Promise<number> {
   const log = createLogger(config.server.logLevel);
   const gateway = new Gateway(config, { log, reloadConfig: () => loadConfigFile(file) });
   log.info({ config: file, version: config.version }, 'starting');
+  // SIGHUP always reloads; file changes too when server.watchConfig is on (the directory is
+  // watched, so a Kubernetes ConfigMap's symlink swap counts).
+  const watcher = watchConfig({ file, reload: () => gateway.reload(), log, watchFile: config.server.watchConfig, sighup: true });
   installSignalHandlers({
     get servers() { return gateway.servers; },
     drainSeconds: config.server.drainSeconds,
     drainDelaySeconds: config.server.drainDelaySeconds,
     log,
     startDraining: () => gateway.startDraining(),
-    closeBackends: () => gateway.close(),
-    reload: () => gateway.reload(),
+    closeBackends: async () => { watcher.close(); await gateway.close(); },
     exit: (code) => { log.flush(); process.exitCode = code; setTimeout(() => process.exit(code), 50); },
   });
   try {

@@ -6,6 +6,9 @@ import type { ModelConfig, TargetConfig } from './config/schema.ts';
 import { createBatcher } from './batching/batcher.ts';
 import { GatewayError } from './errors.ts';
 import { createGuard } from './guard/guard.ts';
+import { createRollback } from './routing/rollback.ts';
+import { createShadow } from './routing/shadow.ts';
+import { createSplit } from './routing/split.ts';
 import type { Backend, Health, Infer, ModelEndpoint } from './types.ts';
 
 /** TargetState is one target of a model with its live readiness. */
@@ -47,15 +50,34 @@ export function targetName(t: TargetConfig, model: string): string {
 
 /** modelPipeline builds the path for one model. */
 export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDeps): ModelPipeline {
+  const log = deps.log;
   const targets = model.targets.map((t) => buildTarget(name, model, t, deps));
-  const infer = weightedPick(targets);
+  const split = createSplit(model, targets, { model: name, log });
+  let infer: Infer = split.infer;
+  const rollback = model.rollback === undefined ? undefined : createRollback(model.rollback, split, { model: name, log });
+  if (rollback !== undefined) infer = rollback.stage(infer);
+  let shadow: ReturnType<typeof createShadow> | undefined;
+  if (model.shadow !== undefined) {
+    const s = model.shadow;
+    const endpoint = deps.backends.get(s.backend)!.model(s.model ?? name, s.version);
+    shadow = createShadow(s, endpoint.infer, { model: name, log, timeoutMs: model.timeoutMs });
+    infer = shadow.stage(infer);
+  }
   return {
     name,
     infer,
     targets,
     forVersion: (version) => targets.find((t) => t.version === version)?.infer,
-    status: () => ({ targets: targets.map((t) => ({ name: t.name, ready: t.health.ready, reason: t.health.reason, ...t.status() })) }),
-    close: async () => { targets.forEach((t) => t.close()); },
+    status: () => ({
+      split: split.status(),
+      targets: targets.map((t) => ({ name: t.name, ready: t.health.ready, reason: t.health.reason, ...t.status() })),
+      ...(rollback === undefined ? {} : { rollback: rollback.status() }),
+      ...(shadow === undefined ? {} : { shadow: shadow.status() }),
+    }),
+    close: async () => {
+      targets.forEach((t) => t.close());
+      await shadow?.close();
+    },
   };
 }
 
@@ -87,16 +109,4 @@ function buildTarget(modelName: string, model: ModelConfig, t: TargetConfig, dep
     close: () => { batcher?.close(); guard.close(); },
   };
   return state;
-}
-
-// weightedPick is the placeholder split until routing/split.ts lands: weighted random over ready targets.
-function weightedPick(targets: TargetState[]): Infer {
-  return (req, ctx) => {
-    const ready = targets.filter((t) => t.available() && t.weight > 0);
-    const pool = ready.length > 0 ? ready : targets;
-    const total = pool.reduce((s, t) => s + t.weight, 0);
-    let r = Math.random() * total;
-    const chosen = pool.find((t) => (r -= t.weight) < 0) ?? pool[0]!;
-    return chosen.infer(req, ctx);
-  };
 }

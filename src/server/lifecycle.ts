@@ -1,6 +1,6 @@
 // lifecycle.ts — SIGTERM/SIGINT: answer not-ready at once, keep accepting for a short delay so
 // load balancers notice, stop accepting, let in-flight requests finish within drainSeconds,
-// close backends (supervised processes last), exit 0. SIGHUP reloads. Works as PID 1 too,
+// close backends (supervised processes last), exit 0. (SIGHUP belongs to config/watch.ts.) Works as PID 1 too,
 // because Node installs these handlers itself instead of relying on default signal actions.
 
 import type { Server } from 'node:http';
@@ -13,7 +13,6 @@ export interface LifecycleDeps {
   log: Logger;
   startDraining(): void;
   closeBackends(): Promise<void>;
-  reload(): Promise<unknown>;
   exit?(code: number): void;
 }
 
@@ -29,14 +28,11 @@ export function installSignalHandlers(deps: LifecycleDeps): () => void {
     stopping = true;
     void shutdown(deps, signal).then((code) => (deps.exit ?? process.exit)(code));
   };
-  const onHup = (): void => { void deps.reload(); };
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
-  process.on('SIGHUP', onHup);
   return () => {
     process.off('SIGTERM', onStop);
     process.off('SIGINT', onStop);
-    process.off('SIGHUP', onHup);
   };
 }
 

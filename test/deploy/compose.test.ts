@@ -87,7 +87,7 @@ describe('the gateway service agrees with the config it mounts', () => {
     const published = (gateway.ports ?? []).map((p) => Number(p.split(':').at(-1)));
     assert.ok(published.includes(surface.server.port));
     assert.ok(surface.server.adminPort !== undefined, 'a separate admin port');
-    assert.ok(published.includes(surface.server.adminPort!));
+    assert.ok(published.includes(Number(surface.server.adminPort)));
     assert.equal(surface.server.adminHost, '0.0.0.0', 'Prometheus scrapes from another container');
   });
 
