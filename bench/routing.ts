@@ -2,9 +2,10 @@
 // against the same model on a single target, all healthy, in one run (target ≥ 0.9). A third
 // gateway with the split but no shadow isolates what the shadow costs. The two split targets
 // are two backend entries on one echo server (two versions on one model server); the shadow is
-// a second echo server. Rounds alternate the three gateways and the median is kept, so drift of
-// this shared machine hits all three alike. An in-process figure gives the routing stages' own
-// cost per request (split + rollback watch + shadow copy), without sockets.
+// a second echo server. Rounds alternate the three gateways, each round starting with a
+// different one, and the median is kept, so drift of a shared machine hits all three alike.
+// An in-process figure gives the routing stages' own cost per request (split + rollback watch
+// + shadow copy), without sockets.
 // Runnable alone: node bench/routing.ts   (BENCH_SECONDS sets each run's length.)
 
 import { fileURLToPath } from 'node:url';
@@ -49,7 +50,11 @@ export async function runRoutingBench(durationS = Number(process.env.BENCH_SECON
     for (const mode of modes) await load(`${gateways.get(mode)!.url}/predict`, body, 1); // warm-up
     const runs: Record<Mode, LoadResult[]> = { single: [], split: [], splitShadow: [] };
     for (let r = 0; r < rounds; r++) {
-      for (const mode of modes) runs[mode].push(await load(`${gateways.get(mode)!.url}/predict`, body, durationS));
+      // Each round starts with a different gateway, so no mode always runs first or last.
+      for (let i = 0; i < modes.length; i++) {
+        const mode = modes[(i + r) % modes.length]!;
+        runs[mode].push(await load(`${gateways.get(mode)!.url}/predict`, body, durationS));
+      }
     }
     const median = (mode: Mode): LoadResult => [...runs[mode]].sort((x, y) => x.rps - y.rps)[Math.floor(rounds / 2)]!;
     const [single, split, splitShadow] = modes.map(median) as [LoadResult, LoadResult, LoadResult];

@@ -79,35 +79,37 @@ export function measureCodecs(): Record<string, unknown> {
 export async function runTranslationBench(seconds = Number(process.env.BENCH_SECONDS ?? 8)): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = { codecs: measureCodecs() };
   const stub = await startChild(['--stub-v2']);
-  const body = vertexBody(1, [3, 224, 224]).toString();
+  const cases = { image: { model: 'image', body: vertexBody(1, [3, 224, 224]).toString() }, rows64: { model: 'rows', body: vertexBody(64, [16]).toString() } };
   const http: Record<string, unknown> = {};
   try {
-    for (const binary of [false, true]) {
-      const mode = binary ? 'binary' : 'json';
-      const gw = await startGateway(`
+    for (const [name, { model, body }] of Object.entries(cases)) {
+      for (const binary of [false, true]) {
+        const gw = await startGateway(`
 server: { logLevel: warn, maxBodyBytes: 16mb }
-frontends: { vertex: { model: m, predictRoute: /predict, healthRoute: /health, maxResponseBytes: 16mb } }
+frontends: { vertex: { model: ${model}, predictRoute: /predict, healthRoute: /health, maxResponseBytes: 16mb } }
 backends: { tri: { type: triton, url: "http://127.0.0.1:${stub.port}", binary: ${binary} } }
-models: { m: { targets: [ { backend: tri } ] } }
+models: { ${model}: { targets: [ { backend: tri } ] } }
 `);
-      let nodeRun: HttpRun;
-      try {
-        nodeRun = await measureHttp(`${gw.url}/predict`, body, seconds, [gw.process.pid!]);
-      } finally {
-        await gw.stop();
+        let nodeRun: HttpRun;
+        try {
+          nodeRun = await measureHttp(`${gw.url}/predict`, body, seconds, [gw.process.pid!]);
+        } finally {
+          await gw.stop();
+        }
+        const flask = await startFlaskShim(`http://127.0.0.1:${stub.port}/v2/models/${model}/infer`, binary);
+        let flaskRun: HttpRun;
+        try {
+          flaskRun = await measureHttp(`http://127.0.0.1:${flask.port}/predict`, body, seconds, flask.pids());
+        } finally {
+          await flask.stop();
+        }
+        http[`${name}-${binary ? 'binary' : 'json'}`] = {
+          requestBytes: body.length, infergate: nodeRun, flaskShim: flaskRun,
+          reqPerSecondRatio: round(nodeRun.rps / Math.max(flaskRun.rps, 1e-9)),
+          reqPerCpuSecondRatio: round(nodeRun.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9)),
+          gatewayMBps: round((nodeRun.rps * body.length) / 1e6),
+        };
       }
-      const flask = await startFlaskShim(stub.port, binary);
-      let flaskRun: HttpRun;
-      try {
-        flaskRun = await measureHttp(`http://127.0.0.1:${flask.port}/predict`, body, seconds, flask.pids());
-      } finally {
-        await flask.stop();
-      }
-      http[mode] = {
-        infergate: nodeRun, flaskShim: flaskRun,
-        reqPerSecondRatio: round(nodeRun.rps / Math.max(flaskRun.rps, 1e-9)),
-        reqPerCpuSecondRatio: round(nodeRun.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9)),
-      };
     }
   } finally {
     await stub.stop();
@@ -185,10 +187,10 @@ function startChild(args: string[]): Promise<Child> {
   });
 }
 
-async function startFlaskShim(stubPort: number, binary: boolean): Promise<{ port: number; pids(): number[]; stop(): Promise<void> }> {
+async function startFlaskShim(v2Url: string, binary: boolean): Promise<{ port: number; pids(): number[]; stop(): Promise<void> }> {
   const port = await freePort();
   const child: ChildProcess = spawn('gunicorn', ['-w', '2', '-b', `127.0.0.1:${port}`, '--chdir', fileURLToPath(new URL('.', import.meta.url)), 'flask-shim:app'], {
-    env: { ...process.env, V2_URL: `http://127.0.0.1:${stubPort}/v2/models/m/infer`, BINARY: binary ? '1' : '0' },
+    env: { ...process.env, V2_URL: v2Url, BINARY: binary ? '1' : '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   let up = false;
@@ -212,22 +214,44 @@ function round(v: number): number { return Math.round(v * 100) / 100; }
 
 // --- child modes: the stub v2 server and the translator, each its own process -------------
 
+// serveStubV2 answers like Triton for two models, without computing: image (x [-1,3,224,224]
+// → y [-1,1000]) and rows (x [-1,16] → y [-1,8]); the batch size is read from the request header.
 async function serveStubV2(): Promise<void> {
-  const meta = JSON.stringify({ name: 'm', platform: 'stub', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 224, 224] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1000] }] });
-  const jsonAnswer = stringifyInferResponse(answer1000);
-  const bin = encodeBinaryResponse(answer1000, { binaryOutputs: true });
+  const specs: Record<string, { input: number[]; output: number }> = { image: { input: [3, 224, 224], output: 1000 }, rows: { input: [16], output: 8 } };
+  const answers = new Map<string, { json: string; bin: { body: Buffer; headerLength: number } }>();
+  const answerFor = (model: string, rows: number): { json: string; bin: { body: Buffer; headerLength: number } } => {
+    const key = `${model}/${rows}`;
+    let a = answers.get(key);
+    if (a === undefined) {
+      const width = specs[model]!.output;
+      const res: InferResponse = { modelName: model, outputs: [{ name: 'y', datatype: 'FP32', shape: [rows, width], data: new Float32Array(rows * width).map((_, i) => (i % 997) / 997) }] };
+      a = { json: stringifyInferResponse(res), bin: encodeBinaryResponse(res, { binaryOutputs: true }) };
+      answers.set(key, a);
+    }
+    return a;
+  };
   const server = createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    let head = '';
+    req.on('data', (c: Buffer) => { if (head.length < 512) head += c.toString('latin1', 0, 512); chunks.push(c); });
     req.on('end', () => {
-      if (req.url === '/v2/models/m') return res.end(meta);
-      if (req.url === '/v2/models/m/config') return res.end('{"max_batch_size": 8}');
-      if (req.method !== 'POST') return res.end();
+      const m = /^\/v2\/models\/(image|rows)(\/config|\/ready)?$/.exec(req.url ?? '');
+      if (req.method === 'GET') {
+        if (m === null) return res.end();
+        const spec = specs[m[1]!]!;
+        if (m[2] === '/config') return res.end('{"max_batch_size": 64}');
+        if (m[2] === '/ready') return res.end();
+        return res.end(JSON.stringify({ name: m[1], platform: 'stub', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, ...spec.input] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, spec.output] }] }));
+      }
+      const model = /\/v2\/models\/(image|rows)\/infer/.exec(req.url ?? '')?.[1] ?? 'image';
+      const rows = Number(/"shape":\s*\[\s*(\d+)/.exec(head)?.[1] ?? 1);
+      const a = answerFor(model, rows);
       if (req.headers['inference-header-content-length'] !== undefined) {
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) });
-        return res.end(bin.body);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(a.bin.headerLength) });
+        return res.end(a.bin.body);
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(jsonAnswer);
+      res.end(a.json);
     });
   });
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as AddressInfo).port })));

@@ -68,7 +68,14 @@ async function serve(file: string): Promise<number> {
     return 1;
   }
   const log = createLogger(config.server.logLevel);
-  const gateway = new Gateway(config, { log, reloadConfig: () => loadConfigFile(file) });
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(config, { log, reloadConfig: () => loadConfigFile(file) });
+  } catch (err) {
+    log.fatal({ error: (err as Error).message }, `cannot build the gateway: ${(err as Error).message}`);
+    log.flush();
+    return 1;
+  }
   log.info({ config: file, version: config.version }, 'starting');
   // SIGHUP always reloads; file changes too when server.watchConfig is on (the directory is
   // watched, so a Kubernetes ConfigMap's symlink swap counts).

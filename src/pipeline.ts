@@ -2,7 +2,7 @@
 //   split (weights, sticky, override) → shadow copy → per target: batcher → guard → backend.
 
 import type { Logger } from 'pino';
-import type { ModelConfig, TargetConfig } from './config/schema.ts';
+import { targetName, type ModelConfig, type TargetConfig } from './config/schema.ts';
 import { createBatcher } from './batching/batcher.ts';
 import { GatewayError } from './errors.ts';
 import { createGuard } from './guard/guard.ts';
@@ -41,11 +41,6 @@ export interface ModelPipeline {
 export interface PipelineDeps {
   backends: Map<string, Backend>;
   log: Logger;
-}
-
-/** targetName gives a target's name: configured, or "<backend>/<model>[/<version>]". */
-export function targetName(t: TargetConfig, model: string): string {
-  return t.name ?? [t.backend, t.model ?? model, t.version].filter((x) => x !== undefined).join('/');
 }
 
 /** modelPipeline builds the path for one model. */

@@ -10,7 +10,7 @@ import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
 import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
-import type { InferRequest, InferResponse, ModelMetadata, Parameters } from '../tensors/tensor.ts';
+import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
 import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './exchange.ts';
 import { MetadataCache, metadataOverrideSchema } from './metadata.ts';
@@ -94,10 +94,12 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
     async infer(req: InferRequest, ctx: CallContext): Promise<InferResponse> {
       const rows = req.instances;
       let tensorReq = req;
+      let batching = true;
       if (rows !== undefined) {
         const meta = await cache.get(ctx.signal);
+        batching = meta.maxBatchSize !== 0;
         // Row parameters are the platform's (Vertex "parameters"), not v2 parameters: not sent.
-        tensorReq = { inputs: rowsToTensors(rows, meta.inputs, 'instances'), ...(req.id === undefined ? {} : { id: req.id }) };
+        tensorReq = { inputs: rowsToModelInputs(rows, meta, where), ...(req.id === undefined ? {} : { id: req.id }) };
       }
       if (tensorReq.inputs === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
       const timeout = timeoutMicros(ctx);
@@ -109,7 +111,9 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
       const res = decodeAnswer(answer, where);
       if (req.id !== undefined) res.id = req.id;
       if (rows === undefined) return res;
-      const out: InferResponse = { predictions: tensorsToPredictions(res.outputs ?? []) };
+      // A model without a batch dimension answered for its one instance: give it dim 0 back.
+      const outputs = batching ? res.outputs ?? [] : (res.outputs ?? []).map((t) => ({ ...t, shape: [1, ...t.shape] }));
+      const out: InferResponse = { predictions: tensorsToPredictions(outputs) };
       if (res.modelName !== undefined) out.modelName = res.modelName;
       if (res.modelVersion !== undefined) out.modelVersion = res.modelVersion;
       if (out.predictions!.length !== rows.length) {
@@ -118,6 +122,18 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
       return out;
     },
   };
+}
+
+// rowsToModelInputs stacks rows into the model's inputs. Triton reports a batching model's
+// shapes with the batch dimension (-1) first; a model with max_batch_size 0 has none, so its
+// one instance is the whole tensor.
+function rowsToModelInputs(rows: unknown[], meta: ModelMetadata, where: string): Tensor[] {
+  if (meta.maxBatchSize !== 0) return rowsToTensors(rows, meta.inputs, 'instances');
+  if (rows.length !== 1) {
+    throw new GatewayError('bad_request', `model "${meta.name}" on ${where} does not batch (max_batch_size 0): send exactly one instance, got ${rows.length}`);
+  }
+  const withBatch = meta.inputs.map((s) => ({ ...s, shape: [-1, ...s.shape] }));
+  return rowsToTensors(rows, withBatch, 'instances').map((t) => ({ ...t, shape: t.shape.slice(1) }));
 }
 
 async function loadMetadata(link: ServerLink, base: string, where: string, signal: AbortSignal): Promise<ModelMetadata> {

@@ -13,9 +13,10 @@ import { parseJson, stringifyJson } from './json.ts';
 import { rowsToTensors } from './instances.ts';
 import { describe } from './v2-json.ts';
 
-// Sentinels for non-finite numbers: strings no JSON text can produce by accident, because
-// JSON.stringify writes U+0000 as an escape and the nonce differs per call.
-const marker = '\u0000tf:';
+// Sentinels for non-finite numbers on the way out: a NUL and a per-process nonce no client
+// knows, so no string a client sent can pass for one. (parseTfJson uses a nonce per call.)
+const marker = `\u0000tf${Math.random().toString(36).slice(2)}:`;
+const markerPattern = new RegExp(`"\\\\u0000${marker.slice(1)}(NaN|Infinity|-Infinity)"`, 'g');
 
 /**
  * parseTfJson parses JSON that may hold TF Serving's NaN / Infinity / -Infinity tokens. Normal
@@ -36,8 +37,8 @@ export function parseTfJson(input: Buffer | string, what = 'TF Serving answer'):
 /** stringifyTfJson writes JSON as TF Serving reads it: non-finite floats as NaN / Infinity tokens. */
 export function stringifyTfJson(value: unknown): string {
   const text = stringifyJson(value);
-  if (!text.includes('\\u0000tf:')) return text;
-  return text.replace(/"\\u0000tf:(NaN|Infinity|-Infinity)"/g, '$1');
+  if (!text.includes(marker.slice(1))) return text;
+  return text.replace(markerPattern, '$1');
 }
 
 /** tfDatatypes maps TF DataType names (signature metadata) to v2 datatypes. */

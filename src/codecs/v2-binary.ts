@@ -186,6 +186,10 @@ export function fromBinary(datatype: Datatype, shape: number[], bytes: Uint8Arra
 }
 
 function splitBytes(bytes: Uint8Array, count: number, where: string, code: 'backend_bad_reply' | 'bad_tensor'): Uint8Array[] {
+  // Each element takes at least its 4-byte length: a shape claiming more cannot fit.
+  if (count * 4 > bytes.byteLength) {
+    throw new GatewayError(code, `${where}: ${count} BYTES elements need at least ${count * 4} bytes, binary_data_size is ${bytes.byteLength}`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Uint8Array[] = new Array(count);
   let at = 0;

@@ -156,6 +156,23 @@ export const configSchema = z.strictObject({
           message: `unknown backend "${t.backend}"; configured: ${Object.keys(config.backends).join(', ') || 'none'}` });
       }
     });
+    const names = model.targets.map((t) => targetName(t, name));
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['models', name, 'targets', i], message: `two targets are named "${n}"; give one a \`name\`` });
+      }
+    });
+    for (const key of ['canary', 'primary'] as const) {
+      const n = model.rollback?.[key];
+      if (n !== undefined && !names.includes(n)) {
+        ctx.addIssue({ code: 'custom', path: ['models', name, 'rollback', key], message: `"${n}" is not a target of this model; targets: ${names.join(', ')}` });
+      }
+    }
+    model.allowOverride.forEach((n, i) => {
+      if (!names.includes(n)) {
+        ctx.addIssue({ code: 'custom', path: ['models', name, 'allowOverride', i], message: `"${n}" is not a target of this model; targets: ${names.join(', ')}` });
+      }
+    });
     if (model.shadow !== undefined && !Object.hasOwn(config.backends, model.shadow.backend)) {
       ctx.addIssue({ code: 'custom', path: ['models', name, 'shadow', 'backend'], message: `unknown backend "${model.shadow.backend}"` });
     }
@@ -170,6 +187,11 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** targetName gives a target's name: configured, or "<backend>/<model>[/<version>]". */
+export function targetName(t: { name?: string; backend: string; model?: string; version?: string }, model: string): string {
+  return t.name ?? [t.backend, t.model ?? model, t.version].filter((x) => x !== undefined).join('/');
+}
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;

@@ -166,3 +166,17 @@ describe('triton backend', () => {
     assert.match((await gone.health()).reason!, /unreachable/);
   });
 });
+
+describe('triton backend with a model that does not batch', () => {
+  it('sends its one instance as the whole tensor and answers one prediction', async () => {
+    fake.calls.length = 0;
+    const m = backend().model('double');
+    assert.equal((await m.metadata()).maxBatchSize, 0);
+    const res = await m.infer({ instances: [[1, 2.5, -3]] }, context());
+    assert.deepEqual(res.predictions, [[2, 5, -6]]);
+    const header = fake.calls.at(-1)!.body;
+    const length = Number(fake.calls.at(-1)!.headers['inference-header-content-length']);
+    assert.deepEqual(JSON.parse(header.subarray(0, length).toString()).inputs[0].shape, [3]);
+    await rejectsWith(m.infer({ instances: [[1, 2, 3], [4, 5, 6]] }, context()), 'bad_request', 400, /does not batch.*exactly one instance, got 2/);
+  });
+});

@@ -116,3 +116,11 @@ describe('TF Serving status and metadata', () => {
     rejects(() => decodeSignature({}, 'half', 'serving_default', 'backend "tf"'), 'backend_bad_reply', /signature_def/);
   });
 });
+
+describe('stringifyTfJson and strings', () => {
+  it('never turns a string a client sent into a bare token', () => {
+    const t: Tensor = { name: 's', datatype: 'BYTES', shape: [2], data: [Buffer.from('\u0000tf:NaN'), Buffer.from('NaN')] };
+    const body = stringifyTfJson(encodePredictRequest({ inputs: [t] }));
+    assert.deepEqual(JSON.parse(body), { inputs: { s: ['\u0000tf:NaN', 'NaN'] } });
+  });
+});

@@ -42,16 +42,42 @@ export interface FakeTriton {
   close(): Promise<void>;
 }
 
-const metadata = {
-  name: 'linear', versions: ['1'], platform: 'onnxruntime_onnx',
-  inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
-  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
-};
-const config = {
-  name: 'linear', platform: 'onnxruntime_onnx', backend: 'onnxruntime', max_batch_size: 8,
-  input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [4] }],
-  output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [2] }],
-  dynamic_batching: { max_queue_delay_microseconds: 100, default_queue_policy: { max_queue_size: 30 } },
+interface FakeModel {
+  metadata: { name: string; versions: string[]; platform: string; inputs: unknown[]; outputs: unknown[] };
+  config: { name: string; max_batch_size: number; input: Array<{ name: string; data_type: string; dims: number[] }>; output: Array<{ name: string; data_type: string; dims: number[] }> } & Record<string, unknown>;
+  /** Computes the one output's flat values from the one input's flat values and shape. */
+  run(values: number[], shape: number[]): number[];
+}
+
+const models: Record<string, FakeModel> = {
+  linear: {
+    metadata: {
+      name: 'linear', versions: ['1'], platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+    },
+    config: {
+      name: 'linear', platform: 'onnxruntime_onnx', backend: 'onnxruntime', max_batch_size: 8,
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [4] }],
+      output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [2] }],
+      dynamic_batching: { max_queue_delay_microseconds: 100, default_queue_policy: { max_queue_size: 30 } },
+    },
+    run: (values, shape) => linearModel(Array.from({ length: shape[0]! }, (_, i) => values.slice(i * 4, i * 4 + 4))).flat(),
+  },
+  // A model without a batch dimension (max_batch_size 0): w = 2·v for one vector of 3.
+  double: {
+    metadata: {
+      name: 'double', versions: ['1'], platform: 'pytorch_libtorch',
+      inputs: [{ name: 'v', datatype: 'FP32', shape: [3] }],
+      outputs: [{ name: 'w', datatype: 'FP32', shape: [3] }],
+    },
+    config: {
+      name: 'double', platform: 'pytorch_libtorch', max_batch_size: 0,
+      input: [{ name: 'v', data_type: 'TYPE_FP32', dims: [3] }],
+      output: [{ name: 'w', data_type: 'TYPE_FP32', dims: [3] }],
+    },
+    run: (values) => values.map((v) => Math.fround(2 * v)),
+  },
 };
 
 /** startFakeTriton listens on 127.0.0.1 port 0. */
@@ -84,12 +110,13 @@ export async function startFakeTriton(): Promise<FakeTriton> {
     const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/.exec(path);
     if (m === null) return json(res, 404, { error: `unknown path ${path}` });
     const [, model, version, action] = m;
-    if (model !== 'linear' || (version !== undefined && version !== '1')) {
+    const spec = models[model!];
+    if (spec === undefined || (version !== undefined && version !== '1')) {
       return json(res, 400, { error: `Request for unknown model: '${model}' version ${version ?? '-1'} is not found` });
     }
     if (action === '/ready') return empty(res, fake.ready ? 200 : 400);
-    if (action === undefined) return fake.metadataBroken ? json(res, 500, { error: 'metadata unavailable' }) : json(res, 200, metadata);
-    if (action === '/config') return json(res, 200, config);
+    if (action === undefined) return fake.metadataBroken ? json(res, 500, { error: 'metadata unavailable' }) : json(res, 200, spec.metadata);
+    if (action === '/config') return json(res, 200, spec.config);
     if (req.method !== 'POST') return json(res, 405, { error: 'infer needs POST' });
     if (scripted !== undefined) {
       const s = scripted;
@@ -97,42 +124,49 @@ export async function startFakeTriton(): Promise<FakeTriton> {
       return json(res, s.status, s.body);
     }
     if (fake.queueFull) return json(res, 503, { error: "Exceeds maximum queue size" });
-    infer(req, res, body);
+    infer(req, res, body, spec);
   }
 
-  function infer(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  function infer(req: IncomingMessage, res: ServerResponse, body: Buffer, model: FakeModel): void {
     const headerHeader = req.headers['inference-header-content-length'];
     const headerLength = headerHeader === undefined ? body.length : Number(headerHeader);
     const request = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
     let offset = headerLength;
-    if (!Array.isArray(request.inputs) || request.inputs.length !== 1 || request.inputs[0].name !== 'x') {
-      throw new Error("expected 1 inputs for model 'linear': x");
+    const { config } = model;
+    const name = config.name;
+    const want = config.input[0]!;
+    if (!Array.isArray(request.inputs) || request.inputs.length !== 1 || request.inputs[0].name !== want.name) {
+      throw new Error(`expected 1 inputs for model '${name}': ${want.name}`);
     }
     const x = request.inputs[0];
-    if (x.datatype !== 'FP32') throw new Error(`inference input 'x' data-type is '${x.datatype}', but model 'linear' expects 'FP32'`);
-    if (!Array.isArray(x.shape) || x.shape.length !== 2 || x.shape[1] !== 4 || x.shape[0] > config.max_batch_size) {
-      throw new Error(`unexpected shape for input 'x' for model 'linear'. Expected [-1,4], got [${x.shape}]`);
+    if (x.datatype !== 'FP32') throw new Error(`inference input '${want.name}' data-type is '${x.datatype}', but model '${name}' expects 'FP32'`);
+    const batched = config.max_batch_size > 0;
+    const dims = batched ? x.shape?.slice(1) : x.shape;
+    if (!Array.isArray(x.shape) || JSON.stringify(dims) !== JSON.stringify(want.dims) || (batched && x.shape[0] > config.max_batch_size)) {
+      throw new Error(`unexpected shape for input '${want.name}' for model '${name}'. Expected ${batched ? '[-1,' : '['}${want.dims.join(',')}], got [${x.shape}]`);
     }
-    const n = x.shape[0] * 4;
+    const n = (x.shape as number[]).reduce((a, b) => a * b, 1);
     let values: number[];
     const size = x.parameters?.binary_data_size;
     if (size !== undefined) {
-      if (size !== n * 4) throw new Error(`unexpected total byte size ${size} for input 'x', expecting ${n * 4}`);
+      if (size !== n * 4) throw new Error(`unexpected total byte size ${size} for input '${want.name}', expecting ${n * 4}`);
       const bytes = body.subarray(offset, offset + size);
       offset += size;
       values = Array.from({ length: n }, (_, i) => bytes.readFloatLE(i * 4));
     } else {
       values = (x.data as unknown[]).flat(3) as number[];
-      if (values.length !== n) throw new Error(`unexpected number of elements for input 'x': ${values.length}, expected ${n}`);
+      if (values.length !== n) throw new Error(`unexpected number of elements for input '${want.name}': ${values.length}, expected ${n}`);
     }
     if (offset !== body.length) throw new Error('unexpected additional input data');
-    const rows = Array.from({ length: x.shape[0] }, (_, i) => values.slice(i * 4, i * 4 + 4));
-    const y = linearModel(rows).flat();
+    const y = model.run(values, x.shape);
+    const outName = config.output[0]!.name;
     const wanted = (request.outputs ?? []) as Array<{ name: string; parameters?: { binary_data?: boolean } }>;
-    if (wanted.some((o) => o.name !== 'y')) throw new Error(`unexpected inference output '${wanted.find((o) => o.name !== 'y')!.name}' for model 'linear'`);
+    const unknown = wanted.find((o) => o.name !== outName);
+    if (unknown !== undefined) throw new Error(`unexpected inference output '${unknown.name}' for model '${name}'`);
     const binary = wanted[0]?.parameters?.binary_data ?? request.parameters?.binary_data_output === true;
-    const out: Record<string, unknown> = { name: 'y', datatype: 'FP32', shape: [x.shape[0], 2] };
-    const response: Record<string, unknown> = { model_name: 'linear', model_version: '1', outputs: [out] };
+    const outShape = batched ? [x.shape[0], ...config.output[0]!.dims] : config.output[0]!.dims;
+    const out: Record<string, unknown> = { name: outName, datatype: 'FP32', shape: outShape };
+    const response: Record<string, unknown> = { model_name: name, model_version: '1', outputs: [out] };
     if (request.id !== undefined) response.id = request.id;
     if (!binary) {
       out.data = y;
