@@ -1,0 +1,64 @@
+// metadata.test.ts — the metadata cache the triton, tfserving and torchserve backends share:
+// one fetch for concurrent callers, the reason kept after a failure, a retry on the next call,
+// a caller's abort that does not cancel the shared fetch, and config overrides laid on top.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyOverride, MetadataCache, metadataOverrideSchema } from '../../src/backends/metadata.ts';
+import { GatewayError } from '../../src/errors.ts';
+import type { ModelMetadata } from '../../src/tensors/tensor.ts';
+
+const meta: ModelMetadata = { name: 'm', platform: 'p', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [] };
+
+describe('MetadataCache', () => {
+  it('fetches once for concurrent callers and caches the answer', async () => {
+    let calls = 0;
+    const cache = new MetadataCache(async () => { calls++; await new Promise((r) => setTimeout(r, 10)); return meta; });
+    const [a, b] = await Promise.all([cache.get(), cache.get()]);
+    assert.equal(a, b);
+    await cache.get();
+    assert.equal(calls, 1);
+    assert.equal(cache.known, a);
+  });
+
+  it('keeps the reason of a failure and retries on the next call', async () => {
+    let fail = true;
+    const cache = new MetadataCache(async () => {
+      if (fail) throw new GatewayError('backend_error', 'backend "t" failed with 500: boom');
+      return meta;
+    });
+    await assert.rejects(cache.get(), (err: unknown) => err instanceof GatewayError && err.code === 'backend_unavailable' && /boom/.test(err.message));
+    assert.match(cache.failure!, /boom/);
+    fail = false;
+    assert.deepEqual(await cache.get(), meta);
+    assert.equal(cache.failure, undefined);
+  });
+
+  it('maps a 404 to model_not_found', async () => {
+    const cache = new MetadataCache(async () => { throw new GatewayError('not_found', 'no such model'); });
+    await assert.rejects(cache.get(), (err: unknown) => err instanceof GatewayError && err.code === 'model_not_found');
+  });
+
+  it('lets one caller give up without cancelling the shared fetch', async () => {
+    let release!: () => void;
+    const cache = new MetadataCache(() => new Promise((r) => { release = () => r(meta); }));
+    const controller = new AbortController();
+    const waiting = cache.get(controller.signal);
+    const other = cache.get();
+    controller.abort(new GatewayError('deadline_exceeded', 'too slow'));
+    await assert.rejects(waiting, (err: unknown) => err instanceof GatewayError && err.code === 'deadline_exceeded');
+    release();
+    assert.deepEqual(await other, meta);
+  });
+
+  it('lays configured fields over the fetched ones', async () => {
+    const override = metadataOverrideSchema.parse({ m: { maxBatchSize: 4, outputs: [{ name: 'y', datatype: 'INT64', shape: [-1] }] } }).m;
+    const cache = new MetadataCache(async () => meta, override);
+    const got = await cache.get();
+    assert.equal(got.maxBatchSize, 4);
+    assert.deepEqual(got.inputs, meta.inputs);
+    assert.deepEqual(got.outputs, [{ name: 'y', datatype: 'INT64', shape: [-1] }]);
+    assert.equal(applyOverride(meta, undefined), meta);
+    assert.throws(() => metadataOverrideSchema.parse({ m: { inputs: [{ name: 'x', datatype: 'FLOAT', shape: [1] }] } }), /v2 datatype/);
+  });
+});
