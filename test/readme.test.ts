@@ -12,7 +12,7 @@ test('the README config reference matches the schema', () => {
   const end = readme.indexOf('<!-- config-reference:end -->');
   assert.ok(start > 0 && end > start, 'the README has the config reference markers');
   const section = readme.slice(start + '<!-- config-reference:start -->'.length, end).trim();
-  assert.equal(section, renderReference().trim(), 'regenerate with: node src/main.ts schema --markdown');
+  assert.equal(section, renderReference().trim(), 'regenerate with: npm run docs');
 });
 
 test('the README shows the two quickstart commands and CI runs the test command', () => {

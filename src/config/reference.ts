@@ -64,3 +64,13 @@ function describeNested(node: JsonSchemaNode): string {
 function escape(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
+
+/** writeReference replaces the README section between the config-reference markers. */
+export function writeReference(readme: string): string {
+  const start = '<!-- config-reference:start -->';
+  const end = '<!-- config-reference:end -->';
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new Error('the README has no config-reference markers');
+  return `${readme.slice(0, a + start.length)}\n${renderReference().trim()}\n${readme.slice(b)}`;
+}
