@@ -1,15 +1,18 @@
 // proxy.ts — issue 2's benchmark: the gateway against going direct to the same backend, and the
 // gateway's raw passthrough against nginx (one worker, upstream keepalive) on the same route.
-// Each figure is a ratio taken in one run on this machine. Runnable alone: node bench/proxy.ts
+// Each figure is a ratio taken in one run on this machine, measured with wrk (one thread,
+// BENCH_CONNECTIONS connections, default 32), which leaves the cores to the servers.
+// Runnable alone: node bench/proxy.ts   (BENCH_SECONDS=5 BENCH_CONNECTIONS=1 to vary)
 
 import autocannon from 'autocannon';
 import { freePort } from '../test/support/ports.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { startNginx, startNodeServer } from './support/processes.ts';
+import { wrkLoad } from './support/wrk.ts';
 
 export interface LoadResult { rps: number; p50: number; p99: number; errors: number; non2xx: number }
 
-/** load runs autocannon against one URL and keeps the figures that matter. */
+/** load runs autocannon against one URL and keeps the figures that matter (the guard and routing benches use it). */
 export async function load(url: string, body: string, durationS: number, connections = 32): Promise<LoadResult> {
   const r = await autocannon({
     url, method: 'POST', body, connections, duration: durationS, headers: { 'content-type': 'application/json' },
@@ -18,7 +21,8 @@ export async function load(url: string, body: string, durationS: number, connect
 }
 
 /** runProxyBench measures direct, gateway (parsed predict) and passthrough vs nginx. */
-export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS ?? 8)): Promise<Record<string, unknown>> {
+export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS ?? 5),
+  connections = Number(process.env.BENCH_CONNECTIONS ?? 32)): Promise<Record<string, unknown>> {
   const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
   const nginxPort = await freePort();
   const nginx = await startNginx(nginxPort, backend.port);
@@ -34,13 +38,16 @@ models:
 `);
   // ~200 bytes: 8 rows of 4 features, a typical small tabular request.
   const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
+  const run = (url: string, seconds = durationS): Promise<LoadResult> => wrkLoad(url, { body, durationS: seconds, connections });
   try {
-    await load(`${gw.url}/predict`, body, 1); // warm-up
-    const direct = await load(`http://127.0.0.1:${backend.port}/predict`, body, durationS);
-    const gateway = await load(`${gw.url}/predict`, body, durationS);
-    const passthrough = await load(`${gw.url}/raw/predict`, body, durationS);
-    const viaNginx = await load(`http://127.0.0.1:${nginx.port}/predict`, body, durationS);
+    await run(`${gw.url}/predict`, 1); // warm-up: JIT and pooled connections
+    await run(`${gw.url}/raw/predict`, 1);
+    const direct = await run(`http://127.0.0.1:${backend.port}/predict`);
+    const gateway = await run(`${gw.url}/predict`);
+    const passthrough = await run(`${gw.url}/raw/predict`);
+    const viaNginx = await run(`http://127.0.0.1:${nginx.port}/predict`);
     return {
+      tool: `wrk -t1 -c${connections} -d${durationS}s`,
       bodyBytes: body.length,
       direct, gateway, passthrough, nginx: viaNginx,
       ratios: {

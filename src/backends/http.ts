@@ -52,7 +52,9 @@ export const http: BackendFactory<HttpConfig> = {
     const urls = config.urls ?? [config.url!];
     const picker = new EndpointPicker(urls);
     const pools = new Map(urls.map((u) => [u, poolFor(u, { connectTimeoutMs: config.connectTimeoutMs })]));
-    const basePath = (u: string): string => new URL(u).pathname.replace(/\/+$/, '');
+    // Parsed once: a `new URL` per call showed in the hot path's profile.
+    const basePaths = new Map(urls.map((u) => [u, new URL(u).pathname.replace(/\/+$/, '')]));
+    const basePath = (u: string): string => basePaths.get(u)!;
     const check = (signal?: AbortSignal): Promise<Health> => checkHealth(urls, (u) => pools.get(u)!, basePath, config.healthPath, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, check, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? check(signal);
@@ -154,6 +156,12 @@ async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, name: 
   if (declared > maxBytes) {
     res.body.destroy();
     throw new GatewayError('backend_bad_reply', `backend "${name}" answer of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`);
+  }
+  if (declared <= maxBytes) {
+    // A declared length is enforced by undici (a longer body is an error), so the whole body
+    // can be taken at once, without an async iterator per answer.
+    const bytes = await res.body.bytes();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const chunks: Buffer[] = [];
   let total = 0;

@@ -262,7 +262,9 @@ class Batcher {
       // The timer was set for the moment the oldest rows must go: go, whatever the clock says.
       this.#force = true;
       this.#pump();
-    }, wait);
+      // libuv counts whole milliseconds from a clock read at the start of the loop turn, so a
+      // fractional delay fires up to 1 ms early (a 2 ms maxQueueDelayMs held ~1.1 ms): round up.
+    }, Math.ceil(wait));
   }
 
   #clearTimer(): void {

@@ -32,54 +32,95 @@ export function parseJson(input: Buffer | string, options: ParseOptions = {}): u
       throw new GatewayError('invalid_json', `${what} is not valid UTF-8`);
     }
   }
-  const { depth, longInts } = scan(text);
   const maxDepth = options.maxDepth ?? 64;
+  const depth = nestingDepth(text);
   if (depth > maxDepth) {
     throw new GatewayError('invalid_json', `${what} nests ${depth} levels deep; the limit is ${maxDepth}`);
   }
+  // Parse without a reviver (with one JSON.parse is several times slower), then look at the
+  // numbers: only one beyond ±(2^53 − 1), an inexact integer or ±Infinity from 1e999, is one
+  // the reviver would change, so only then is the text parsed again with it. This replaced a
+  // char-by-char pre-scan for long digit runs and exponents (3.3 ms for a 1×3×224×224 body;
+  // the walk takes about 0.3 ms).
   try {
-    return longInts ? JSON.parse(text, keepBigInts as never) : JSON.parse(text);
+    const value: unknown = JSON.parse(text);
+    return hasUnsafeNumber(value) ? JSON.parse(text, checkNumbers as never) : value;
   } catch (err) {
+    if (err === nonFinite) throw new GatewayError('invalid_json', `${what} holds a number too large for a double (it would read as Infinity)`);
     throw new GatewayError('invalid_json', `${what} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
+const nonFinite = new Error('non-finite number');
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-function keepBigInts(_key: string, value: unknown, context?: { source?: string }): unknown {
-  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined &&
-    /^-?\d+$/.test(context.source)) {
-    return BigInt(context.source);
+// checkNumbers keeps long integers exact as BigInt and refuses literals that overflow to
+// ±Infinity (1e999): JSON has no non-finite numbers, and they would reach a model as garbage.
+function checkNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined) {
+    if (/^-?\d+$/.test(context.source)) return BigInt(context.source);
+    if (!Number.isFinite(value)) throw nonFinite;
   }
   return value;
 }
 
-// scan finds the nesting depth (outside strings) and whether any digit run is 16+ long,
-// in one pass, so the common case parses with no reviver.
-function scan(text: string): { depth: number; longInts: boolean } {
+const structural = /[[\]{}"]/g;
+
+// nestingDepth finds the deepest nesting of arrays and objects outside strings. A regex jumps
+// from one structural character to the next and indexOf from a string's start to its end, so
+// the numbers that make up most of a tensor body are skipped in native code (0.1 ms for a
+// 1×3×224×224 image body, where a char-by-char loop took 3.3 ms).
+function nestingDepth(text: string): number {
   let depth = 0;
   let max = 0;
-  let run = 0;
-  let longInts = false;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  structural.lastIndex = 0;
+  while (structural.test(text)) {
+    const i = structural.lastIndex - 1;
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped char
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c >= 48 && c <= 57) {
-      if (++run >= 16) longInts = true;
-      continue;
-    }
-    run = 0;
-    if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
+    if (c === 34) {
+      const end = closingQuote(text, i);
+      if (end < 0) break; // unterminated: JSON.parse will say so
+      structural.lastIndex = end + 1;
+    } else if (c === 91 || c === 123) {
       if (++depth > max) max = depth;
-    } else if (c === 93 || c === 125) depth--;
+    } else depth--;
   }
-  return { depth: max, longInts };
+  return max;
+}
+
+// closingQuote finds the quote that ends the string opened at start: the next one preceded by
+// an even number of backslashes. -1 if there is none.
+function closingQuote(text: string, start: number): number {
+  let end = start;
+  for (;;) {
+    end = text.indexOf('"', end + 1);
+    if (end < 0) return -1;
+    let b = end - 1;
+    while (text.charCodeAt(b) === 92) b--;
+    if ((end - 1 - b) % 2 === 0) return end;
+  }
+}
+
+// hasUnsafeNumber says whether any number in a parsed document is beyond ±(2^53 − 1), walking
+// it with an explicit stack (the depth limit is configurable, the call stack is not).
+function hasUnsafeNumber(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'number') {
+      if (node > Number.MAX_SAFE_INTEGER || node < -Number.MAX_SAFE_INTEGER) return true;
+    } else if (typeof node === 'object' && node !== null) {
+      const items: unknown[] = Array.isArray(node) ? node : Object.values(node);
+      for (let i = 0; i < items.length; i++) {
+        const x = items[i];
+        if (typeof x === 'number') {
+          if (x > Number.MAX_SAFE_INTEGER || x < -Number.MAX_SAFE_INTEGER) return true;
+        } else if (typeof x === 'object' && x !== null) stack.push(x);
+      }
+    }
+  }
+  return false;
 }
 
 function bigIntReplacer(_key: string, value: unknown): unknown {

@@ -13,6 +13,16 @@ const maxSafe = 9007199254740992;
 const maxChars = 21;
 let scratch = new Uint8Array(64 * 1024);
 
+// fractionText[4f…] holds the text of f thousandths after the integer part (".05" for 50,
+// trailing zeros dropped, nothing for 0) and fractionLength[f] its length.
+const fractionText = new Uint8Array(4000);
+const fractionLength = new Uint8Array(1000);
+for (let f = 1; f < 1000; f++) {
+  const text = `.${String(f).padStart(3, '0')}`.replace(/0+$/, '');
+  for (let i = 0; i < text.length; i++) fractionText[f * 4 + i] = text.charCodeAt(i);
+  fractionLength[f] = text.length;
+}
+
 /**
  * numericArrayText gives the JSON text of flat numeric data, or undefined for datatypes that
  * need the generic writer (BOOL, FP16, BYTES). Non-finite floats become null, as JSON.stringify does.
@@ -29,15 +39,23 @@ export function numericArrayText(datatype: Datatype, data: TensorData): string |
 export function float32Text(a: Float32Array): string {
   const need = a.length * maxChars + 2;
   if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
-  const buf = scratch;
-  let p = 0;
-  buf[p++] = 91; // [
+  const last = writeFloat32s(scratch, a);
+  return Buffer.from(scratch.buffer, 0, last + 1).toString('latin1');
+}
+
+// writeFloat32s writes "[v,v,…]" into buf and gives the index of its "]". Nothing follows the loop: V8
+// optimises a long loop on-stack, and code after it that had never run bailed out to the
+// interpreter on every call ("insufficient type feedback").
+function writeFloat32s(buf: Uint8Array, a: Float32Array): number {
+  buf[0] = 91; // [
+  buf[1] = 93; // ], moved along by the loop
+  let p = 1;
   for (let i = 0; i < a.length; i++) {
     if (i > 0) buf[p++] = 44; // ,
     p = writeFloat32(buf, p, a[i]!);
+    buf[p] = 93;
   }
-  buf[p++] = 93; // ]
-  return Buffer.from(buf.buffer, 0, p).toString('latin1');
+  return p;
 }
 
 function writeFloat32(buf: Uint8Array, p: number, f: number): number {
@@ -48,7 +66,21 @@ function writeFloat32(buf: Uint8Array, p: number, f: number): number {
   // n / 10^k is the correctly rounded double of the decimal text, so a reader that parses to
   // double and narrows to float32 gets exactly fround(n / 10^k) === v.
   // Short decimals first (what clients send: 0.5, 0.123, integers)…
-  for (let k = 0; k <= 3; k++) {
+  if (v < 8192) {
+    // Below 2^13 a float32's half-ulp times 1000 is under 0.5, so any decimal x with ≤ 3
+    // fraction digits that reads back as v has x·1000 = round(v·1000): one test instead of
+    // four, and the shortest form is that integer with its trailing zeros dropped.
+    const n = Math.round(v * 1000) | 0;
+    if (Math.fround(n / 1000) === v) {
+      const whole = (n / 1000) | 0;
+      p = whole < 10 ? (buf[p] = 48 + whole, p + 1) : writeFixedInt32(buf, p, whole, 0);
+      // The fraction's text comes from a table of all 1000.
+      const f = n - whole * 1000;
+      const len = fractionLength[f]!;
+      for (let i = 0; i < len; i++) buf[p + i] = fractionText[f * 4 + i]!;
+      return p + len;
+    }
+  } else for (let k = 0; k <= 3; k++) {
     const s = pow10[k]!;
     const n = Math.round(v * s);
     if (n < maxSafe && Math.fround(n / s) === v) return writeFixed(buf, p, n, k);
@@ -84,6 +116,7 @@ function writeFixed(buf: Uint8Array, p: number, n: number, k: number): number {
     return p + 1;
   }
   const small = n < 2147483648;
+  if (small) return writeFixedInt32(buf, p, n | 0, k);
   let digits = 1;
   for (let t = n; t >= 10; t = small ? (t / 10) | 0 : Math.floor(t / 10)) digits++;
   if (digits <= k) digits = k + 1; // leading "0."
@@ -101,6 +134,30 @@ function writeFixed(buf: Uint8Array, p: number, n: number, k: number): number {
     buf[q--] = 48 + t - next * 10;
     t = next;
   } while (q >= p);
+  return end;
+}
+
+// writeFixedInt32 is writeFixed for n < 2^31 in int32 arithmetic, which V8 compiles to integer
+// multiply-shifts; the double divisions of the general path cost most of the writer's time.
+function writeFixedInt32(buf: Uint8Array, p: number, n: number, k: number): number {
+  let digits = n < 100000
+    ? (n < 100 ? (n < 10 ? 1 : 2) : n < 1000 ? 3 : n < 10000 ? 4 : 5)
+    : (n < 10000000 ? (n < 1000000 ? 6 : 7) : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10);
+  if (digits <= k) digits = k + 1; // leading "0."
+  const end = p + digits + (k > 0 ? 1 : 0);
+  let q = end - 1;
+  let t = n;
+  for (let i = 0; i < k; i++) {
+    const next = (t / 10) | 0;
+    buf[q--] = 48 + t - next * 10;
+    t = next;
+  }
+  if (k > 0) buf[q--] = 46; // .
+  while (q >= p) {
+    const next = (t / 10) | 0;
+    buf[q--] = 48 + t - next * 10;
+    t = next;
+  }
   return end;
 }
 

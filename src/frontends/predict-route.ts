@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { tensorsToPredictions } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryRequest, encodeBinaryResponse, wantsBinaryOutputs } from '../codecs/v2-binary.ts';
-import { decodeInferRequest, describe, encodeInferResponse } from '../codecs/v2-json.ts';
+import { decodeInferRequest, describe, stringifyInferResponse } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { FrontendDeps, HttpReply, HttpRequest, ModelHandle } from '../types.ts';
@@ -198,7 +198,7 @@ export function tensorReply(body: PredictBody, response: InferResponse, handle: 
   if (request.id !== undefined) answer.id = request.id;
   if (response.parameters !== undefined) answer.parameters = response.parameters;
   const binary = wantsBinaryOutputs(request);
-  if (binary === undefined) return jsonReply(encodeInferResponse(answer), limit, headers);
+  if (binary === undefined) return jsonTextReply(stringifyInferResponse(answer), limit, headers);
   const { body: bytes, headerLength } = encodeBinaryResponse(answer, { binaryOutputs: binary });
   checkResponseSize(bytes.length, limit);
   const out: Record<string, string> = { ...headers };
@@ -211,7 +211,11 @@ export function tensorReply(body: PredictBody, response: InferResponse, handle: 
 
 /** jsonReply writes a JSON answer, refusing one larger than the frontend's limit. */
 export function jsonReply(value: unknown, limit: ReplyLimit, headers: Record<string, string> = {}): HttpReply {
-  const text = stringifyJson(value);
+  return jsonTextReply(stringifyJson(value), limit, headers);
+}
+
+/** jsonTextReply is jsonReply for JSON text already written (v2 answers, by their fast writer). */
+export function jsonTextReply(text: string, limit: ReplyLimit, headers: Record<string, string> = {}): HttpReply {
   // UTF-8 is 1–3 bytes per UTF-16 unit: only the uncertain band pays for an exact count.
   if (text.length > limit.maxResponseBytes) checkResponseSize(text.length, limit, true);
   else if (text.length * 3 > limit.maxResponseBytes) checkResponseSize(Buffer.byteLength(text), limit);

@@ -2,6 +2,7 @@
 // compare) and bearer JWTs (jose: JWKS URL or a static key; issuer, audience, expiry).
 // Health routes stay open so platform probes, which carry no credentials, keep working.
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey, type CryptoKey as JoseKey } from 'jose';
 import type { AuthConfig } from '../config/schema.ts';
@@ -32,7 +33,9 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     if (keys.length > 0) {
       const raw = headers[keyHeader];
       const given = keyHeader === 'authorization' ? bearer : typeof raw === 'string' ? raw : undefined;
-      if (given !== undefined && keys.some((k) => sameSecret(given, k))) return `key:${given.slice(0, 4)}…`;
+      // The identity names the key without revealing it (rate-limit bucket, logs); a prefix
+      // would put two keys that start alike in one bucket.
+      if (given !== undefined && keys.some((k) => sameSecret(given, k))) return `key:${createHash('sha256').update(given).digest('hex').slice(0, 16)}`;
     }
     if (key !== undefined && bearer !== undefined && bearer.split('.').length === 3) {
       try {
@@ -44,7 +47,8 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') {
-          throw new GatewayError('forbidden', `the token is not valid for this gateway: ${(err as Error).message}`);
+          throw new GatewayError('forbidden', `the token is not valid for this gateway: ${(err as Error).message}`,
+            { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
         }
         throw new GatewayError('unauthorized', code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : 'the token could not be verified',
           { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });

@@ -35,6 +35,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const server = createServer({
     headersTimeout: options.headersTimeoutMs,
     requestTimeout: options.requestTimeoutMs,
+    // Node checks headersTimeout/requestTimeout only this often (default 30 s, so a slowloris
+    // socket would live up to 30 s past its timeout): check at least every second.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 2))),
     keepAliveTimeout: options.keepAliveTimeoutMs,
     // Headers larger than this get 431 from Node itself.
     maxHeaderSize: 16 * 1024,
@@ -46,18 +49,43 @@ export function createHttpServer(options: HttpServerOptions): Server {
     writeError(res, new GatewayError('expectation_failed', `Expect: ${String(req.headers.expect).slice(0, 64)} is not supported`));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+    // A reset or a broken pipe is not a request to answer; and with this listener attached
+    // Node leaves destroying the socket to us (else the request would never see its close).
+    const answerable = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code?.startsWith('HPE_') === true;
+    if (!socket.writable || !answerable) {
       socket.destroy();
       return;
     }
     const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers_too_large', 'request headers are too large']
+      ? [431, 'headers_too_large', 'request headers are too large'] as const
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', 'the request was not received in time']
-        : [400, 'bad_request', 'malformed HTTP request'];
+        ? [408, 'request_timeout', 'the request was not received in time'] as const
+        : [400, 'bad_request', 'malformed HTTP request'] as const;
+    const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+    if (pending !== undefined && !pending.req.complete) {
+      // The framing broke inside this response's own request (a bad chunk, a stalled body):
+      // answer it through its response, which closes the connection after.
+      // Its body will never complete, and once this answer is out Node forgets the request
+      // (no 'aborted' or 'close' would reach whoever reads it): end it ourselves.
+      pending.once('close', () => pending.req.destroy());
+      if (pending.headersSent) socket.destroy();
+      else {
+        pending.setHeader('connection', 'close');
+        writeError(pending, new GatewayError(code, message));
+      }
+      return;
+    }
     const body = JSON.stringify({ error: message, code });
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const raw = `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    // A later pipelined request is malformed: answers stay in order, so the earlier answer
+    // goes out first, then this one, then the close.
+    if (pending !== undefined) {
+      pending.once('finish', () => { if (socket.writable) socket.end(raw); else socket.destroy(); });
+      pending.once('close', () => { if (!pending.writableFinished) socket.destroy(); });
+      return;
+    }
+    socket.end(raw);
   });
   return server;
 }
@@ -68,14 +96,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
   res.setHeader('x-request-id', requestId);
   if (options.draining()) res.setHeader('connection', 'close');
-  const log = options.log.child({ requestId });
+  // The request's child logger is made on first use: most requests log nothing at the usual
+  // levels, and making one per request was a measurable share of the hot path.
+  let child: Logger | undefined;
+  const logOf = (): Logger => (child ??= options.log.child({ requestId }));
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const match = options.router().match(req.method ?? 'GET', path);
 
   if (match.kind === 'raw') {
-    match.route.raw(req, res, { requestId, log, path: rawUrl });
+    match.route.raw(req, res, { requestId, get log() { return logOf(); }, path: rawUrl });
     return;
   }
   let frontend = 'none';
@@ -106,7 +137,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       params: match.params,
       headers: req.headers,
       requestId,
-      log,
+      get log() { return logOf(); },
       remoteAddress: req.socket.remoteAddress ?? '',
       maxJsonDepth: options.maxJsonDepth,
       body: () => readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs),
@@ -121,7 +152,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
           if (!res.writableFinished) c.abort(new GatewayError('client_closed', 'the client closed the connection'));
         });
         const ctx: CallContext = {
-          requestId, signal: c.signal, deadline: performance.now() + budget, log, model: name,
+          requestId, signal: c.signal, deadline: performance.now() + budget, get log() { return logOf(); }, model: name,
           headers: req.headers, forward: forwardHeaders(req, requestId),
         };
         return ctx;
@@ -134,8 +165,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   } catch (err) {
     const e = writeError(res, err);
     code = e.status;
-    if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') log.warn({ code: e.code, err: e.cause ?? e }, e.message);
-    else log.debug({ code: e.code }, e.message);
+    if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);
+    else if ((child ?? options.log).isLevelEnabled('debug')) logOf().debug({ code: e.code }, e.message);
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (counted) {
@@ -144,7 +175,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     }
     requestsTotal.inc({ frontend, model, target, code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
-    log.debug({ method: req.method, path: truncate(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
+    if ((child ?? options.log).isLevelEnabled('debug')) {
+      logOf().debug({ method: req.method, path: truncate(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
+    }
     // A body we never read (an error before body()) must not be parsed as the next request.
     if (!req.complete && !res.destroyed) res.once('finish', () => req.socket.destroy());
   }
@@ -182,15 +215,18 @@ export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): 
     };
     const onEnd = (): void => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); };
     const onError = (err: Error): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending', { cause: err })); };
+    // 'close' too: a request that ends without 'end', 'aborted' or 'error' (see clientError)
+    // would otherwise hold its slot under maxConcurrentRequests until the idle timer.
     const onAborted = (): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending')); };
     const cleanup = (): void => {
       clearTimeout(idle);
-      req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted);
+      req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted); req.off('close', onAborted);
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onAborted);
+    req.on('close', onAborted);
   });
 }
 
