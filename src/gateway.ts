@@ -162,6 +162,7 @@ export class Gateway {
       draining: this.#draining,
       inFlight: s.inFlight,
       models: Object.fromEntries([...s.pipelines].map(([name, p]) => [name, p.status()])),
+      backends: Object.fromEntries([...s.backends].map(([name, b]) => [name, { type: b.type, ...(b.endpoints === undefined ? {} : { endpoints: b.endpoints() }) }])),
     };
   }
 

@@ -10,7 +10,10 @@ import { GatewayError, toGatewayError } from '../errors.ts';
 import { backendDuration } from '../observe/metrics.ts';
 import type { CallContext } from '../types.ts';
 import { poolFor } from './client.ts';
-import { EndpointPicker } from './endpoints.ts';
+import type { Logger } from 'pino';
+import { outlierDetectionSchema } from '../guard/outlier.ts';
+import type { Health } from '../types.ts';
+import { pickerFor, type EndpointPicker } from './endpoints.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -20,6 +23,7 @@ export const serverFields = {
   urls: z.array(httpUrl).min(1).optional().describe('Several replicas of the server; each call goes to the one with the fewest calls in flight.'),
   connectTimeoutMs: duration.prefault('5s').describe('Longest wait to open a connection.'),
   maxResponseBytes: size.prefault('64mb').describe('Largest answer read from the server; larger → 502.'),
+  outlierDetection: outlierDetectionSchema.optional(),
 };
 
 /** oneOfUrl is the superRefine that requires exactly one of url and urls. */
@@ -52,10 +56,13 @@ export class ServerLink {
   #maxBytes: number;
   #connectTimeoutMs: number;
 
-  constructor(name: string, config: { url?: string | undefined; urls?: string[] | undefined; connectTimeoutMs: number; maxResponseBytes: number }) {
+  constructor(name: string, config: {
+    url?: string | undefined; urls?: string[] | undefined; connectTimeoutMs: number; maxResponseBytes: number;
+    outlierDetection?: Partial<z.infer<typeof outlierDetectionSchema>> | undefined;
+  }, log: Logger) {
     this.name = name;
     this.urls = config.urls ?? [config.url!];
-    this.#picker = new EndpointPicker(this.urls);
+    this.#picker = pickerFor(name, this.urls, config.outlierDetection, log);
     this.#maxBytes = config.maxResponseBytes;
     this.#connectTimeoutMs = config.connectTimeoutMs;
   }
@@ -63,12 +70,44 @@ export class ServerLink {
   /** send makes one request and reads the whole answer; transport failures become GatewayErrors. */
   async send(opts: SendOptions): Promise<ServerAnswer> {
     const lease = this.#picker.acquire();
+    try {
+      return await this.#sendTo(lease.url, opts);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * probe asks every URL at once (a health check): each answer ejects or restores its URL for
+   * outlier detection, and the server is ready when any URL is. `down` says why an answer is not
+   * healthy, or gives undefined when it is.
+   */
+  async probe(path: string, down: (answer: ServerAnswer) => string | undefined, signal?: AbortSignal): Promise<Health> {
+    const where = `backend "${this.name}"`;
+    const failures = await Promise.all(this.urls.map(async (url): Promise<string | undefined> => {
+      let reason: string | undefined;
+      try {
+        reason = down(await this.#sendTo(url, { method: 'GET', path, ...(signal === undefined ? {} : { signal }) }));
+      } catch (err) {
+        reason = (err as Error).message;
+      }
+      if (this.urls.length > 1) this.#picker.probed(url, reason === undefined, reason);
+      return reason === undefined ? undefined : this.urls.length > 1 ? `${url}: ${reason}` : reason;
+    }));
+    const failed = failures.filter((f) => f !== undefined);
+    return failed.length < this.urls.length ? { ready: true } : { ready: false, reason: `${where}: ${failed.join('; ')}` };
+  }
+
+  /** endpoints gives each URL's calls in flight and whether it is ejected. */
+  endpoints(): Record<string, { inFlight: number; ejected: boolean }> { return this.#picker.status(); }
+
+  async #sendTo(url: string, opts: SendOptions): Promise<ServerAnswer> {
     const started = performance.now();
     const signal = opts.ctx?.signal ?? opts.signal ?? AbortSignal.timeout(5000);
     let outcome = 'ok';
     try {
-      const base = new URL(lease.url).pathname.replace(/\/+$/, '');
-      const res = await poolFor(lease.url, { connectTimeoutMs: this.#connectTimeoutMs }).request({
+      const base = new URL(url).pathname.replace(/\/+$/, '');
+      const res = await poolFor(url, { connectTimeoutMs: this.#connectTimeoutMs }).request({
         path: base + opts.path, method: opts.method, signal,
         headers: { ...opts.ctx?.forward, ...opts.headers },
         ...(opts.body === undefined ? {} : { body: opts.body }),
@@ -76,15 +115,16 @@ export class ServerLink {
       const ok = res.statusCode >= 200 && res.statusCode < 300;
       const body = await readCapped(res, ok ? this.#maxBytes : 64 * 1024, `backend "${this.name}"`);
       if (!ok) outcome = String(res.statusCode);
+      this.#picker.recordStatus(url, res.statusCode);
       return { status: res.statusCode, headers: res.headers, body };
     } catch (err) {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
-      const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${this.name}" (${lease.url})`);
-      if (e.code === 'backend_unreachable') this.#picker.markFailed(lease.url);
+      const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${this.name}" (${url})`);
+      if (e.code === 'backend_unreachable') this.#picker.markFailed(url);
+      this.#picker.record(url, e);
       outcome = e.code;
       throw e;
     } finally {
-      lease.release();
       if (opts.ctx !== undefined) {
         backendDuration.observe({ backend: this.name, target: opts.ctx.target ?? '', outcome }, (performance.now() - started) / 1000);
       }

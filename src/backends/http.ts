@@ -12,7 +12,8 @@ import { backendDuration } from '../observe/metrics.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
 import { poolFor } from './client.ts';
-import { EndpointPicker } from './endpoints.ts';
+import { outlierDetectionSchema } from '../guard/outlier.ts';
+import { pickerFor, type EndpointPicker } from './endpoints.ts';
 import { createRawProxy, type RawProxy } from './passthrough.ts';
 import { ProcessSupervisor, spawnSchema } from './spawn.ts';
 
@@ -33,6 +34,7 @@ const httpSchema = z.strictObject({
     outputs: z.array(specSchema).optional(),
     maxBatchSize: z.coerce.number().int().min(0).optional(),
   }).optional().describe('What the server would report as model metadata (such servers report none); needed to answer tensor requests.'),
+  outlierDetection: outlierDetectionSchema.optional(),
   spawn: spawnSchema.optional(),
 }).superRefine((c, ctx) => {
   if ((c.url === undefined) === (c.urls === undefined)) {
@@ -50,12 +52,12 @@ export const http: BackendFactory<HttpConfig> = {
   schema: httpSchema,
   create(name, config, deps): Backend {
     const urls = config.urls ?? [config.url!];
-    const picker = new EndpointPicker(urls);
+    const picker = pickerFor(name, urls, config.outlierDetection, deps.log);
     const pools = new Map(urls.map((u) => [u, poolFor(u, { connectTimeoutMs: config.connectTimeoutMs })]));
     // Parsed once: a `new URL` per call showed in the hot path's profile.
     const basePaths = new Map(urls.map((u) => [u, new URL(u).pathname.replace(/\/+$/, '')]));
     const basePath = (u: string): string => basePaths.get(u)!;
-    const check = (signal?: AbortSignal): Promise<Health> => checkHealth(urls, (u) => pools.get(u)!, basePath, config.healthPath, signal);
+    const check = (signal?: AbortSignal): Promise<Health> => checkHealth(urls, picker, (u) => pools.get(u)!, basePath, config.healthPath, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, check, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? check(signal);
     const raw = new Map<string, RawProxy>(urls.map((u) => [u, createRawProxy(u, deps.log, { timeoutMs: config.rawTimeoutMs, connectTimeoutMs: config.connectTimeoutMs })]));
@@ -70,11 +72,14 @@ export const http: BackendFactory<HttpConfig> = {
           path: basePath(lease.url) + path, method: 'POST', body, signal: ctx.signal,
           headers: { ...ctx.forward, 'content-type': 'application/json', accept: 'application/json' },
         });
-        return await readPredictions(res, name, rows, config.maxResponseBytes);
+        const predictions = await readPredictions(res, name, rows, config.maxResponseBytes);
+        picker.record(lease.url);
+        return predictions;
       } catch (err) {
         const reason: unknown = ctx.signal.aborted ? ctx.signal.reason : undefined;
         const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${name}" (${lease.url})`);
         if (e.code === 'backend_unreachable') picker.markFailed(lease.url);
+        picker.record(lease.url, e);
         outcome = e.code;
         throw e;
       } finally {
@@ -110,6 +115,7 @@ export const http: BackendFactory<HttpConfig> = {
         };
       },
       health,
+      endpoints: () => picker.status(),
       proxy(req, res, path) {
         const lease = picker.acquire();
         res.once('close', lease.release);
@@ -196,16 +202,20 @@ function statusError(res: Dispatcher.ResponseData, name: string, doc: unknown, t
   return new GatewayError('backend_error', `backend "${name}" failed with ${status}${message === undefined ? '' : `: ${message}`}`);
 }
 
-async function checkHealth(urls: string[], pool: (u: string) => Dispatcher, basePath: (u: string) => string,
+// Every URL is asked; each answer ejects or restores its URL for outlier detection.
+async function checkHealth(urls: string[], picker: EndpointPicker, pool: (u: string) => Dispatcher, basePath: (u: string) => string,
   healthPath: string, signal?: AbortSignal): Promise<Health> {
   const results = await Promise.all(urls.map(async (u): Promise<string | undefined> => {
+    let reason: string | undefined;
     try {
       const res = await pool(u).request({ path: basePath(u) + healthPath, method: 'GET', signal: signal ?? AbortSignal.timeout(5000) });
       await res.body.dump();
-      return res.statusCode >= 200 && res.statusCode < 300 ? undefined : `${u}${healthPath} answered ${res.statusCode}`;
+      reason = res.statusCode >= 200 && res.statusCode < 300 ? undefined : `${u}${healthPath} answered ${res.statusCode}`;
     } catch (err) {
-      return `${u}${healthPath}: ${toGatewayError(err, 'health check').message}`;
+      reason = `${u}${healthPath}: ${toGatewayError(err, 'health check').message}`;
     }
+    picker.probed(u, reason === undefined, reason);
+    return reason;
   }));
   const failed = results.filter((r) => r !== undefined);
   return failed.length < urls.length ? { ready: true } : { ready: false, reason: failed.join('; ') };

@@ -29,19 +29,14 @@ export const tfserving: BackendFactory<TfservingConfig> = {
   type: 'tfserving',
   schema: tfservingSchema,
   create(name, config, deps): Backend {
-    const link = new ServerLink(name, config);
+    const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
     const endpoints = new Map<string, { endpoint: ModelEndpoint; cache: MetadataCache; model: string }>();
     // TF Serving has no server health route: any HTTP answer below 500 to a model status
     // request means the server is up.
     const serverHealth = async (signal?: AbortSignal): Promise<Health> => {
       const model = endpoints.values().next().value?.model ?? 'default';
-      try {
-        const answer = await link.send({ method: 'GET', path: `/v1/models/${encodeURIComponent(model)}`, ...(signal === undefined ? {} : { signal }) });
-        return answer.status < 500 ? { ready: true } : { ready: false, reason: `${where}: model status answered ${answer.status}` };
-      } catch (err) {
-        return { ready: false, reason: `${where}: ${(err as Error).message}` };
-      }
+      return link.probe(`/v1/models/${encodeURIComponent(model)}`, (a) => a.status < 500 ? undefined : `model status answered ${a.status}`, signal);
     };
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
@@ -77,6 +72,7 @@ export const tfserving: BackendFactory<TfservingConfig> = {
         return entry.endpoint;
       },
       health,
+      endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },
     };
   },

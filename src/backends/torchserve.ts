@@ -29,16 +29,10 @@ export const torchserve: BackendFactory<TorchserveConfig> = {
   type: 'torchserve',
   schema: torchserveSchema,
   create(name, config, deps): Backend {
-    const link = new ServerLink(name, config);
+    const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
-    const ping = async (signal?: AbortSignal): Promise<Health> => {
-      try {
-        const answer = await link.send({ method: 'GET', path: '/ping', ...(signal === undefined ? {} : { signal }) });
-        return answer.status === 200 ? { ready: true } : { ready: false, reason: `${where}: /ping answered ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}` };
-      } catch (err) {
-        return { ready: false, reason: `${where}: ${(err as Error).message}` };
-      }
-    };
+    const ping = (signal?: AbortSignal): Promise<Health> =>
+      link.probe('/ping', (a) => a.status === 200 ? undefined : `/ping answered ${a.status} ${a.body.toString('utf8').slice(0, 200)}`, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, ping, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? ping(signal);
 
@@ -70,6 +64,7 @@ export const torchserve: BackendFactory<TorchserveConfig> = {
         };
       },
       health,
+      endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },
     };
   },

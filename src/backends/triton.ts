@@ -31,16 +31,10 @@ export const triton: BackendFactory<TritonConfig> = {
   type: 'triton',
   schema: tritonSchema,
   create(name, config, deps): Backend {
-    const link = new ServerLink(name, config);
+    const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
-    const serverHealth = async (signal?: AbortSignal): Promise<Health> => {
-      try {
-        const answer = await link.send({ method: 'GET', path: '/v2/health/ready', ...(signal === undefined ? {} : { signal }) });
-        return answer.status === 200 ? { ready: true } : { ready: false, reason: `${where}: /v2/health/ready answered ${answer.status}` };
-      } catch (err) {
-        return { ready: false, reason: `${where}: ${(err as Error).message}` };
-      }
-    };
+    const serverHealth = (signal?: AbortSignal): Promise<Health> =>
+      link.probe('/v2/health/ready', (a) => a.status === 200 ? undefined : `/v2/health/ready answered ${a.status}`, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
     const endpoints = new Map<string, { endpoint: ModelEndpoint; cache: MetadataCache; model: string }>();
@@ -70,6 +64,7 @@ export const triton: BackendFactory<TritonConfig> = {
         return entry.endpoint;
       },
       health,
+      endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },
     };
   },

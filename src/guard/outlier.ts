@@ -7,12 +7,13 @@
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { duration } from '../config/units.ts';
 
 /** outlierDetectionSchema is the `outlierDetection` block of a backend with several urls. */
 export const outlierDetectionSchema = z.strictObject({
   consecutive5xx: z.coerce.number().int().min(1).default(5).describe('Failures in a row (connect errors, timeouts, 5xx) that eject an endpoint.'),
-  baseEjectionTimeMs: z.coerce.number().int().min(1).default(30_000).describe('Ejection time, multiplied by how many times the endpoint was ejected.'),
-  maxEjectionTimeMs: z.coerce.number().int().min(1).default(300_000).describe('Longest ejection.'),
+  baseEjectionTimeMs: duration.prefault('30s').describe('Ejection time, multiplied by how many times the endpoint was ejected.'),
+  maxEjectionTimeMs: duration.prefault('300s').describe('Longest ejection.'),
   maxEjectionPercent: z.coerce.number().min(0).max(100).default(50).describe('Most endpoints ejected at once, as a share (one can always be).'),
 }).describe('Passive outlier ejection for a backend with several urls.');
 

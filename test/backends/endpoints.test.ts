@@ -3,7 +3,9 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EndpointPicker } from '../../src/backends/endpoints.ts';
+import { EndpointPicker, pickerFor } from '../../src/backends/endpoints.ts';
+import { GatewayError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/observe/log.ts';
 
 describe('EndpointPicker', () => {
   test('sends each call to the URL with the fewest in flight', () => {
@@ -35,7 +37,7 @@ describe('EndpointPicker', () => {
   });
 
   test('avoids a failed URL during the cooldown, but uses it when all have failed', () => {
-    const p = new EndpointPicker(['a', 'b'], 60_000);
+    const p = new EndpointPicker(['a', 'b'], { cooldownMs: 60_000 });
     p.markFailed('a');
     for (let i = 0; i < 3; i++) {
       const l = p.acquire();
@@ -49,5 +51,40 @@ describe('EndpointPicker', () => {
 
   test('refuses an empty list', () => {
     assert.throws(() => new EndpointPicker([]));
+  });
+
+  test('with outlier detection: server failures eject, client errors and disconnects do not', () => {
+    const p = pickerFor('b', ['a', 'b', 'c'], { consecutive5xx: 2, maxEjectionPercent: 50 }, silentLogger);
+    p.record('a', new GatewayError('bad_request', 'client mistake'));
+    p.record('a', new GatewayError('client_closed', 'gone'));
+    p.record('a', new GatewayError('bad_request', 'client mistake'));
+    assert.deepEqual(p.ejected(), []);
+    p.record('a', new GatewayError('backend_error', '500'));
+    p.recordStatus('a', 503);
+    assert.deepEqual(p.ejected(), ['a']);
+    for (let i = 0; i < 6; i++) {
+      const l = p.acquire();
+      assert.notEqual(l.url, 'a');
+      l.release();
+    }
+    assert.deepEqual(p.status().a, { inFlight: 0, ejected: true });
+  });
+
+  test('a passing probe restores only what a failing probe ejected', () => {
+    const p = pickerFor('b', ['a', 'b', 'c', 'd'], { consecutive5xx: 1, maxEjectionPercent: 50 }, silentLogger);
+    p.record('a', new GatewayError('backend_unreachable', 'refused'));
+    p.probed('a', true);
+    assert.deepEqual(p.ejected(), ['a'], 'failing calls keep it out');
+    p.probed('b', false, '/health answered 503');
+    assert.deepEqual(p.ejected().sort(), ['a', 'b']);
+    p.probed('b', true);
+    assert.deepEqual(p.ejected(), ['a']);
+  });
+
+  test('one URL is never ejected: there is nowhere else to go', () => {
+    const p = pickerFor('b', ['a'], { consecutive5xx: 1 }, silentLogger);
+    p.record('a', new GatewayError('backend_error', '500'));
+    assert.deepEqual(p.ejected(), []);
+    assert.equal(p.acquire().url, 'a');
   });
 });
