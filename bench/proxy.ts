@@ -4,7 +4,6 @@
 // BENCH_CONNECTIONS connections, default 32), which leaves the cores to the servers.
 // Runnable alone: node bench/proxy.ts   (BENCH_SECONDS=5 BENCH_CONNECTIONS=1 to vary)
 
-import autocannon from 'autocannon';
 import { freePort } from '../test/support/ports.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { startNginx, startNodeServer } from './support/processes.ts';
@@ -12,12 +11,9 @@ import { wrkLoad } from './support/wrk.ts';
 
 export interface LoadResult { rps: number; p50: number; p99: number; errors: number; non2xx: number }
 
-/** load runs autocannon against one URL and keeps the figures that matter (the guard and routing benches use it). */
-export async function load(url: string, body: string, durationS: number, connections = 32): Promise<LoadResult> {
-  const r = await autocannon({
-    url, method: 'POST', body, connections, duration: durationS, headers: { 'content-type': 'application/json' },
-  });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+/** load drives one URL with wrk (the guard and routing benches use it; see support/wrk.ts for why not a Node client). */
+export function load(url: string, body: string, durationS: number, connections = 32): Promise<LoadResult> {
+  return wrkLoad(url, { body, durationS, connections });
 }
 
 /** runProxyBench measures direct, gateway (parsed predict) and passthrough vs nginx. */

@@ -178,10 +178,34 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     if ((child ?? options.log).isLevelEnabled('debug')) {
       logOf().debug({ method: req.method, path: truncate(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
     }
-    // A body we never read (an error before body()) must not be parsed as the next request.
-    if (!req.complete && !res.destroyed) res.once('finish', () => req.socket.destroy());
+    // A body we never read (an error before body()) must not be parsed as the next request, and
+    // the connection closes after it; but not at once (see lingerClose).
+    if (!req.complete && !res.destroyed) res.once('finish', () => lingerClose(req));
   }
   void controller;
+}
+
+// Lingering close, as nginx does it: a client still sending a body we refused has our answer
+// in its receive buffer, and closing now would make the kernel answer its next bytes with a
+// reset that destroys that answer unread. So read and discard the rest, for at most
+// lingerMs and lingerBytes, then close.
+const lingerMs = 2000;
+const lingerBytes = 16 * 1024 * 1024;
+
+function lingerClose(req: IncomingMessage): void {
+  const socket = req.socket;
+  if (socket.destroyed) return;
+  let seen = 0;
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > lingerBytes) socket.destroy();
+  };
+  const done = (): void => { clearTimeout(timer); req.off('data', onData); };
+  req.on('data', onData);
+  req.once('end', () => { done(); socket.end(); });
+  socket.once('close', done);
+  req.resume();
 }
 
 /**
