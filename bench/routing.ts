@@ -17,6 +17,7 @@ import type { ModelConfig } from '../src/config/schema.ts';
 import type { CallContext, Infer } from '../src/types.ts';
 import { startGateway, type RunningGateway } from '../test/support/gateway.ts';
 import { load, type LoadResult } from './proxy.ts';
+import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
 
 const modes = ['single', 'split', 'splitShadow'] as const;
@@ -40,7 +41,7 @@ ${mode === 'splitShadow' ? '    shadow: { backend: s, percent: 10, maxInFlight: 
 }
 
 /** runRoutingBench measures single target vs 90/10 split vs 90/10 split + 10 % shadow. */
-export async function runRoutingBench(durationS = Number(process.env.BENCH_SECONDS ?? 6), rounds = 3): Promise<Record<string, unknown>> {
+export async function runRoutingBench(durationS = Number(process.env.BENCH_SECONDS ?? 6), rounds = 5): Promise<Record<string, unknown>> {
   const echo = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
   const shadowServer = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
   const gateways = new Map<Mode, RunningGateway>();
@@ -49,15 +50,24 @@ export async function runRoutingBench(durationS = Number(process.env.BENCH_SECON
     for (const mode of modes) gateways.set(mode, await startGateway(config(mode, echo.port, shadowServer.port)));
     for (const mode of modes) await load(`${gateways.get(mode)!.url}/predict`, body, 1); // warm-up
     const runs: Record<Mode, LoadResult[]> = { single: [], split: [], splitShadow: [] };
+    // Requests per CPU-second of the gateway process: steadier than req/s on a VM whose CPU
+    // is stolen from minute to minute, and it is what the routing stages cost the gateway.
+    const perCpu: Record<Mode, number[]> = { single: [], split: [], splitShadow: [] };
     for (let r = 0; r < rounds; r++) {
       // Each round starts with a different gateway, so no mode always runs first or last.
       for (let i = 0; i < modes.length; i++) {
         const mode = modes[(i + r) % modes.length]!;
-        runs[mode].push(await load(`${gateways.get(mode)!.url}/predict`, body, durationS));
+        const pid = gateways.get(mode)!.process.pid!;
+        const before = cpuTicks([pid]);
+        const result = await load(`${gateways.get(mode)!.url}/predict`, body, durationS);
+        runs[mode].push(result);
+        perCpu[mode].push((result.rps * durationS) / Math.max((cpuTicks([pid]) - before) / 100, 0.01));
       }
     }
     const median = (mode: Mode): LoadResult => [...runs[mode]].sort((x, y) => x.rps - y.rps)[Math.floor(rounds / 2)]!;
+    const medianPerCpu = (mode: Mode): number => [...perCpu[mode]].sort((x, y) => x - y)[Math.floor(rounds / 2)]!;
     const [single, split, splitShadow] = modes.map(median) as [LoadResult, LoadResult, LoadResult];
+    const [cpuSingle, cpuSplit, cpuSplitShadow] = modes.map(medianPerCpu) as [number, number, number];
     const shadowMetrics = await metricLines(gateways.get('splitShadow')!.adminUrl, /^infergate_shadow_|^infergate_requests_total/);
     const status = await fetchJson(`${gateways.get('splitShadow')!.adminUrl}/admin/status`);
     return {
@@ -67,6 +77,12 @@ export async function runRoutingBench(durationS = Number(process.env.BENCH_SECON
         splitShadowOverSingle: round(splitShadow.rps / single.rps),
         splitOverSingle: round(split.rps / single.rps),
         shadowCost: round(1 - splitShadow.rps / split.rps),
+      },
+      requestsPerGatewayCpuSecond: { single: Math.round(cpuSingle), split: Math.round(cpuSplit), splitShadow: Math.round(cpuSplitShadow) },
+      cpuRatios: {
+        splitShadowOverSingle: round(cpuSplitShadow / cpuSingle),
+        splitOverSingle: round(cpuSplit / cpuSingle),
+        shadowCost: round(1 - cpuSplitShadow / cpuSplit),
       },
       target: 'splitShadowOverSingle ≥ 0.9',
       splitShadowGateway: { metrics: shadowMetrics, models: (status as { models?: unknown } | undefined)?.models },

@@ -8,6 +8,7 @@
 //     processes, which compares them "at the same CPU" on a machine whose cores are shared.
 // Runnable alone: node bench/translation.ts   (BENCH_SECONDS sets the HTTP run length)
 
+import { cpuTicks } from './support/cpu.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -156,18 +157,6 @@ async function measureHttp(url: string, body: string, seconds: number, pids: num
     rps: round(latencies.length / elapsed), p50: pct(0.5), p99: pct(0.99), failed,
     cpuSeconds: round(cpuSeconds), reqPerCpuSecond: round(latencies.length / Math.max(cpuSeconds, 1e-9)),
   };
-}
-
-// cpuTicks sums user+system clock ticks (USER_HZ = 100 on Linux) of the given processes.
-function cpuTicks(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += Number(fields[11]) + Number(fields[12]);
-    } catch { /* exited */ }
-  }
-  return total;
 }
 
 interface Child { port: number; pid: number; stop(): Promise<void> }
