@@ -66,7 +66,7 @@ export class Gateway {
   async listen(): Promise<{ port: number; adminPort: number }> {
     const s = this.#state.config.server;
     const make = (router: () => Router): Server => createHttpServer({
-      maxBodyBytes: s.maxBodyBytes, maxJsonDepth: s.maxJsonDepth, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
+      maxBodyBytes: s.maxBodyBytes, maxJsonDepth: s.maxJsonDepth, maxHeaders: s.maxHeaders, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs, headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs,
       keepAliveTimeoutMs: s.keepAliveTimeoutMs, log: this.#log, router, draining: () => this.#draining,
       maxConcurrentRequests: s.maxConcurrentRequests,
     });

@@ -5,7 +5,7 @@
 // into the client's response: measured on this machine (bench/proxy.ts, wrk, 32 connections)
 // it carries about twice what http-proxy-3 over a keep-alive node:http Agent did.
 
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
@@ -137,8 +137,13 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (res.destroyed) return;
     this.#started = true;
     const clean = cleanHeaders(headers);
-    if (statusMessage) res.writeHead(statusCode, statusMessage, clean);
-    else res.writeHead(statusCode, clean);
+    try {
+      res.writeHead(statusCode, statusMessage || undefined, clean);
+    } catch {
+      // A name or value Node will not write (undici lets some bytes through that Node's
+      // writer refuses): drop those headers rather than the answer.
+      res.writeHead(statusCode, validHeaders(clean));
+    }
     res.on('drain', () => controller.resume());
   }
 
@@ -156,6 +161,19 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#fail = undefined;
     fail?.(err, this.#started);
   }
+}
+
+/** validHeaders keeps the headers Node can write in a response (RFC 9110 tokens and field values). */
+export function validHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      for (const v of Array.isArray(value) ? value : [value ?? '']) validateHeaderValue(name, v);
+      out[name] = value;
+    } catch { /* dropped */ }
+  }
+  return out;
 }
 
 function forwardedHeaders(req: IncomingMessage, res: ServerResponse): IncomingHttpHeaders {

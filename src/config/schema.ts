@@ -18,6 +18,7 @@ export const serverSchema = z.strictObject({
   maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
   maxConcurrentRequests: z.coerce.number().int().min(1).default(10_000).describe('Requests served at once by the gateway; beyond it → 429 overloaded before the body is read.'),
   maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),
+  maxHeaders: z.coerce.number().int().min(8).max(2000).default(100).describe('Most request headers accepted; more → 431 (Envoy\'s default is 100).'),
   readiness: z.enum(['backends', 'self']).default('backends').describe(
     '"backends": health routes report not-ready while any served target is down (sidecar). ' +
     '"self": stay ready and answer 503 JSON for the unavailable target (several replicas sharing backends).'),

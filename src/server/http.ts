@@ -13,6 +13,8 @@ import type { Router } from './router.ts';
 export interface HttpServerOptions {
   maxBodyBytes: number;
   maxJsonDepth: number;
+  /** Most request headers accepted; more → 431. */
+  maxHeaders: number;
   /** A body that stalls this long between chunks gets 408 (slow-client protection). */
   bodyIdleTimeoutMs: number;
   headersTimeoutMs: number;
@@ -43,6 +45,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
     maxHeaderSize: 16 * 1024,
     requireHostHeader: false,
   }, (req, res) => { void handle(req, res, options, active); });
+  // Node drops headers past maxHeadersCount without a word; one more than the limit lets
+  // handle() see that the limit was passed and answer 431, with parsing still bounded.
+  server.maxHeadersCount = options.maxHeaders + 1;
   // Node answers an Expect other than 100-continue with a bare 417; give it the JSON shape.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('connection', 'close');
@@ -100,6 +105,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   // levels, and making one per request was a measurable share of the hot path.
   let child: Logger | undefined;
   const logOf = (): Logger => (child ??= options.log.child({ requestId }));
+  if (req.rawHeaders.length > options.maxHeaders * 2) {
+    writeError(res, new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`));
+    requestsTotal.inc({ frontend: 'none', model: '', target: '', code: '431' });
+    if (!req.complete) res.once('finish', () => lingerClose(req));
+    return;
+  }
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);

@@ -6,9 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { cleanHeaders, createRawProxy, passthrough } from '../../src/backends/passthrough.ts';
+import { cleanHeaders, createRawProxy, passthrough, validHeaders } from '../../src/backends/passthrough.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import { freePort } from '../support/ports.ts';
@@ -243,6 +243,39 @@ describe('createRawProxy', () => {
     const res = await send(gateway, { path: '/hang' });
     assert.equal(res.status, 504);
     assert.equal((JSON.parse(res.body.toString()) as { code: string }).code, 'deadline_exceeded');
+  });
+
+  test('upstream header bytes: Latin-1 passes byte for byte; a control character is a 502 JSON naming it, not a crash', async () => {
+    // A raw upstream writes exactly these bytes, which no well-behaved server library would.
+    let bad = false;
+    const raw = createTcpServer((socket) => {
+      socket.once('data', () => {
+        const extra = bad ? 'x-bad: a\x01b\r\n' : '';
+        socket.end(`HTTP/1.1 200 OK\r\nx-latin: caf\xc3\xa9 \xe2\x82\xac\r\n${extra}content-length: 2\r\n\r\nok`, 'latin1');
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    try {
+      const url = await gatewayFor(createRawProxy(`http://127.0.0.1:${(raw.address() as AddressInfo).port}`, silentLogger));
+      const good = await send(url, { path: '/x' });
+      assert.equal(good.status, 200);
+      assert.equal(Buffer.from(good.headers['x-latin'] as string, 'latin1').toString('utf8'), 'café €');
+      assert.equal(good.body.toString(), 'ok');
+      bad = true;
+      const refused = await send(url, { path: '/x' });
+      assert.equal(refused.status, 502);
+      const body = JSON.parse(refused.body.toString()) as { error: string; code: string };
+      assert.equal(body.code, 'backend_unreachable');
+      assert.match(body.error, /header value char/i);
+      assert.equal((await send(gateway, { path: '/echo' })).status, 200);
+    } finally {
+      raw.close();
+    }
+  });
+
+  test('validHeaders drops what Node cannot write in a response and keeps the rest', () => {
+    assert.deepEqual(validHeaders({ 'x-ok': 'fine', 'x-bad': 'a\x01b', 'bad name': 'v', 'x-list': ['a', 'b'], 'x-cr': 'a\rb' }),
+      { 'x-ok': 'fine', 'x-list': ['a', 'b'] });
   });
 
   test('an upstream that drops the connection mid-answer cuts the client stream, and nothing crashes', async () => {

@@ -29,7 +29,7 @@ const routes: Route[] = [
 ];
 
 const server = createHttpServer({
-  maxBodyBytes: 1024, maxJsonDepth: 64, bodyIdleTimeoutMs: 200, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
+  maxBodyBytes: 1024, maxJsonDepth: 64, maxHeaders: 20, bodyIdleTimeoutMs: 200, headersTimeoutMs: 2000, requestTimeoutMs: 5000, keepAliveTimeoutMs: 5000,
   log: silentLogger, router: () => router, draining: () => false, maxConcurrentRequests: 100,
 });
 const router = new Router(routes);
@@ -114,6 +114,26 @@ test('oversized headers → 431 JSON; malformed request → 400 JSON', async () 
   const bad = await raw('GARBAGE\r\n\r\n');
   assert.match(bad, /^HTTP\/1\.1 400/);
   assert.match(bad, /"code":"bad_request"/);
+});
+
+test('more request headers than maxHeaders → 431 JSON; exactly the limit is served', async () => {
+  const port = Number(new URL(base).port);
+  const raw = (count: number): Promise<string> => new Promise((resolve) => {
+    // host + connection + filler = count headers in all
+    const filler = Array.from({ length: count - 2 }, (_, i) => `x-h${i}: ${i}\r\n`).join('');
+    const s = connect(port, '127.0.0.1', () => s.write(`GET /nope HTTP/1.1\r\nhost: x\r\nconnection: close\r\n${filler}\r\n`));
+    let out = '';
+    s.on('data', (d) => { out += d.toString(); });
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+  });
+  const over = await raw(21);
+  assert.match(over, /^HTTP\/1\.1 431/);
+  assert.match(over, /"code":"headers_too_large"/);
+  assert.match(over, /more than 20 headers/);
+  const many = await raw(500);
+  assert.match(many, /^HTTP\/1\.1 431/);
+  assert.match(await raw(20), /^HTTP\/1\.1 404/, 'the limit itself is accepted (and routed)');
 });
 
 test('a body that stalls gets 408 request_timeout and the connection is closed', async () => {
