@@ -4,7 +4,7 @@
 import type { RawRoute, Route } from '../types.ts';
 import { writeError } from './reply.ts';
 import type { AuthConfig, RateLimitConfig } from '../config/schema.ts';
-import { createAuthenticator } from './auth.ts';
+import { createAuthenticator, credentialHeaders } from './auth.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 export interface AccessConfig {
@@ -17,6 +17,7 @@ export function guardRoutes(routes: Array<Route | RawRoute>, config: AccessConfi
   if (config.auth === undefined && config.rateLimit === undefined) return routes;
   const authenticate = config.auth === undefined ? undefined : createAuthenticator(config.auth);
   const limiter = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit);
+  const credentials = config.auth === undefined ? [] : credentialHeaders(config.auth);
   return routes.map((route) => {
     if ('raw' in route) {
       if (authenticate === undefined && limiter === undefined) return route;
@@ -27,6 +28,7 @@ export function guardRoutes(routes: Array<Route | RawRoute>, config: AccessConfi
           void (async () => {
             const identity = authenticate === undefined ? undefined : await authenticate(req.headers);
             limiter?.take(limiter.keyFor(identity, req.headers, req.socket.remoteAddress ?? ''));
+            for (const name of credentials) delete req.headers[name];
           })().then(() => route.raw(req, res, ctx), (err: unknown) => { writeError(res, err); });
         },
       };

@@ -13,6 +13,18 @@ import { sameSecret } from './admin.ts';
 /** Authenticator checks a request's headers; resolves with the client identity or rejects 401/403. */
 export type Authenticator = (headers: Record<string, string | string[] | undefined>) => Promise<string>;
 
+/**
+ * credentialHeaders names the request headers that carry a credential for this gateway. They
+ * are the gateway's, not the backend's: a raw route drops them before streaming upstream (as
+ * Envoy's jwt_authn does unless told to forward).
+ */
+export function credentialHeaders(config: AuthConfig): string[] {
+  const names = new Set<string>();
+  if (config.apiKeys !== undefined) names.add((config.apiKeys.header ?? 'x-api-key').toLowerCase());
+  if (config.jwt !== undefined) names.add('authorization');
+  return [...names];
+}
+
 /** createAuthenticator builds the check for one frontend's auth block. */
 export function createAuthenticator(config: AuthConfig): Authenticator {
   const keys = [...(config.apiKeys?.keys ?? [])];

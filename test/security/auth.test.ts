@@ -164,6 +164,15 @@ test('HS256 shared-secret JWTs (oci) and API keys as Bearer (vertex, raw route i
   }
 });
 
+test('the gateway\'s credential is dropped before a raw route streams upstream; other headers go on', async () => {
+  const before = echo.requests.length;
+  assert.equal((await call('/raw', { authorization: `Bearer ${secrets.API_KEY_B}`, 'x-trace-me': 'raw-cred-check' })).status, 200);
+  const seen = echo.requests.slice(before).find((r) => r.headers['x-trace-me'] === 'raw-cred-check');
+  assert.ok(seen !== undefined, 'the raw request reached the backend');
+  assert.equal(seen.headers.authorization, undefined, 'the API key went upstream');
+  for (const r of echo.requests) assert.equal(JSON.stringify(r.headers).includes(secrets.API_KEY_B!), false, 'a key reached a backend');
+});
+
 test('health, liveness and metadata GETs stay open; the admin port has its own token', async () => {
   for (const path of ['/v2/health/live', '/v2/health/ready', '/v2', '/v1/models', '/v2/models/web', '/oci/health', '/health']) {
     const r = await call(path, {}, 'GET');
