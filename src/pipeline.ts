@@ -82,7 +82,7 @@ function buildTarget(modelName: string, model: ModelConfig, t: TargetConfig, dep
   const endpoint = backend.model(backendModel, t.version);
   const name = targetName(t, modelName);
   const log = deps.log.child({ target: name });
-  const guard = createGuard({ breaker: model.breaker, retry: model.retry, maxInFlight: t.maxInFlight }, { target: name, backend: t.backend, log });
+  const guard = createGuard({ breaker: model.breaker, retry: model.retry, maxInFlight: t.maxInFlight, adaptiveConcurrency: t.adaptiveConcurrency }, { target: name, backend: t.backend, log });
   const batching = t.batching ?? model.batching;
   const batcher = batching === undefined ? undefined
     : createBatcher(batching, { target: name, log, maxBatchSize: model.metadata?.maxBatchSize });

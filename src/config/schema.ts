@@ -2,6 +2,7 @@
 // they become the JSON Schema (`infergate schema`) and the README's config reference.
 // Backend and frontend blocks come from their own files through the registries.
 
+import { adaptiveConcurrencySchema } from '../guard/adaptive-limit.ts';
 import { z } from 'zod';
 import { backendSchemas } from '../backends/index.ts';
 import { frontendSchemas } from '../frontends/index.ts';
@@ -64,6 +65,7 @@ export const targetSchema = z.strictObject({
   weight: z.coerce.number().min(0).default(100).describe('Share of traffic, relative to the other targets.'),
   batching: batchingSchema.optional().describe('Overrides the model\'s batching for this target.'),
   maxInFlight: z.coerce.number().int().min(1).optional().describe('Concurrent calls to this target; beyond it → 429.'),
+  adaptiveConcurrency: adaptiveConcurrencySchema.optional(),
 }).describe('One backend model that serves a gateway model.');
 
 export const modelSchema = z.strictObject({

@@ -88,6 +88,10 @@ export const retriesTotal = new Counter({
   registers: [registry],
 });
 
+export const adaptiveLimitGauge = new Gauge({
+  name: 'infergate_adaptive_concurrency_limit', help: 'Current adaptive concurrency limit per target.', labelNames: ['target'], registers: [registry],
+});
+
 export const shedTotal = new Counter({
   name: 'infergate_shed_total',
   help: 'Requests refused at once to protect a backend or the gateway, by reason.',
