@@ -40,3 +40,37 @@ test('invalid JSON and invalid UTF-8 are 400 invalid_json with a reason', () => 
   assert.match(code(() => parseJson('NaN')), /^invalid_json/);
   assert.match(code(() => parseJson('{"a":1}x', { what: 'backend answer' })), /backend answer is not valid JSON/);
 });
+
+// Whatever shape a number takes in the text, the fast path (no reviver unless the text may hold
+// an unsafe number) reads it exactly as always reviving would: BigInt for integers beyond 2^53,
+// a refusal for literals that overflow, the plain double otherwise.
+test('property: every number literal reads as the always-reviving parse reads it', async () => {
+  const fc = (await import('fast-check')).default;
+  const reference = (text: string): unknown => JSON.parse(text, ((_k: string, v: unknown, ctx?: { source?: string }) => {
+    if (typeof v !== 'number' || ctx?.source === undefined) return v;
+    if (/^-?\d+$/.test(ctx.source) && !Number.isSafeInteger(v)) return BigInt(ctx.source);
+    if (!Number.isFinite(v)) throw new Error('non-finite');
+    return v;
+  }) as never);
+  const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: min, maxLength: max });
+  const literal = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d)),
+    fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
+    // The edges: 16-digit integers around 2^53, and exponents around the double's range.
+    fc.bigInt({ min: 2n ** 53n - 100n, max: 10n ** 16n - 1n }).map((b) => (b % 2n === 0n ? `-${b}` : String(b))),
+    fc.integer({ min: 300, max: 330 }).map((e) => `1.5e${e}`),
+    fc.tuple(fc.constantFrom('', '-'), digits(1, 1).filter((d) => d !== '0'), digits(0, 30), fc.option(digits(1, 20)), fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(1, 4))))
+      .map(([sign, first, rest, frac, exp]) => `${sign}${first}${rest}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`),
+  );
+  fc.assert(fc.property(fc.array(literal, { maxLength: 8 }), (lits) => {
+    const text = `{"instances":[${lits.join(',')}],"s":"${lits.join(' ')}"}`;
+    let expected: unknown;
+    try {
+      expected = reference(text);
+    } catch {
+      assert.throws(() => parseJson(text), (e: GatewayError) => e.code === 'invalid_json' && /Infinity/.test(e.message), text);
+      return;
+    }
+    assert.deepEqual(parseJson(text), expected, text);
+  }), { numRuns: 3000, seed: 11 });
+});
