@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { isDatatype } from '../tensors/datatype.ts';
+import type { Logger } from 'pino';
 import type { ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
+import type { ModelEndpoint } from '../types.ts';
 
 const specSchema = z.strictObject({
   name: z.string().min(1),
@@ -69,6 +71,50 @@ export class MetadataCache {
     } finally {
       this.#pending = undefined;
     }
+  }
+}
+
+/**
+ * ModelTable keeps a metadata-discovering backend's endpoints, one per model and version, each
+ * with its MetadataCache. Metadata is fetched for every endpoint when the backend starts, and at
+ * once for an endpoint made later (a reload); a failed fetch is logged and retried on use.
+ */
+export class ModelTable {
+  #entries = new Map<string, { endpoint: ModelEndpoint; cache: MetadataCache; model: string }>();
+  #started = false;
+  #backend: string;
+  #log: Logger;
+
+  constructor(backend: string, log: Logger) {
+    this.#backend = backend;
+    this.#log = log;
+  }
+
+  /** endpoint gives the model's endpoint, making it (and its cache) on first use. */
+  endpoint(model: string, version: string | undefined, make: () => { endpoint: ModelEndpoint; cache: MetadataCache }): ModelEndpoint {
+    const key = `${model}\u0000${version ?? ''}`;
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      entry = { ...make(), model };
+      this.#entries.set(key, entry);
+      if (this.#started) this.#prefetch(entry.cache, model);
+    }
+    return entry.endpoint;
+  }
+
+  /** start fetches the metadata of every endpoint made so far. */
+  start(): void {
+    this.#started = true;
+    for (const { cache, model } of this.#entries.values()) this.#prefetch(cache, model);
+  }
+
+  /** firstModel names some model served, for servers whose health is asked per model. */
+  firstModel(): string | undefined {
+    return this.#entries.values().next().value?.model;
+  }
+
+  #prefetch(cache: MetadataCache, model: string): void {
+    cache.get().catch((err: unknown) => this.#log.warn({ backend: this.#backend, model, err: (err as Error).message }, 'model metadata not available'));
   }
 }
 

@@ -11,7 +11,7 @@ import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
 import { oneOfUrl, serverFields, ServerLink, statusError } from './exchange.ts';
-import { MetadataCache, metadataOverrideSchema } from './metadata.ts';
+import { MetadataCache, metadataOverrideSchema, ModelTable } from './metadata.ts';
 import { ProcessSupervisor, spawnSchema } from './spawn.ts';
 
 const tfservingSchema = z.strictObject({
@@ -31,46 +31,34 @@ export const tfserving: BackendFactory<TfservingConfig> = {
   create(name, config, deps): Backend {
     const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
-    const endpoints = new Map<string, { endpoint: ModelEndpoint; cache: MetadataCache; model: string }>();
+    const table = new ModelTable(name, deps.log);
     // TF Serving has no server health route: any HTTP answer below 500 to a model status
     // request means the server is up.
     const serverHealth = async (signal?: AbortSignal): Promise<Health> => {
-      const model = endpoints.values().next().value?.model ?? 'default';
+      const model = table.firstModel() ?? 'default';
       return link.probe(`/v1/models/${encodeURIComponent(model)}`, (a) => a.status < 500 ? undefined : `model status answered ${a.status}`, signal);
     };
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
-    let started = false;
-    const prefetch = (cache: MetadataCache, model: string): void => {
-      cache.get().catch((err: unknown) => deps.log.warn({ backend: name, model, err: (err as Error).message }, 'model metadata not available'));
-    };
 
     return {
       name, type: 'tfserving',
       async start() {
         await supervisor?.start();
-        started = true;
-        for (const { cache, model } of endpoints.values()) prefetch(cache, model);
+        table.start();
       },
-      model(model, version) {
-        const key = `${model}\u0000${version ?? ''}`;
-        let entry = endpoints.get(key);
-        if (entry === undefined) {
-          // A numeric version is a version; anything else is a version label (api_rest.md).
-          const base = `/v1/models/${encodeURIComponent(model)}${version === undefined ? ''
-            : /^\d+$/.test(version) ? `/versions/${version}` : `/labels/${encodeURIComponent(version)}`}`;
-          const signature = config.signatureName ?? 'serving_default';
-          const cache = new MetadataCache(async (signal): Promise<ModelMetadata> => {
-            const answer = await link.send({ method: 'GET', path: `${base}/metadata`, signal });
-            if (answer.status !== 200) throw statusError(answer, `${where} metadata (GET ${base}/metadata)`);
-            return decodeSignature(parseTfJson(answer.body, `${where} metadata`), model, signature, where);
-          }, config.metadata?.[model]);
-          entry = { cache, model, endpoint: modelEndpoint(link, base, where, cache, config.signatureName, health) };
-          endpoints.set(key, entry);
-          if (started) prefetch(cache, model);
-        }
-        return entry.endpoint;
-      },
+      model: (model, version) => table.endpoint(model, version, () => {
+        // A numeric version is a version; anything else is a version label (api_rest.md).
+        const base = `/v1/models/${encodeURIComponent(model)}${version === undefined ? ''
+          : /^\d+$/.test(version) ? `/versions/${version}` : `/labels/${encodeURIComponent(version)}`}`;
+        const signature = config.signatureName ?? 'serving_default';
+        const cache = new MetadataCache(async (signal): Promise<ModelMetadata> => {
+          const answer = await link.send({ method: 'GET', path: `${base}/metadata`, signal });
+          if (answer.status !== 200) throw statusError(answer, `${where} metadata (GET ${base}/metadata)`);
+          return decodeSignature(parseTfJson(answer.body, `${where} metadata`), model, signature, where);
+        }, config.metadata?.[model]);
+        return { cache, endpoint: modelEndpoint(link, base, where, cache, config.signatureName, health) };
+      }),
       health,
       endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },

@@ -13,7 +13,7 @@ import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
 import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './exchange.ts';
-import { MetadataCache, metadataOverrideSchema } from './metadata.ts';
+import { MetadataCache, metadataOverrideSchema, ModelTable } from './metadata.ts';
 import { ProcessSupervisor, spawnSchema } from './spawn.ts';
 
 const tritonSchema = z.strictObject({
@@ -37,32 +37,19 @@ export const triton: BackendFactory<TritonConfig> = {
       link.probe('/v2/health/ready', (a) => a.status === 200 ? undefined : `/v2/health/ready answered ${a.status}`, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
-    const endpoints = new Map<string, { endpoint: ModelEndpoint; cache: MetadataCache; model: string }>();
-    let started = false;
-
-    const prefetch = (cache: MetadataCache, model: string): void => {
-      cache.get().catch((err: unknown) => deps.log.warn({ backend: name, model, err: (err as Error).message }, 'model metadata not available'));
-    };
+    const table = new ModelTable(name, deps.log);
 
     return {
       name, type: 'triton',
       async start() {
         await supervisor?.start();
-        started = true;
-        for (const { cache, model } of endpoints.values()) prefetch(cache, model);
+        table.start();
       },
-      model(model, version) {
-        const key = `${model}\u0000${version ?? ''}`;
-        let entry = endpoints.get(key);
-        if (entry === undefined) {
-          const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
-          const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
-          entry = { cache, model, endpoint: modelEndpoint(link, base, where, cache, config.binary, health) };
-          endpoints.set(key, entry);
-          if (started) prefetch(cache, model);
-        }
-        return entry.endpoint;
-      },
+      model: (model, version) => table.endpoint(model, version, () => {
+        const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
+        const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
+        return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, health) };
+      }),
       health,
       endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },
