@@ -7,6 +7,7 @@
 import { freePort } from '../test/support/ports.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { startNginx, startNodeServer } from './support/processes.ts';
+import { cpuTicks } from './support/cpu.ts';
 import { wrkLoad } from './support/wrk.ts';
 
 export interface LoadResult { rps: number; p50: number; p99: number; errors: number; non2xx: number }
@@ -35,12 +36,21 @@ models:
   // ~200 bytes: 8 rows of 4 features, a typical small tabular request.
   const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
   const run = (url: string, seconds = durationS): Promise<LoadResult> => wrkLoad(url, { body, durationS: seconds, connections });
+  // CPU µs per request of one process over a run: steadier than req/s on a VM whose cores are
+  // stolen from minute to minute, and it says where the time goes (gateway vs backend).
+  const gwPid = gw.process.pid!;
+  const measured = async (url: string, pid: number): Promise<LoadResult & { cpuUsPerRequest: number }> => {
+    const before = cpuTicks([pid]);
+    const r = await run(url);
+    const us = ((cpuTicks([pid]) - before) * 10_000) / Math.max(1, r.rps * durationS);
+    return { ...r, cpuUsPerRequest: Math.round(us) };
+  };
   try {
     await run(`${gw.url}/predict`, 1); // warm-up: JIT and pooled connections
     await run(`${gw.url}/raw/predict`, 1);
-    const direct = await run(`http://127.0.0.1:${backend.port}/predict`);
-    const gateway = await run(`${gw.url}/predict`);
-    const passthrough = await run(`${gw.url}/raw/predict`);
+    const direct = await measured(`http://127.0.0.1:${backend.port}/predict`, backend.pid);
+    const gateway = await measured(`${gw.url}/predict`, gwPid);
+    const passthrough = await measured(`${gw.url}/raw/predict`, gwPid);
     const viaNginx = await run(`http://127.0.0.1:${nginx.port}/predict`);
     return {
       tool: `wrk -t1 -c${connections} -d${durationS}s`,
@@ -51,6 +61,7 @@ models:
         passthroughOverNginx: round(passthrough.rps / viaNginx.rps),
         gatewayOverNginx: round(gateway.rps / viaNginx.rps),
       },
+      note: 'cpuUsPerRequest: CPU of the backend process alone (direct) or of the gateway process alone (gateway, passthrough), per request answered.',
     };
   } finally {
     await gw.stop();

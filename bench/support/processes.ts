@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 export interface Proc {
   port: number;
+  /** The process id (nginx: its master), for CPU accounting. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -19,7 +21,7 @@ export function startNodeServer(file: string, args: string[] = []): Promise<Proc
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ port: (JSON.parse(line) as { port: number }).port, stop: () => stopChild(child) });
+      if (out.includes('\n') && line) resolve({ port: (JSON.parse(line) as { port: number }).port, pid: child.pid!, stop: () => stopChild(child) });
     });
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
@@ -55,7 +57,7 @@ http {
 `);
   const child = spawn('nginx', ['-c', conf, '-p', dir], { stdio: 'inherit' });
   await waitForPort(listenPort);
-  return { port: listenPort, stop: () => stopChild(child) };
+  return { port: listenPort, pid: child.pid!, stop: () => stopChild(child) };
 }
 
 async function waitForPort(port: number): Promise<void> {
