@@ -2,8 +2,10 @@
 // unknown paths. Bodies stream both ways untouched; only the headers are cleaned: hop-by-hop
 // headers and every header named in Connection are dropped, Upgrade is never forwarded,
 // x-forwarded-* are set. It dispatches on an undici Pool with a handler that writes straight
-// into the client's response: measured on this machine (bench/proxy.ts, wrk, 32 connections)
-// it carries about twice what http-proxy-3 over a keep-alive node:http Agent did.
+// into the client's response rather than using http-proxy-3: two minimal proxies, one each way,
+// measured on this machine with wrk (32 connections, 162 B body, CPU per request of the proxy
+// process, three alternating runs) cost 69–76 µs per request on undici against 87–103 µs for
+// http-proxy-3 over a keep-alive node:http Agent.
 
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
