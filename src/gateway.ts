@@ -18,6 +18,9 @@ import { Router } from './server/router.ts';
 import type { Backend, FrontendDeps, Infer, ModelHandle, RawRoute, Route } from './types.ts';
 import type { ModelMetadata } from './tensors/tensor.ts';
 
+// How long a reload waits for its new targets to become ready before swapping them in anyway.
+const warmSeconds = 10;
+
 interface State {
   config: Config;
   backends: Map<string, Backend>;
@@ -95,11 +98,15 @@ export class Gateway {
 
   startDraining(): void { this.#draining = true; }
 
+  #swapping: Promise<unknown> = Promise.resolve();
+
   /** reload reads the config again and swaps it in; a bad file changes nothing. */
   async reload(): Promise<{ ok: boolean; error?: string }> {
     if (this.#options.reloadConfig === undefined) return { ok: false, error: 'this gateway has no config file to reload' };
+    const reloadConfig = this.#options.reloadConfig;
     try {
-      await this.swap(this.#options.reloadConfig());
+      // Read the file when this reload's turn comes, so the last of several reloads wins.
+      await this.#serially(() => this.#swapNow(reloadConfig()));
       reloadsTotal.inc({ outcome: 'applied' });
       return { ok: true };
     } catch (err) {
@@ -114,7 +121,19 @@ export class Gateway {
    * swap builds the new state (reusing backends whose config did not change), starts and
    * health-checks it, then switches atomically; the old state finishes its in-flight requests.
    */
-  async swap(config: Config): Promise<void> {
+  swap(config: Config): Promise<void> {
+    return this.#serially(() => this.#swapNow(config));
+  }
+
+  // One swap at a time (SIGHUP, file change and POST /admin/reload may come together): a swap
+  // that overlapped another would replace a state that was never retired, leaking its backends.
+  #serially(run: () => Promise<void>): Promise<void> {
+    const turn = this.#swapping.then(run);
+    this.#swapping = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #swapNow(config: Config): Promise<void> {
     const old = this.#state;
     const reuse = new Map<string, Backend>();
     for (const [name, b] of old.backends) {
@@ -124,7 +143,7 @@ export class Gateway {
     const fresh = [...next.backends.values()].filter((b) => ![...reuse.values()].includes(b));
     try {
       await Promise.all(fresh.map((b) => b.start()));
-      await this.#pollHealth(next);
+      await this.#warm(next, old, fresh);
     } catch (err) {
       await Promise.allSettled(fresh.map((b) => b.close()));
       throw err;
@@ -135,9 +154,36 @@ export class Gateway {
     void this.#retire(old, new Set(reuse.values()));
   }
 
+  /**
+   * warm polls the new state's health and, for targets the old state did not serve (a new
+   * backend, model or version), waits up to warmSeconds for them to be ready and fetches their
+   * metadata, so they take traffic warm. A target still not ready then is swapped in anyway and
+   * skipped by its split until it is (a warning says so): a reload never waits without bound.
+   */
+  async #warm(next: State, old: State, fresh: Backend[]): Promise<void> {
+    const served = new Set<string>();
+    for (const p of old.pipelines.values()) for (const t of p.targets) served.add(`${p.name}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`);
+    const freshNames = new Set([...next.backends].filter(([, b]) => fresh.includes(b)).map(([n]) => n));
+    const added = [...next.pipelines.values()].flatMap((p) => p.targets
+      .filter((t) => t.weight > 0 && (freshNames.has(t.backend) || !served.has(`${p.name}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`)))
+      .map((t) => ({ model: p.name, target: t })));
+    const until = performance.now() + warmSeconds * 1000;
+    await this.#pollHealth(next);
+    while (added.some((a) => !a.target.health.ready) && performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      await this.#pollHealth(next);
+    }
+    await Promise.allSettled(added.filter((a) => a.target.health.ready).map((a) => a.target.endpoint.metadata(AbortSignal.timeout(10_000))));
+    const cold = added.filter((a) => !a.target.health.ready);
+    if (cold.length > 0) {
+      this.#log.warn({ targets: cold.map((a) => `${a.model}/${a.target.name}`), reasons: cold.map((a) => a.target.health.reason) },
+        `new targets not ready after ${warmSeconds} s; swapped in, and skipped by their splits until they are`);
+    }
+  }
+
   async #retire(old: State, kept: Set<Backend>): Promise<void> {
     const until = performance.now() + old.config.server.drainSeconds * 1000;
-    while (old.inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
+    while ((old.inFlight > 0 || old.router.active > 0) && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
     await Promise.allSettled([...old.pipelines.values()].map((p) => p.close()));
     await Promise.allSettled([...old.backends.values()].filter((b) => !kept.has(b)).map((b) => b.close()));
   }

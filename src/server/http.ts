@@ -114,7 +114,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
-  const match = options.router().match(req.method ?? 'GET', path);
+  const router = options.router();
+  router.active++;
+  res.once('close', () => { router.active--; });
+  const match = router.match(req.method ?? 'GET', path);
 
   if (match.kind === 'raw') {
     match.route.raw(req, res, { requestId, get log() { return logOf(); }, path: rawUrl });

@@ -29,6 +29,12 @@ interface Compiled {
 
 /** Router resolves a method and raw path to a route, or to 404/405 with the allowed methods. */
 export class Router {
+  /**
+   * Requests that matched through this router and have not finished (their response closed):
+   * a reload retires the old config only when none is left, counting from the first byte, so
+   * a request still sending its body is not cut off by the swap.
+   */
+  active = 0;
   #exact = new Map<string, Map<string, Route>>();
   #patterns: Compiled[] = [];
   #raw: RawRoute[] = [];
