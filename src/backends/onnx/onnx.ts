@@ -23,7 +23,7 @@ const onnxSchema = z.strictObject({
   versions: z.record(z.string(), z.array(z.coerce.string().regex(/^[1-9]\d*$/)).min(1)).optional().describe(
     'Versions to load per model name, e.g. {iris: ["1", "2"]}; a model not listed serves its highest version.'),
   executionProviders: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cpu']).describe(
-    'Execution providers tried in order; one that cannot load (no CUDA libraries) is skipped with one warning.'),
+    'Execution providers tried in order, cpu always last; one that cannot load (no CUDA libraries) is skipped with one warning.'),
   workers: z.coerce.number().int().min(1).max(64).default(1).describe('Worker threads per model, each with its own session; calls beyond that wait in a queue.'),
   intraOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads one operator may use inside a session (0 = one per core); 1 suits a shared machine.'),
   interOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads running independent operators in parallel (0 = runtime default).'),

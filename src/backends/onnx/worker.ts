@@ -52,7 +52,9 @@ const port = parentPort!;
 
 async function load(): Promise<{ session: ort.InferenceSession; provider: string; skipped: string[] }> {
   const skipped: string[] = [];
-  const providers = options.executionProviders.length === 0 ? ['cpu' as const] : options.executionProviders;
+  // CPU is always the last resort: a gateway configured for CUDA on a machine without its
+  // libraries serves on CPU with a warning rather than refusing to start.
+  const providers = options.executionProviders.includes('cpu') ? options.executionProviders : [...options.executionProviders, 'cpu' as const];
   let last: unknown;
   for (const provider of providers) {
     try {

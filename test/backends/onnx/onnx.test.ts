@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,23 @@ describe('onnx backend', () => {
     assert.equal(warnings.length, 1);
     assert.match(String(warnings[0]!.msg), /cuda.*falling back to cpu|falling back to cpu: cuda/);
     assert.ok(logs.lines().some((l) => l.executionProvider === 'cpu' && l.model === 'iris'));
+  });
+
+  it('with only cuda listed and no CUDA libraries, still serves on cpu after one warning', async () => {
+    const only = capture();
+    const config = onnx.schema.parse({ type: 'onnx', modelPath: fileURLToPath(irisFile), executionProviders: ['cuda'] });
+    const single = onnx.create('gpu-only', config, { log: only.log });
+    try {
+      await single.start();
+      assert.deepEqual(await single.health(), { ready: true });
+      assert.deepEqual((await single.model('iris').metadata()).parameters, { executionProvider: 'cpu' });
+      const warnings = only.lines().filter((l) => l.level === 40 && /falling back to cpu/.test(String(l.msg)));
+      assert.equal(warnings.length, 1);
+      const res = await single.model('iris').infer({ instances: [[5.1, 3.5, 1.4, 0.2]] }, ctx());
+      assert.equal((res.predictions as Array<{ label: number }>)[0]!.label, 0);
+    } finally {
+      await single.close();
+    }
   });
 
   it('answers instances with one prediction per row: setosa 0, virginica 2', async () => {
