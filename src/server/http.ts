@@ -126,6 +126,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   let frontend = 'none';
   let model = '';
   let target = '';
+  let callCtx: CallContext | undefined;
   let code = 200;
   let controller: AbortController | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -169,6 +170,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
           requestId, signal: c.signal, deadline: performance.now() + budget, get log() { return logOf(); }, model: name,
           headers: req.headers, forward: forwardHeaders(req, requestId),
         };
+        callCtx = ctx;
         return ctx;
       },
     };
@@ -177,6 +179,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     code = reply.status;
     writeReply(res, reply);
   } catch (err) {
+    // A failed call names its target too, in the answer and the metrics: a canary's errors
+    // must be told apart from the primary's.
+    if (callCtx?.target !== undefined) {
+      target = callCtx.target;
+      if (!res.headersSent) res.setHeader('x-infergate-target', target);
+    }
     const e = writeError(res, err);
     code = e.status;
     if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);

@@ -44,12 +44,30 @@ test('a failing target is routed around once its breaker opens: client errors < 
   const warm = await fire(`${gw.url}/predict`, 60, 8, 2000);
   assert.ok(warm.every((o) => o.status === 200 || o.code === 'backend_error' || o.code === 'circuit_open'), JSON.stringify(summary(warm)));
   assert.ok(await waitFor(async () => (await breakerStateOf(gw.adminUrl, 'a')) === 2, 3000), 'breaker of a opened');
+  // The failures are the failing target's, in the metrics as in the answer.
+  const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  assert.match(metrics, /infergate_requests_total\{frontend="vertex",model="m",target="a",code="502"\} [1-9]/);
+  assert.doesNotMatch(metrics, /infergate_requests_total\{frontend="vertex",model="m",target="b",code="502"\}/);
   const aBefore = a.calls();
   const outcomes = await fire(`${gw.url}/predict`, 1000, 8, 2000);
   t.diagnostic(JSON.stringify(summary(outcomes)));
   const failed = outcomes.filter((o) => o.status !== 200).length;
   assert.ok(failed / outcomes.length < 0.01, `error rate ${failed}/${outcomes.length}: ${JSON.stringify(summary(outcomes))}`);
   assert.ok(a.calls() - aBefore <= 5, `the open target got ${a.calls() - aBefore} calls (probes only)`);
+});
+
+test('an error answer names the target that failed in x-infergate-target', async () => {
+  await b.setMode({ kind: 'status', status: 500 });
+  try {
+    const res = await fetch(`${gw.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":[[1,2]]}' });
+    const body = await res.json() as { code: string };
+    assert.equal(res.status, 502, JSON.stringify(body));
+    assert.equal(body.code, 'backend_error');
+    // a's breaker is open or half-open and both fail now: whichever took the call is named.
+    assert.ok(['a', 'b'].includes(res.headers.get('x-infergate-target') ?? ''), `x-infergate-target: ${res.headers.get('x-infergate-target')}`);
+  } finally {
+    await b.setMode({ kind: 'ok' });
+  }
 });
 
 test('after recovery the target is closed again and takes traffic', async () => {
