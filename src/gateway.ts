@@ -143,6 +143,8 @@ export class Gateway {
     const fresh = [...next.backends.values()].filter((b) => ![...reuse.values()].includes(b));
     try {
       await Promise.all(fresh.map((b) => b.start()));
+      // A kept backend's models may have changed behind it (a new version on the server).
+      await Promise.all([...reuse.values()].map((b) => b.refresh?.()));
       await this.#warm(next, old, fresh);
     } catch (err) {
       await Promise.allSettled(fresh.map((b) => b.close()));

@@ -56,6 +56,8 @@ export interface Backend {
   health(signal?: AbortSignal): Promise<Health>;
   /** A raw stream proxy for routes that must not be parsed, when the backend has one. */
   proxy?(req: IncomingMessage, res: ServerResponse, path: string): void;
+  /** Fetches model metadata again (on reload, for a backend whose config did not change). */
+  refresh?(): Promise<void>;
   /** Each server URL's calls in flight and outlier ejection, for backends that call URLs. */
   endpoints?(): Record<string, { inFlight: number; ejected: boolean }>;
   close(): Promise<void>;

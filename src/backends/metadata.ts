@@ -57,6 +57,18 @@ export class MetadataCache {
     });
   }
 
+  /**
+   * refresh fetches the metadata again (a reload: the model may have changed behind an
+   * unchanged backend config); on failure the cached metadata stays and the error is thrown.
+   */
+  async refresh(): Promise<void> {
+    if (this.#value === undefined) {
+      await this.get();
+      return;
+    }
+    this.#value = applyOverride(await this.#load(AbortSignal.timeout(10_000)), this.#override);
+  }
+
   async #fetch(): Promise<ModelMetadata> {
     try {
       const meta = applyOverride(await this.#load(AbortSignal.timeout(10_000)), this.#override);
@@ -106,6 +118,13 @@ export class ModelTable {
   start(): void {
     this.#started = true;
     for (const { cache, model } of this.#entries.values()) this.#prefetch(cache, model);
+  }
+
+  /** refresh fetches every endpoint's metadata again; a failure keeps what was cached and is logged. */
+  async refresh(): Promise<void> {
+    await Promise.all([...this.#entries.values()].map(({ cache, model }) => cache.refresh().catch((err: unknown) => {
+      this.#log.warn({ backend: this.#backend, model, err: (err as Error).message }, 'model metadata not refreshed; keeping what was cached');
+    })));
   }
 
   /** firstModel names some model served, for servers whose health is asked per model. */

@@ -60,6 +60,7 @@ export const tfserving: BackendFactory<TfservingConfig> = {
         return { cache, endpoint: modelEndpoint(link, base, where, cache, config.signatureName, health) };
       }),
       health,
+      refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },
     };

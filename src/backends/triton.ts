@@ -51,6 +51,7 @@ export const triton: BackendFactory<TritonConfig> = {
         return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, health) };
       }),
       health,
+      refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
       close: async () => { await supervisor?.stop(); },
     };

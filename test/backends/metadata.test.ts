@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyOverride, MetadataCache, metadataOverrideSchema } from '../../src/backends/metadata.ts';
+import { applyOverride, MetadataCache, metadataOverrideSchema, ModelTable } from '../../src/backends/metadata.ts';
+import { silentLogger } from '../../src/observe/log.ts';
+import type { ModelEndpoint } from '../../src/types.ts';
 import { GatewayError } from '../../src/errors.ts';
 import type { ModelMetadata } from '../../src/tensors/tensor.ts';
 
@@ -60,5 +62,46 @@ describe('MetadataCache', () => {
     assert.deepEqual(got.outputs, [{ name: 'y', datatype: 'INT64', shape: [-1] }]);
     assert.equal(applyOverride(meta, undefined), meta);
     assert.throws(() => metadataOverrideSchema.parse({ m: { inputs: [{ name: 'x', datatype: 'FLOAT', shape: [1] }] } }), /v2 datatype/);
+  });
+});
+
+describe('metadata refresh (reload) and the model table', () => {
+  const meta = (name: string, n: number): ModelMetadata => ({ name, platform: 'x', inputs: [{ name: `in${n}`, datatype: 'FP32', shape: [-1, n] }], outputs: [] });
+
+  it('refresh fetches again and replaces the cached metadata; a failed refresh keeps it', async () => {
+    let n = 0;
+    let fail = false;
+    const cache = new MetadataCache(async () => {
+      if (fail) throw new GatewayError('backend_unreachable', 'down');
+      return meta('m', ++n);
+    });
+    assert.equal((await cache.get()).inputs[0]!.name, 'in1');
+    await cache.refresh();
+    assert.equal((await cache.get()).inputs[0]!.name, 'in2');
+    fail = true;
+    await assert.rejects(cache.refresh(), /down/);
+    assert.equal((await cache.get()).inputs[0]!.name, 'in2', 'the cached metadata survives a failed refresh');
+  });
+
+  it('the table makes one endpoint per model and version, prefetches at start, refreshes all', async () => {
+    const loads: string[] = [];
+    const table = new ModelTable('b', silentLogger);
+    const make = (model: string) => () => {
+      const cache = new MetadataCache(async () => { loads.push(model); return meta(model, loads.length); });
+      return { cache, endpoint: { metadata: () => cache.get() } as unknown as ModelEndpoint };
+    };
+    const e1 = table.endpoint('a', undefined, make('a'));
+    assert.equal(table.endpoint('a', undefined, make('a')), e1, 'the same endpoint for the same model and version');
+    assert.notEqual(table.endpoint('a', '2', make('a@2')), e1);
+    assert.deepEqual(loads, [], 'nothing fetched before start');
+    table.start();
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual([...loads].sort(), ['a', 'a@2']);
+    table.endpoint('c', undefined, make('c'));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.ok(loads.some((l) => l === 'c'), 'an endpoint made after start is fetched at once');
+    await table.refresh();
+    assert.equal(loads.length, 6, 'refresh fetched every model again');
+    assert.equal(table.firstModel(), 'a');
   });
 });
