@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import { backends } from '../backends/index.ts';
 import { frontends } from '../frontends/index.ts';
-import { batchingSchema, breakerSchema, modelSchema, retrySchema, serverSchema, targetSchema } from './schema.ts';
+import { adaptiveConcurrencySchema } from '../guard/adaptive-limit.ts';
+import { outlierDetectionSchema } from '../guard/outlier.ts';
+import { batchingSchema, breakerSchema, modelSchema, retrySchema, rollbackSchema, serverSchema, shadowSchema, stickySchema, targetSchema } from './schema.ts';
 
 interface JsonSchemaNode {
   type?: string | string[];
@@ -29,11 +31,16 @@ export function renderReference(): string {
   section('`server`', serverSchema);
   for (const [key, f] of Object.entries(frontends)) section(`\`frontends.${key}\``, f.schema);
   for (const [type, b] of Object.entries(backends)) section(`\`backends.NAME\` with \`type: ${type}\``, b.schema);
-  section('`models.NAME`', modelSchema, ['targets', 'batching', 'breaker', 'retry']);
-  section('`models.NAME.targets[]`', targetSchema, ['batching']);
+  section('`backends.NAME.outlierDetection` (http, triton, tfserving, torchserve with several urls)', outlierDetectionSchema);
+  section('`models.NAME`', modelSchema, ['targets', 'batching', 'breaker', 'retry', 'sticky', 'shadow', 'rollback']);
+  section('`models.NAME.targets[]`', targetSchema, ['batching', 'adaptiveConcurrency']);
+  section('`models.NAME.targets[].adaptiveConcurrency`', adaptiveConcurrencySchema);
   section('`models.NAME.batching` (and `targets[].batching`)', batchingSchema);
   section('`models.NAME.breaker`', breakerSchema);
   section('`models.NAME.retry`', retrySchema);
+  section('`models.NAME.sticky`', stickySchema);
+  section('`models.NAME.shadow`', shadowSchema);
+  section('`models.NAME.rollback`', rollbackSchema);
   return `${sections.join('\n\n')}\n`;
 }
 

@@ -68,42 +68,48 @@ export const targetSchema = z.strictObject({
   adaptiveConcurrency: adaptiveConcurrencySchema.optional(),
 }).describe('One backend model that serves a gateway model.');
 
+export const stickySchema = z.strictObject({
+  header: z.string().optional().describe('Request header whose value keeps a client on one target.'),
+  field: z.string().optional().describe('Dotted path of a JSON field (e.g. parameters.user_id).'),
+}).refine((s) => (s.header === undefined) !== (s.field === undefined), { message: 'set exactly one of header and field' })
+  .describe('Sticky routing: the same key reaches the same target while weights are unchanged (weighted rendezvous hashing); requests without the key are split by weight.');
+
+export const shadowSchema = z.strictObject({
+  backend: z.string().describe('Name of a backend under `backends` that receives the copies.'),
+  model: z.string().optional().describe('Model name on the shadow backend; default the gateway model name.'),
+  version: z.coerce.string().optional().describe('Model version on the shadow backend.'),
+  percent: z.coerce.number().min(0).max(100).default(100).describe('Share of answered requests copied to the shadow (evenly spread, e.g. 10 = every tenth).'),
+  maxInFlight: z.coerce.number().int().min(1).default(16).describe('Shadow calls at once; a copy that finds it full is dropped and counted.'),
+  tolerance: z.coerce.number().min(0).default(1e-4).describe('Largest absolute difference for two numbers to agree.'),
+  agreement: z.enum(['auto', 'values']).default('auto').describe(
+    'When one prediction agrees: "auto" = same label (strings, booleans), same argmax (vectors of scores), scalars within tolerance; ' +
+    '"values" = every number within tolerance. The largest absolute difference is reported either way.'),
+}).describe('Copy a share of requests to a shadow target after answering and compare.');
+
+export const rollbackSchema = z.strictObject({
+  canary: z.string().optional().describe('Target name watched; default the target with the smallest weight.'),
+  primary: z.string().optional().describe('Target it is compared with; default the target with the largest weight other than the canary.'),
+  minRequests: z.coerce.number().int().min(1).default(100).describe('Calls each of the two needs in the window before they are compared.'),
+  maxErrorRateRatio: z.coerce.number().min(1).default(2).describe('Canary error rate above this multiple of the primary\'s → rolled back.'),
+  maxP99Ratio: z.coerce.number().min(1).default(2).describe('Canary p99 latency above this multiple of the primary\'s → rolled back.'),
+  windowMs: duration.prefault('60s').describe('Sliding window over which both are measured.'),
+  errorRateFloor: z.coerce.number().min(0).max(1).default(0.01).describe('The primary\'s error rate counts as at least this, so a few canary errors against a faultless primary do not trip it.'),
+  latencyFloorMs: duration.prefault('5ms').describe('The primary\'s p99 counts as at least this, so jitter on sub-millisecond answers does not trip it.'),
+  promote: z.strictObject({
+    afterRequests: z.coerce.number().int().min(1).describe('Canary calls within the thresholds after which it takes all the traffic.'),
+  }).optional().describe('The opposite direction: a canary that stays healthy replaces the primary.'),
+}).describe('Canary auto-rollback: the canary\'s weight drops to 0 when it is worse than the primary beyond the thresholds, until the config is reloaded.');
+
 export const modelSchema = z.strictObject({
   targets: z.array(targetSchema).min(1).describe('Backends serving this model, with their weights.'),
   timeoutMs: duration.prefault('30s').describe('Deadline for one request, queue wait and backend time together; clients may ask for less with x-request-timeout-ms.'),
   batching: batchingSchema.optional().describe('Dynamic batching; omitted = each request is one backend call.'),
   breaker: breakerSchema.optional().describe('Circuit breaker per target; omitted = none.'),
   retry: retrySchema.optional().describe('Retries; omitted = none.'),
-  sticky: z.strictObject({
-    header: z.string().optional().describe('Request header whose value keeps a client on one target.'),
-    field: z.string().optional().describe('Dotted path of a JSON field (e.g. parameters.user_id).'),
-  }).refine((s) => (s.header === undefined) !== (s.field === undefined), { message: 'set exactly one of header and field' })
-    .optional().describe('Sticky routing: the same key reaches the same target while weights are unchanged (weighted rendezvous hashing); requests without the key are split by weight.'),
+  sticky: stickySchema.optional(),
   allowOverride: z.array(z.string()).default([]).describe('Target names a client may pick with x-infergate-target.'),
-  shadow: z.strictObject({
-    backend: z.string().describe('Name of a backend under `backends` that receives the copies.'),
-    model: z.string().optional().describe('Model name on the shadow backend; default the gateway model name.'),
-    version: z.coerce.string().optional().describe('Model version on the shadow backend.'),
-    percent: z.coerce.number().min(0).max(100).default(100).describe('Share of answered requests copied to the shadow (evenly spread, e.g. 10 = every tenth).'),
-    maxInFlight: z.coerce.number().int().min(1).default(16).describe('Shadow calls at once; a copy that finds it full is dropped and counted.'),
-    tolerance: z.coerce.number().min(0).default(1e-4).describe('Largest absolute difference for two numbers to agree.'),
-    agreement: z.enum(['auto', 'values']).default('auto').describe(
-      'When one prediction agrees: "auto" = same label (strings, booleans), same argmax (vectors of scores), scalars within tolerance; ' +
-      '"values" = every number within tolerance. The largest absolute difference is reported either way.'),
-  }).optional().describe('Copy a share of requests to a shadow target after answering and compare.'),
-  rollback: z.strictObject({
-    canary: z.string().optional().describe('Target name watched; default the target with the smallest weight.'),
-    primary: z.string().optional().describe('Target it is compared with; default the target with the largest weight other than the canary.'),
-    minRequests: z.coerce.number().int().min(1).default(100).describe('Calls each of the two needs in the window before they are compared.'),
-    maxErrorRateRatio: z.coerce.number().min(1).default(2).describe('Canary error rate above this multiple of the primary\'s → rolled back.'),
-    maxP99Ratio: z.coerce.number().min(1).default(2).describe('Canary p99 latency above this multiple of the primary\'s → rolled back.'),
-    windowMs: duration.prefault('60s').describe('Sliding window over which both are measured.'),
-    errorRateFloor: z.coerce.number().min(0).max(1).default(0.01).describe('The primary\'s error rate counts as at least this, so a few canary errors against a faultless primary do not trip it.'),
-    latencyFloorMs: duration.prefault('5ms').describe('The primary\'s p99 counts as at least this, so jitter on sub-millisecond answers does not trip it.'),
-    promote: z.strictObject({
-      afterRequests: z.coerce.number().int().min(1).describe('Canary calls within the thresholds after which it takes all the traffic.'),
-    }).optional().describe('The opposite direction: a canary that stays healthy replaces the primary.'),
-  }).optional().describe('Canary auto-rollback: the canary\'s weight drops to 0 when it is worse than the primary beyond the thresholds, until the config is reloaded.'),
+  shadow: shadowSchema.optional(),
+  rollback: rollbackSchema.optional(),
   metadata: z.strictObject({
     inputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })).optional(),
     outputs: z.array(z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) })).optional(),
