@@ -6,7 +6,7 @@ import { renderReference } from './config/reference.ts';
 import { jsonSchema, type Config } from './config/schema.ts';
 import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
-import { createLogger } from './observe/log.ts';
+import { createLogger, silentLogger } from './observe/log.ts';
 import { installSignalHandlers } from './server/lifecycle.ts';
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
@@ -37,15 +37,24 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'check': {
       const file = args[0] ?? configPath(args, process.env);
+      let config;
       try {
-        loadConfigFile(file);
-        process.stdout.write(`${file}: valid\n`);
-        return 0;
+        config = loadConfigFile(file);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`${err.message}\n`);
         return 1;
       }
+      // Build what serve would build, short of starting it: frontends claiming one route (an
+      // AIP_PREDICT_ROUTE equal to OCI's /predict) or a rawBackend of the wrong kind fail here too.
+      try {
+        await new Gateway(config, { log: silentLogger }).close();
+      } catch (err) {
+        process.stderr.write(`${file}: ${(err as Error).message}\n`);
+        return 1;
+      }
+      process.stdout.write(`${file}: valid\n`);
+      return 0;
     }
     case 'serve':
       return serve(configPath(args, process.env));

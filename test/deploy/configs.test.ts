@@ -53,6 +53,19 @@ describe('infergate check', () => {
     assert.equal(code, 0, output);
   });
 
+  // The multi-platform configs (the default and the BYOC images) also answer OCI's /predict
+  // and /health: on Vertex their routes must be others, as deploy/README.md's commands give.
+  for (const file of ['config/default.yaml', 'deploy/byoc/triton/infergate.yaml', 'deploy/byoc/flask/infergate.yaml']) {
+    it(`${file}: accepts the Vertex routes the guide uses and refuses ones that collide with OCI's`, async () => {
+      const vertex = { AIP_HTTP_PORT: '8080', AIP_PREDICT_ROUTE: '/vertex/predict', AIP_HEALTH_ROUTE: '/vertex/health', AIP_STORAGE_URI: '' };
+      const ok = await check(`${root}${file}`, vertex);
+      assert.equal(ok.code, 0, ok.output);
+      const clash = await check(`${root}${file}`, { ...vertex, AIP_PREDICT_ROUTE: '/predict', AIP_HEALTH_ROUTE: '/health' });
+      assert.equal(clash.code, 1, clash.output);
+      assert.match(clash.output, /POST \/predict is claimed by both vertex and oci/);
+    });
+  }
+
   const dir = mkdtempSync(join(tmpdir(), 'infergate-deploy-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   it('refuses a broken copy of a deployment config (the check can fail)', async () => {

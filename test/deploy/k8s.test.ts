@@ -131,7 +131,8 @@ describe('scaling and disruption', () => {
     assert.ok(matches(deployment.spec.selector.matchLabels));
     const pdb = byKind('PodDisruptionBudget');
     assert.ok(matches(pdb.spec.selector.matchLabels));
-    assert.ok(pdb.spec.minAvailable < deployment.spec.replicas, 'a node drain can still proceed');
+    assert.equal(deployment.spec.replicas, undefined, 'the HPA owns the replica count');
+    assert.ok(pdb.spec.minAvailable < byKind('HorizontalPodAutoscaler').spec.minReplicas, 'a node drain can still proceed');
   });
 
   it('the HPA scales the Deployment on CPU, with a queue-rows variant on an exported metric', () => {
