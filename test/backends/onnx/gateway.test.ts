@@ -44,6 +44,7 @@ models:
     const doc = await (await fetch(`${gw.url}/v2/models/iris`)).json() as Record<string, unknown>;
     assert.equal(doc.platform, 'onnx_onnxv1');
     assert.deepEqual(doc.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }]);
+    assert.deepEqual(doc.parameters, { executionProvider: 'cpu' });
     assert.match(gw.logs(), /falling back to cpu/);
   });
 
@@ -55,21 +56,33 @@ models:
   });
 
   it('keeps answering health while a long inference runs', async () => {
-    const rows = 1024;
+    const rows = 4096;
     const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, 128], data: new Array(rows * 128).fill(0.5) }] });
     let inferenceDone = false;
     const long = fetch(`${gw.url}/v2/models/mlp/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
       .then(async (r) => { await r.arrayBuffer(); inferenceDone = true; return r.status; });
     let answered = 0;
-    let answeredWhileRunning = 0;
+    const during: number[] = [];
+    const started = performance.now();
     while (!inferenceDone && answered < 200) {
-      const res = await fetch(`${gw.url}/v2/health/live`);
+      const t0 = performance.now();
+      const res = await fetch(`${gw.url}/v2/health/ready`);
       await res.arrayBuffer();
+      assert.equal(res.status, 200);
       answered++;
-      if (!inferenceDone) answeredWhileRunning++;
+      if (!inferenceDone) during.push(performance.now() - t0);
     }
     assert.equal(await long, 200);
-    // with session.run on the gateway's own thread, no health answer could arrive before it ends
-    assert.ok(answeredWhileRunning >= 3, `only ${answeredWhileRunning} health answers while the inference ran`);
+    const inferenceMs = performance.now() - started;
+    // With session.run on the gateway's own thread, no health answer could arrive before the
+    // inference ends, and one would take as long as it. The bounds are loose for shared CI
+    // cores; this run's figures are printed.
+    during.sort((a, b) => a - b);
+    const median = during[Math.floor(during.length / 2)] ?? Infinity;
+    const slowest = during.at(-1) ?? Infinity;
+    console.log(`health during a ${Math.round(inferenceMs)} ms inference: ${during.length} answers, median ${median.toFixed(1)} ms, slowest ${slowest.toFixed(1)} ms`);
+    assert.ok(during.length >= 3, `only ${during.length} health answers while the inference ran`);
+    assert.ok(median < 25, `median health answer ${median.toFixed(1)} ms`);
+    assert.ok(slowest < inferenceMs / 2, `a health answer took ${slowest.toFixed(1)} ms of a ${Math.round(inferenceMs)} ms inference`);
   });
 });
