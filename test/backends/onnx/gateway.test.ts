@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { buildMlp } from '../../../backends/onnx/build-models.ts';
+import { buildMlp, identityModel } from '../../../backends/onnx/build-models.ts';
 import { frontends } from '../../../src/frontends/index.ts';
 import { startGateway, type RunningGateway } from '../../support/gateway.ts';
 
@@ -20,12 +20,15 @@ describe('onnx backend behind the gateway', { skip: ready ? false : 'the kserve 
     symlinkSync(fileURLToPath(new URL('../../../backends/onnx/iris/1/model.onnx', import.meta.url)), join(repo, 'iris', '1', 'model.onnx'));
     mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
     writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildMlp([128, 2048, 2048, 2048, 10]));
+    mkdirSync(join(repo, 'ints', '1'), { recursive: true });
+    writeFileSync(join(repo, 'ints', '1', 'model.onnx'), identityModel(['INT64', 'UINT64']));
     gw = await startGateway(`
 frontends: { kserve: {}, vertex: { model: iris } }
 backends: { local: { type: onnx, modelRepository: ${repo}, executionProviders: [cuda, cpu] } }
 models:
   iris: { targets: [ { backend: local } ] }
   mlp: { targets: [ { backend: local } ] }
+  ints: { targets: [ { backend: local } ] }
 `);
   });
   after(async () => {
@@ -46,6 +49,18 @@ models:
     assert.deepEqual(doc.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }]);
     assert.deepEqual(doc.parameters, { executionProvider: 'cpu' });
     assert.match(gw.logs(), /falling back to cpu/);
+  });
+
+  it('carries INT64 and UINT64 beyond 2^53 through the model over HTTP exactly, as JSON integers', async () => {
+    // The text is written by hand: JSON.stringify cannot write these numbers.
+    const body = '{"inputs":[' +
+      '{"name":"x_INT64","datatype":"INT64","shape":[1,2],"data":[-9223372036854775808,9007199254740993]},' +
+      '{"name":"x_UINT64","datatype":"UINT64","shape":[1,2],"data":[0,18446744073709551615]}]}';
+    const res = await fetch(`${gw.url}/v2/models/ints/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.match(text, /"data":\[-9223372036854775808,9007199254740993\]/);
+    assert.match(text, /"data":\[0,18446744073709551615\]/);
   });
 
   it('answers 400 naming what was expected for a wrong shape', async () => {
