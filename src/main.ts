@@ -105,8 +105,16 @@ async function serve(file: string): Promise<number> {
     log.info({ ready: gateway.ready() }, 'started');
   } catch (err) {
     log.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, `cannot start: ${(err as Error).message}`);
+    // The listeners opened before the start failed (a model that does not load): close them
+    // and everything else, or the process would linger listening but never ready.
+    watcher.close();
+    for (const server of gateway.servers) {
+      server.close();
+      server.closeAllConnections();
+    }
     await gateway.close();
     log.flush();
+    setTimeout(() => process.exit(1), 50);
     return 1;
   }
   return -1; // keep running

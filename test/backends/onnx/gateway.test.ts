@@ -2,6 +2,7 @@
 // the event loop staying free (health answers) while a long inference runs in a worker.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,5 +100,32 @@ models:
     assert.ok(during.length >= 3, `only ${during.length} health answers while the inference ran`);
     assert.ok(median < 25, `median health answer ${median.toFixed(1)} ms`);
     assert.ok(slowest < inferenceMs / 2, `a health answer took ${slowest.toFixed(1)} ms of a ${Math.round(inferenceMs)} ms inference`);
+  });
+});
+
+describe('a model file that does not load', () => {
+  it('stops the gateway at start with a non-zero exit naming the file and the runtime message', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-broken-'));
+    try {
+      mkdirSync(join(dir, 'bad', '1'), { recursive: true });
+      writeFileSync(join(dir, 'bad', '1', 'model.onnx'), 'this is not a protobuf');
+      const config = join(dir, 'config.yaml');
+      writeFileSync(config, `
+server: { port: 0, adminPort: 0, host: 127.0.0.1 }
+frontends: { kserve: {} }
+backends: { local: { type: onnx, modelRepository: ${dir} } }
+models: { bad: { targets: [ { backend: local } ] } }
+`);
+      const main = fileURLToPath(new URL('../../../src/main.ts', import.meta.url));
+      const out = spawnSync(process.execPath, [main, 'serve', '--config', config], { encoding: 'utf8', timeout: 30_000 });
+      assert.notEqual(out.status, 0, 'the gateway exits');
+      assert.equal(out.signal, null, 'on its own, not killed by the timeout');
+      const logs = out.stdout + out.stderr;
+      assert.match(logs, /cannot start/);
+      assert.match(logs, /bad\/1\/model\.onnx/);
+      assert.doesNotMatch(logs, /\n\s+at .*\.ts:\d+/, 'no stack trace');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
