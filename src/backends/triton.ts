@@ -9,7 +9,9 @@ import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
 import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
+import { size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
+import { elementSize } from '../tensors/datatype.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
 import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './exchange.ts';
@@ -20,6 +22,7 @@ const tritonSchema = z.strictObject({
   type: z.literal('triton'),
   ...serverFields,
   binary: z.boolean().default(true).describe('Send tensors with the binary tensor extension and ask for binary outputs (true), or plain v2 JSON (false).'),
+  binaryOutputBytes: size.prefault('1kb').describe('With binary on, outputs expected smaller than this (from the metadata shape and the batch) come back as JSON; 0 = every output binary.'),
   metadata: metadataOverrideSchema.optional(),
   spawn: spawnSchema.optional(),
 }).superRefine(oneOfUrl).describe('NVIDIA Triton Inference Server (KServe v2 HTTP, binary tensor extension).');
@@ -48,7 +51,7 @@ export const triton: BackendFactory<TritonConfig> = {
       model: (model, version) => table.endpoint(model, version, () => {
         const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
         const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
-        return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, health) };
+        return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, config.binaryOutputBytes, health) };
       }),
       health,
       refresh: () => table.refresh(),
@@ -58,8 +61,9 @@ export const triton: BackendFactory<TritonConfig> = {
   },
 };
 
-function modelEndpoint(link: ServerLink, base: string, where: string, cache: MetadataCache, binary: boolean,
+function modelEndpoint(link: ServerLink, base: string, where: string, cache: MetadataCache, binary: boolean, binaryOutputBytes: number,
   serverHealth: (signal?: AbortSignal) => Promise<Health>): ModelEndpoint {
+  const binaryOutputs = binaryChoice(cache, binaryOutputBytes);
   return {
     metadata: (signal) => cache.get(signal),
     async health(signal) {
@@ -87,8 +91,8 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
       if (tensorReq.inputs === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
       const timeout = timeoutMicros(ctx);
       const { body, headers } = rows === undefined && req.raw !== undefined
-        ? forwardRaw(req, timeout) ?? encode(tensorReq, binary, timeout)
-        : encode(tensorReq, binary, timeout);
+        ? forwardRaw(req, timeout) ?? encode(tensorReq, binary, timeout, binaryOutputs)
+        : encode(tensorReq, binary, timeout, binaryOutputs);
       const answer = await link.send({ method: 'POST', path: `${base}/infer`, body, headers, ctx });
       if (answer.status !== 200) throw tritonError(answer, where);
       const res = decodeAnswer(answer, where);
@@ -142,12 +146,34 @@ function withTimeout(parameters: Parameters | undefined, timeout: number | undef
   return timeout === undefined ? parameters : { ...parameters, timeout };
 }
 
-function encode(req: InferRequest, binary: boolean, timeout: number | undefined): { body: Buffer | string; headers: Record<string, string> } {
+function encode(req: InferRequest, binary: boolean, timeout: number | undefined, outputs: BinaryChoice): { body: Buffer | string; headers: Record<string, string> } {
   const parameters = withTimeout(req.parameters, timeout);
   const r: InferRequest = { ...req, ...(parameters === undefined ? {} : { parameters }) };
   if (!binary) return { body: stringifyInferRequest(r), headers: { 'content-type': 'application/json' } };
-  const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: true });
+  const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: outputs(r) });
   return { body, headers: binaryHeaders(headerLength) };
+}
+
+type BinaryChoice = (req: InferRequest) => Map<string, boolean> | true;
+
+// binaryChoice asks for binary only the outputs worth it: an output whose size, from its
+// metadata shape with the request's batch for dim 0, is under the threshold comes back as JSON
+// (readable, and no smaller in binary). Unknown dims and BYTES count as large.
+function binaryChoice(cache: MetadataCache, threshold: number): BinaryChoice {
+  return (req) => {
+    const outputs = cache.known?.outputs;
+    if (threshold <= 0 || outputs === undefined || outputs.length === 0) return true;
+    const batch = req.inputs?.[0]?.shape[0] ?? 1;
+    const batched = (cache.known?.maxBatchSize ?? 0) > 0;
+    const choice = new Map<string, boolean>();
+    for (const o of outputs) {
+      const element = elementSize(o.datatype);
+      let count = 1;
+      o.shape.forEach((d, i) => { count *= d >= 0 ? d : i === 0 && batched ? batch : Infinity; });
+      choice.set(o.name, element === 0 || !(count * element < threshold));
+    }
+    return choice;
+  };
 }
 
 // forwardRaw sends the client's own v2 body: a binary body gets only its small JSON header

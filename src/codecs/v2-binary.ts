@@ -8,7 +8,7 @@
 import { GatewayError } from '../errors.ts';
 import { arrayClassOf, elementSize, type Datatype, type TensorData } from '../tensors/datatype.ts';
 import { elementCount } from '../tensors/shape.ts';
-import type { InferRequest, InferResponse, Tensor } from '../tensors/tensor.ts';
+import type { InferRequest, InferResponse, Parameters, Tensor } from '../tensors/tensor.ts';
 import { parseJson, stringifyJson } from './json.ts';
 import {
   decodeInferRequest, decodeInferResponse, encodeInferRequest, writeTensor, type BinaryTensorSource,
@@ -51,14 +51,19 @@ export function decodeBinaryResponse(body: Buffer, headerLength: number, where: 
 
 /**
  * encodeBinaryRequest writes every input as binary; with binaryOutputs the server is asked
- * for binary outputs too (per requested output, or `binary_data_output` for all).
+ * for binary outputs too (per requested output, or `binary_data_output` for all). A Map names
+ * each output to ask for, and whether it should come back binary.
  */
-export function encodeBinaryRequest(req: InferRequest, opts: { binaryOutputs?: boolean } = {}): { body: Buffer; headerLength: number } {
+export function encodeBinaryRequest(req: InferRequest, opts: { binaryOutputs?: boolean | Map<string, boolean> } = {}): { body: Buffer; headerLength: number } {
   if (req.inputs === undefined) throw new GatewayError('internal', 'encodeBinaryRequest needs tensors; rows must be converted first');
   const chunks: Uint8Array[] = [];
   const header = encodeInferRequest({ ...req, inputs: [] });
   header.inputs = req.inputs.map((t) => binaryTensorHeader(t, chunks));
-  if (opts.binaryOutputs === true) {
+  if (opts.binaryOutputs instanceof Map) {
+    const choice = opts.binaryOutputs;
+    const wanted: Array<{ name: string; parameters?: Parameters }> = req.outputs ?? [...choice.keys()].map((name) => ({ name }));
+    header.outputs = wanted.map((o) => ({ name: o.name, parameters: { ...o.parameters, binary_data: choice.get(o.name) ?? true } }));
+  } else if (opts.binaryOutputs === true) {
     if (req.outputs !== undefined && req.outputs.length > 0) {
       header.outputs = req.outputs.map((o) => ({ name: o.name, parameters: { ...o.parameters, binary_data: true } }));
     } else {

@@ -74,6 +74,29 @@ describe('triton backend', () => {
     assert.equal(call.headers['x-request-id'], 'r1');
   });
 
+  it('asks for binary outputs only when the output is large enough to be worth it (binaryOutputBytes)', async () => {
+    // The linear model's output is FP32 [-1, 2]: 8 bytes a row.
+    const asked = async (extra: Record<string, unknown>, n: number): Promise<{ binary: boolean }> => {
+      fake.calls.length = 0;
+      const b = backend(extra);
+      await b.model('linear').metadata();
+      const batch = Array.from({ length: n }, (_, i) => [i, 1, 2, 3]);
+      const res = await b.model('linear').infer({ instances: batch }, context());
+      close(res.predictions as number[][], linearModel(batch));
+      const call = fake.calls.find((c) => c.url === '/v2/models/linear/infer')!;
+      const header = JSON.parse(call.body.subarray(0, Number(call.headers['inference-header-content-length'])).toString()) as {
+        outputs?: Array<{ name: string; parameters: { binary_data: boolean } }>; parameters?: { binary_data_output?: boolean };
+      };
+      if (header.outputs === undefined) return { binary: header.parameters?.binary_data_output === true };
+      assert.deepEqual(header.outputs.map((o) => o.name), ['y']);
+      return { binary: header.outputs[0]!.parameters.binary_data };
+    };
+    assert.equal((await asked({}, 2)).binary, false, '16 bytes come back as JSON');
+    assert.equal((await asked({ binaryOutputBytes: '64b' }, 8)).binary, true, '64 bytes reach a 64-byte threshold');
+    assert.equal((await asked({ binaryOutputBytes: '64b' }, 7)).binary, false);
+    assert.equal((await asked({ binaryOutputBytes: 0 }, 1)).binary, true, '0 asks for every output in binary');
+  });
+
   it('speaks plain JSON when binary is false and echoes the id', async () => {
     fake.calls.length = 0;
     const res = await backend({ binary: false }).model('linear').infer(tensorRequest(), context());
