@@ -76,14 +76,21 @@ export async function readPredictBody(http: HttpRequest, opts: PredictBodyOption
     if (!/^\d{1,15}$/.test(headerField.trim())) {
       throw new GatewayError('bad_request', `Inference-Header-Content-Length must be the JSON header's byte count, got ${JSON.stringify(headerField)}`);
     }
-    return { request: decodeBinaryRequest(await http.body(), Number(headerField)), framing: 'header' };
+    const body = await http.body();
+    const request = decodeBinaryRequest(body, Number(headerField));
+    // Decoded to check it; kept so a v2 backend (Triton) can forward the tensor bytes as they came.
+    request.raw = { contentType: 'application/octet-stream', body, headerLength: Number(headerField) };
+    return { request, framing: 'header' };
   }
   if (opts.tensors && opts.binaryType !== undefined && media === opts.binaryType.mediaType) {
     const n = opts.binaryType.headerLength(contentType);
     if (n === undefined) {
       throw new GatewayError('bad_request', `content type ${opts.binaryType.mediaType} needs json-header-size=N (the JSON header's byte count)`);
     }
-    return { request: decodeBinaryRequest(await http.body(), n), framing: opts.binaryType };
+    const body = await http.body();
+    const request = decodeBinaryRequest(body, n);
+    request.raw = { contentType: 'application/octet-stream', body, headerLength: n };
+    return { request, framing: opts.binaryType };
   }
   if (!isJsonType(media)) throw unsupportedType(media, opts);
   const body = await http.body();

@@ -123,7 +123,9 @@ test('binary request (Inference-Header-Content-Length); binary_data on one outpu
   assert.deepEqual(header.outputs[1].data, ['ok'], 'output1 asked as JSON stays in the header');
   const res = decodeBinaryResponse(r.raw, n, 'gateway');
   assert.deepEqual([...(res.outputs![0]!.data as Float32Array)], [1, 1.5, 2, 2.5, 3, 3.5]);
-  assert.equal(model.calls.at(-1)!.raw, undefined, 'binary bodies are decoded, not forwarded raw');
+  const raw = model.calls.at(-1)!.raw!;
+  assert.equal(raw.headerLength, headerLength, 'binary bodies are kept for a v2 backend to forward');
+  assert.ok(raw.body.equals(body));
 });
 
 test('binary_data_output on a JSON request → every output binary', async () => {
