@@ -10,6 +10,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   translation: async () => (await import('./translation.ts')).runTranslationBench(),
   guard: async () => (await import('./guard.ts')).runGuardBench(),
   routing: async () => (await import('./routing.ts')).runRoutingBench(),
+  slowloris: async () => (await import('./slowloris.ts')).runSlowlorisBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);
