@@ -125,6 +125,24 @@ models:
     assert.equal(canary.calls(), callsBefore, 'no traffic reaches the rolled-back canary');
     const metrics = await (await fetch(`${rgw.adminUrl}/metrics`)).text();
     assert.match(metrics, /infergate_rollbacks_total\{model="m",target="canary",reason="error_rate"\} 1/);
+    // /admin/status shows it rolled back, with why, and the split gives it no weight...
+    type Status = { models: { m: { rollback: { state: string; decision?: unknown }; split: { targets: Array<{ name: string; effectiveWeight: number; rolledBack?: string }> } } } };
+    const canaryOf = (st: Status) => st.models.m.split.targets.find((x) => x.name === 'canary')!;
+    const status = await (await fetch(`${rgw.adminUrl}/admin/status`)).json() as Status;
+    assert.equal(status.models.m.rollback.state, 'rolledBack', JSON.stringify(status.models.m.rollback));
+    assert.ok(status.models.m.rollback.decision !== undefined, 'the reason is shown');
+    assert.equal(canaryOf(status).effectiveWeight, 0, JSON.stringify(status.models.m.split));
+    assert.match(canaryOf(status).rolledBack ?? '', /error rate/);
+    // ...until the config is reloaded: the canary gets its weight back and is watched again.
+    await canary.setMode({ kind: 'ok' });
+    const reload = await fetch(`${rgw.adminUrl}/admin/reload`, { method: 'POST' });
+    assert.equal(reload.status, 200, await reload.clone().text());
+    const after = await (await fetch(`${rgw.adminUrl}/admin/status`)).json() as Status;
+    assert.equal(after.models.m.rollback.state, 'watching');
+    assert.equal(canaryOf(after).effectiveWeight, 20);
+    const callsAfter = canary.calls();
+    await send(50);
+    assert.ok(canary.calls() > callsAfter, 'the canary takes traffic again after the reload');
   } finally {
     await rgw.stop();
     await Promise.all([stable.close(), canary.close()]);
