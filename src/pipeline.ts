@@ -84,11 +84,29 @@ function buildTarget(modelName: string, model: ModelConfig, t: TargetConfig, dep
   const log = deps.log.child({ target: name });
   const guard = createGuard({ breaker: model.breaker, retry: model.retry, maxInFlight: t.maxInFlight, adaptiveConcurrency: t.adaptiveConcurrency }, { target: name, backend: t.backend, log });
   const batching = t.batching ?? model.batching;
+  // The backend's own batch limit (Triton max_batch_size, ONNX dim 0), learned from its
+  // metadata on the first call; the model's metadata override wins. 0 = the model does not
+  // batch: its requests go straight to the backend, one instance at a time.
+  let backendMax: number | undefined = model.metadata?.maxBatchSize;
+  const learnBatchLimit = async (signal: AbortSignal): Promise<void> => {
+    try {
+      backendMax = (await endpoint.metadata(signal)).maxBatchSize ?? Infinity;
+    } catch {
+      // Unknown for now (the call itself will say why it fails); asked again next time.
+    }
+  };
   const batcher = batching === undefined ? undefined
-    : createBatcher(batching, { target: name, log, maxBatchSize: model.metadata?.maxBatchSize });
+    : createBatcher(batching, { target: name, log, maxBatchSize: () => (backendMax === Infinity ? undefined : backendMax) });
   // backend ← guard ← batcher: one batch is one guarded backend call.
   const guarded = guard.stage(endpoint.infer);
-  const path = batcher === undefined ? guarded : batcher.stage(guarded);
+  let path: Infer = guarded;
+  if (batcher !== undefined) {
+    const batched = batcher.stage(guarded);
+    path = async (req, ctx) => {
+      if (backendMax === undefined) await learnBatchLimit(ctx.signal);
+      return backendMax === 0 ? guarded(req, ctx) : batched(req, ctx);
+    };
+  }
   const state: TargetState = {
     name, backend: t.backend, model: backendModel, version: t.version, weight: t.weight, endpoint,
     health: { ready: false, reason: 'not checked yet' },

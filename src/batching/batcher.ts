@@ -28,8 +28,12 @@ export interface BatcherStatus {
 export interface BatcherOptions {
   target: string;
   log: Logger;
-  /** The backend's limit from its metadata (Triton max_batch_size); 0 or absent = no limit. */
-  maxBatchSize?: number;
+  /**
+   * The backend's limit from its metadata (Triton max_batch_size, ONNX dim 0), read at each
+   * dispatch since it is learned after start; 0 or undefined = no limit here (a model that
+   * cannot batch at all is kept away from the batcher by the pipeline).
+   */
+  maxBatchSize?: number | (() => number | undefined);
 }
 
 interface Member {
@@ -85,7 +89,7 @@ class Batcher {
   #config: BatchingConfig;
   #target: string;
   #log: Logger;
-  #maxBatch: number;
+  #backendLimit: () => number | undefined;
   #next: Infer | undefined;
   #queues = new Map<string, KeyQueue>();
   #queued = 0;
@@ -106,8 +110,8 @@ class Batcher {
     this.#config = config;
     this.#target = opts.target;
     this.#log = opts.log;
-    const backendLimit = opts.maxBatchSize !== undefined && opts.maxBatchSize > 0 ? opts.maxBatchSize : Infinity;
-    this.#maxBatch = Math.max(1, Math.min(config.maxBatchSize, backendLimit));
+    const limit = opts.maxBatchSize;
+    this.#backendLimit = typeof limit === 'function' ? limit : () => limit;
     this.#metrics = {
       batchRows: batchRows.labels(opts.target),
       queueDelay: queueDelay.labels(opts.target),
@@ -116,6 +120,12 @@ class Batcher {
       costB: batchCostModel.labels(opts.target, 'b'),
       queueFull: shedTotal.labels(opts.target, 'queue_full'),
     };
+  }
+
+  /** The most rows in one batch: the config's, capped by the backend's own limit when known. */
+  get #maxBatch(): number {
+    const limit = this.#backendLimit();
+    return limit !== undefined && limit > 0 ? Math.max(1, Math.min(this.#config.maxBatchSize, limit)) : this.#config.maxBatchSize;
   }
 
   bind(next: Infer): void {
@@ -197,11 +207,19 @@ class Batcher {
     try {
       while (this.#inFlight < this.#config.maxConcurrentBatches) {
         const now = performance.now();
-        const queue = this.#oldestQueue(now);
-        if (queue === undefined) break;
-        const wait = this.#force ? 0 : this.#waitFor(queue, now);
-        if (wait > 0) {
-          this.#armTimer(wait, now);
+        const queues = this.#liveQueues(now);
+        if (queues.length === 0) break;
+        // Oldest first; a key that chooses to wait does not hold up another that is ready (a
+        // full batch of another shape goes while a slot is free).
+        let queue: KeyQueue | undefined;
+        let soonest = Infinity;
+        for (const q of queues) {
+          const wait = this.#force && q === queues[0] ? 0 : this.#waitFor(q, now);
+          if (wait <= 0) { queue = q; break; }
+          soonest = Math.min(soonest, wait);
+        }
+        if (queue === undefined) {
+          this.#armTimer(soonest, now);
           armed = true;
           break;
         }
@@ -219,8 +237,9 @@ class Batcher {
   }
 
   // The queue whose head waited longest; settled and expired heads are dropped on the way.
-  #oldestQueue(now: number): KeyQueue | undefined {
-    let oldest: KeyQueue | undefined;
+  // liveQueues drops expired and settled heads and empty queues, and gives the rest oldest first.
+  #liveQueues(now: number): KeyQueue[] {
+    const live: KeyQueue[] = [];
     for (const queue of this.#queues.values()) {
       const members = queue.members;
       while (members.length > 0 && (members[0]!.settled || members[0]!.ctx.deadline <= now)) {
@@ -231,9 +250,10 @@ class Batcher {
         this.#queues.delete(queue.key);
         continue;
       }
-      if (oldest === undefined || members[0]!.enqueuedAt < oldest.members[0]!.enqueuedAt) oldest = queue;
+      live.push(queue);
     }
-    return oldest;
+    if (live.length > 1) live.sort((x, y) => x.members[0]!.enqueuedAt - y.members[0]!.enqueuedAt);
+    return live;
   }
 
   #waitFor(queue: KeyQueue, now: number): number {
@@ -367,7 +387,14 @@ class Batcher {
   }
 
   #fail(batch: Batch, err: unknown): void {
-    const e = toGatewayError(err, 'backend');
+    let e = toGatewayError(err, 'backend');
+    // Every member fails with the batch, so each is told it was in one, and how big: a bad row
+    // of another request, or a batch too large for the model, then reads as what it is. The
+    // code stays the backend's (a 429 or 503 keeps its Retry-After for the client).
+    if (batch.parts.length > 1 && e.code !== 'client_closed') {
+      e = new GatewayError(e.code, `in a batch of ${batch.rows} rows from ${batch.parts.length} requests: ${e.message}`,
+        { cause: e, status: e.status, ...(e.retryAfter === undefined ? {} : { retryAfter: e.retryAfter }), ...(e.headers === undefined ? {} : { headers: e.headers }) });
+    }
     if (!batch.controller.signal.aborted) {
       this.#log.warn({ target: this.#target, rows: batch.rows, requests: batch.parts.length, code: e.code, err: e.message }, 'batch failed');
     }

@@ -15,11 +15,33 @@ const encodingOnly = new Set(['binary_data_size']);
 export function batchKey(req: InferRequest): string {
   const outputs = req.outputs?.map((o) => [o.name, canonical(o.parameters)]) ?? null;
   const parameters = canonical(req.parameters);
-  if (req.instances !== undefined) return JSON.stringify(['rows', parameters, outputs], bigintSafe);
+  if (req.instances !== undefined) {
+    // Rows of another shape (or other input names) would fail the whole merged call: a
+    // request's rows must agree with one another, and only requests of one row form share.
+    const form = rowForm(req.instances[0]);
+    for (let i = 1; i < req.instances.length; i++) {
+      if (rowForm(req.instances[i]) !== form) return `alone:${++alone}`;
+    }
+    return JSON.stringify(['rows', form, parameters, outputs], bigintSafe);
+  }
   const inputs = req.inputs!
     .map((t) => [t.name, t.datatype, t.shape.slice(1), canonical(withoutEncoding(t.parameters))] as const)
     .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   return JSON.stringify(['tensors', inputs, parameters, outputs], bigintSafe);
+}
+
+let alone = 0;
+
+// rowForm describes a row's shape cheaply: for an array, its length and the form of its first
+// element (so [[1,2],[3,4]] is "2[2[n]]"); for an object, its keys and their forms; a leaf's
+// kind. A ragged row is not caught here, and fails with its batch at the backend's check.
+function rowForm(row: unknown): string {
+  if (Array.isArray(row)) return `${row.length}[${row.length === 0 ? '' : rowForm(row[0])}]`;
+  if (row !== null && typeof row === 'object') {
+    if ('b64' in row && Object.keys(row).length === 1) return 'b64';
+    return `{${Object.keys(row).sort().map((k) => `${JSON.stringify(k)}:${rowForm((row as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return typeof row === 'number' || typeof row === 'bigint' ? 'n' : typeof row;
 }
 
 function withoutEncoding(p: Parameters | undefined): Parameters | undefined {

@@ -126,6 +126,25 @@ describe('batcher', () => {
     assert.deepEqual((await Promise.all([a, b])).map((r) => r.predictions), [[10], [12]]);
   });
 
+  it('a key that waits for more rows does not hold up another key\'s full batch', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { infer, calls } = setup({ maxBatchSize: 2, maxQueueDelayMs: 50 });
+    const waiting = infer({ instances: [1], parameters: { k: 'a' } }, ctx());
+    await turn();
+    assert.equal(calls.length, 0, 'a partial batch waits');
+    const full = infer({ instances: [2, 3], parameters: { k: 'b' } }, ctx());
+    await turn();
+    assert.equal(calls.length, 1, 'the other key\'s full batch went while the older one waits');
+    assert.deepEqual(calls[0]!.req.instances, [2, 3]);
+    calls[0]!.resolve(double(calls[0]!.req));
+    assert.deepEqual((await full).predictions, [4, 6]);
+    t.mock.timers.tick(50);
+    await turn();
+    assert.equal(calls.length, 2);
+    calls[1]!.resolve(double(calls[1]!.req));
+    assert.deepEqual((await waiting).predictions, [2]);
+  });
+
   it('never holds past what the oldest request\'s deadline leaves', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     const { infer, calls } = setup({ maxQueueDelayMs: 10_000 });
@@ -147,7 +166,12 @@ describe('batcher', () => {
     await block;
     await turn();
     calls[1]!.reject(new GatewayError('backend_error', 'model crashed'));
-    for (const m of members) assert.equal((await rejection(m)).code, 'backend_error');
+    for (const m of members) {
+      const e = await rejection(m);
+      assert.equal(e.code, 'backend_error');
+      assert.equal(e.status, 502);
+      assert.match(e.message, /^in a batch of 3 rows from 2 requests: model crashed$/);
+    }
     const after = infer({ instances: [4] }, ctx());
     await turn();
     calls[2]!.resolve(double(calls[2]!.req));

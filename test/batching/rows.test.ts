@@ -136,4 +136,25 @@ describe('batchKey', () => {
     ];
     assert.equal(new Set(keys).size, keys.length);
   });
+
+  it('rows: equal for rows of one form, different for another length, nesting, input names or kind', () => {
+    assert.equal(batchKey({ instances: [[1, 2]] }), batchKey({ instances: [[3.5, -1], [0, 9]] }));
+    assert.equal(batchKey({ instances: [{ a: [1], b: 'x' }] }), batchKey({ instances: [{ b: 'y', a: [2] }] }));
+    assert.equal(batchKey({ instances: [{ b64: 'YQ==' }] }), batchKey({ instances: [{ b64: 'Yg==' }] }));
+    const keys = [
+      batchKey({ instances: [[1, 2]] }),
+      batchKey({ instances: [[1, 2, 3]] }),
+      batchKey({ instances: [[[1, 2]]] }),
+      batchKey({ instances: [['a', 'b']] }),
+      batchKey({ instances: [{ a: [1] }] }),
+      batchKey({ instances: [{ c: [1] }] }),
+    ];
+    assert.equal(new Set(keys).size, keys.length);
+  });
+
+  it('rows: a request whose own rows disagree batches with nothing', () => {
+    const mixed = { instances: [[1, 2], [1, 2, 3]] };
+    assert.notEqual(batchKey(mixed), batchKey(mixed));
+    assert.notEqual(batchKey(mixed), batchKey({ instances: [[1, 2]] }));
+  });
 });
