@@ -10,7 +10,7 @@ import type { Config } from './config/schema.ts';
 import { GatewayError } from './errors.ts';
 import { frontends as frontendRegistry } from './frontends/index.ts';
 import { reloadsTotal, targetReady } from './observe/metrics.ts';
-import { modelPipeline, type ModelPipeline } from './pipeline.ts';
+import { modelPipeline, type ModelPipeline, type TargetState } from './pipeline.ts';
 import { guardRoutes, type AccessConfig } from './server/access.ts';
 import { adminRoutes } from './server/admin.ts';
 import { createHttpServer } from './server/http.ts';
@@ -163,11 +163,11 @@ export class Gateway {
    * skipped by its split until it is (a warning says so): a reload never waits without bound.
    */
   async #warm(next: State, old: State, fresh: Backend[]): Promise<void> {
-    const served = new Set<string>();
-    for (const p of old.pipelines.values()) for (const t of p.targets) served.add(`${p.name}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`);
+    const keyOf = (model: string, t: TargetState): string => `${model}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`;
+    const served = new Set([...old.pipelines.values()].flatMap((p) => p.targets.map((t) => keyOf(p.name, t))));
     const freshNames = new Set([...next.backends].filter(([, b]) => fresh.includes(b)).map(([n]) => n));
     const added = [...next.pipelines.values()].flatMap((p) => p.targets
-      .filter((t) => t.weight > 0 && (freshNames.has(t.backend) || !served.has(`${p.name}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`)))
+      .filter((t) => t.weight > 0 && (freshNames.has(t.backend) || !served.has(keyOf(p.name, t))))
       .map((t) => ({ model: p.name, target: t })));
     const until = performance.now() + warmSeconds * 1000;
     await this.#pollHealth(next);

@@ -96,7 +96,7 @@ function buildTarget(modelName: string, model: ModelConfig, t: TargetConfig, dep
     }
   };
   const batcher = batching === undefined ? undefined
-    : createBatcher(batching, { target: name, log, maxBatchSize: () => (backendMax === Infinity ? undefined : backendMax) });
+    : createBatcher(batching, { target: name, log, maxBatchSize: () => backendMax });
   // backend ← guard ← batcher: one batch is one guarded backend call.
   const guarded = guard.stage(endpoint.infer);
   let path: Infer = guarded;

@@ -3,9 +3,9 @@
 // ties, steering around a URL that just refused connections for a short cooldown, and skipping
 // URLs the outlier detector has ejected (guard/outlier.ts) unless every URL is out.
 
+import type { Logger } from 'pino';
 import type { GatewayError } from '../errors.ts';
 import { countsAsFailure } from '../guard/breaker.ts';
-import type { Logger } from 'pino';
 import { createOutlierDetector, type OutlierDetectionConfig, type OutlierDetector } from '../guard/outlier.ts';
 
 /** EndpointLease is one picked URL; release() must be called exactly once when the call ends. */
@@ -48,15 +48,17 @@ export class EndpointPicker {
   acquire(): EndpointLease {
     const now = performance.now();
     const n = this.#slots.length;
-    const ejected = this.#outlier === undefined || n === 1 ? undefined : new Set(this.#outlier.ejected());
+    const outlier = this.#outlier;
+    let out = 0;
+    if (outlier !== undefined) for (const slot of this.#slots) if (outlier.isEjected(slot.url)) out++;
     // Every URL ejected: use them all rather than fail every call (Envoy's panic mode).
-    const skip = ejected !== undefined && ejected.size > 0 && ejected.size < n ? ejected : undefined;
+    const skip = out > 0 && out < n ? outlier : undefined;
     let best: Slot | undefined;
     let bestCool = true;
     // Start the scan at a rotating offset so ties spread evenly instead of piling on the first.
     for (let i = 0; i < n; i++) {
       const slot = this.#slots[(this.#next + i) % n]!;
-      if (skip?.has(slot.url) === true) continue;
+      if (skip?.isEjected(slot.url) === true) continue;
       const cool = slot.coolUntil > now;
       if (best === undefined || (bestCool && !cool) || (cool === bestCool && slot.inFlight < best.inFlight)) {
         best = slot;
@@ -103,7 +105,7 @@ export class EndpointPicker {
     if (this.#outlier === undefined) return;
     if (!ok) {
       this.#outlier.eject(url, reason);
-      if (this.#outlier.ejected().includes(url)) this.#probeEjected.add(url);
+      if (this.#outlier.isEjected(url)) this.#probeEjected.add(url);
     } else if (this.#probeEjected.delete(url)) {
       // Only what a health check took out does a health check bring back: a server whose
       // /health passes while its predictions fail stays out for its ejection time.
@@ -116,8 +118,7 @@ export class EndpointPicker {
 
   /** status gives each URL's calls in flight and whether it is ejected (for /admin/status). */
   status(): Record<string, { inFlight: number; ejected: boolean }> {
-    const out = new Set(this.ejected());
-    return Object.fromEntries(this.#slots.map((s) => [s.url, { inFlight: s.inFlight, ejected: out.has(s.url) }]));
+    return Object.fromEntries(this.#slots.map((s) => [s.url, { inFlight: s.inFlight, ejected: this.#outlier?.isEjected(s.url) ?? false }]));
   }
 
   /** inFlight gives the calls in flight per URL (for /admin/status). */

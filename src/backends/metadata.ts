@@ -2,10 +2,10 @@
 // or on first use), cached, with the reason kept when the fetch fails so health can report it,
 // and fields the config overrides laid on top. Used by the triton, tfserving and torchserve backends.
 
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { isDatatype } from '../tensors/datatype.ts';
-import type { Logger } from 'pino';
 import type { ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
 import type { ModelEndpoint } from '../types.ts';
 

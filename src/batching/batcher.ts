@@ -30,8 +30,8 @@ export interface BatcherOptions {
   log: Logger;
   /**
    * The backend's limit from its metadata (Triton max_batch_size, ONNX dim 0), read at each
-   * dispatch since it is learned after start; 0 or undefined = no limit here (a model that
-   * cannot batch at all is kept away from the batcher by the pipeline).
+   * dispatch since it is learned after start; 0, Infinity or undefined = no limit here (a model
+   * that cannot batch at all is kept away from the batcher by the pipeline).
    */
   maxBatchSize?: number | (() => number | undefined);
 }

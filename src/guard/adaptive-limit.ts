@@ -9,9 +9,10 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
-import { GatewayError, toGatewayError } from '../errors.ts';
-import { adaptiveLimitGauge, shedTotal } from '../observe/metrics.ts';
+import { toGatewayError } from '../errors.ts';
+import { adaptiveLimitGauge } from '../observe/metrics.ts';
 import type { Stage } from '../types.ts';
+import { createConcurrencyLimit } from './limit.ts';
 
 /** adaptiveConcurrencySchema is a target's `adaptiveConcurrency` block. */
 export const adaptiveConcurrencySchema = z.strictObject({
@@ -48,8 +49,6 @@ export function createAdaptiveLimit(
   const c = adaptiveConcurrencySchema.parse(config);
   const now = opts.now ?? (() => performance.now());
   let limit = Math.min(c.maxLimit, Math.max(c.minLimit, c.initialLimit));
-  let inFlight = 0;
-  let shed = 0;
   // Windowed minimum: the current window's and the previous one's.
   let windowStart = now();
   let minCurrent = Infinity;
@@ -87,40 +86,31 @@ export function createAdaptiveLimit(
     }
   };
 
-  const stage: Stage = (next) => (req, ctx) => {
-    if (inFlight >= Math.floor(limit)) {
-      shed++;
-      shedTotal.inc({ target: opts.target, reason: 'adaptive_limit' });
-      return Promise.reject(new GatewayError('overloaded',
-        `target ${opts.target} is at its adaptive concurrency limit (${Math.floor(limit)} in flight); retry shortly`, { retryAfter: 1 }));
-    }
-    const atStart = inFlight++;
+  // The gate admits and counts; this stage only measures what comes back through it.
+  const gate = createConcurrencyLimit(() => Math.floor(limit), {
+    target: opts.target, reason: 'adaptive_limit',
+    refusal: (max) => `target ${opts.target} is at its adaptive concurrency limit (${max} in flight); retry shortly`,
+  });
+  const measured: Stage = (next) => (req, ctx) => {
+    const atStart = gate.inFlight() - 1; // the gate has counted this call already
     const started = now();
-    let work;
-    try {
-      work = next(req, ctx);
-    } catch (err) {
-      inFlight--;
-      return Promise.reject(err);
-    }
-    return work.then((res) => {
-      inFlight--;
+    return next(req, ctx).then((res) => {
       observe(now() - started, false, atStart);
       return res;
     }, (err: unknown) => {
-      inFlight--;
       // Only overload and timeouts speak of capacity: a client that left, a bad request or a
       // broken model says nothing about how many calls the backend can carry.
       if (congestionCodes.has(toGatewayError(err, `target ${opts.target}`).code)) observe(now() - started, true, atStart);
       throw err;
     });
   };
+  const stage: Stage = (next) => gate.stage(measured(next));
 
   return {
     stage,
     limit: () => Math.floor(limit),
-    inFlight: () => inFlight,
-    shed: () => shed,
+    inFlight: () => gate.inFlight(),
+    shed: () => gate.shed(),
     baselineMs: () => (Number.isFinite(baseline()) ? baseline() : undefined),
   };
 }

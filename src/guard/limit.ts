@@ -14,17 +14,20 @@ export interface ConcurrencyLimit {
 
 /**
  * createConcurrencyLimit admits at most `max` calls at once (no bound when max is undefined,
- * but calls are still counted). A slot is freed when the call below settles; the guard's
- * deadline race settles it at the deadline even if the backend call hangs.
+ * but calls are still counted; a function is read per call, for a limit that moves). A slot is
+ * freed when the call below settles; the guard's deadline race settles it at the deadline even
+ * if the backend call hangs. `refusal` words the 429 for a limit of another kind.
  */
-export function createConcurrencyLimit(max: number | undefined, opts: { target: string; reason: string }): ConcurrencyLimit {
+export function createConcurrencyLimit(max: number | undefined | (() => number),
+  opts: { target: string; reason: string; refusal?: (max: number) => string }): ConcurrencyLimit {
   let inFlight = 0;
   let shed = 0;
   const stage: Stage = (next) => (req, ctx) => {
-    if (max !== undefined && inFlight >= max) {
+    const bound = typeof max === 'function' ? max() : max;
+    if (bound !== undefined && inFlight >= bound) {
       shed++;
       shedTotal.inc({ target: opts.target, reason: opts.reason });
-      return Promise.reject(new GatewayError('overloaded',
+      return Promise.reject(new GatewayError('overloaded', opts.refusal?.(bound) ??
         `${opts.target === '*' ? 'the gateway' : `target ${opts.target}`} has ${inFlight} calls in flight, its limit; retry shortly`,
         { retryAfter: 1 }));
     }

@@ -31,6 +31,8 @@ export interface OutlierDetector {
   available(endpoints: string[]): string[];
   /** ejected lists the endpoints out at the moment. */
   ejected(): string[];
+  /** isEjected says whether one endpoint is out at the moment (the picker asks per call). */
+  isEjected(endpoint: string): boolean;
 }
 
 interface EndpointState {
@@ -114,6 +116,10 @@ export function createOutlierDetector(
     ejected() {
       const t = now();
       return [...states].filter(([, s]) => isOut(s, t)).map(([e]) => e);
+    },
+    isEjected(endpoint) {
+      const s = states.get(endpoint);
+      return s !== undefined && isOut(s, now());
     },
   };
 }

@@ -105,12 +105,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   // levels, and making one per request was a measurable share of the hot path.
   let child: Logger | undefined;
   const logOf = (): Logger => (child ??= options.log.child({ requestId }));
-  if (req.rawHeaders.length > options.maxHeaders * 2) {
-    writeError(res, new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`));
-    requestsTotal.inc({ frontend: 'none', model: '', target: '', code: '431' });
-    if (!req.complete) res.once('finish', () => lingerClose(req));
-    return;
-  }
+  const tooManyHeaders = req.rawHeaders.length > options.maxHeaders * 2;
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -119,7 +114,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   res.once('close', () => { router.active--; });
   const match = router.match(req.method ?? 'GET', path);
 
-  if (match.kind === 'raw') {
+  if (match.kind === 'raw' && !tooManyHeaders) {
     match.route.raw(req, res, { requestId, get log() { return logOf(); }, path: rawUrl });
     return;
   }
@@ -132,6 +127,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   let timer: NodeJS.Timeout | undefined;
   let counted = false;
   try {
+    if (tooManyHeaders) throw new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`);
+    if (match.kind === 'raw') throw new GatewayError('internal', 'a raw route reached the parsed path');
     if (match.kind === 'none') {
       if (match.status === 405) {
         throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; allowed: ${match.allow.join(', ')}`,
