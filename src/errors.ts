@@ -1,38 +1,56 @@
 // errors.ts — the one table of error codes. Every failure the gateway reports is a
-// GatewayError with a stable snake_case code; only server/reply.ts turns it into HTTP.
+// GatewayError with a stable snake_case code and an origin; only server/reply.ts turns it into
+// HTTP. The origin answers "whose fault is it?" once, as Envoy's response flags do, for every
+// stage that needs to know (breaker, rollback, adaptive limit, retry, outlier detection).
 
-/** errorCodes maps each stable code to its HTTP status and whether it carries Retry-After. */
+/**
+ * Origin says where a failure came from: the client's request, the gateway's own decision
+ * (shedding, an open circuit, a deadline in the queue), the backend refusing the work (429,
+ * 503: it did nothing), or the backend failing at it (unreachable, 5xx, a wrong answer, no
+ * answer in time).
+ */
+export type Origin = 'client' | 'gateway' | 'backend_refused' | 'backend_failed';
+
+interface CodeEntry { status: number; origin: Origin; retryAfter?: number }
+
+/** errorCodes maps each stable code to its HTTP status, its origin and whether it carries Retry-After. */
 export const errorCodes = {
-  bad_request: { status: 400 },
-  invalid_json: { status: 400 },
-  bad_tensor: { status: 400 },
-  bad_name: { status: 400 },
-  unauthorized: { status: 401 },
-  forbidden: { status: 403 },
-  not_found: { status: 404 },
-  model_not_found: { status: 404 },
-  method_not_allowed: { status: 405 },
-  request_timeout: { status: 408 },
-  length_required: { status: 411 },
-  payload_too_large: { status: 413 },
-  response_too_large: { status: 413 },
-  unsupported_media_type: { status: 415 },
-  expectation_failed: { status: 417 },
-  headers_too_large: { status: 431 },
-  queue_full: { status: 429, retryAfter: 1 },
-  overloaded: { status: 429, retryAfter: 1 },
-  rate_limited: { status: 429, retryAfter: 1 },
-  internal: { status: 500 },
-  backend_error: { status: 502 },
-  backend_bad_reply: { status: 502 },
-  backend_unreachable: { status: 502, retryAfter: 1 },
-  backend_unavailable: { status: 503, retryAfter: 1 },
-  not_ready: { status: 503, retryAfter: 5 },
-  draining: { status: 503, retryAfter: 5 },
-  circuit_open: { status: 503, retryAfter: 5 },
-  deadline_exceeded: { status: 504 },
-  client_closed: { status: 499 },
-} as const satisfies Record<string, { status: number; retryAfter?: number }>;
+  bad_request: { status: 400, origin: 'client' },
+  invalid_json: { status: 400, origin: 'client' },
+  bad_tensor: { status: 400, origin: 'client' },
+  bad_name: { status: 400, origin: 'client' },
+  bad_config: { status: 400, origin: 'client' },
+  unauthorized: { status: 401, origin: 'client' },
+  forbidden: { status: 403, origin: 'client' },
+  not_found: { status: 404, origin: 'client' },
+  model_not_found: { status: 404, origin: 'client' },
+  method_not_allowed: { status: 405, origin: 'client' },
+  request_timeout: { status: 408, origin: 'client' },
+  length_required: { status: 411, origin: 'client' },
+  payload_too_large: { status: 413, origin: 'client' },
+  response_too_large: { status: 413, origin: 'client' },
+  unsupported_media_type: { status: 415, origin: 'client' },
+  expectation_failed: { status: 417, origin: 'client' },
+  headers_too_large: { status: 431, origin: 'client' },
+  rate_limited: { status: 429, origin: 'client', retryAfter: 1 },
+  client_closed: { status: 499, origin: 'client' },
+  // The gateway's own shedding and refusals.
+  queue_full: { status: 429, origin: 'gateway', retryAfter: 1 },
+  overloaded: { status: 429, origin: 'gateway', retryAfter: 1 },
+  internal: { status: 500, origin: 'gateway' },
+  not_ready: { status: 503, origin: 'gateway', retryAfter: 5 },
+  draining: { status: 503, origin: 'gateway', retryAfter: 5 },
+  circuit_open: { status: 503, origin: 'gateway', retryAfter: 5 },
+  // The backend refused the work: nothing ran, a later try may succeed.
+  backend_overloaded: { status: 429, origin: 'backend_refused', retryAfter: 1 },
+  backend_queue_full: { status: 429, origin: 'backend_refused', retryAfter: 1 },
+  backend_unavailable: { status: 503, origin: 'backend_refused', retryAfter: 1 },
+  // The backend failed at it.
+  backend_error: { status: 502, origin: 'backend_failed' },
+  backend_bad_reply: { status: 502, origin: 'backend_failed' },
+  backend_unreachable: { status: 502, origin: 'backend_failed', retryAfter: 1 },
+  deadline_exceeded: { status: 504, origin: 'backend_failed' },
+} as const satisfies Record<string, CodeEntry>;
 
 export type ErrorCode = keyof typeof errorCodes;
 
@@ -50,6 +68,7 @@ export interface GatewayErrorOptions {
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  readonly origin: Origin;
   readonly retryAfter: number | undefined;
   readonly headers: Record<string, string> | undefined;
 
@@ -57,8 +76,9 @@ export class GatewayError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
-    const entry: { status: number; retryAfter?: number } = errorCodes[code];
+    const entry: CodeEntry = errorCodes[code];
     this.status = options.status ?? entry.status;
+    this.origin = entry.origin;
     this.retryAfter = options.retryAfter ?? entry.retryAfter;
     this.headers = options.headers;
   }
@@ -68,11 +88,22 @@ export class GatewayError extends Error {
   }
 }
 
+/** restate gives the same failure (code, status, origin, Retry-After, headers) with a new message. */
+export function restate(e: GatewayError, message: string): GatewayError {
+  return new GatewayError(e.code, message, {
+    cause: e, status: e.status,
+    ...(e.retryAfter === undefined ? {} : { retryAfter: e.retryAfter }),
+    ...(e.headers === undefined ? {} : { headers: e.headers }),
+  });
+}
+
 const unreachableCodes = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
   'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
 ]);
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+// Errno codes that mean the connection never carried the request: nothing can have happened.
+const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * toGatewayError maps anything thrown to a GatewayError, in one place: timeouts → 504,
@@ -96,4 +127,69 @@ export function toGatewayError(err: unknown, where = 'backend'): GatewayError {
     }
   }
   return new GatewayError('internal', 'internal error', { cause: err });
+}
+
+/** abortReason turns an aborted signal's reason into the GatewayError the client gets. */
+export function abortReason(signal: AbortSignal, where = 'the request'): GatewayError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof GatewayError) return reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new GatewayError('deadline_exceeded', `${where} ran out of time`, { cause: reason });
+  }
+  return new GatewayError('client_closed', `${where} was aborted`, { cause: reason });
+}
+
+/**
+ * isBackendFault says whether a failed call counts against the backend (breaker, outlier
+ * detection): it failed at the work, or refused it with a 5xx. A client's mistake, a client
+ * that left, the gateway's own shedding and a backend's 429 never count.
+ */
+export function isBackendFault(err: unknown): boolean {
+  const e = toGatewayError(err);
+  return e.status >= 500 && (e.origin === 'backend_failed' || e.origin === 'backend_refused');
+}
+
+/** isTargetFault says whether a failure counts against a target (canary rollback): any 5xx but the client's. */
+export function isTargetFault(err: unknown): boolean {
+  const e = toGatewayError(err);
+  return e.status >= 500 && e.origin !== 'client';
+}
+
+/** isCongestion says whether a failure speaks of capacity (adaptive limit): the backend refused, or took too long. */
+export function isCongestion(err: unknown): boolean {
+  const e = toGatewayError(err);
+  return e.origin === 'backend_refused' || e.code === 'deadline_exceeded';
+}
+
+/**
+ * isRetryable says whether a failed call may be sent again: the backend refused it with 503
+ * (nothing ran), or it never left (a connect-phase errno in the cause chain: refused, DNS, no
+ * route, connect timeout). A reset after sending is not retried: the backend may have run it.
+ */
+export function isRetryable(err: unknown): boolean {
+  const e = toGatewayError(err);
+  if (e.origin === 'backend_refused') return e.status === 503;
+  if (e.code !== 'backend_unreachable') return false;
+  let cause: unknown = e.cause;
+  for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && notSentCodes.has(code)) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** describeValue names what a client sent where something else was expected, for error messages. */
+export function describeValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(clip(v, 30))}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+/** clip shortens text a client or a backend chose before it goes into a message or a log line. */
+export function clip(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

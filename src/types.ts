@@ -3,24 +3,34 @@
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ZodType } from 'zod';
+import type { ZodRawShape, ZodType } from 'zod';
 import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tensor.ts';
 
-/** CallContext travels with one client request through every stage. */
+/**
+ * CallContext travels with one client request through every stage. The server makes it; each
+ * field is then written in one place only, as the request goes down the path: `model` and
+ * `version` by the model's handle, `deadline` and `signal` by the deadline stage, `target` by
+ * the split. Everything else reads it.
+ */
 export interface CallContext {
   requestId: string;
-  /** Aborted at the deadline or when the client goes away; reason is a GatewayError. */
+  /**
+   * Aborted when the client goes away; from the deadline stage on, at the deadline too.
+   * The reason is a GatewayError.
+   */
   signal: AbortSignal;
-  /** Absolute deadline, in performance.now() milliseconds. */
+  /** Absolute deadline, in performance.now() milliseconds; Infinity above the deadline stage. */
   deadline: number;
   /** Headers to pass on to backends (x-request-id, traceparent, tracestate). */
   forward: Record<string, string>;
-  /** The client's request headers, read-only (sticky routing, target override). */
+  /** The client's request headers, read-only (deadline, sticky routing, target override). */
   headers: IncomingHttpHeaders;
   log: Logger;
-  /** The model the frontend asked for (for logs and metrics). */
+  /** The model the frontend asked for (for logs and metrics); '' until a model is called. */
   model: string;
-  /** Set by the split to the target that answered (x-infergate-target, metric label). */
+  /** The version the client named, when it did: the split sends the call to the target serving it. */
+  version?: string;
+  /** The target that serves the call (x-infergate-target, metric label). */
   target?: string;
 }
 
@@ -29,6 +39,77 @@ export type Infer = (req: InferRequest, ctx: CallContext) => Promise<InferRespon
 
 /** Stage wraps the next step, as undici interceptors and Envoy filters do. */
 export type Stage = (next: Infer) => Infer;
+
+/** StageInstance is one built stage of a path: the wrapper, and what status, routing and shutdown need of it. */
+export interface StageInstance {
+  stage: Stage;
+  /** Shown in /admin/status under the stage's name. */
+  status?(): unknown;
+  /** False while the stage would refuse every call (not ready, an open breaker): a split routes around it. */
+  available?(): boolean;
+  close?(): void | Promise<void>;
+}
+
+/**
+ * StageFields are the config keys a stage reads: `model` ones go into each `models.NAME`
+ * block, `target` ones into each `models.NAME.targets[]` block (where a key in both, such as
+ * `batching`, lets a target override its model).
+ */
+export interface StageFields {
+  model?: ZodRawShape;
+  target?: ZodRawShape;
+}
+
+/**
+ * StagePlugin is a stage file's registry entry, the shape backends and frontends have too:
+ * its config fields and its constructor. create gets the parsed block (a target's stages: the
+ * target's keys over the model's) and gives undefined when the config leaves the stage out.
+ */
+export interface StagePlugin<C = any, D = any> {
+  name: string;
+  schema: StageFields;
+  create(config: C, deps: D): StageInstance | undefined;
+}
+
+/** TargetStageDeps is what each stage of one target's path is built with. */
+export interface TargetStageDeps {
+  /** The gateway model name. */
+  model: string;
+  /** The target's name (metrics, x-infergate-target). */
+  target: string;
+  /** The backend's name. */
+  backend: string;
+  log: Logger;
+  /** The backend model this path ends in. */
+  endpoint: ModelEndpoint;
+  /** The target's readiness as the gateway last polled it. */
+  health(): Health;
+  /** The model's configured metadata.maxBatchSize, which wins over what the backend reports. */
+  maxBatchSize?: number;
+}
+
+/** ModelStageDeps is what each stage of a model's path (above its targets) is built with. */
+export interface ModelStageDeps {
+  model: string;
+  log: Logger;
+  /** The model's targets, in config order. */
+  targets: RoutedTarget[];
+  /** The backends by name (a shadow calls its own). */
+  backends: ReadonlyMap<string, Backend>;
+}
+
+/** RoutedTarget is one target as the stages above the targets see it. */
+export interface RoutedTarget {
+  name: string;
+  /** The configured weight. */
+  weight: number;
+  /** The backend model version this target pins, when it pins one. */
+  version?: string;
+  /** Whether the target takes versions no target pins (`versions: any`). */
+  anyVersion: boolean;
+  /** Ready and not cut off (breaker open): a split may send traffic here. */
+  available(): boolean;
+}
 
 /** Health is a backend's or target's readiness with the reason when it is not ready. */
 export interface Health {
@@ -54,8 +135,13 @@ export interface Backend {
   model(name: string, version?: string): ModelEndpoint;
   /** Server-level health, polled by the gateway. */
   health(signal?: AbortSignal): Promise<Health>;
-  /** A raw stream proxy for routes that must not be parsed, when the backend has one. */
-  proxy?(req: IncomingMessage, res: ServerResponse, path: string): void;
+  /**
+   * A raw stream proxy for routes that must not be parsed, when the backend has one. `fail`
+   * answers a failure before the upstream's headers went out (server/reply.ts writes it).
+   */
+  proxy?(req: IncomingMessage, res: ServerResponse, path: string, fail: (err: unknown) => void): void;
+  /** Drops what model(name, version) made, when the gateway no longer needs it (a version path evicted). */
+  forget?(name: string, version?: string): void;
   /** Fetches model metadata again (on reload, for a backend whose config did not change). */
   refresh?(): Promise<void>;
   /** Each server URL's calls in flight and outlier ejection, for backends that call URLs. */
@@ -68,11 +154,10 @@ export interface ModelHandle {
   name: string;
   /** Version the client asked for, when it did. */
   version?: string;
+  /** Runs the model's whole path; it names the model (and version) in the context. */
   infer: Infer;
   metadata(): Promise<ModelMetadata>;
   ready(): boolean;
-  /** Per-request timeout in ms from the model's config. */
-  timeoutMs: number;
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */
@@ -84,10 +169,13 @@ export interface HttpRequest {
   path: string;
   params: Record<string, string>;
   headers: IncomingHttpHeaders;
-  /** Reads the whole body, enforcing the frontend's byte limit (413 before reading past it). */
+  /**
+   * The body, read on first call and kept, within the server's byte limit (413 before reading
+   * past it): a route that refuses a request (404, 415) does so without reading it.
+   */
   body(): Promise<Buffer>;
-  /** Builds the CallContext for a model call (deadline from config or x-request-timeout-ms). */
-  context(model: string, timeoutMs: number): CallContext;
+  /** The context a model call carries, made by the server for this request. */
+  call: CallContext;
   requestId: string;
   log: Logger;
   /** The peer address of the connection (rate limiting by client). */
@@ -119,7 +207,17 @@ export interface RawRoute {
   /** Exact path, or a prefix ending in '/*'. */
   path: string;
   frontend: string;
-  raw(req: IncomingMessage, res: ServerResponse, ctx: { requestId: string; log: Logger; path: string }): void;
+  raw(req: IncomingMessage, res: ServerResponse, ctx: RawContext): void;
+}
+
+/** RawContext is what a raw route gets besides the socket-level request. */
+export interface RawContext {
+  requestId: string;
+  log: Logger;
+  /** The raw path with its query string. */
+  path: string;
+  /** Answers a failure as JSON (server/reply.ts), or cuts the stream when the answer has started. */
+  fail(err: unknown): void;
 }
 
 /** FrontendDeps is what gateway.ts hands every frontend. */
