@@ -1,9 +1,9 @@
 // main.ts — the CLI: `serve` (default), `check FILE`, `schema`. Parses argv and hands over.
 
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfigFile } from './config/load.ts';
-import { renderReference } from './config/reference.ts';
-import { jsonSchema, type Config } from './config/schema.ts';
+import { ConfigError } from './config/load.ts';
+import { renderReference } from './reference.ts';
+import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
 import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
 import { createLogger, silentLogger } from './observe/log.ts';

@@ -94,8 +94,22 @@ export interface ModelStageDeps {
   log: Logger;
   /** The model's targets, in config order. */
   targets: RoutedTarget[];
+  /** The targets' live weights: the split reads them, a rollback or promotion changes them. */
+  weights: TargetWeights;
+  /** The model's timeoutMs (a shadow call's own deadline). */
+  timeoutMs: number;
   /** The backends by name (a shadow calls its own). */
   backends: ReadonlyMap<string, Backend>;
+}
+
+/** TargetWeights are one model's live target weights, the config's until a stage changes one. */
+export interface TargetWeights {
+  get(name: string): number;
+  /** Why the weight differs from the config's, when it does. */
+  reason(name: string): string | undefined;
+  set(name: string, weight: number, reason?: string): void;
+  /** Counts changes, so a picker knows to start its rotation afresh. */
+  readonly epoch: number;
 }
 
 /** RoutedTarget is one target as the stages above the targets see it. */
@@ -105,8 +119,11 @@ export interface RoutedTarget {
   weight: number;
   /** The backend model version this target pins, when it pins one. */
   version?: string;
-  /** Whether the target takes versions no target pins (`versions: any`). */
-  anyVersion: boolean;
+  /**
+   * Present when the target takes versions no target pins (`versions: any`): the name a call
+   * for `version` carries (x-infergate-target, metric label), from a bounded set.
+   */
+  versionLabel?(version: string): string;
   /** Ready and not cut off (breaker open): a split may send traffic here. */
   available(): boolean;
 }

@@ -1,10 +1,10 @@
-// load.ts — read a YAML config file, expand ${VAR} in every scalar, validate against the schema,
+// load.ts — read a YAML config file, expand ${VAR} in every scalar, validate against a schema (src/schema.ts gives the gateway's),
 // and report every problem at file:line:col with its key path and what was expected.
 
 import { readFileSync } from 'node:fs';
 import { LineCounter, Scalar, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import type { ZodType } from 'zod';
 import { EnvError, expandEnv } from './env.ts';
-import { configSchema, type Config } from './schema.ts';
 
 export interface ConfigIssue {
   line: number;
@@ -25,19 +25,19 @@ export class ConfigError extends Error {
   }
 }
 
-/** loadConfigFile reads and validates a config file; throws ConfigError. */
-export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Config {
+/** loadWith reads a config file and validates it against `schema`; throws ConfigError. */
+export function loadWith<T>(schema: ZodType<T>, file: string, env: Record<string, string | undefined> = process.env): T {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(file, [{ line: 0, col: 0, path: '', message: `cannot read the file: ${(err as Error).message}` }]);
   }
-  return parseConfig(text, file, env);
+  return parseWith(schema, text, file, env);
 }
 
-/** parseConfig validates config text; `file` only names it in errors. */
-export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): Config {
+/** parseWith validates config text against `schema`; `file` only names it in errors. */
+export function parseWith<T>(schema: ZodType<T>, text: string, file: string, env: Record<string, string | undefined> = process.env): T {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): { line: number; col: number } => {
@@ -49,7 +49,7 @@ export function parseConfig(text: string, file: string, env: Record<string, stri
   }
   const envIssues = expandScalars(doc, env, at);
   if (envIssues.length > 0) throw new ConfigError(file, envIssues);
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  const result = schema.safeParse(doc.toJS() ?? {});
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {
     const path = issue.path.map(String);

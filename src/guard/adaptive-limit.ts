@@ -9,9 +9,9 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
-import { toGatewayError } from '../errors.ts';
+import { isCongestion } from '../errors.ts';
 import { adaptiveLimitGauge } from '../observe/metrics.ts';
-import type { Stage } from '../types.ts';
+import type { Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 import { createConcurrencyLimit } from './limit.ts';
 
 /** adaptiveConcurrencySchema is a target's `adaptiveConcurrency` block. */
@@ -26,6 +26,20 @@ export const adaptiveConcurrencySchema = z.strictObject({
   if (c.minLimit > c.maxLimit) ctx.addIssue({ code: 'custom', path: ['minLimit'], message: 'minLimit must not exceed maxLimit' });
 }).describe('AIMD concurrency limit from observed latency: finds the backend\'s useful concurrency by itself.');
 
+/** adaptiveLimit is the stage plugin of a target's `adaptiveConcurrency`. */
+export const adaptiveLimit = {
+  name: 'adaptiveLimit',
+  schema: { target: { adaptiveConcurrency: adaptiveConcurrencySchema.optional() } },
+  create(config, deps) {
+    if (config.adaptiveConcurrency === undefined) return undefined;
+    const l = createAdaptiveLimit(config.adaptiveConcurrency, { target: deps.target, log: deps.log });
+    return {
+      stage: l.stage,
+      status: () => ({ limit: l.limit(), inFlight: l.inFlight(), shed: l.shed(), baselineMs: l.baselineMs() ?? null }),
+    };
+  },
+} satisfies StagePlugin<{ adaptiveConcurrency?: AdaptiveConcurrencyConfig }, TargetStageDeps>;
+
 export type AdaptiveConcurrencyConfig = z.infer<typeof adaptiveConcurrencySchema>;
 
 /** AdaptiveLimit is the stage and what /admin/status shows. */
@@ -37,9 +51,6 @@ export interface AdaptiveLimit {
   /** The baseline latency in ms, or undefined before the first call. */
   baselineMs(): number | undefined;
 }
-
-// Outcomes that say the backend is past its useful concurrency (as opposed to a broken request).
-const congestionCodes = new Set(['overloaded', 'deadline_exceeded', 'backend_unavailable']);
 
 /** createAdaptiveLimit builds one target's limit; `now` is for tests. */
 export function createAdaptiveLimit(
@@ -100,7 +111,7 @@ export function createAdaptiveLimit(
     }, (err: unknown) => {
       // Only overload and timeouts speak of capacity: a client that left, a bad request or a
       // broken model says nothing about how many calls the backend can carry.
-      if (congestionCodes.has(toGatewayError(err, `target ${opts.target}`).code)) observe(now() - started, true, atStart);
+      if (isCongestion(err)) observe(now() - started, true, atStart);
       throw err;
     });
   };

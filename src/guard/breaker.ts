@@ -11,10 +11,11 @@
 
 import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
-import type { BreakerConfig } from '../config/schema.ts';
-import { GatewayError, toGatewayError } from '../errors.ts';
+import { z } from 'zod';
+import { duration } from '../config/units.ts';
+import { GatewayError, isBackendFault, toGatewayError } from '../errors.ts';
 import { breakerState } from '../observe/metrics.ts';
-import type { CallContext, Stage } from '../types.ts';
+import type { CallContext, Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 import type { InferResponse } from '../tensors/tensor.ts';
 import { settleBy } from './deadline.ts';
 
@@ -29,13 +30,26 @@ export interface TargetBreaker {
   close(): void;
 }
 
-// GatewayError codes that are the backend's fault when they come back from a call.
-const backendFailures = new Set(['backend_unreachable', 'backend_error', 'backend_bad_reply', 'backend_unavailable', 'deadline_exceeded']);
+/** breakerSchema is a model's `breaker` block. */
+export const breakerSchema = z.strictObject({
+  errorThresholdPercentage: z.coerce.number().min(1).max(100).default(50).describe('Failure percentage in the rolling window that opens the breaker.'),
+  volumeThreshold: z.coerce.number().int().min(1).default(20).describe('Calls in the window before the breaker may open.'),
+  rollingCountTimeoutMs: duration.prefault('10s').describe('Length of the rolling window.'),
+  resetTimeoutMs: duration.prefault('10s').describe('Time open before one probe is let through (half-open).'),
+}).describe('Circuit breaker per target.');
 
-/** countsAsFailure says whether an error from a backend call should count against the target. */
-export function countsAsFailure(err: GatewayError): boolean {
-  return err.status >= 500 && backendFailures.has(err.code);
-}
+export type BreakerConfig = z.infer<typeof breakerSchema>;
+
+/** breaker is the stage plugin of a model's `breaker` block, one circuit per target. */
+export const breaker = {
+  name: 'breaker',
+  schema: { model: { breaker: breakerSchema.optional().describe('Circuit breaker per target; omitted = none.') } },
+  create(config, deps) {
+    if (config.breaker === undefined) return undefined;
+    const b = createBreaker(config.breaker, { target: deps.target, log: deps.log });
+    return { stage: b.stage, status: () => ({ state: b.state() }), available: b.available, close: b.close };
+  },
+} satisfies StagePlugin<{ breaker?: BreakerConfig }, TargetStageDeps>;
 
 const stateValue: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 type Call = () => Promise<InferResponse>;
@@ -60,7 +74,7 @@ export function createBreaker(config: BreakerConfig, opts: { target: string; log
       rollingPercentilesEnabled: false,
       errorFilter: (err: unknown) => {
         const e = toGatewayError(err);
-        if (countsAsFailure(e)) return false;
+        if (isBackendFault(e)) return false;
         // A client abort says nothing about the backend: it must neither count nor close a
         // half-open circuit (opossum reports filtered errors as successes); wait another reset.
         if (e.code === 'client_closed' && b.halfOpen) b.open();

@@ -1,26 +1,68 @@
-// deadline.ts — the first guard step: no backend call starts without time left, and the stage
-// answers at the deadline (or client disconnect) even when the call below ignores ctx.signal.
+// deadline.ts — the request's deadline, made here and nowhere else: the model's timeoutMs, or
+// less when the client asks (x-request-timeout-ms). It is the first stage of a model's path, so
+// the queue wait and every backend attempt spend one budget; from here down ctx.signal aborts at
+// the deadline as well as when the client leaves, and the stage answers at the deadline even
+// when a call below ignores the signal.
 
-import { GatewayError, toGatewayError } from '../errors.ts';
-import type { CallContext, Stage } from '../types.ts';
+import { z } from 'zod';
+import { duration } from '../config/units.ts';
+import { abortReason, GatewayError, toGatewayError } from '../errors.ts';
+import type { CallContext, ModelStageDeps, StagePlugin } from '../types.ts';
+
+/** timeoutHeader is the request header in which a client may ask for a shorter deadline (ms). */
+export const timeoutHeader = 'x-request-timeout-ms';
+
+const maxTimerMs = 2 ** 31 - 1;
+
+/** DeadlineConfig is the model's `timeoutMs`. */
+export interface DeadlineConfig { timeoutMs: number }
+
+/** deadline is the stage that gives each call its deadline and holds the call to it. */
+export const deadline = {
+  name: 'deadline',
+  schema: {
+    model: {
+      timeoutMs: duration.prefault('30s').describe('Deadline for one request, queue wait and backend time together; clients may ask for less with x-request-timeout-ms.'),
+    },
+  },
+  create(config) {
+    return {
+      stage: (next) => (req, ctx) => {
+        const budget = Math.min(config.timeoutMs, clientTimeout(ctx.headers[timeoutHeader]) ?? Infinity);
+        const client = ctx.signal;
+        if (client.aborted) return Promise.reject(abortReason(client));
+        const controller = new AbortController();
+        // Node's timers fire at once past 2^31 ms (about 24.8 days): such a budget has no timer.
+        const timer = budget < maxTimerMs ? setTimeout(() => controller.abort(new GatewayError('deadline_exceeded',
+          `no answer within ${budget} ms for model "${ctx.model}"`)), budget) : undefined;
+        const onClientGone = (): void => controller.abort(client.reason);
+        client.addEventListener('abort', onClientGone, { once: true });
+        ctx.deadline = performance.now() + budget;
+        ctx.signal = controller.signal;
+        let work: Promise<Awaited<ReturnType<typeof next>>>;
+        try {
+          work = next(req, ctx);
+        } catch (err) {
+          work = Promise.reject(toGatewayError(err));
+        }
+        return settleBy(work, ctx).finally(() => {
+          if (timer !== undefined) clearTimeout(timer);
+          client.removeEventListener('abort', onClientGone);
+        });
+      },
+    };
+  },
+} satisfies StagePlugin<DeadlineConfig, ModelStageDeps>;
+
+function clientTimeout(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
 
 /** remainingMs gives the milliseconds left before the request's deadline (negative when past). */
 export function remainingMs(ctx: Pick<CallContext, 'deadline'>): number {
   return ctx.deadline - performance.now();
-}
-
-/** abortReason turns an aborted signal's reason into the GatewayError the client gets. */
-export function abortReason(signal: AbortSignal): GatewayError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof GatewayError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new GatewayError('deadline_exceeded', 'the request ran out of time', { cause: reason });
-  }
-  return new GatewayError('client_closed', 'the request was aborted', { cause: reason });
-}
-
-function pastDeadline(ctx: CallContext): GatewayError {
-  return new GatewayError('deadline_exceeded', `no time left to call the backend for model "${ctx.model}"`);
 }
 
 /**
@@ -36,17 +78,18 @@ export function settleBy<T>(work: Promise<T>, ctx: CallContext): Promise<T> {
   const left = remainingMs(ctx);
   if (left <= 0) {
     work.catch(() => {});
-    return Promise.reject(pastDeadline(ctx));
+    return Promise.reject(new GatewayError('deadline_exceeded', `no time left to call the backend for model "${ctx.model}"`));
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => { done(); reject(abortReason(ctx.signal)); };
-    // The server's signal fires at the deadline too; this timer covers contexts without one.
-    const timer = setTimeout(() => {
+    // The signal fires at the deadline too; this timer covers contexts without one (tests, a
+    // deadline below Node's timer range) and costs nothing for an infinite one.
+    const timer = left < maxTimerMs ? setTimeout(() => {
       done();
       reject(new GatewayError('deadline_exceeded', `no answer within the deadline for model "${ctx.model}"`));
-    }, Math.ceil(left));
+    }, Math.ceil(left)) : undefined;
     const done = (): void => {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -65,22 +108,4 @@ export function sleepWithin(ms: number, ctx: CallContext): Promise<void> {
     const timer = setTimeout(() => { ctx.signal.removeEventListener('abort', onAbort); resolve(); }, ms);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/**
- * deadlineStage refuses with 504 deadline_exceeded when no time is left before calling next
- * (and with the abort reason when the client has gone), and races next against the deadline.
- */
-export function deadlineStage(): Stage {
-  return (next) => (req, ctx) => {
-    if (ctx.signal.aborted) return Promise.reject(abortReason(ctx.signal));
-    if (remainingMs(ctx) <= 0) return Promise.reject(pastDeadline(ctx));
-    let work;
-    try {
-      work = next(req, ctx);
-    } catch (err) {
-      return Promise.reject(toGatewayError(err));
-    }
-    return settleBy(work, ctx);
-  };
 }

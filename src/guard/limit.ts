@@ -1,9 +1,11 @@
-// limit.ts — load shedding: a bound on calls in flight, per target and gateway-wide. Beyond it the
-// caller gets 429 overloaded with Retry-After at once, rather than a queue that grows without bound.
+// limit.ts — load shedding: a bound on one target's calls in flight. Beyond it the caller gets
+// 429 overloaded with Retry-After at once, rather than a queue that grows without bound. It sits
+// before the breaker, so shed calls never count as backend failures.
 
+import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import { shedTotal } from '../observe/metrics.ts';
-import type { Stage } from '../types.ts';
+import type { Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 
 /** ConcurrencyLimit is a counting gate in front of the next step. */
 export interface ConcurrencyLimit {
@@ -15,8 +17,7 @@ export interface ConcurrencyLimit {
 /**
  * createConcurrencyLimit admits at most `max` calls at once (no bound when max is undefined,
  * but calls are still counted; a function is read per call, for a limit that moves). A slot is
- * freed when the call below settles; the guard's deadline race settles it at the deadline even
- * if the backend call hangs. `refusal` words the 429 for a limit of another kind.
+ * freed when the call below settles. `refusal` words the 429 for a limit of another kind.
  */
 export function createConcurrencyLimit(max: number | undefined | (() => number),
   opts: { target: string; reason: string; refusal?: (max: number) => string }): ConcurrencyLimit {
@@ -27,8 +28,8 @@ export function createConcurrencyLimit(max: number | undefined | (() => number),
     if (bound !== undefined && inFlight >= bound) {
       shed++;
       shedTotal.inc({ target: opts.target, reason: opts.reason });
-      return Promise.reject(new GatewayError('overloaded', opts.refusal?.(bound) ??
-        `${opts.target === '*' ? 'the gateway' : `target ${opts.target}`} has ${inFlight} calls in flight, its limit; retry shortly`,
+      return Promise.reject(new GatewayError('overloaded',
+        opts.refusal?.(bound) ?? `target ${opts.target} has ${inFlight} calls in flight, its limit; retry shortly`,
         { retryAfter: 1 }));
     }
     inFlight++;
@@ -44,12 +45,16 @@ export function createConcurrencyLimit(max: number | undefined | (() => number),
   return { stage, inFlight: () => inFlight, shed: () => shed };
 }
 
-/**
- * createGlobalLimit is gateway-wide shedding: one counter shared by every path the returned
- * stage wraps (apply the same Stage to every model); 429 overloaded beyond maxInFlight.
- * Undefined means no limit (the stage passes calls through untouched).
- */
-export function createGlobalLimit(maxInFlight: number | undefined): Stage {
-  if (maxInFlight === undefined) return (next) => next;
-  return createConcurrencyLimit(maxInFlight, { target: '*', reason: 'global_max_in_flight' }).stage;
-}
+/** limit is the target's `maxInFlight` bound; without one it still counts calls in flight for status. */
+export const limit = {
+  name: 'limit',
+  schema: {
+    target: {
+      maxInFlight: z.coerce.number().int().min(1).optional().describe('Concurrent calls to this target; beyond it → 429.'),
+    },
+  },
+  create(config, deps) {
+    const gate = createConcurrencyLimit(config.maxInFlight, { target: deps.target, reason: 'max_in_flight' });
+    return { stage: gate.stage, status: () => ({ inFlight: gate.inFlight(), shed: gate.shed() }) };
+  },
+} satisfies StagePlugin<{ maxInFlight?: number }, TargetStageDeps>;

@@ -4,32 +4,23 @@
 // retries cannot amplify an outage (Envoy's retry_budget: budget_percent, min_retry_concurrency).
 
 import type { Logger } from 'pino';
-import type { RetryConfig } from '../config/schema.ts';
-import { toGatewayError, type GatewayError } from '../errors.ts';
+import { z } from 'zod';
+import { duration } from '../config/units.ts';
+import { isRetryable, toGatewayError } from '../errors.ts';
 import { retriesTotal } from '../observe/metrics.ts';
-import type { Stage } from '../types.ts';
+import type { Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 import { remainingMs, sleepWithin } from './deadline.ts';
 
-// Errno codes that mean the connection never carried the request: nothing can have happened.
-const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+/** retrySchema is a model's `retry` block. */
+export const retrySchema = z.strictObject({
+  attempts: z.coerce.number().int().min(0).max(5).default(1).describe('Extra attempts for calls that cannot have had an effect.'),
+  budgetPercent: z.coerce.number().min(0).max(100).default(20).describe('Retries allowed as a share of calls over the rolling window.'),
+  backoffMs: duration.prefault('25ms').describe('Base of the jittered backoff.'),
+  budgetWindowMs: duration.prefault('10s').describe('Rolling window over which the retry budget is counted.'),
+  minRetries: z.coerce.number().int().min(0).default(3).describe('Retries always allowed in the window, whatever budgetPercent gives at low traffic.'),
+}).describe('Retries with a budget.');
 
-/**
- * isRetryable says whether a failed call may be sent again: 503 backend_unavailable (the
- * server refused the work), or backend_unreachable whose cause chain carries a connect-phase
- * errno (refused, DNS, no route, connect timeout). A reset after sending is not retried: the
- * backend may have run the request.
- */
-export function isRetryable(err: GatewayError): boolean {
-  if (err.code === 'backend_unavailable') return err.status === 503;
-  if (err.code !== 'backend_unreachable') return false;
-  let cause: unknown = err.cause;
-  for (let depth = 0; depth < 5 && cause !== undefined && cause !== null; depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string' && notSentCodes.has(code)) return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
-}
+export type RetryConfig = z.infer<typeof retrySchema>;
 
 /** backoffMs gives the fully jittered wait before retry number `attempt` (1-based). */
 export function backoffMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
@@ -125,3 +116,14 @@ export function createRetry(config: RetryConfig, opts: { target: string; log: Lo
   };
   return { stage, retries: () => retries, refused: () => refused };
 }
+
+/** retry is the stage plugin of a model's `retry` block, one budget per target. */
+export const retry = {
+  name: 'retry',
+  schema: { model: { retry: retrySchema.optional().describe('Retries; omitted = none.') } },
+  create(config, deps) {
+    if (config.retry === undefined || config.retry.attempts === 0) return undefined;
+    const r = createRetry(config.retry, { target: deps.target, log: deps.log });
+    return { stage: r.stage, status: () => ({ retries: r.retries(), refused: r.refused() }) };
+  },
+} satisfies StagePlugin<{ retry?: RetryConfig }, TargetStageDeps>;

@@ -5,11 +5,38 @@
 // log-scale latency histogram (buckets 10 % wide), so memory and the cost of a check do not grow with traffic.
 
 import type { Logger } from 'pino';
-import type { RollbackConfig } from '../config/schema.ts';
-import { GatewayError, toGatewayError } from '../errors.ts';
+import { z } from 'zod';
+import { duration } from '../config/units.ts';
+import { isTargetFault } from '../errors.ts';
 import { rollbacksTotal } from '../observe/metrics.ts';
-import type { Stage } from '../types.ts';
-import type { Split } from './split.ts';
+import type { ModelStageDeps, Stage, StagePlugin, TargetWeights } from '../types.ts';
+
+/** rollbackSchema is a model's `rollback` block. */
+export const rollbackSchema = z.strictObject({
+  canary: z.string().optional().describe('Target name watched; default the target with the smallest weight.'),
+  primary: z.string().optional().describe('Target it is compared with; default the target with the largest weight other than the canary.'),
+  minRequests: z.coerce.number().int().min(1).default(100).describe('Calls each of the two needs in the window before they are compared.'),
+  maxErrorRateRatio: z.coerce.number().min(1).default(2).describe('Canary error rate above this multiple of the primary\'s → rolled back.'),
+  maxP99Ratio: z.coerce.number().min(1).default(2).describe('Canary p99 latency above this multiple of the primary\'s → rolled back.'),
+  windowMs: duration.prefault('60s').describe('Sliding window over which both are measured.'),
+  errorRateFloor: z.coerce.number().min(0).max(1).default(0.01).describe('The primary\'s error rate counts as at least this, so a few canary errors against a faultless primary do not trip it.'),
+  latencyFloorMs: duration.prefault('5ms').describe('The primary\'s p99 counts as at least this, so jitter on sub-millisecond answers does not trip it.'),
+  promote: z.strictObject({
+    afterRequests: z.coerce.number().int().min(1).describe('Canary calls within the thresholds after which it takes all the traffic.'),
+  }).optional().describe('The opposite direction: a canary that stays healthy replaces the primary.'),
+}).describe('Canary auto-rollback: the canary\'s weight drops to 0 when it is worse than the primary beyond the thresholds, until the config is reloaded.');
+
+export type RollbackConfig = z.infer<typeof rollbackSchema>;
+
+/** rollback is the stage plugin of a model's `rollback` block. */
+export const rollback = {
+  name: 'rollback',
+  schema: { model: { rollback: rollbackSchema.optional() } },
+  create(config, deps) {
+    if (config.rollback === undefined) return undefined;
+    return createRollback(config.rollback, deps.targets, deps.weights, { model: deps.model, log: deps.log });
+  },
+} satisfies StagePlugin<{ rollback?: RollbackConfig }, ModelStageDeps>;
 
 /** RollbackOptions name the model and, for tests, the clock. */
 export interface RollbackOptions {
@@ -21,7 +48,7 @@ export interface RollbackOptions {
 
 /** Rollback is the watcher of one model's canary. */
 export interface Rollback {
-  /** stage wraps the split's infer: it sees which target answered (ctx.target), how and how fast. */
+  /** stage wraps the split: it sees which target answered (ctx.target), how and how fast. */
   stage: Stage;
   status(): Record<string, unknown>;
 }
@@ -34,18 +61,16 @@ const buckets = 160; // 0.05 ms × 1.1^160 ≈ 200 s
 interface Slice { id: number; count: number; errors: number; hist: Uint32Array }
 interface WindowFigures { count: number; errors: number; errorRate: number; p99Ms: number | null }
 
-/** createRollback watches `split`'s canary; with fewer than two targets it watches nothing. */
-export function createRollback(config: RollbackConfig, split: Split, opts: RollbackOptions): Rollback {
+/**
+ * createRollback watches the canary among `targets` and changes `weights`; with fewer than two
+ * targets it watches nothing. The schema has checked that a named canary or primary exists.
+ */
+export function createRollback(config: RollbackConfig, targets: ReadonlyArray<{ name: string; weight: number }>, weights: TargetWeights,
+  opts: RollbackOptions): Rollback {
   const now = opts.now ?? (() => performance.now());
-  const names = split.status().targets;
-  const byWeight = [...names].sort((a, b) => a.weight - b.weight);
+  const byWeight = [...targets].sort((a, b) => a.weight - b.weight);
   const canary = config.canary ?? byWeight[0]?.name;
   const primary = config.primary ?? [...byWeight].reverse().find((t) => t.name !== canary)?.name;
-  for (const [role, name] of [['canary', canary], ['primary', primary]] as const) {
-    if (name !== undefined && !names.some((t) => t.name === name)) {
-      throw new GatewayError('internal', `rollback ${role} "${name}" is not a target of model ${opts.model}; targets: ${names.map((t) => t.name).join(', ')}`);
-    }
-  }
   const active = canary !== undefined && primary !== undefined && canary !== primary;
   const sliceMs = Math.max(1, (config.windowMs ?? 60_000) / slices);
   const windows = new Map<string, Slice[]>();
@@ -86,7 +111,7 @@ export function createRollback(config: RollbackConfig, split: Split, opts: Rollb
         ? `error rate ${pct(c.errorRate)} vs ${pct(p.errorRate)} on ${primary} (ratio ${round(errorRatio)} > ${config.maxErrorRateRatio})`
         : `p99 ${round(c.p99Ms!)} ms vs ${round(p.p99Ms ?? 0)} ms on ${primary} (ratio ${round(p99Ratio!)} > ${config.maxP99Ratio})`;
       decision = { reason, why, at: new Date().toISOString(), ...figuresNow };
-      split.setWeight(canary!, 0, `rolled back: ${why}`);
+      weights.set(canary!, 0, `rolled back: ${why}`);
       rollbacksTotal.inc({ model: opts.model, target: canary!, reason });
       opts.log.warn({ model: opts.model, target: canary, reason, ...figuresNow }, `canary ${canary} rolled back: ${why}`);
       return;
@@ -94,12 +119,11 @@ export function createRollback(config: RollbackConfig, split: Split, opts: Rollb
     healthyCalls = canaryCalls;
     if (config.promote !== undefined && healthyCalls >= config.promote.afterRequests) {
       state = 'promoted';
-      const weights = split.status().targets;
-      const total = weights.reduce((s, t) => s + t.effectiveWeight, 0);
+      const total = targets.reduce((sum, t) => sum + weights.get(t.name), 0);
       const why = `healthy over ${healthyCalls} calls`;
       decision = { reason: 'promoted', why, at: new Date().toISOString(), ...figuresNow };
-      split.setWeight(canary!, total, `promoted: ${why}`);
-      split.setWeight(primary!, 0, `replaced by ${canary}: ${why}`);
+      weights.set(canary!, total, `promoted: ${why}`);
+      weights.set(primary!, 0, `replaced by ${canary}: ${why}`);
       opts.log.info({ model: opts.model, target: canary, ...figuresNow }, `canary ${canary} promoted: ${why}`);
     }
   };
@@ -123,13 +147,6 @@ export function createRollback(config: RollbackConfig, split: Split, opts: Rollb
       ...(decision !== undefined ? { decision } : {}),
     }),
   };
-}
-
-// isTargetFault: 5xx (unreachable, bad reply, timeouts, open breaker) count against a target;
-// the client's mistakes (4xx), its leaving (499) and overload shedding (429) do not.
-function isTargetFault(err: unknown): boolean {
-  const e = toGatewayError(err);
-  return e.status >= 500;
 }
 
 function figures(ring: Slice[], at: number, sliceMs: number): WindowFigures {

@@ -6,12 +6,40 @@
 // concurrency cap: a copy that finds it full is dropped and counted, never queued.
 
 import type { Logger } from 'pino';
-import type { ShadowConfig } from '../config/schema.ts';
+import { z } from 'zod';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { shadowAgreement, shadowLatencyDiff, shadowMaxAbsDiff, shadowRequests } from '../observe/metrics.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
-import type { CallContext, Infer, Stage } from '../types.ts';
+import type { CallContext, Infer, ModelStageDeps, Stage, StagePlugin } from '../types.ts';
 import { comparePredictions } from './compare.ts';
+
+/** shadowSchema is a model's `shadow` block. */
+export const shadowSchema = z.strictObject({
+  backend: z.string().describe('Name of a backend under `backends` that receives the copies.'),
+  model: z.string().optional().describe('Model name on the shadow backend; default the gateway model name.'),
+  version: z.coerce.string().optional().describe('Model version on the shadow backend.'),
+  percent: z.coerce.number().min(0).max(100).default(100).describe('Share of answered requests copied to the shadow (evenly spread, e.g. 10 = every tenth).'),
+  maxInFlight: z.coerce.number().int().min(1).default(16).describe('Shadow calls at once; a copy that finds it full is dropped and counted.'),
+  tolerance: z.coerce.number().min(0).default(1e-4).describe('Largest absolute difference for two numbers to agree.'),
+  agreement: z.enum(['auto', 'values']).default('auto').describe(
+    'When one prediction agrees: "auto" = same label (strings, booleans), same argmax (vectors of scores), scalars within tolerance; ' +
+    '"values" = every number within tolerance. The largest absolute difference is reported either way.'),
+}).describe('Copy a share of requests to a shadow target after answering and compare.');
+
+export type ShadowConfig = z.infer<typeof shadowSchema>;
+
+/** shadow is the stage plugin of a model's `shadow` block. */
+export const shadow = {
+  name: 'shadow',
+  schema: { model: { shadow: shadowSchema.optional() } },
+  create(config, deps) {
+    const s = config.shadow;
+    if (s === undefined) return undefined;
+    // The schema has checked that the backend exists.
+    const endpoint = deps.backends.get(s.backend)!.model(s.model ?? deps.model, s.version);
+    return createShadow(s, endpoint.infer, { model: deps.model, log: deps.log, timeoutMs: deps.timeoutMs });
+  },
+} satisfies StagePlugin<{ shadow?: ShadowConfig }, ModelStageDeps>;
 
 /** ShadowOptions are what the pipeline knows about the model. */
 export interface ShadowOptions {

@@ -5,7 +5,15 @@
 // keys is its share of the weight (Schindelhauer & Schomaker, "Weighted distributed hash tables").
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { z } from 'zod';
 import type { InferRequest } from '../tensors/tensor.ts';
+
+/** stickySchema is a model's `sticky` block. */
+export const stickySchema = z.strictObject({
+  header: z.string().optional().describe('Request header whose value keeps a client on one target.'),
+  field: z.string().optional().describe('Dotted path of a JSON field (e.g. parameters.user_id).'),
+}).refine((s) => (s.header === undefined) !== (s.field === undefined), { message: 'set exactly one of header and field' })
+  .describe('Sticky routing: the same key reaches the same target while weights are unchanged (weighted rendezvous hashing); requests without the key are split by weight.');
 
 /** StickyCandidate is one target a key may be pinned to. */
 export interface StickyCandidate {

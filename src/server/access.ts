@@ -3,9 +3,8 @@
 
 import type { RawRoute, Route } from '../types.ts';
 import { writeError } from './reply.ts';
-import type { AuthConfig, RateLimitConfig } from '../config/schema.ts';
-import { createAuthenticator, credentialHeaders } from './auth.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { createAuthenticator, credentialHeaders, type AuthConfig } from './auth.ts';
+import { RateLimiter, type RateLimitConfig } from './rate-limit.ts';
 
 export interface AccessConfig {
   auth?: AuthConfig;

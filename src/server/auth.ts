@@ -5,9 +5,28 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey, type CryptoKey as JoseKey } from 'jose';
-import type { AuthConfig } from '../config/schema.ts';
+import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import { sameSecret } from './admin.ts';
+
+/** authSchema is a frontend's `auth` block. */
+export const authSchema = z.strictObject({
+  apiKeys: z.strictObject({
+    header: z.string().default('x-api-key').describe('Header carrying the key ("authorization" accepts "Bearer KEY" too).'),
+    keys: z.array(z.string().min(16)).default([]).describe('Accepted keys (use ${ENV_VAR} rather than literals); at least 16 characters.'),
+    keysFile: z.string().optional().describe('File with one key per line (a mounted secret).'),
+  }).optional().describe('Static API keys.'),
+  jwt: z.strictObject({
+    jwksUrl: z.url().optional().describe('JWKS endpoint to fetch verification keys from.'),
+    publicKey: z.string().optional().describe('PEM public key (SPKI) for RS256/ES256 tokens.'),
+    secret: z.string().min(32).optional().describe('Shared secret for HS256 tokens (32+ characters).'),
+    issuer: z.string().optional().describe('Required `iss`.'),
+    audience: z.string().optional().describe('Required `aud`.'),
+    clockToleranceSeconds: z.number().min(0).max(300).default(30),
+  }).optional().describe('Bearer JWTs in the Authorization header.'),
+}).describe('Client authentication for a frontend; either scheme admits a request.');
+
+export type AuthConfig = z.infer<typeof authSchema>;
 
 
 /** Authenticator checks a request's headers; resolves with the client identity or rejects 401/403. */

@@ -1,8 +1,19 @@
 // rate-limit.ts — per-client token buckets (by API key or JWT subject, a header, or the peer
 // address): 429 rate_limited with Retry-After when a client's bucket is empty.
 
-import type { RateLimitConfig } from '../config/schema.ts';
+import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
+
+/** rateLimitSchema is a frontend's `rateLimit` block. */
+export const rateLimitSchema = z.strictObject({
+  requestsPerSecond: z.number().positive().describe('Sustained requests per second per client.'),
+  burst: z.number().int().min(1).optional().describe('Bucket size: requests a client may send at once; default 2 × requestsPerSecond.'),
+  key: z.string().regex(/^(client|ip|header:[A-Za-z0-9-]+)$/).default('client').describe(
+    '"client": the authenticated identity, else the peer address; "ip": the peer address; "header:NAME": a request header.'),
+  maxClients: z.number().int().min(1).default(100_000).describe('Buckets kept; the least recently used are forgotten beyond it.'),
+}).describe('Per-client rate limit for a frontend.');
+
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 
 
 interface Bucket { tokens: number; at: number }

@@ -2,11 +2,13 @@
 // README cannot drift from the code: a test compares the README section with this output.
 
 import { z } from 'zod';
-import { backends } from '../backends/index.ts';
-import { frontends } from '../frontends/index.ts';
-import { adaptiveConcurrencySchema } from '../guard/adaptive-limit.ts';
-import { outlierDetectionSchema } from '../guard/outlier.ts';
-import { batchingSchema, breakerSchema, modelSchema, retrySchema, rollbackSchema, serverSchema, shadowSchema, stickySchema, targetSchema } from './schema.ts';
+import { backends } from './backends/index.ts';
+import { outlierDetectionSchema } from './backends/shared/outlier.ts';
+import { frontends } from './frontends/index.ts';
+import { modelSchema, targetSchema } from './schema.ts';
+import { serverSchema } from './server/options.ts';
+import { modelStages, targetStages } from './stages.ts';
+import type { StagePlugin } from './types.ts';
 
 interface JsonSchemaNode {
   type?: string | string[];
@@ -32,16 +34,34 @@ export function renderReference(): string {
   for (const [key, f] of Object.entries(frontends)) section(`\`frontends.${key}\``, f.schema);
   for (const [type, b] of Object.entries(backends)) section(`\`backends.NAME\` with \`type: ${type}\``, b.schema);
   section('`backends.NAME.outlierDetection` (http, triton, tfserving, torchserve with several urls)', outlierDetectionSchema);
-  section('`models.NAME`', modelSchema, ['targets', 'batching', 'breaker', 'retry', 'sticky', 'shadow', 'rollback']);
-  section('`models.NAME.targets[]`', targetSchema, ['batching', 'adaptiveConcurrency']);
-  section('`models.NAME.targets[].adaptiveConcurrency`', adaptiveConcurrencySchema);
-  section('`models.NAME.batching` (and `targets[].batching`)', batchingSchema);
-  section('`models.NAME.breaker`', breakerSchema);
-  section('`models.NAME.retry`', retrySchema);
-  section('`models.NAME.sticky`', stickySchema);
-  section('`models.NAME.shadow`', shadowSchema);
-  section('`models.NAME.rollback`', rollbackSchema);
+  // Each stage's block (a field that is an object) gets a section of its own, in path order.
+  const blocks = stageBlocks([...modelStages, ...targetStages]);
+  section('`models.NAME`', modelSchema, ['targets', ...blocks.map((b) => b.key)]);
+  section('`models.NAME.targets[]`', targetSchema, blocks.map((b) => b.key));
+  for (const b of blocks) {
+    const title = b.model && b.target ? `\`models.NAME.${b.key}\` (and \`targets[].${b.key}\`)` : b.model ? `\`models.NAME.${b.key}\`` : `\`models.NAME.targets[].${b.key}\``;
+    section(`${title}, the ${b.stage} stage`, b.schema);
+  }
   return `${sections.join('\n\n')}\n`;
+}
+
+interface StageBlock { key: string; stage: string; schema: z.ZodType; model: boolean; target: boolean }
+
+// stageBlocks lists the stage fields that are config blocks (objects), once each.
+function stageBlocks(plugins: ReadonlyArray<StagePlugin>): StageBlock[] {
+  const out = new Map<string, StageBlock>();
+  for (const plugin of plugins) {
+    for (const at of ['model', 'target'] as const) {
+      for (const [key, schema] of Object.entries(plugin.schema[at] ?? {})) {
+        const json = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+        if (json.properties === undefined && json.anyOf?.some((n) => n.properties !== undefined) !== true) continue;
+        const block = out.get(key) ?? { key, stage: plugin.name, schema: schema as z.ZodType, model: false, target: false };
+        block[at] = true;
+        out.set(key, block);
+      }
+    }
+  }
+  return [...out.values()];
 }
 
 function table(schema: JsonSchemaNode, skip: string[]): string {

@@ -1,0 +1,125 @@
+// schema.ts — the config interface, assembled from the registries: each frontend, backend and
+// stage file owns the schema of its own block, and this file puts them where they go in the
+// YAML. `.describe()` texts are the documentation: they become the JSON Schema (`infergate
+// schema`) and the README's config reference (src/reference.ts).
+
+import { z } from 'zod';
+import { backendSchemas } from './backends/index.ts';
+import { loadWith, parseWith } from './config/load.ts';
+import { namePattern } from './config/names.ts';
+import { frontendSchemas } from './frontends/index.ts';
+import { authSchema } from './server/auth.ts';
+import { serverSchema } from './server/options.ts';
+import { rateLimitSchema } from './server/rate-limit.ts';
+import { modelStages, targetStages } from './stages.ts';
+import { tensorSpecSchema } from './tensors/spec.ts';
+import type { StageFields, StagePlugin } from './types.ts';
+
+const name = z.string().regex(new RegExp(`^${namePattern}$`), 'expected a name: letters, digits, "_", "." and "-", at most 128, starting with a letter or digit');
+
+type Intersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** Fields is the type of the fields a list of plugins puts at `At`, so the parsed config is typed. */
+type Fields<P extends ReadonlyArray<StagePlugin>, At extends keyof StageFields> =
+  Intersection<{ [I in keyof P]: P[I] extends { schema: { [K in At]: infer S } } ? S : {} }[number]>;
+
+/** stageFields gathers the fields the stages put into a model block or a target block. */
+export function stageFields<P extends ReadonlyArray<StagePlugin>, At extends keyof StageFields>(plugins: P, at: At): Fields<P, At> {
+  return Object.assign({}, ...plugins.map((p) => p.schema[at] ?? {})) as Fields<P, At>;
+}
+
+export const targetSchema = z.strictObject({
+  name: name.optional().describe('Target name in metrics and x-infergate-target; default "<backend>/<model>[/<version>]".'),
+  backend: z.string().describe('Name of a backend under `backends`.'),
+  model: z.string().optional().describe('Model name on the backend; default the gateway model name.'),
+  version: z.coerce.string().optional().describe('Model version on the backend; default the backend\'s choice.'),
+  weight: z.coerce.number().min(0).default(100).describe('Share of traffic, relative to the other targets.'),
+  versions: z.enum(['pinned', 'any']).default('pinned').describe(
+    'Which versions a client may name (…/versions/{v}/…, model_version): "pinned" = only those a target pins with `version`, others are 404; ' +
+    '"any" = this target also serves any other version the backend has, each through the same stages.'),
+  maxVersions: z.coerce.number().int().min(1).max(256).default(16).describe(
+    'With versions "any": most versions with a path of their own at once (least recently used closed first), and most versions named in metric labels (the rest are "<target>@other").'),
+  ...stageFields(targetStages, 'target'),
+}).describe('One backend model that serves a gateway model.');
+
+export const modelSchema = z.strictObject({
+  targets: z.array(targetSchema).min(1).describe('Backends serving this model, with their weights.'),
+  ...stageFields(modelStages, 'model'),
+  ...stageFields(targetStages, 'model'),
+  metadata: z.strictObject({
+    inputs: z.array(tensorSpecSchema).optional(),
+    outputs: z.array(tensorSpecSchema).optional(),
+    maxBatchSize: z.coerce.number().int().min(0).optional(),
+  }).optional().describe('Overrides the metadata the backend reports.'),
+}).describe('A model the gateway serves.');
+
+// Every frontend block also takes `auth` and `rateLimit` (applied to its POST routes).
+const frontendBlocks = Object.fromEntries(Object.entries(frontendSchemas).map(([key, schema]) => [key,
+  (schema.unwrap() as unknown as z.ZodObject).extend({ auth: authSchema.optional(), rateLimit: rateLimitSchema.optional() }).optional()]));
+
+const backendSchema = z.discriminatedUnion('type', backendSchemas as unknown as [z.ZodObject<{ type: z.ZodLiteral<string> }>, ...z.ZodObject<{ type: z.ZodLiteral<string> }>[]]);
+
+/** configSchema is the whole config file. */
+export const configSchema = z.strictObject({
+  version: z.coerce.string().optional().describe('Free-form config version, shown in /admin/status.'),
+  server: serverSchema.prefault({}),
+  frontends: z.strictObject(frontendBlocks).prefault({}).describe('Platform contracts to answer; each is on when its block is present.'),
+  backends: z.record(name, backendSchema).describe('Servers behind the gateway, by name.'),
+  models: z.record(name, modelSchema).describe('Models the gateway serves, by name.'),
+}).superRefine((config, ctx) => {
+  for (const [modelName, model] of Object.entries(config.models)) {
+    const at = (...path: Array<string | number>): Array<string | number> => ['models', modelName, ...path];
+    const names = model.targets.map((t) => targetName(t, modelName));
+    const known = `targets: ${names.join(', ')}`;
+    model.targets.forEach((t, i) => {
+      if (!Object.hasOwn(config.backends, t.backend)) {
+        ctx.addIssue({ code: 'custom', path: at('targets', i, 'backend'),
+          message: `unknown backend "${t.backend}"; configured: ${Object.keys(config.backends).join(', ') || 'none'}` });
+      }
+      if (names.indexOf(names[i]!) !== i) ctx.addIssue({ code: 'custom', path: at('targets', i), message: `two targets are named "${names[i]}"; give one a \`name\`` });
+      if (t.version !== undefined && model.targets.findIndex((o) => o.version === t.version) !== i) {
+        ctx.addIssue({ code: 'custom', path: at('targets', i, 'version'), message: `two targets pin version "${t.version}"; a client naming it would reach only the first` });
+      }
+    });
+    for (const key of ['canary', 'primary'] as const) {
+      const n = model.rollback?.[key];
+      if (n !== undefined && !names.includes(n)) ctx.addIssue({ code: 'custom', path: at('rollback', key), message: `"${n}" is not a target of this model; ${known}` });
+    }
+    model.allowOverride.forEach((n, i) => {
+      if (!names.includes(n)) ctx.addIssue({ code: 'custom', path: at('allowOverride', i), message: `"${n}" is not a target of this model; ${known}` });
+    });
+    if (model.shadow !== undefined && !Object.hasOwn(config.backends, model.shadow.backend)) {
+      ctx.addIssue({ code: 'custom', path: at('shadow', 'backend'), message: `unknown backend "${model.shadow.backend}"` });
+    }
+  }
+  for (const [fname, fe] of Object.entries(config.frontends)) {
+    const model = (fe as { model?: string } | undefined)?.model;
+    if (model !== undefined && !Object.hasOwn(config.models, model)) {
+      ctx.addIssue({ code: 'custom', path: ['frontends', fname, 'model'],
+        message: `unknown model "${model}"; configured: ${Object.keys(config.models).join(', ') || 'none'}` });
+    }
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;
+
+/** targetName gives a target's name: configured, or "<backend>/<model>[/<version>]". */
+export function targetName(t: { name?: string | undefined; backend: string; model?: string | undefined; version?: string | undefined }, model: string): string {
+  return t.name ?? [t.backend, t.model ?? model, t.version].filter((x) => x !== undefined).join('/');
+}
+
+/** parseConfig validates config text; `file` only names it in errors. Throws ConfigError. */
+export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): Config {
+  return parseWith(configSchema, text, file, env);
+}
+
+/** loadConfigFile reads and validates a config file. Throws ConfigError. */
+export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Config {
+  return loadWith(configSchema, file, env);
+}
+
+/** jsonSchema gives the JSON Schema of the config file, for editors. */
+export function jsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,33 @@
+// options.ts — the `server` block of the config: listener, limits and lifecycle.
+
+import { z } from 'zod';
+import { duration, size } from '../config/units.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** serverSchema is the config's `server` block. */
+export const serverSchema = z.strictObject({
+  host: z.string().default('0.0.0.0').describe('Address to listen on; platforms require 0.0.0.0.'),
+  port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
+  adminPort: z.union([port, z.literal('same')]).default(9090).describe('Port for /metrics and /admin/* (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port.'),
+  adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
+  adminToken: z.string().optional().describe('Bearer token required on /admin/* when set.'),
+  maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
+  maxConcurrentRequests: z.coerce.number().int().min(1).default(10_000).describe('Requests served at once by the gateway; beyond it → 429 overloaded before the body is read.'),
+  maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),
+  maxHeaders: z.coerce.number().int().min(8).max(2000).default(100).describe('Most request headers accepted; more → 431 (Envoy\'s default is 100).'),
+  readiness: z.enum(['backends', 'self']).default('backends').describe(
+    '"backends": health routes report not-ready while any served target is down (sidecar). ' +
+    '"self": stay ready and answer 503 JSON for the unavailable target (several replicas sharing backends).'),
+  healthIntervalMs: duration.prefault('2s').describe('How often backend and model health are polled.'),
+  drainSeconds: z.coerce.number().min(0).max(3600).default(20).describe('On SIGTERM, how long in-flight requests may take before the process exits (SageMaker kills at 30 s).'),
+  drainDelaySeconds: z.coerce.number().min(0).max(60).default(1).describe('On SIGTERM, how long to keep accepting connections (while answering not-ready) so load balancers notice.'),
+  headersTimeoutMs: duration.prefault('10s').describe('A client must send all request headers within this time (408).'),
+  bodyIdleTimeoutMs: duration.prefault('15s').describe('A client that stops sending its body for this long gets 408.'),
+  requestTimeoutMs: duration.prefault('120s').describe('A client must send the whole request within this time (408).'),
+  keepAliveTimeoutMs: duration.prefault('65s').describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level; one line per request at debug.'),
+  watchConfig: z.boolean().default(false).describe('Reload when the config file changes.'),
+}).describe('Listener, limits and lifecycle.');
+
+export type ServerConfig = z.infer<typeof serverSchema>;

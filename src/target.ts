@@ -1,0 +1,78 @@
+// target.ts — one target of a model: its stages over the backend's model endpoint, its live
+// readiness (the gateway's health poll writes it), and for a target open to any version
+// (`versions: any`) a bounded set of per-version paths made on first use.
+
+import type { Logger } from 'pino';
+import { compose, type Composed } from './compose.ts';
+import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
+import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
+import type { Backend, Health, Infer, ModelEndpoint, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
+
+/** PipelineDeps is what the gateway hands each model's pipeline. */
+export interface PipelineDeps {
+  backends: ReadonlyMap<string, Backend>;
+  log: Logger;
+}
+
+/** TargetPath is one target as the gateway keeps it. */
+export interface TargetPath extends RoutedTarget {
+  backend: string;
+  /** The model name on the backend. */
+  model: string;
+  endpoint: ModelEndpoint;
+  /** The last health poll of the target. */
+  health: Health;
+  /** The path a call takes: the target's own, or the one of a version it does not pin. */
+  path(version?: string): Infer;
+  /** The endpoint serving `version` (the target's own when undefined or pinned). */
+  endpointFor(version?: string): ModelEndpoint;
+  status(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+interface BuiltPath { endpoint: ModelEndpoint; infer: Infer; built: Composed }
+
+/** openTarget builds a target's path from its config over the model's, with `stages` in order. */
+export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
+  stages: ReadonlyArray<StagePlugin<any, TargetStageDeps>>, deps: PipelineDeps): TargetPath {
+  const backend = deps.backends.get(t.backend)!;
+  const backendModel = t.model ?? model;
+  const name = targetName(t, model);
+  const log = deps.log.child({ target: name });
+  // A target's own keys (batching) override its model's.
+  const stageConfig: Record<string, unknown> = { ...config };
+  for (const [key, value] of Object.entries(t)) if (value !== undefined) stageConfig[key] = value;
+  const build = (version: string | undefined, label: string): BuiltPath => {
+    const endpoint = backend.model(backendModel, version);
+    const built = compose(stages, stageConfig, {
+      model, target: label, backend: t.backend, log, endpoint, health: () => target.health,
+      ...(config.metadata?.maxBatchSize === undefined ? {} : { maxBatchSize: config.metadata.maxBatchSize }),
+    });
+    return { endpoint, built, infer: built.stage(endpoint.infer) };
+  };
+  const own = build(t.version, name);
+  const versions: VersionPaths<BuiltPath> | undefined = t.versions !== 'any' ? undefined : createVersionPaths<BuiltPath>({
+    target: name,
+    max: t.maxVersions,
+    make: (v) => build(v, versions!.label(v)),
+    evict: async (v, p) => {
+      await p.built.close();
+      backend.forget?.(backendModel, v);
+    },
+  });
+  const target: TargetPath = {
+    name, backend: t.backend, model: backendModel, weight: t.weight, endpoint: own.endpoint,
+    ...(t.version === undefined ? {} : { version: t.version }),
+    ...(versions === undefined ? {} : { versionLabel: (v: string) => versions.label(v) }),
+    health: { ready: false, reason: 'not checked yet' },
+    available: () => own.built.available(),
+    path: (version) => (version === undefined || versions === undefined ? own.infer : versions.path(version).infer),
+    endpointFor: (version) => (version === undefined || version === t.version || versions === undefined ? own.endpoint : versions.path(version).endpoint),
+    status: () => ({
+      name, ready: target.health.ready, reason: target.health.reason, ...own.built.status(),
+      ...(versions === undefined ? {} : { versions: versions.status() }),
+    }),
+    close: async () => { await Promise.allSettled([own.built.close(), versions?.close()]); },
+  };
+  return target;
+}
