@@ -14,8 +14,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { createBatcher } from '../src/batching/batcher.ts';
-import type { BatchingConfig } from '../src/config/schema.ts';
+import { createBatcher, type BatchingConfig } from '../src/batching/batcher.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import type { Infer } from '../src/types.ts';
 import { startGateway } from '../test/support/gateway.ts';

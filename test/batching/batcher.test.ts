@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBatcher } from '../../src/batching/batcher.ts';
-import type { BatchingConfig } from '../../src/config/schema.ts';
+import type { BatchingConfig } from '../../src/batching/schema.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { InferRequest, InferResponse } from '../../src/tensors/tensor.ts';
