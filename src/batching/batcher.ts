@@ -51,7 +51,7 @@ export interface Batcher {
  * is learned on the first call (batch-limit.ts); a model that cannot batch (limit 0) sends each
  * request straight to next.
  */
-export const batcher: StagePlugin<{ batching?: BatchingConfig }, TargetStageDeps> = {
+export const batcher = {
   name: 'batcher',
   schema: {
     model: { batching: batchingSchema.optional().describe('Dynamic batching; omitted = each request is one backend call.') },
@@ -64,16 +64,15 @@ export const batcher: StagePlugin<{ batching?: BatchingConfig }, TargetStageDeps
     return {
       stage: (next) => {
         const batched = b.stage(next);
-        return async (req, ctx) => {
-          if (limit.value === undefined) await limit.learn(ctx.signal);
-          return limit.value === 0 ? next(req, ctx) : batched(req, ctx);
-        };
+        const route: Infer = (req, ctx) => (limit.value === 0 ? next(req, ctx) : batched(req, ctx));
+        // Only the first calls wait for the limit; after that no extra turn of the event loop.
+        return (req, ctx) => (limit.value === undefined ? limit.learn(ctx.signal).then(() => route(req, ctx)) : route(req, ctx));
       },
       status: b.status,
       close: b.close,
     };
   },
-};
+} satisfies StagePlugin<{ batching?: BatchingConfig }, TargetStageDeps>;
 
 /** createBatcher builds the batching stage for one target, without the batch-limit learning. */
 export function createBatcher(config: BatchingConfig, opts: BatcherOptions): Batcher {
