@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { closeClients } from '../../src/backends/client.ts';
 import { torchserve } from '../../src/backends/torchserve.ts';
-import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
-import type { Backend, CallContext } from '../../src/types.ts';
+import type { Backend } from '../../src/types.ts';
+import { context, near, rejectsWith, rows } from '../support/backend-calls.ts';
 import { startFakeTorchServe, type FakeTorchServe } from '../support/fake-torchserve.ts';
 import { linearModel } from '../support/fake-triton.ts';
 
@@ -26,24 +26,6 @@ function backend(extra: Record<string, unknown> = {}): Backend {
   backends.push(b);
   return b;
 }
-
-function context(): CallContext {
-  return { requestId: 'r1', signal: AbortSignal.timeout(10_000), deadline: Infinity, headers: {}, log: silentLogger, model: 'linear', forward: { 'x-request-id': 'r1' } };
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string, status: number, message: RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof GatewayError, String(err));
-    assert.equal(err.code, code, err.message);
-    assert.equal(err.status, status);
-    assert.match(err.message, message);
-    return true;
-  });
-}
-
-const rows = [[1, 2, 3, 4], [0.5, -1, 2, 8]];
-const near = (a: number[][], b: number[][]): void =>
-  a.forEach((r, i) => r.forEach((v, j) => assert.ok(Math.abs(v - b[i]![j]!) < 1e-5, `[${i}][${j}] ${v} vs ${b[i]![j]}`)));
 
 describe('torchserve backend', () => {
   it('posts rows to /predictions/{m}/{v} and reads one prediction per instance', async () => {

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { frontends } from '../../src/frontends/index.ts';
 import { dataRoot, runConformance } from './onnx-conformance.ts';
 
 const subset = [
@@ -31,8 +30,7 @@ describe('onnx conformance subset', { skip: existsSync(dataRoot) ? false : 'libo
     check(await runConformance(subset, { via: 'backend' }));
   });
 
-  it('matches in-process onnxruntime through POST /v2/models/{m}/infer',
-    { skip: 'kserve' in frontends ? false : 'the kserve frontend is not registered yet' }, async () => {
-      check(await runConformance(subset, { via: 'gateway' }));
-    });
+  it('matches in-process onnxruntime through POST /v2/models/{m}/infer', async () => {
+    check(await runConformance(subset, { via: 'gateway' }));
+  });
 });

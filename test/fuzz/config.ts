@@ -1,12 +1,10 @@
 // config.ts — the gateway the fuzzers attack: every frontend in front of the bundled ONNX model,
 // so any 5xx is the gateway's own fault.
+import { everyFrontend } from '../support/gateway-configs.ts';
+
 export const fuzzConfig = `
 server: { logLevel: error, maxBodyBytes: 64kb }
-frontends:
-  vertex: { model: iris, predictRoute: /vertex/predict, healthRoute: /vertex/health }
-  oci: { model: iris }
-  sagemaker: { model: iris }
-  kserve: {}
+${everyFrontend('iris')}
 backends:
   local: { type: onnx, modelRepository: backends/onnx }
 models:

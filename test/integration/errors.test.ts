@@ -5,11 +5,14 @@
 
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { expectError, expectErrorBody } from '../support/expect-error.ts';
 import { startFlask, type RunningFlask } from '../support/flask.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { everyFrontend } from '../support/gateway-configs.ts';
 import { freePort } from '../support/ports.ts';
+import { rawExchange, type RawResponse } from '../support/raw-client.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const setosa = [5.1, 3.5, 1.4, 0.2];
 const json = { 'content-type': 'application/json' };
@@ -61,11 +64,7 @@ describe('error cases', () => {
     // A long health interval keeps "refused" marked ready, so the call itself meets ECONNREFUSED.
     gw = await startGateway(`
 server: { maxBodyBytes: 64kb, maxJsonDepth: 8, healthIntervalMs: 10m, drainDelaySeconds: 0, drainSeconds: 2 }
-frontends:
-  vertex: { model: iris, predictRoute: /vertex/predict, healthRoute: /vertex/health }
-  oci: { model: iris }
-  sagemaker: { model: iris }
-  kserve: {}
+${everyFrontend('iris')}
 backends:
   flask: { type: http, url: "${flask.url}" }
   hang: { type: http, url: "${faulty.url}", predictPath: /hang }
@@ -251,66 +250,12 @@ models: { iris: { targets: [ { backend: flask } ] } }
   });
 });
 
-interface RawResponse { status: number; headers: Record<string, string>; body: string }
-
 /**
  * rawRequest writes bytes on a socket and reads one response, without ending its side: an
  * answer must come while the declared body is still owed. Fails after 10 s instead of hanging.
  */
-function rawRequest(port: number, bytes: string): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let data = Buffer.alloc(0);
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer within 10 s; got: ${data.toString()}`)); }, 10_000);
-    const done = (err?: Error, res?: RawResponse): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (err !== undefined) reject(err);
-      else resolve(res!);
-    };
-    socket.on('error', (err) => done(err));
-    socket.on('data', (chunk: Buffer) => {
-      data = Buffer.concat([data, chunk]);
-      const end = data.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const [statusLine, ...lines] = data.subarray(0, end).toString('latin1').split('\r\n');
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-      const length = Number(headers['content-length'] ?? NaN);
-      if (!Number.isFinite(length)) return done(new Error(`response without content-length: ${data.toString()}`));
-      if (data.length - end - 4 < length) return;
-      done(undefined, { status: Number(statusLine!.split(' ')[1]), headers, body: data.subarray(end + 4, end + 4 + length).toString('utf8') });
-    });
-    socket.on('close', () => done(new Error(`connection closed without a full answer; got: ${data.toString()}`)));
-    socket.write(bytes);
-  });
-}
-
-function expectErrorBody(res: RawResponse, status: number, code: string, what: string): void {
-  assert.equal(res.status, status, `${what}: ${res.body}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/json/, what);
-  const body = JSON.parse(res.body) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(body).sort(), ['code', 'error'], what);
-  assert.equal(typeof body.error, 'string', what);
-  assert.equal(body.code, code, what);
-}
-
-/** expectError checks status and the one error shape: exactly {"error": string, "code": string} JSON. */
-async function expectError(res: Response, status: number, code: string, what = ''): Promise<{ error: string; code: string }> {
-  const text = await res.text();
-  assert.equal(res.status, status, `${what} ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(body).sort(), ['code', 'error'], `${what} error body keys: ${text}`);
-  assert.equal(typeof body.error, 'string', what);
-  assert.equal(body.code, code, `${what} ${text}`);
-  return body as { error: string; code: string };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`condition not met within ${timeoutMs} ms`);
+async function rawRequest(port: number, bytes: string): Promise<RawResponse> {
+  const got = await rawExchange(port, bytes, { expect: 1, timeoutMs: 10_000 });
+  assert.ok(got.responses[0] !== undefined, `no full answer within 10 s (closed by the server: ${got.closedByServer}); got: ${got.rest}`);
+  return got.responses[0];
 }

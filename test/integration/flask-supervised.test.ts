@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { flaskSpawnCommand } from '../support/flask.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { freePort } from '../support/ports.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const setosa = [5.1, 3.5, 1.4, 0.2];
 const virginica = [6.7, 3.0, 5.2, 2.3];
@@ -126,12 +127,3 @@ models:
     await waitFor(async () => !alive(master) && !alive(worker), 10_000);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`condition not met within ${timeoutMs} ms`);
-}

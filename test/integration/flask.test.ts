@@ -7,8 +7,11 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { expectError } from '../support/expect-error.ts';
 import { startFlask, type RunningFlask } from '../support/flask.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { everyFrontend } from '../support/gateway-configs.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const setosa = [5.1, 3.5, 1.4, 0.2];
 const virginica = [6.7, 3.0, 5.2, 2.3];
@@ -234,11 +237,7 @@ describe('health routes follow Flask', () => {
     own = await startFlask();
     gw = await startGateway(`
 server: { healthIntervalMs: 100, drainDelaySeconds: 0 }
-frontends:
-  vertex: { model: iris, predictRoute: /vertex/predict, healthRoute: /vertex/health }
-  oci: { model: iris }
-  sagemaker: { model: iris }
-  kserve: {}
+${everyFrontend('iris')}
 backends:
   flask: { type: http, url: "${own.url}" }
 models:
@@ -268,24 +267,3 @@ models:
     await refused.arrayBuffer();
   });
 });
-
-/** expectError checks status and the one error shape: exactly {"error": string, "code": string} JSON. */
-async function expectError(res: Response, status: number, code: string, what = ''): Promise<{ error: string; code: string }> {
-  const text = await res.text();
-  assert.equal(res.status, status, `${what} ${text}`);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, what);
-  const body = JSON.parse(text) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(body).sort(), ['code', 'error'], `${what} error body keys: ${text}`);
-  assert.equal(typeof body.error, 'string');
-  assert.equal(body.code, code, what);
-  return body as { error: string; code: string };
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`condition not met within ${timeoutMs} ms`);
-}

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { startNodeServer, type Proc } from '../../bench/support/processes.ts';
 
 let backend: Proc;
@@ -58,7 +59,7 @@ test('readiness follows the backend; /admin/status names the reason; /metrics ex
   assert.equal((await fetch(`${gw.url}/ping`)).status, 200);
   assert.equal((await fetch(`${gw.url}/health`)).status, 200);
   await fetch(`http://127.0.0.1:${backend.port}/admin/health?ok=0`);
-  await waitFor(async () => (await fetch(`${gw.url}/ping`)).status === 503);
+  await waitFor(async () => (await fetch(`${gw.url}/ping`)).status === 503, 5000);
   const status = await (await fetch(`${gw.adminUrl}/admin/status`)).json() as {
     version: string; ready: boolean; models: Record<string, { targets: { name: string; ready: boolean; reason?: string }[] }>;
   };
@@ -71,7 +72,7 @@ test('readiness follows the backend; /admin/status names the reason; /metrics ex
   assert.equal(refused.status, 503);
   assert.ok(refused.headers.get('retry-after'));
   await fetch(`http://127.0.0.1:${backend.port}/admin/health?ok=1`);
-  await waitFor(async () => (await fetch(`${gw.url}/ping`)).status === 200);
+  await waitFor(async () => (await fetch(`${gw.url}/ping`)).status === 200, 5000);
   const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   for (const name of ['infergate_requests_total', 'infergate_request_duration_seconds', 'infergate_target_ready', 'process_cpu_seconds_total']) {
     assert.match(metrics, new RegExp(`^# HELP ${name} `, 'm'), name);
@@ -89,18 +90,9 @@ test('readiness "self" stays ready while the backend is down and answers 503 JSO
   await waitFor(async () => {
     const s = await (await fetch(`${gw.adminUrl}/admin/status`)).json() as { models: { m: { targets: { ready: boolean }[] } } };
     return !s.models.m.targets[0]!.ready;
-  });
+  }, 5000);
   assert.equal((await fetch(`${gw.url}/ping`)).status, 200);
   const r = await fetch(`${gw.url}/predict`, { method: 'POST', body: '{"instances":[[1]]}' });
   assert.equal(r.status, 503);
   assert.equal(((await r.json()) as { code: string }).code, 'backend_unavailable');
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail('condition not reached in time');
-}

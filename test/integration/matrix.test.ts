@@ -13,6 +13,7 @@ import { startFakeTfServing, type FakeTfServing } from '../support/fake-tfservin
 import { startFakeTorchServe, type FakeTorchServe } from '../support/fake-torchserve.ts';
 import { linearModel, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { everyFrontend } from '../support/gateway-configs.ts';
 
 const rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]];
 const irisModel = fileURLToPath(new URL('../../backends/onnx/iris/1/model.onnx', import.meta.url));
@@ -129,11 +130,7 @@ function assertClose(actual: unknown, expected: unknown, path = 'predictions'): 
 
 const gatewayConfig = (t: Target): string => `
 server: { healthIntervalMs: 200, drainDelaySeconds: 0 }
-frontends:
-  vertex: { model: m, predictRoute: /vertex/predict, healthRoute: /vertex/health }
-  oci: { model: m }
-  sagemaker: { model: m }
-  kserve: {}
+${everyFrontend('m')}
 backends:
   ${t.backend()}
 models:

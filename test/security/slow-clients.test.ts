@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../support/echo-backend.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { echoConfig } from '../support/gateway-configs.ts';
 
 let echo: EchoBackend;
 let gw: RunningGateway;
@@ -20,15 +21,7 @@ const bodyIdleTimeoutMs = 1000;
 
 before(async () => {
   echo = await startEchoBackend();
-  gw = await startGateway(`
-server: { headersTimeoutMs: ${headersTimeoutMs}, requestTimeoutMs: ${requestTimeoutMs}, bodyIdleTimeoutMs: ${bodyIdleTimeoutMs} }
-frontends:
-  vertex: { model: echo, predictRoute: /predict, healthRoute: /health }
-backends:
-  web: { type: http, url: "${echo.url}" }
-models:
-  echo: { targets: [ { backend: web } ] }
-`);
+  gw = await startGateway(echoConfig(echo.url, { server: `{ headersTimeoutMs: ${headersTimeoutMs}, requestTimeoutMs: ${requestTimeoutMs}, bodyIdleTimeoutMs: ${bodyIdleTimeoutMs} }` }));
 });
 
 after(async () => {
@@ -127,15 +120,7 @@ test('slowloris and slow bodies are closed by the timeouts; normal traffic keeps
 });
 
 test('clients that vanish mid-body free their slot at once (not after the body idle timeout)', { timeout: 20_000 }, async () => {
-  const small = await startGateway(`
-server: { maxConcurrentRequests: 10, bodyIdleTimeoutMs: 60s, requestTimeoutMs: 120s }
-frontends:
-  vertex: { model: echo, predictRoute: /predict, healthRoute: /health }
-backends:
-  web: { type: http, url: "${echo.url}" }
-models:
-  echo: { targets: [ { backend: web } ] }
-`);
+  const small = await startGateway(echoConfig(echo.url, { server: '{ maxConcurrentRequests: 10, bodyIdleTimeoutMs: 60s, requestTimeoutMs: 120s }' }));
   try {
     // 20 clients send headers and half a body, then close (half-close, then reset): each held a slot.
     await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../support/echo-backend.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { echoConfig } from '../support/gateway-configs.ts';
 import { rawExchange, rawRequest } from '../support/raw-client.ts';
 
 let echo: EchoBackend;
@@ -13,15 +14,7 @@ let gw: RunningGateway;
 
 before(async () => {
   echo = await startEchoBackend({ delayMs: (r) => (r.body.includes('"slow"') ? 300 : 0) });
-  gw = await startGateway(`
-frontends:
-  vertex: { model: echo, predictRoute: /predict, healthRoute: /health, rawPredictRoute: /raw, rawBackend: pass }
-backends:
-  web: { type: http, url: "${echo.url}" }
-  pass: { type: passthrough, url: "${echo.url}" }
-models:
-  echo: { targets: [ { backend: web } ] }
-`);
+  gw = await startGateway(echoConfig(echo.url, { raw: true }));
 });
 
 after(async () => {

@@ -7,10 +7,9 @@
 // own JSON (not the gateway's codec) so the two check each other. One real model:
 //   linear (version 1, label "stable"): signature serving_default, x DT_FLOAT [-1, 4] → y DT_FLOAT [-1, 2], y = x·W + b.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startRecordingServer, type RecordedCall } from './fake-server.ts';
 import { linearModel } from './fake-triton.ts';
-import type { RecordedCall } from './fake-triton.ts';
 
 /** FakeTfServing is a running fake server with knobs for its failure modes. */
 export interface FakeTfServing {
@@ -45,21 +44,16 @@ export async function startFakeTfServing(): Promise<FakeTfServing> {
   const fake: FakeTfServing = {
     url: '', calls: [], state: 'AVAILABLE',
     failNext(status, text) { scripted = { status, text }; },
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () => server.close(),
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      fake.calls.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      try {
-        route(req, res, body);
-      } catch (err) {
-        reply(res, 400, { error: (err as Error).message });
-      }
-    });
+  const server = await startRecordingServer(fake.calls, (req, res, body) => {
+    try {
+      route(req, res, body);
+    } catch (err) {
+      reply(res, 400, { error: (err as Error).message });
+    }
   });
+  fake.url = server.url;
 
   function route(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const m = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+)|\/labels\/([^/:]+))?(\/metadata|:predict)?$/.exec(req.url!);
@@ -104,8 +98,6 @@ export async function startFakeTfServing(): Promise<FakeTfServing> {
     reply(res, 200, { outputs: linearModel(x as number[][]) });
   }
 
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }
 

@@ -7,9 +7,9 @@
 // here reads {"instances": [...]} or a bare list and returns one prediction per row of the
 // linear model (y = x·W + b, as fake-triton.ts).
 
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { linearModel, type RecordedCall } from './fake-triton.ts';
+import type { ServerResponse } from 'node:http';
+import { startRecordingServer, type RecordedCall } from './fake-server.ts';
+import { linearModel } from './fake-triton.ts';
 
 /** FakeTorchServe is a running fake server with knobs for its failure modes. */
 export interface FakeTorchServe {
@@ -27,41 +27,34 @@ export interface FakeTorchServe {
 export async function startFakeTorchServe(): Promise<FakeTorchServe> {
   const fake: FakeTorchServe = {
     url: '', calls: [], healthy: true, dropOne: false, busy: false,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () => server.close(),
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      fake.calls.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      if (req.url === '/ping') {
-        return reply(res, fake.healthy ? 200 : 500, { status: fake.healthy ? 'Healthy' : 'Unhealthy' });
-      }
-      const m = /^\/predictions\/([^/]+)(?:\/([^/]+))?$/.exec(req.url!);
-      if (m === null || req.method !== 'POST') return reply(res, 404, { code: 404, type: 'ResourceNotFoundException', message: 'Requested resource is not found, please refer to API document.' });
-      const [, model, version] = m;
-      if (model !== 'linear' || (version !== undefined && version !== '1.0')) {
-        return reply(res, 404, { code: 404, type: 'ModelNotFoundException', message: `Model not found: ${model}${version === undefined ? '' : ` version ${version}`}` });
-      }
-      if (fake.busy) {
-        return reply(res, 503, { code: 503, type: 'ServiceUnavailableException', message: `Model "${model}" has no worker to serve inference request. Please use scale workers API to add workers.` });
-      }
-      try {
-        const doc = JSON.parse(body.toString('utf8')) as unknown;
-        const rows = Array.isArray(doc) ? doc : (doc as { instances?: unknown }).instances;
-        if (!Array.isArray(rows) || !rows.every((r) => Array.isArray(r) && r.length === 4)) throw new Error('expected rows of 4 numbers');
-        const predictions = linearModel(rows as number[][]);
-        if (fake.dropOne) predictions.pop();
-        reply(res, 200, predictions);
-      } catch (err) {
-        // A handler exception: TorchServe answers 503 InternalServerException "Prediction failed".
-        reply(res, 503, { code: 503, type: 'InternalServerException', message: `Prediction failed: ${(err as Error).message}` });
-      }
-    });
+  const server = await startRecordingServer(fake.calls, (req, res, body) => {
+    if (req.url === '/ping') {
+      return reply(res, fake.healthy ? 200 : 500, { status: fake.healthy ? 'Healthy' : 'Unhealthy' });
+    }
+    const m = /^\/predictions\/([^/]+)(?:\/([^/]+))?$/.exec(req.url!);
+    if (m === null || req.method !== 'POST') return reply(res, 404, { code: 404, type: 'ResourceNotFoundException', message: 'Requested resource is not found, please refer to API document.' });
+    const [, model, version] = m;
+    if (model !== 'linear' || (version !== undefined && version !== '1.0')) {
+      return reply(res, 404, { code: 404, type: 'ModelNotFoundException', message: `Model not found: ${model}${version === undefined ? '' : ` version ${version}`}` });
+    }
+    if (fake.busy) {
+      return reply(res, 503, { code: 503, type: 'ServiceUnavailableException', message: `Model "${model}" has no worker to serve inference request. Please use scale workers API to add workers.` });
+    }
+    try {
+      const doc = JSON.parse(body.toString('utf8')) as unknown;
+      const rows = Array.isArray(doc) ? doc : (doc as { instances?: unknown }).instances;
+      if (!Array.isArray(rows) || !rows.every((r) => Array.isArray(r) && r.length === 4)) throw new Error('expected rows of 4 numbers');
+      const predictions = linearModel(rows as number[][]);
+      if (fake.dropOne) predictions.pop();
+      reply(res, 200, predictions);
+    } catch (err) {
+      // A handler exception: TorchServe answers 503 InternalServerException "Prediction failed".
+      reply(res, 503, { code: 503, type: 'InternalServerException', message: `Prediction failed: ${(err as Error).message}` });
+    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  fake.url = server.url;
   return fake;
 }
 

@@ -9,8 +9,10 @@
 // Failure modes: not ready, a full queue (503 "Exceeds maximum queue size", as Triton answers),
 // a scripted status/body for the next infer, and a broken metadata endpoint.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startRecordingServer, type RecordedCall } from './fake-server.ts';
+
+export type { RecordedCall } from './fake-server.ts';
 
 /** linearWeights are W (4×2) and b (2) of the fake's model, so tests can compute the expected answer. */
 export const linearWeights = { W: [[1, 0], [0, 1], [1, 1], [0.5, -1]], b: [0.25, -0.5] };
@@ -18,13 +20,6 @@ export const linearWeights = { W: [[1, 0], [0, 1], [1, 1], [0.5, -1]], b: [0.25,
 /** linearModel computes y = x·W + b for rows of 4 numbers, as the fake servers do. */
 export function linearModel(rows: number[][]): number[][] {
   return rows.map((x) => [0, 1].map((j) => Math.fround(x.reduce((s, xi, i) => s + xi * linearWeights.W[i]![j]!, linearWeights.b[j]!))));
-}
-
-export interface RecordedCall {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
 }
 
 /** FakeTriton is a running fake server with knobs for its failure modes. */
@@ -86,21 +81,16 @@ export async function startFakeTriton(): Promise<FakeTriton> {
   const fake: FakeTriton = {
     url: '', calls: [], ready: true, queueFull: false, metadataBroken: false,
     failNext(status, body) { scripted = { status, body }; },
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () => server.close(),
   };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      fake.calls.push({ method: req.method!, url: req.url!, headers: req.headers, body });
-      try {
-        route(req, res, body);
-      } catch (err) {
-        json(res, 400, { error: (err as Error).message });
-      }
-    });
+  const server = await startRecordingServer(fake.calls, (req, res, body) => {
+    try {
+      route(req, res, body);
+    } catch (err) {
+      json(res, 400, { error: (err as Error).message });
+    }
   });
+  fake.url = server.url;
 
   function route(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const path = req.url!.split('?')[0]!;
@@ -180,8 +170,6 @@ export async function startFakeTriton(): Promise<FakeTriton> {
     res.end(Buffer.concat([header, data]));
   }
 
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }
 

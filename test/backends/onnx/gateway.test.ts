@@ -8,12 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { buildMlp, identityModel } from '../../../backends/onnx/build-models.ts';
-import { frontends } from '../../../src/frontends/index.ts';
 import { startGateway, type RunningGateway } from '../../support/gateway.ts';
 
-const ready = 'kserve' in frontends && 'vertex' in frontends;
-
-describe('onnx backend behind the gateway', { skip: ready ? false : 'the kserve and vertex frontends are not registered yet' }, () => {
+describe('onnx backend behind the gateway', () => {
   const repo = mkdtempSync(join(tmpdir(), 'onnx-gateway-'));
   let gw: RunningGateway;
   before(async () => {

@@ -3,15 +3,13 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFaultBackend, type FaultBackend } from '../support/fault-backend.ts';
-import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { startFaultBackend, type FaultBackend } from './support/fault-backend.ts';
+import { startGateway, type RunningGateway } from './support/gateway.ts';
 
 let a: FaultBackend;
 let b: FaultBackend;
 let s: FaultBackend;
 let gw: RunningGateway;
-// Until pipeline.ts builds the path from routing/, the override header is ignored: skip then.
-let wired = false;
 
 before(async () => {
   [a, b, s] = await Promise.all([startFaultBackend(), startFaultBackend(), startFaultBackend()]);
@@ -26,8 +24,6 @@ models:
     sticky: { header: x-user }
     shadow: { backend: s, percent: 50, maxInFlight: 2 }
 `);
-  const probe = await predict({ 'x-infergate-target': 'b' });
-  wired = probe.status === 200 && probe.target === 'b';
 });
 
 after(async () => {
@@ -46,8 +42,7 @@ async function metric(name: string, labels: string): Promise<number> {
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
 
-test('requests are split by weight and the answer names its target', async (t) => {
-  if (!wired) return t.skip('routing/split is not wired into pipeline.ts yet');
+test('requests are split by weight and the answer names its target', async () => {
   const got: Record<string, number> = {};
   for (let i = 0; i < 40; i++) {
     const r = await predict({}, [i, 1]);
@@ -58,16 +53,14 @@ test('requests are split by weight and the answer names its target', async (t) =
   assert.ok(Math.abs(got.a! - 30) <= 1 && Math.abs(got.b! - 10) <= 1, JSON.stringify(got));
 });
 
-test('the same sticky key always reaches the same target', async (t) => {
-  if (!wired) return t.skip('routing/split is not wired into pipeline.ts yet');
+test('the same sticky key always reaches the same target', async () => {
   for (const user of ['alice', 'bob', 'carol', 'dave']) {
     const first = (await predict({ 'x-user': user })).target;
     for (let i = 0; i < 5; i++) assert.equal((await predict({ 'x-user': user })).target, first, user);
   }
 });
 
-test('x-infergate-target reaches an allowed target; any other name is 400 naming the allowed ones', async (t) => {
-  if (!wired) return t.skip('routing/split is not wired into pipeline.ts yet');
+test('x-infergate-target reaches an allowed target; any other name is 400 naming the allowed ones', async () => {
   for (let i = 0; i < 5; i++) assert.equal((await predict({ 'x-infergate-target': 'b' })).target, 'b');
   for (const name of ['a', 's', 'http://evil']) {
     const r = await predict({ 'x-infergate-target': name });
@@ -77,8 +70,7 @@ test('x-infergate-target reaches an allowed target; any other name is 400 naming
   }
 });
 
-test('a shadow that hangs or is down changes nothing for clients; drops and failures are counted', async (t) => {
-  if (!wired) return t.skip('routing/shadow is not wired into pipeline.ts yet');
+test('a shadow that hangs or is down changes nothing for clients; drops and failures are counted', async () => {
   await s.setMode({ kind: 'hang' });
   // Were the primary waiting for the shadow, these would all end in 504 after 2 s.
   const hung = await Promise.all(Array.from({ length: 20 }, (_, i) => predict({}, [i, 0])));
@@ -101,8 +93,7 @@ test('a shadow that hangs or is down changes nothing for clients; drops and fail
   assert.equal(await metric('infergate_shadow_agreement_ratio', 'model="m"'), 1);
 });
 
-test('a canary that starts failing is rolled back: its weight drops to 0 and clients stop seeing its errors', async (t) => {
-  if (!wired) return t.skip('routing/rollback is not wired into pipeline.ts yet');
+test('a canary that starts failing is rolled back: its weight drops to 0 and clients stop seeing its errors', async () => {
   const [stable, canary] = await Promise.all([startFaultBackend(), startFaultBackend()]);
   const rgw = await startGateway(`
 frontends: { vertex: { model: m, predictRoute: /predict, healthRoute: /health } }
