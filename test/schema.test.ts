@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { modelSchema } from '../src/config/schema.ts';
+import { modelSchema } from '../src/schema.ts';
 
 const targets = [{ backend: 'a', weight: 90 }, { backend: 'b', weight: 10 }];
 
