@@ -7,6 +7,7 @@ import { adaptiveLimit } from './guard/adaptive-limit.ts';
 import { breaker } from './guard/breaker.ts';
 import { deadline } from './guard/deadline.ts';
 import { limit } from './guard/limit.ts';
+import { maxRows } from './guard/max-rows.ts';
 import { ready } from './guard/ready.ts';
 import { retry } from './guard/retry.ts';
 import { rollback } from './routing/rollback.ts';
@@ -16,6 +17,7 @@ import { split } from './routing/split.ts';
 /** modelStages wrap a model's path once, outermost first; the last, the split, names the target. */
 export const modelStages = [
   deadline, // the request's deadline: queue wait and every attempt spend one budget
+  maxRows, //  maxRowsPerRequest: too many rows in one request → 400
   shadow, //   copies a share of answered calls to a shadow target and compares
   rollback, // watches the canary against the primary; drops its weight when worse
   split, //    picks the target: version, override, sticky key, weights
