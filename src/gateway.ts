@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { backends as backendRegistry } from './backends/index.ts';
-import { closeClients } from './backends/client.ts';
+import { closeClients } from './backends/shared/client.ts';
 import type { Config } from './config/schema.ts';
 import { GatewayError } from './errors.ts';
 import { frontends as frontendRegistry } from './frontends/index.ts';

@@ -9,9 +9,9 @@ import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { oneOfUrl, serverFields, ServerLink, statusError } from './exchange.ts';
-import { applyOverride, metadataOverrideSchema } from './metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './spawn.ts';
+import { oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
+import { applyOverride, metadataOverrideSchema } from './shared/metadata.ts';
+import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
 
 const torchserveSchema = z.strictObject({
   type: z.literal('torchserve'),

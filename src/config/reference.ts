@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { backends } from '../backends/index.ts';
 import { frontends } from '../frontends/index.ts';
 import { adaptiveConcurrencySchema } from '../guard/adaptive-limit.ts';
-import { outlierDetectionSchema } from '../guard/outlier.ts';
+import { outlierDetectionSchema } from '../backends/shared/outlier.ts';
 import { batchingSchema, breakerSchema, modelSchema, retrySchema, rollbackSchema, serverSchema, shadowSchema, stickySchema, targetSchema } from './schema.ts';
 
 interface JsonSchemaNode {

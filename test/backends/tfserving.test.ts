@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeClients } from '../../src/backends/client.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { tfserving } from '../../src/backends/tfserving.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
@@ -46,6 +46,24 @@ const near = (a: number[][], b: number[][]): void =>
   a.forEach((r, i) => r.forEach((v, j) => assert.ok(Math.abs(v - b[i]![j]!) < 1e-5, `[${i}][${j}] ${v} vs ${b[i]![j]}`)));
 
 describe('tfserving backend', () => {
+  it('forget drops a model version: the next model() for it makes a new endpoint and fetches its metadata again', async () => {
+    const b = backend();
+    const first = b.model('linear', '1');
+    assert.equal(b.model('linear', '1'), first, 'one endpoint per model and version');
+    fake.calls.length = 0;
+    await first.metadata();
+    await first.metadata();
+    const fetches = (): number => fake.calls.filter((c) => c.method === 'GET' && c.url === '/v1/models/linear/versions/1/metadata').length;
+    assert.equal(fetches(), 1, 'metadata is cached while the endpoint lives');
+    const other = b.model('linear');
+    b.forget!('linear', '1');
+    assert.equal(b.model('linear'), other, 'other versions are kept');
+    const again = b.model('linear', '1');
+    assert.notEqual(again, first);
+    assert.deepEqual((await again.metadata()).inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
+    assert.equal(fetches(), 2, 'the new endpoint fetched its metadata');
+  });
+
   it('reads the signature and reports AVAILABLE as ready', async () => {
     const m = backend().model('linear');
     const meta = await m.metadata();

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeClients } from '../../src/backends/client.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { triton } from '../../src/backends/triton.ts';
 import { decodeInferRequest } from '../../src/codecs/v2-json.ts';
 import { encodeBinaryRequest } from '../../src/codecs/v2-binary.ts';
@@ -53,6 +53,24 @@ const close = (a: number[][], b: number[][]): void => {
 const tensorRequest = () => decodeInferRequest({ id: 'q', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: rows.flat() }] });
 
 describe('triton backend', () => {
+  it('forget drops a model version: the next model() for it makes a new endpoint and fetches its metadata again', async () => {
+    const b = backend();
+    const first = b.model('linear', '1');
+    assert.equal(b.model('linear', '1'), first, 'one endpoint per model and version');
+    fake.calls.length = 0;
+    await first.metadata();
+    await first.metadata();
+    const fetches = (): number => fake.calls.filter((c) => c.method === 'GET' && c.url === '/v2/models/linear/versions/1').length;
+    assert.equal(fetches(), 1, 'metadata is cached while the endpoint lives');
+    const other = b.model('linear');
+    b.forget!('linear', '1');
+    assert.equal(b.model('linear'), other, 'other versions are kept');
+    const again = b.model('linear', '1');
+    assert.notEqual(again, first);
+    assert.deepEqual((await again.metadata()).inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
+    assert.equal(fetches(), 2, 'the new endpoint fetched its metadata');
+  });
+
   it('reads metadata and max_batch_size, and is ready', async () => {
     const b = backend();
     await b.start();
@@ -141,10 +159,10 @@ describe('triton backend', () => {
     await rejectsWith(backend().model('linear').infer(bad, context()), 'bad_request', 400, /data-type is 'FP64'/);
   });
 
-  it('turns a full queue (503) into 429 queue_full with Retry-After', async () => {
+  it('turns a full queue (503) into 429 backend_queue_full with Retry-After', async () => {
     fake.queueFull = true;
     try {
-      const err = await rejectsWith(backend().model('linear').infer(tensorRequest(), context()), 'queue_full', 429, /Exceeds maximum queue size/);
+      const err = await rejectsWith(backend().model('linear').infer(tensorRequest(), context()), 'backend_queue_full', 429, /Exceeds maximum queue size/);
       assert.equal(err.retryAfter, 1);
     } finally {
       fake.queueFull = false;
