@@ -174,7 +174,9 @@ export class ServerLink {
 export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (declared > maxBytes) {
-    res.body.destroy();
+    // undici's body emits an abort error when destroyed unread: with no listener that would
+    // be an uncaught 'error' event.
+    res.body.once('error', () => {}).destroy();
     throw new GatewayError('backend_bad_reply', `${where} answer of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`);
   }
   if (declared <= maxBytes) {
