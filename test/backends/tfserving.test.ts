@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/observe/log.ts';
 import type { Backend, CallContext } from '../../src/types.ts';
 import { startFakeTfServing, type FakeTfServing } from '../support/fake-tfserving.ts';
 import { linearModel } from '../support/fake-triton.ts';
+import { assertForgets } from '../support/forget.ts';
 
 let fake: FakeTfServing;
 const backends: Backend[] = [];
@@ -47,21 +48,7 @@ const near = (a: number[][], b: number[][]): void =>
 
 describe('tfserving backend', () => {
   it('forget drops a model version: the next model() for it makes a new endpoint and fetches its metadata again', async () => {
-    const b = backend();
-    const first = b.model('linear', '1');
-    assert.equal(b.model('linear', '1'), first, 'one endpoint per model and version');
-    fake.calls.length = 0;
-    await first.metadata();
-    await first.metadata();
-    const fetches = (): number => fake.calls.filter((c) => c.method === 'GET' && c.url === '/v1/models/linear/versions/1/metadata').length;
-    assert.equal(fetches(), 1, 'metadata is cached while the endpoint lives');
-    const other = b.model('linear');
-    b.forget!('linear', '1');
-    assert.equal(b.model('linear'), other, 'other versions are kept');
-    const again = b.model('linear', '1');
-    assert.notEqual(again, first);
-    assert.deepEqual((await again.metadata()).inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
-    assert.equal(fetches(), 2, 'the new endpoint fetched its metadata');
+    await assertForgets(backend(), fake.calls, '/v1/models/linear/versions/1/metadata');
   });
 
   it('reads the signature and reports AVAILABLE as ready', async () => {

@@ -11,6 +11,7 @@ import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Backend, CallContext } from '../../src/types.ts';
 import { linearModel, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
+import { assertForgets } from '../support/forget.ts';
 
 let fake: FakeTriton;
 const backends: Backend[] = [];
@@ -54,21 +55,7 @@ const tensorRequest = () => decodeInferRequest({ id: 'q', inputs: [{ name: 'x', 
 
 describe('triton backend', () => {
   it('forget drops a model version: the next model() for it makes a new endpoint and fetches its metadata again', async () => {
-    const b = backend();
-    const first = b.model('linear', '1');
-    assert.equal(b.model('linear', '1'), first, 'one endpoint per model and version');
-    fake.calls.length = 0;
-    await first.metadata();
-    await first.metadata();
-    const fetches = (): number => fake.calls.filter((c) => c.method === 'GET' && c.url === '/v2/models/linear/versions/1').length;
-    assert.equal(fetches(), 1, 'metadata is cached while the endpoint lives');
-    const other = b.model('linear');
-    b.forget!('linear', '1');
-    assert.equal(b.model('linear'), other, 'other versions are kept');
-    const again = b.model('linear', '1');
-    assert.notEqual(again, first);
-    assert.deepEqual((await again.metadata()).inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
-    assert.equal(fetches(), 2, 'the new endpoint fetched its metadata');
+    await assertForgets(backend(), fake.calls, '/v2/models/linear/versions/1');
   });
 
   it('reads metadata and max_batch_size, and is ready', async () => {
