@@ -1,23 +1,29 @@
 // passthrough.ts — a raw streaming proxy for routes that must not be parsed: Vertex rawPredict,
 // unknown paths. Bodies stream both ways untouched; only the headers are cleaned: hop-by-hop
 // headers and every header named in Connection are dropped, Upgrade is never forwarded,
-// x-forwarded-* are set. It dispatches on an undici Pool with a handler that writes straight
-// into the client's response rather than using http-proxy-3: two minimal proxies, one each way,
-// measured on this machine with wrk (32 connections, 162 B body, CPU per request of the proxy
-// process, three alternating runs) cost 69–76 µs per request on undici against 87–103 µs for
-// http-proxy-3 over a keep-alive node:http Agent.
+// x-forwarded-* are set. It dispatches on the origin's shared undici Pool (shared/client.ts)
+// with a handler that writes straight into the client's response rather than using
+// http-proxy-3: two minimal proxies, one each way, measured on this machine with wrk (32
+// connections, 162 B body, CPU per request of the proxy process, three alternating runs) cost
+// 69–76 µs per request on undici against 87–103 µs for http-proxy-3 over a keep-alive
+// node:http Agent.
 
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Backend, BackendFactory, Health } from '../types.ts';
+import { poolFor } from './shared/client.ts';
 
-/** RawProxy streams one client request to the upstream at the given path (with query string); close() drops its idle sockets. */
-export type RawProxy = ((req: IncomingMessage, res: ServerResponse, path: string) => void) & { close(): void };
+/**
+ * RawProxy streams one client request to the upstream at the given path (with query string).
+ * `fail` answers a failure before the upstream's headers went out (the server writes it as
+ * JSON); after that the client's stream is cut. It owns no sockets: the origin's pool is shared.
+ */
+export type RawProxy = (req: IncomingMessage, res: ServerResponse, path: string, fail: (err: unknown) => void) => void;
 
 export interface RawProxyOptions {
   /** No byte from the upstream for this long → 504 (or the stream is cut once started). */
@@ -54,26 +60,23 @@ export function cleanHeaders<H extends IncomingHttpHeaders | OutgoingHttpHeaders
 /**
  * createRawProxy makes a proxy to one upstream origin (an optional base path is kept): the
  * upstream URL is that origin + base + the given path, never a URL resolved against the
- * client's path. Before the answer's headers are sent a failure is answered 502/504 JSON;
- * after, the client's stream is cut. Nothing a client or an upstream does throws out of it.
+ * client's path. Before the answer's headers are sent a failure goes to `fail` (400 for a bad
+ * path, 502/504 for the upstream); after, the client's stream is cut. Nothing a client or an
+ * upstream does throws out of it.
  */
 export function createRawProxy(origin: string, log: Logger, options: RawProxyOptions = {}): RawProxy {
   const base = new URL(origin);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`passthrough needs an http(s) URL, got ${origin}`);
   const basePath = base.pathname.replace(/\/+$/, '');
   const upstream = `${base.origin}${basePath}`;
-  const timeoutMs = options.timeoutMs ?? 0; // 0: undici waits without limit
-  const pool = new Pool(base.origin, {
-    connections: 256,
-    pipelining: 1,
-    connect: { timeout: options.connectTimeoutMs ?? 5000 },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  // Per dispatch, over the pool's own: a raw stream waits for its next byte this long, 0
+  // without limit (undici's meaning of 0), whatever the model calls to the same origin use.
+  const timeoutMs = options.timeoutMs ?? 0;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
 
-  const forward = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+  return (req, res, path, fail) => {
     if (path.length > maxPathLength || !pathPattern.test(path)) {
-      writeJsonError(res, new GatewayError('bad_request', 'the request path is not a valid absolute path'));
+      fail(new GatewayError('bad_request', 'the request path is not a valid absolute path'));
       req.resume();
       return;
     }
@@ -97,15 +100,18 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
         return;
       }
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      writeJsonError(res, e.code === 'internal' ? new GatewayError('backend_unreachable', `passthrough upstream ${base.origin} failed (${code})`) : e);
+      fail(e.code === 'internal' ? new GatewayError('backend_unreachable', `passthrough upstream ${base.origin} failed (${code})`) : e);
     });
     try {
-      pool.dispatch({ origin: base.origin, path: basePath + path, method: req.method ?? 'GET', headers: headers as Record<string, string | string[]>, body }, handler);
+      // Asked per request: after closeClients (shutdown, tests) the origin gets a fresh pool.
+      poolFor(base.origin, { connectTimeoutMs }).dispatch({
+        origin: base.origin, path: basePath + path, method: req.method ?? 'GET', headers: headers as Record<string, string | string[]>, body,
+        headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+      }, handler);
     } catch (err) {
       handler.onResponseError(undefined, err as Error);
     }
   };
-  return Object.assign(forward, { close: () => { void pool.close().catch(() => {}); } });
 }
 
 type Controller = Dispatcher.DispatchController;
@@ -191,17 +197,6 @@ function forwardedHeaders(req: IncomingMessage, res: ServerResponse): IncomingHt
   return headers;
 }
 
-// NOTE: server/reply.ts writes every other error; a raw stream has no promise to reject, and a
-// backend must not import the server layer, so this one answer is written here in the same shape.
-function writeJsonError(res: ServerResponse, e: GatewayError): void {
-  if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify(e.toJSON());
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
-  if (e.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfter)));
-  res.writeHead(e.status, headers);
-  res.end(body);
-}
-
 const passthroughSchema = z.strictObject({
   type: z.literal('passthrough'),
   url: z.url({ protocol: /^https?$/ }).describe('Upstream origin, optionally with a base path: requests go to url + their path.'),
@@ -227,7 +222,8 @@ export const passthrough: BackendFactory<PassthroughConfig> = {
       model: () => ({ infer: notModels, metadata: notModels, health }),
       health,
       proxy,
-      close: async () => { proxy.close(); },
+      // The origin's pool is shared and closed with the others at shutdown (closeClients).
+      close: async () => {},
     };
   },
 };

@@ -10,9 +10,9 @@ import {
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { oneOfUrl, serverFields, ServerLink, statusError } from './exchange.ts';
-import { MetadataCache, metadataOverrideSchema, ModelTable } from './metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './spawn.ts';
+import { oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
+import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
+import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
 
 const tfservingSchema = z.strictObject({
   type: z.literal('tfserving'),
@@ -59,6 +59,7 @@ export const tfserving: BackendFactory<TfservingConfig> = {
         }, config.metadata?.[model]);
         return { cache, endpoint: modelEndpoint(link, base, where, cache, config.signatureName, health) };
       }),
+      forget: (model, version) => table.forget(model, version),
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),

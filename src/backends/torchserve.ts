@@ -6,12 +6,12 @@
 import { z } from 'zod';
 import { rowsToTensors, tensorsToInstances } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
-import { GatewayError } from '../errors.ts';
+import { clip, GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { oneOfUrl, serverFields, ServerLink, statusError } from './exchange.ts';
-import { applyOverride, metadataOverrideSchema } from './metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './spawn.ts';
+import { oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
+import { applyOverride, metadataOverrideSchema } from './shared/metadata.ts';
+import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
 
 const torchserveSchema = z.strictObject({
   type: z.literal('torchserve'),
@@ -32,7 +32,7 @@ export const torchserve: BackendFactory<TorchserveConfig> = {
     const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
     const ping = (signal?: AbortSignal): Promise<Health> =>
-      link.probe('/ping', (a) => a.status === 200 ? undefined : `/ping answered ${a.status} ${a.body.toString('utf8').slice(0, 200)}`, signal);
+      link.probe('/ping', (a) => a.status === 200 ? undefined : `/ping answered ${a.status} ${clip(a.body.toString('utf8'))}`, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, ping, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? ping(signal);
 

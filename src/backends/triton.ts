@@ -14,9 +14,9 @@ import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './exchange.ts';
-import { MetadataCache, metadataOverrideSchema, ModelTable } from './metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './spawn.ts';
+import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
+import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
+import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
 
 const tritonSchema = z.strictObject({
   type: z.literal('triton'),
@@ -53,6 +53,7 @@ export const triton: BackendFactory<TritonConfig> = {
         const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
         return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, config.binaryOutputBytes, health) };
       }),
+      forget: (model, version) => table.forget(model, version),
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
@@ -220,7 +221,7 @@ function decodeAnswer(answer: ServerAnswer, where: string): InferResponse {
 function tritonError(answer: ServerAnswer, where: string): GatewayError {
   const base = statusError(answer, where);
   if (answer.status === 503 && /queue/i.test(base.message)) {
-    return new GatewayError('queue_full', `${where}: ${base.message.replace(/^.*\(503\): /, '')}`, { retryAfter: retryAfterOf(answer).retryAfter ?? 1 });
+    return new GatewayError('backend_queue_full', `${where}: ${base.message.replace(/^.*\(503\): /, '')}`, { retryAfter: retryAfterOf(answer).retryAfter ?? 1 });
   }
   return base;
 }

@@ -80,7 +80,7 @@ function rawPredict(config: VertexConfig, deps: FrontendDeps): RawRoute {
     raw(req, res, ctx) {
       // ctx.path keeps the query string; a fixed backend path takes the client's query along.
       const q = ctx.path.indexOf('?');
-      proxy(req, res, fixed === undefined ? ctx.path : fixed + (q < 0 ? '' : ctx.path.slice(q)));
+      proxy(req, res, fixed === undefined ? ctx.path : fixed + (q < 0 ? '' : ctx.path.slice(q)), ctx.fail);
     },
   };
 }

@@ -6,10 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeClients } from '../../src/backends/client.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { http } from '../../src/backends/http.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
+import { writeError } from '../../src/server/reply.ts';
 import type { Backend, CallContext } from '../../src/types.ts';
 import { flaskSpawnCommand, startFlask, type RunningFlask } from '../support/flask.ts';
 import { freePort } from '../support/ports.ts';
@@ -114,7 +115,7 @@ describe('http backend with the Flask iris server', () => {
     const meta = await b.model('iris', '2').metadata();
     assert.deepEqual(meta, { name: 'iris', platform: 'http', versions: ['2'], inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], outputs: [] });
     assert.deepEqual(await backend({ url: flask.url }).model('m').metadata(), { name: 'm', platform: 'http', inputs: [], outputs: [] });
-    const front = createServer((req, res) => b.proxy!(req, res, '/health'));
+    const front = createServer((req, res) => b.proxy!(req, res, '/health', (err) => { writeError(res, err); }));
     servers.push(front);
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     const res = await fetch(`http://127.0.0.1:${(front.address() as AddressInfo).port}/whatever`);
@@ -241,8 +242,8 @@ describe('http backend failure modes (scriptable server)', () => {
 
   test('answers that are not JSON, not an object, or without predictions → 502 backend_bad_reply naming the backend', async () => {
     await rejectsWith(call('/garbage'), 'backend_bad_reply', 502, /backend "scripted" answered 200 with a body that is not JSON/);
-    await rejectsWith(call('/array'), 'backend_bad_reply', 502, /backend "scripted" answered an array, not an object with "predictions"/);
-    await rejectsWith(call('/noPredictions'), 'backend_bad_reply', 502, /without a "predictions" array/);
+    await rejectsWith(call('/array'), 'backend_bad_reply', 502, /backend "scripted" answered an array of 2, not an object with "predictions"/);
+    await rejectsWith(call('/noPredictions'), 'backend_bad_reply', 502, /without a "predictions" array \("predictions" is missing\)/);
     await rejectsWith(call('/errorWith200'), 'backend_bad_reply', 502, /with an error: model not loaded/);
   });
 
@@ -253,7 +254,7 @@ describe('http backend failure modes (scriptable server)', () => {
   test('4xx with a JSON error is passed on; without one it is the backend\'s fault', async () => {
     await rejectsWith(call('/e422'), 'bad_request', 422, /^feature 3 is out of range$/);
     await rejectsWith(call('/e404html'), 'backend_bad_reply', 502, /answered 404 without a JSON \{"error"\} \(check predictPath\)/);
-    const e = await rejectsWith(call('/e429'), 'overloaded', 429, /too many requests/);
+    const e = await rejectsWith(call('/e429'), 'backend_overloaded', 429, /too many requests/);
     assert.equal(e.retryAfter, 7);
   });
 

@@ -1,6 +1,7 @@
 // passthrough.test.ts — the raw proxy between a real client and a real echo server: hop-by-hop
 // and Connection-named headers stripped both ways, x-forwarded-* set, paths kept exactly, large
-// bodies streamed (not buffered), upstream down / hung / cut handled without a crash.
+// bodies streamed (not buffered), upstream down / hung / cut handled without a crash, and every
+// failure before the answer started handed to the caller's fail (written here as the server does).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,13 +9,16 @@ import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { cleanHeaders, createRawProxy, passthrough, validHeaders } from '../../src/backends/passthrough.ts';
+import { cleanHeaders, createRawProxy, passthrough, validHeaders, type RawProxy } from '../../src/backends/passthrough.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
+import { writeError } from '../../src/server/reply.ts';
 import { freePort } from '../support/ports.ts';
 
 const servers: Server[] = [];
 after(async () => {
+  await closeClients();
   for (const s of servers) s.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
 });
@@ -25,12 +29,20 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** failAsJson is the fail a raw route gets: the error written as the server's JSON answer. */
+const failAsJson = (res: ServerResponse) => (err: unknown): void => { writeError(res, err); };
+
 /** gatewayFor puts a proxy behind a plain server, as the router would call it. */
-function gatewayFor(proxy: (req: IncomingMessage, res: ServerResponse, path: string) => void): Promise<string> {
+function gatewayFor(proxy: RawProxy): Promise<string> {
   return listen(createServer((req, res) => {
     res.setHeader('x-request-id', 'req-123');
-    proxy(req, res, req.url ?? '/');
+    proxy(req, res, req.url ?? '/', failAsJson(res));
   }));
+}
+
+/** viaPath puts a proxy behind a plain server that hands it a fixed path, whatever the client asked. */
+function viaPath(proxy: RawProxy, path: string): Promise<string> {
+  return listen(createServer((req, res) => proxy(req, res, path, failAsJson(res))));
 }
 
 interface Reply { status: number; headers: IncomingHttpHeaders; body: Buffer }
@@ -172,7 +184,7 @@ describe('createRawProxy', () => {
   test('the upstream URL is the origin plus the path, even for paths that look like hosts', async () => {
     const viaRaw = (path: string): Promise<Reply> => new Promise((resolve, reject) => {
       // The router hands the path to the proxy; call it with a path unlike req.url.
-      void listen(createServer((req, res) => proxy(req, res, path))).then((url) => send(url, { path: '/ignored' })).then(resolve, reject);
+      void viaPath(proxy, path).then((url) => send(url, { path: '/ignored' })).then(resolve, reject);
     });
     const proxy = createRawProxy(upstream, silentLogger);
     const echoed = async (path: string): Promise<string> => {
@@ -183,14 +195,14 @@ describe('createRawProxy', () => {
     assert.equal(await echoed('//evil.example/echo'), '//evil.example/echo');
     assert.equal(await echoed('/echo/a?q=%2F&r=1'), '/echo/a?q=%2F&r=1');
     const withBase = createRawProxy(`${upstream}/base/`, silentLogger);
-    const baseUrl = await listen(createServer((req, res) => withBase(req, res, '/echo?x=1')));
+    const baseUrl = await viaPath(withBase, '/echo?x=1');
     const res = await send(baseUrl, { path: '/anything' });
     assert.equal((JSON.parse(res.body.toString()) as { url: string }).url, '/base/echo?x=1');
   });
 
   test('a path that is not absolute is refused with 400 JSON', async () => {
     for (const path of ['http://evil.example/', 'echo', '/a b', '/a\r\nx: y', '']) {
-      const url = await listen(createServer((req, res) => createRawProxy(upstream, silentLogger)(req, res, path)));
+      const url = await viaPath(createRawProxy(upstream, silentLogger), path);
       const res = await send(url);
       assert.equal(res.status, 400, JSON.stringify(path));
       assert.deepEqual(JSON.parse(res.body.toString()), { error: 'the request path is not a valid absolute path', code: 'bad_request' });
@@ -239,10 +251,34 @@ describe('createRawProxy', () => {
     assert.equal((await send(gateway, { path: '/echo' })).status, 200);
   });
 
-  test('an upstream that sends nothing within timeoutMs → 504 JSON', async () => {
+  test('an upstream that sends nothing within timeoutMs → 504 JSON, though the shared pool waits far longer', async () => {
+    const started = performance.now();
     const res = await send(gateway, { path: '/hang' });
     assert.equal(res.status, 504);
     assert.equal((JSON.parse(res.body.toString()) as { code: string }).code, 'deadline_exceeded');
+    // The origin's pool waits 60 s for headers; the raw proxy's 500 ms is set per request.
+    assert.ok(performance.now() - started < 5000, 'the raw timeout applied, not the pool\'s');
+  });
+
+  test('a failure before the answer started goes to fail, and the proxy writes nothing itself', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const proxy = createRawProxy(dead, silentLogger);
+    const failed: unknown[] = [];
+    let path = '/x';
+    const url = await listen(createServer((req, res) => proxy(req, res, path, (err) => {
+      failed.push(err);
+      res.writeHead(418, { 'content-type': 'text/plain' });
+      res.end('answered by the caller');
+    })));
+    const res = await send(url);
+    assert.equal(res.status, 418);
+    assert.equal(res.body.toString(), 'answered by the caller');
+    assert.equal(failed.length, 1);
+    assert.ok(failed[0] instanceof GatewayError && failed[0].code === 'backend_unreachable', String(failed[0]));
+    path = 'no-slash';
+    const bad = await send(url);
+    assert.equal(bad.status, 418);
+    assert.ok(failed[1] instanceof GatewayError && failed[1].code === 'bad_request');
   });
 
   test('upstream header bytes: Latin-1 passes byte for byte; a control character is a 502 JSON naming it, not a crash', async () => {
@@ -294,6 +330,9 @@ describe('passthrough backend', () => {
     assert.deepEqual(await backend.health(), { ready: true });
     const url = await gatewayFor(backend.proxy!.bind(backend));
     assert.equal((await send(url, { path: '/echo' })).status, 200);
+    // Its pool is the origin's shared one: closing the backend leaves it to the other proxies.
+    await backend.close();
+    assert.equal((await send(gateway, { path: '/echo' })).status, 200);
     await assert.rejects(backend.model('m').infer({ instances: [1] }, {} as never), (err: unknown) =>
       err instanceof GatewayError && err.code === 'bad_request' && /passthrough/.test(err.message));
 

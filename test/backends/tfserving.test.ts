@@ -3,13 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeClients } from '../../src/backends/client.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { tfserving } from '../../src/backends/tfserving.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Backend } from '../../src/types.ts';
 import { context, near, rejectsWith, rows } from '../support/backend-calls.ts';
 import { startFakeTfServing, type FakeTfServing } from '../support/fake-tfserving.ts';
 import { linearModel } from '../support/fake-triton.ts';
+import { assertForgets } from '../support/forget.ts';
 
 let fake: FakeTfServing;
 const backends: Backend[] = [];
@@ -28,6 +29,10 @@ function backend(extra: Record<string, unknown> = {}): Backend {
 }
 
 describe('tfserving backend', () => {
+  it('forget drops a model version: the next model() for it makes a new endpoint and fetches its metadata again', async () => {
+    await assertForgets(backend(), fake.calls, '/v1/models/linear/versions/1/metadata');
+  });
+
   it('reads the signature and reports AVAILABLE as ready', async () => {
     const m = backend().model('linear');
     const meta = await m.metadata();

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeClients } from '../../src/backends/client.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { torchserve } from '../../src/backends/torchserve.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Backend } from '../../src/types.ts';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { closeClients } from '../../src/backends/client.ts';
+import { closeClients } from '../../src/backends/shared/client.ts';
 import { triton } from '../../src/backends/triton.ts';
 import { decodeInferRequest } from '../../src/codecs/v2-json.ts';
 import { encodeBinaryRequest } from '../../src/codecs/v2-binary.ts';
@@ -11,6 +11,7 @@ import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Backend, CallContext } from '../../src/types.ts';
 import { linearModel, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
+import { assertForgets } from '../support/forget.ts';
 
 let fake: FakeTriton;
 const backends: Backend[] = [];
@@ -53,6 +54,10 @@ const close = (a: number[][], b: number[][]): void => {
 const tensorRequest = () => decodeInferRequest({ id: 'q', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 4], data: rows.flat() }] });
 
 describe('triton backend', () => {
+  it('forget drops a model version: the next model() for it makes a new endpoint and fetches its metadata again', async () => {
+    await assertForgets(backend(), fake.calls, '/v2/models/linear/versions/1');
+  });
+
   it('reads metadata and max_batch_size, and is ready', async () => {
     const b = backend();
     await b.start();
@@ -141,10 +146,10 @@ describe('triton backend', () => {
     await rejectsWith(backend().model('linear').infer(bad, context()), 'bad_request', 400, /data-type is 'FP64'/);
   });
 
-  it('turns a full queue (503) into 429 queue_full with Retry-After', async () => {
+  it('turns a full queue (503) into 429 backend_queue_full with Retry-After', async () => {
     fake.queueFull = true;
     try {
-      const err = await rejectsWith(backend().model('linear').infer(tensorRequest(), context()), 'queue_full', 429, /Exceeds maximum queue size/);
+      const err = await rejectsWith(backend().model('linear').infer(tensorRequest(), context()), 'backend_queue_full', 429, /Exceeds maximum queue size/);
       assert.equal(err.retryAfter, 1);
     } finally {
       fake.queueFull = false;

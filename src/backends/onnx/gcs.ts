@@ -14,7 +14,7 @@ import { basename, dirname, join, normalize } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { importPKCS8, SignJWT } from 'jose';
-import { GatewayError } from '../../errors.ts';
+import { clip, GatewayError } from '../../errors.ts';
 
 const scope = 'https://www.googleapis.com/auth/devstorage.read_only';
 
@@ -46,7 +46,7 @@ export async function downloadPrefix(uri: string, dir?: string): Promise<string>
     await mkdir(dirname(target), { recursive: true });
     const res = await fetch(`${host}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`, { headers });
     if (!res.ok || res.body === null) {
-      throw new GatewayError('backend_unavailable', `downloading gs://${bucket}/${name} failed with ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      throw new GatewayError('backend_unavailable', `downloading gs://${bucket}/${name} failed with ${res.status}: ${clip(await res.text())}`);
     }
     await pipeline(Readable.fromWeb(res.body as never), createWriteStream(target));
   }
@@ -59,7 +59,7 @@ async function listObjects(host: string, bucket: string, path: string, headers: 
   do {
     const q = new URLSearchParams({ prefix: path, ...(pageToken === undefined ? {} : { pageToken }) });
     const res = await fetch(`${host}/storage/v1/b/${encodeURIComponent(bucket)}/o?${q}`, { headers });
-    if (!res.ok) throw new GatewayError('backend_unavailable', `listing ${uri} failed with ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    if (!res.ok) throw new GatewayError('backend_unavailable', `listing ${uri} failed with ${res.status}: ${clip(await res.text())}`);
     const page = await res.json() as { items?: Array<{ name: string }>; nextPageToken?: string };
     for (const item of page.items ?? []) names.push(item.name);
     pageToken = page.nextPageToken;

@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ProcessSupervisor, spawnSchema, type SpawnConfig } from '../../src/backends/spawn.ts';
-import { GatewayError } from '../../src/errors.ts';
-import { createLogger } from '../../src/observe/log.ts';
-import { registry } from '../../src/observe/metrics.ts';
-import type { Health } from '../../src/types.ts';
-import { freePort } from '../support/ports.ts';
+import { ProcessSupervisor, spawnSchema, type SpawnConfig } from '../../../src/backends/shared/spawn.ts';
+import { GatewayError } from '../../../src/errors.ts';
+import { createLogger } from '../../../src/observe/log.ts';
+import { registry } from '../../../src/observe/metrics.ts';
+import type { Health } from '../../../src/types.ts';
+import { freePort } from '../../support/ports.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'infergate-spawn-'));
 const supervisors: ProcessSupervisor[] = [];

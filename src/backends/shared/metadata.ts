@@ -4,21 +4,15 @@
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { GatewayError, toGatewayError } from '../errors.ts';
-import { isDatatype } from '../tensors/datatype.ts';
-import type { ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
-import type { ModelEndpoint } from '../types.ts';
-
-const specSchema = z.strictObject({
-  name: z.string().min(1),
-  datatype: z.string().refine(isDatatype, { message: 'expected a v2 datatype (BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES)' }),
-  shape: z.array(z.number().int().min(-1)),
-});
+import { GatewayError, toGatewayError } from '../../errors.ts';
+import { tensorSpecSchema } from '../../tensors/spec.ts';
+import type { ModelMetadata } from '../../tensors/tensor.ts';
+import type { ModelEndpoint } from '../../types.ts';
 
 /** metadataOverrideSchema is the per-model `metadata` block: what to use instead of what the server reports. */
 export const metadataOverrideSchema = z.record(z.string(), z.strictObject({
-  inputs: z.array(specSchema).optional(),
-  outputs: z.array(specSchema).optional(),
+  inputs: z.array(tensorSpecSchema).optional(),
+  outputs: z.array(tensorSpecSchema).optional(),
   maxBatchSize: z.coerce.number().int().min(0).optional(),
 })).describe('Per model name: inputs, outputs and maxBatchSize to use instead of what the server reports.');
 
@@ -104,7 +98,7 @@ export class ModelTable {
 
   /** endpoint gives the model's endpoint, making it (and its cache) on first use. */
   endpoint(model: string, version: string | undefined, make: () => { endpoint: ModelEndpoint; cache: MetadataCache }): ModelEndpoint {
-    const key = `${model}\u0000${version ?? ''}`;
+    const key = keyOf(model, version);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       entry = { ...make(), model };
@@ -112,6 +106,14 @@ export class ModelTable {
       if (this.#started) this.#prefetch(entry.cache, model);
     }
     return entry.endpoint;
+  }
+
+  /**
+   * forget drops the model's endpoint and its cached metadata (the gateway no longer serves
+   * that version): a later endpoint() for it makes a new one, which fetches the metadata again.
+   */
+  forget(model: string, version: string | undefined): void {
+    this.#entries.delete(keyOf(model, version));
   }
 
   /** start fetches the metadata of every endpoint made so far. */
@@ -137,13 +139,17 @@ export class ModelTable {
   }
 }
 
+function keyOf(model: string, version: string | undefined): string {
+  return `${model}\u0000${version ?? ''}`;
+}
+
 /** applyOverride lays the configured inputs, outputs and maxBatchSize over the fetched metadata. */
 export function applyOverride(meta: ModelMetadata, override: MetadataOverride | undefined): ModelMetadata {
   if (override === undefined) return meta;
   return {
     ...meta,
-    ...(override.inputs === undefined ? {} : { inputs: override.inputs as TensorSpec[] }),
-    ...(override.outputs === undefined ? {} : { outputs: override.outputs as TensorSpec[] }),
+    ...(override.inputs === undefined ? {} : { inputs: override.inputs }),
+    ...(override.outputs === undefined ? {} : { outputs: override.outputs }),
     ...(override.maxBatchSize === undefined ? {} : { maxBatchSize: override.maxBatchSize }),
   };
 }

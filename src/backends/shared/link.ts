@@ -1,22 +1,23 @@
-// exchange.ts — one request/answer with a model server for the triton, tfserving and torchserve
-// backends: pick a URL (fewest in flight), send over the shared undici pool with the call's
-// signal and forwarded headers, read the answer up to a byte cap (the body is always consumed
-// or destroyed), time it, and map transport failures to GatewayErrors in one place.
+// link.ts — one request/answer with a model server, for every backend that calls URLs (http,
+// triton, tfserving, torchserve): pick a URL (fewest in flight), send over the shared undici
+// pool with the call's signal and forwarded headers, read the answer up to a byte cap (the body
+// is always consumed or destroyed), time it, and map transport failures to GatewayErrors in one
+// place; plus the status mapping and schema fields these backends share.
 
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import { duration, size } from '../config/units.ts';
-import { GatewayError, toGatewayError } from '../errors.ts';
-import { backendDuration } from '../observe/metrics.ts';
-import { outlierDetectionSchema } from '../guard/outlier.ts';
-import type { CallContext, Health } from '../types.ts';
+import { duration, size } from '../../config/units.ts';
+import { clip, GatewayError, toGatewayError } from '../../errors.ts';
+import { backendDuration } from '../../observe/metrics.ts';
+import type { CallContext, Health } from '../../types.ts';
 import { poolFor } from './client.ts';
-import { pickerFor, type EndpointPicker } from './endpoints.ts';
+import { pickerFor, type EndpointLease, type EndpointPicker } from './endpoints.ts';
+import { outlierDetectionSchema } from './outlier.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
-/** serverFields are the connection settings shared by the triton, tfserving and torchserve schemas. */
+/** serverFields are the connection settings shared by the http, triton, tfserving and torchserve schemas. */
 export const serverFields = {
   url: httpUrl.optional().describe('Server URL, e.g. http://127.0.0.1:8000 (a base path is kept).'),
   urls: z.array(httpUrl).min(1).optional().describe('Several replicas of the server; each call goes to the one with the fewest calls in flight.'),
@@ -36,6 +37,9 @@ export interface ServerAnswer {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
+
+/** errorBodyBytes caps what is read of a failed answer: it is only read for its message. */
+export const errorBodyBytes = 64 * 1024;
 
 export interface SendOptions {
   method: 'GET' | 'POST';
@@ -69,7 +73,10 @@ export class ServerLink {
     this.#connectTimeoutMs = config.connectTimeoutMs;
   }
 
-  /** send makes one request and reads the whole answer; transport failures become GatewayErrors. */
+  /**
+   * send makes one request and reads the whole answer; transport failures become GatewayErrors.
+   * The answer's status is what outlier detection and the duration metric see (5xx count).
+   */
   async send(opts: SendOptions): Promise<ServerAnswer> {
     const lease = this.#picker.acquire();
     try {
@@ -78,6 +85,23 @@ export class ServerLink {
       lease.release();
     }
   }
+
+  /**
+   * exchange is send with the answer checked inside the call: what `read` gives is returned, and
+   * what it throws is the call's outcome for outlier detection and the duration metric, as a
+   * transport failure is (a malformed 200 counts against the URL; a client's 4xx does not).
+   */
+  async exchange<T>(opts: SendOptions, read: (answer: ServerAnswer) => T): Promise<T> {
+    const lease = this.#picker.acquire();
+    try {
+      return await this.#sendTo(lease.url, opts, read);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** lease picks a URL for a caller that talks to it directly (a raw stream); release it when done. */
+  lease(): EndpointLease { return this.#picker.acquire(); }
 
   /**
    * probe asks every URL at once (a health check): each answer ejects or restores its URL for
@@ -103,7 +127,9 @@ export class ServerLink {
   /** endpoints gives each URL's calls in flight and whether it is ejected. */
   endpoints(): Record<string, { inFlight: number; ejected: boolean }> { return this.#picker.status(); }
 
-  async #sendTo(url: string, opts: SendOptions): Promise<ServerAnswer> {
+  #sendTo(url: string, opts: SendOptions): Promise<ServerAnswer>;
+  #sendTo<T>(url: string, opts: SendOptions, read: (answer: ServerAnswer) => T): Promise<T>;
+  async #sendTo<T>(url: string, opts: SendOptions, read?: (answer: ServerAnswer) => T): Promise<T | ServerAnswer> {
     const started = performance.now();
     const signal = opts.ctx?.signal ?? opts.signal ?? AbortSignal.timeout(5000);
     let outcome = 'ok';
@@ -114,10 +140,15 @@ export class ServerLink {
         ...(opts.body === undefined ? {} : { body: opts.body }),
       });
       const ok = res.statusCode >= 200 && res.statusCode < 300;
-      const body = await readCapped(res, ok ? this.#maxBytes : 64 * 1024, `backend "${this.name}"`);
+      const answer: ServerAnswer = { status: res.statusCode, headers: res.headers, body: await readCapped(res, ok ? this.#maxBytes : errorBodyBytes, `backend "${this.name}"`) };
+      if (read !== undefined) {
+        const value = read(answer);
+        this.#picker.record(url);
+        return value;
+      }
       if (!ok) outcome = String(res.statusCode);
       this.#picker.recordStatus(url, res.statusCode);
-      return { status: res.statusCode, headers: res.headers, body };
+      return answer;
     } catch (err) {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
       const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${this.name}" (${url})`);
@@ -133,11 +164,26 @@ export class ServerLink {
   }
 }
 
-async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string): Promise<Buffer> {
+/**
+ * readCapped reads a whole answer body up to maxBytes; the body is always consumed or
+ * destroyed. A declared length over the cap is refused before reading; a declared length
+ * within it is taken in one piece (undici enforces it); an undeclared one is streamed and
+ * counted. A failed answer (3xx and up) over the cap is cut, not refused: it is only read for
+ * its message.
+ */
+export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (declared > maxBytes) {
-    res.body.destroy();
+    // undici's body emits an abort error when destroyed unread: with no listener that would
+    // be an uncaught 'error' event.
+    res.body.once('error', () => {}).destroy();
     throw new GatewayError('backend_bad_reply', `${where} answer of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`);
+  }
+  if (declared <= maxBytes) {
+    // A declared length is enforced by undici (a longer body is an error), so the whole body
+    // can be taken at once, without an async iterator per answer.
+    const bytes = await res.body.bytes();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -158,7 +204,7 @@ export function errorText(body: Buffer): string | undefined {
   try {
     const doc = JSON.parse(body.toString('utf8')) as { error?: unknown; message?: unknown };
     const msg = typeof doc.error === 'string' ? doc.error : typeof doc.message === 'string' ? doc.message : undefined;
-    return msg === undefined ? undefined : msg.length > 500 ? `${msg.slice(0, 500)}…` : msg;
+    return msg === undefined ? undefined : clip(msg, 500);
   } catch {
     return undefined;
   }
@@ -172,7 +218,7 @@ export function statusError(answer: ServerAnswer, where: string): GatewayError {
   const { status } = answer;
   const message = errorText(answer.body);
   const retry = retryAfterOf(answer);
-  if (status === 429) return new GatewayError('overloaded', message ?? `${where} is overloaded`, retry);
+  if (status === 429) return new GatewayError('backend_overloaded', message ?? `${where} is overloaded`, retry);
   if (status === 503) return new GatewayError('backend_unavailable', `${where} is unavailable (503)${message === undefined ? '' : `: ${message}`}`, retry);
   if (status >= 400 && status < 500) {
     const code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'bad_request';

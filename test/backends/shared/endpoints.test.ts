@@ -3,9 +3,9 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EndpointPicker, pickerFor } from '../../src/backends/endpoints.ts';
-import { GatewayError } from '../../src/errors.ts';
-import { silentLogger } from '../../src/observe/log.ts';
+import { EndpointPicker, pickerFor } from '../../../src/backends/shared/endpoints.ts';
+import { GatewayError } from '../../../src/errors.ts';
+import { silentLogger } from '../../../src/observe/log.ts';
 
 describe('EndpointPicker', () => {
   test('sends each call to the URL with the fewest in flight', () => {

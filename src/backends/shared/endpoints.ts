@@ -1,12 +1,11 @@
 // endpoints.ts — picks one of a backend's URLs per call: the one with the fewest calls in
 // flight (least-request, as Envoy's LEAST_REQUEST and Caddy's least_conn do), rotating among
 // ties, steering around a URL that just refused connections for a short cooldown, and skipping
-// URLs the outlier detector has ejected (guard/outlier.ts) unless every URL is out.
+// URLs the outlier detector has ejected (outlier.ts) unless every URL is out.
 
 import type { Logger } from 'pino';
-import type { GatewayError } from '../errors.ts';
-import { countsAsFailure } from '../guard/breaker.ts';
-import { createOutlierDetector, type OutlierDetectionConfig, type OutlierDetector } from '../guard/outlier.ts';
+import { isBackendFault, type GatewayError } from '../../errors.ts';
+import { createOutlierDetector, type OutlierDetectionConfig, type OutlierDetector } from './outlier.ts';
 
 /** EndpointLease is one picked URL; release() must be called exactly once when the call ends. */
 export interface EndpointLease {
@@ -92,7 +91,7 @@ export class EndpointPicker {
    */
   record(url: string, err?: GatewayError): void {
     if (this.#outlier === undefined || err?.code === 'client_closed') return;
-    this.#outlier.record(url, err === undefined || !countsAsFailure(err));
+    this.#outlier.record(url, err === undefined || !isBackendFault(err));
   }
 
   /** recordStatus is record for an answer read as a status: 5xx counts against the URL. */

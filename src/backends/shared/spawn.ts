@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { duration } from '../config/units.ts';
-import { GatewayError } from '../errors.ts';
-import { processRestarts } from '../observe/metrics.ts';
-import type { Health } from '../types.ts';
+import { duration } from '../../config/units.ts';
+import { GatewayError } from '../../errors.ts';
+import { processRestarts } from '../../observe/metrics.ts';
+import type { Health } from '../../types.ts';
 
 /** spawnSchema is the `spawn` block of http, triton, tfserving and torchserve backends. */
 export const spawnSchema = z.strictObject({

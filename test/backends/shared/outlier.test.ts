@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOutlierDetector, outlierDetectionSchema } from '../../src/guard/outlier.ts';
-import { silentLogger } from '../../src/observe/log.ts';
+import { createOutlierDetector, outlierDetectionSchema } from '../../../src/backends/shared/outlier.ts';
+import { silentLogger } from '../../../src/observe/log.ts';
 
 const urls = ['http://a', 'http://b', 'http://c', 'http://d'];
 

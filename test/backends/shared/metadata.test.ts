@@ -4,11 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyOverride, MetadataCache, metadataOverrideSchema, ModelTable } from '../../src/backends/metadata.ts';
-import { silentLogger } from '../../src/observe/log.ts';
-import type { ModelEndpoint } from '../../src/types.ts';
-import { GatewayError } from '../../src/errors.ts';
-import type { ModelMetadata } from '../../src/tensors/tensor.ts';
+import { applyOverride, MetadataCache, metadataOverrideSchema, ModelTable } from '../../../src/backends/shared/metadata.ts';
+import { silentLogger } from '../../../src/observe/log.ts';
+import type { ModelEndpoint } from '../../../src/types.ts';
+import { GatewayError } from '../../../src/errors.ts';
+import type { ModelMetadata } from '../../../src/tensors/tensor.ts';
 
 const meta: ModelMetadata = { name: 'm', platform: 'p', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }], outputs: [] };
 
@@ -103,5 +103,27 @@ describe('metadata refresh (reload) and the model table', () => {
     await table.refresh();
     assert.equal(loads.length, 6, 'refresh fetched every model again');
     assert.equal(table.firstModel(), 'a');
+  });
+
+  it('forget drops one model version: its metadata is fetched again when it is made again, the rest stay', async () => {
+    const loads: string[] = [];
+    const table = new ModelTable('b', silentLogger);
+    const make = (label: string) => () => {
+      const cache = new MetadataCache(async () => { loads.push(label); return meta(label, loads.length); });
+      return { cache, endpoint: { metadata: () => cache.get() } as unknown as ModelEndpoint };
+    };
+    const v1 = table.endpoint('a', '1', make('a@1'));
+    const v2 = table.endpoint('a', '2', make('a@2'));
+    table.start();
+    await new Promise((r) => setTimeout(r, 10));
+    table.forget('a', '1');
+    table.forget('a', '9'); // never made: nothing happens
+    assert.equal(table.endpoint('a', '2', make('a@2 again')), v2, 'the other version is kept');
+    const again = table.endpoint('a', '1', make('a@1 again'));
+    assert.notEqual(again, v1, 'a forgotten version is made anew');
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual([...loads].sort(), ['a@1', 'a@1 again', 'a@2']);
+    await table.refresh();
+    assert.equal(loads.filter((l) => l === 'a@1').length, 1, 'refresh no longer fetches the forgotten endpoint');
   });
 });

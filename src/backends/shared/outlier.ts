@@ -7,7 +7,7 @@
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { duration } from '../config/units.ts';
+import { duration } from '../../config/units.ts';
 
 /** outlierDetectionSchema is the `outlierDetection` block of a backend with several urls. */
 export const outlierDetectionSchema = z.strictObject({
