@@ -1,9 +1,8 @@
 // access.ts — puts a frontend's optional auth and rate limit in front of its routes. Only POST
 // routes (inference) are guarded: health and metadata GETs stay open for platform probes.
 
-import type { RawRoute, Route } from '../types.ts';
-import { writeError } from './reply.ts';
 import type { AuthConfig, RateLimitConfig } from '../config/schema.ts';
+import type { RawRoute, Route } from '../types.ts';
 import { createAuthenticator, credentialHeaders } from './auth.ts';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -29,7 +28,7 @@ export function guardRoutes(routes: Array<Route | RawRoute>, config: AccessConfi
             const identity = authenticate === undefined ? undefined : await authenticate(req.headers);
             limiter?.take(limiter.keyFor(identity, req.headers, req.socket.remoteAddress ?? ''));
             for (const name of credentials) delete req.headers[name];
-          })().then(() => route.raw(req, res, ctx), (err: unknown) => { writeError(res, err); });
+          })().then(() => route.raw(req, res, ctx), (err: unknown) => { ctx.fail(err); });
         },
       };
     }

@@ -142,7 +142,7 @@ test('bad requests → 400 naming the problem; wrong content type → 415; binar
   const cases: Array<[unknown, RegExp]> = [
     ['{"inputs": [', /not valid JSON/],
     [{ instances: [1] }, /no "inputs"; expected a v2 inference request/],
-    ['[1]', /request body is an array; expected a v2 inference request/],
+    ['[1]', /request body is an array of 1; expected a v2 inference request/],
     [{ inputs: {} }, /"inputs" must be an array of tensors/],
     [{ inputs: [{ name: 'x', datatype: 'FP8', shape: [1], data: [1] }] }, /tensor "x": "datatype" the string "FP8" is not a v2 datatype/],
     [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [3], data: [1, 2] }] }, /tensor "x": shape \[3\] holds 3 elements, "data" has 2/],
