@@ -2,7 +2,7 @@
 // Pure, no I/O: every backend that needs tensors from rows, or rows from tensors, uses it.
 // Row format: https://www.tensorflow.org/tfx/serving/api_rest#specifying_input_tensors_in_row_format
 
-import { GatewayError } from '../errors.ts';
+import { describeValue, GatewayError } from '../errors.ts';
 import { fromJsonValues, toJsonValues, type TensorData } from '../tensors/datatype.ts';
 import { elementCount } from '../tensors/shape.ts';
 import type { Tensor, TensorSpec } from '../tensors/tensor.ts';
@@ -27,7 +27,7 @@ export function rowsToTensors(instances: unknown[], inputs: TensorSpec[], where 
   instances.forEach((inst, i) => {
     if (typeof inst !== 'object' || inst === null || Array.isArray(inst)) {
       throw new GatewayError('bad_tensor',
-        `${where}: instance ${i} is ${describe(inst)}; this model has ${inputs.length} inputs, so each instance must be an object with keys ${names.map((n) => `"${n}"`).join(', ')}`);
+        `${where}: instance ${i} is ${describeValue(inst)}; this model has ${inputs.length} inputs, so each instance must be an object with keys ${names.map((n) => `"${n}"`).join(', ')}`);
     }
     for (const key of Object.keys(inst)) {
       if (!names.includes(key)) {
@@ -117,7 +117,7 @@ function columnToTensor(rows: unknown[], spec: TensorSpec, where: string): Tenso
     const problem = rowShape === undefined ? 'its nesting does not match' : collect(row, rowShape, 0, flat);
     if (problem !== undefined || rowShape === undefined) {
       throw new GatewayError('bad_tensor',
-        `${where}: instance ${i} is ${describe(row)}${problem === undefined ? '' : ` (${problem})`}; input "${spec.name}" expects each row to be ${rowDescription(spec)}` +
+        `${where}: instance ${i} is ${describeValue(row)}${problem === undefined ? '' : ` (${problem})`}; input "${spec.name}" expects each row to be ${rowDescription(spec)}` +
         (i > 0 && rowShape !== undefined ? ` shaped like instance 0, [${rowShape.join(', ')}]` : ''));
     }
   });
@@ -204,7 +204,7 @@ function collect(v: unknown, shape: number[], dim: number, out: unknown[]): stri
     out.push(v);
     return undefined;
   }
-  if (!Array.isArray(v)) return `found ${describe(v)} where an array of ${shape[dim]} was expected`;
+  if (!Array.isArray(v)) return `found ${describeValue(v)} where an array of ${shape[dim]} was expected`;
   if (v.length !== shape[dim]) return `found an array of ${v.length} where ${shape[dim]} were expected`;
   for (const x of v) {
     const problem = collect(x, shape, dim + 1, out);
@@ -222,13 +222,4 @@ function rowDescription(spec: TensorSpec): string {
 function isKeyedBy(v: unknown, name: string): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) &&
     Object.keys(v).length === 1 && Object.hasOwn(v, name) && name !== 'b64';
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'missing';
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === 'string') return 'a string';
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
 }

@@ -115,22 +115,21 @@ function writeFixed(buf: Uint8Array, p: number, n: number, k: number): number {
     buf[p] = 48 + n;
     return p + 1;
   }
-  const small = n < 2147483648;
-  if (small) return writeFixedInt32(buf, p, n | 0, k);
+  if (n < 2147483648) return writeFixedInt32(buf, p, n | 0, k);
   let digits = 1;
-  for (let t = n; t >= 10; t = small ? (t / 10) | 0 : Math.floor(t / 10)) digits++;
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
   if (digits <= k) digits = k + 1; // leading "0."
   const end = p + digits + (k > 0 ? 1 : 0);
   let q = end - 1;
   let t = n;
   for (let i = 0; i < k; i++) {
-    const next = small ? (t / 10) | 0 : Math.floor(t / 10);
+    const next = Math.floor(t / 10);
     buf[q--] = 48 + t - next * 10;
     t = next;
   }
   if (k > 0) buf[q--] = 46; // .
   do {
-    const next = small ? (t / 10) | 0 : Math.floor(t / 10);
+    const next = Math.floor(t / 10);
     buf[q--] = 48 + t - next * 10;
     t = next;
   } while (q >= p);

@@ -5,13 +5,12 @@
 // parseTfJson, which only takes the slow path when the plain parse fails on one of them.
 // https://github.com/tensorflow/serving/blob/master/tensorflow_serving/g3doc/api_rest.md
 
-import { GatewayError } from '../errors.ts';
+import { describeValue, GatewayError } from '../errors.ts';
 import { toJsonValues, type Datatype } from '../tensors/datatype.ts';
 import { elementCount } from '../tensors/shape.ts';
 import type { InferRequest, ModelMetadata, Tensor, TensorSpec } from '../tensors/tensor.ts';
 import { parseJson, stringifyJson } from './json.ts';
 import { rowsToTensors } from './instances.ts';
-import { describe } from './v2-json.ts';
 
 // Sentinels for non-finite numbers on the way out: a NUL and a per-process nonce no client
 // knows, so no string a client sent can pass for one. (parseTfJson uses a nonce per call.)
@@ -72,10 +71,10 @@ export function encodePredictRequest(req: InferRequest, signatureName?: string):
 export function decodePredictResponse(json: unknown, where: string, expect: { rows: number } | { outputs: TensorSpec[] }):
   { predictions: unknown[] } | { outputs: Tensor[] } {
   const bad = (message: string): GatewayError => new GatewayError('backend_bad_reply', `${where} answer: ${message}`);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`expected a JSON object, got ${describe(json)}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad(`expected a JSON object, got ${describeValue(json)}`);
   const doc = json as Record<string, unknown>;
   if ('rows' in expect) {
-    if (!Array.isArray(doc.predictions)) throw bad(`expected "predictions" as an array, got ${describe(doc.predictions)}`);
+    if (!Array.isArray(doc.predictions)) throw bad(`expected "predictions" as an array, got ${describeValue(doc.predictions)}`);
     if (doc.predictions.length !== expect.rows) throw bad(`${doc.predictions.length} predictions for ${expect.rows} instances`);
     return { predictions: doc.predictions };
   }

@@ -2,7 +2,7 @@
 // Inference-Header-Content-Length bytes, then each binary tensor's raw bytes in the order the
 // header lists them (little-endian, row-major, BOOL one byte, BYTES as 4-byte LE length + bytes).
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
-// Vertex carries the header length in the content type instead of a header:
+// Vertex and SageMaker carry the header length in the content type instead of a header:
 // application/vnd.vertex-ai-triton.binary+json;json-header-size=N (Triton's vertex_ai_server.cc).
 
 import { GatewayError } from '../errors.ts';
@@ -17,20 +17,23 @@ import {
 /** vertexBinaryType is the Vertex content type of a binary v2 body, without its header-size parameter. */
 export const vertexBinaryType = 'application/vnd.vertex-ai-triton.binary+json';
 
-/** headerLengthFromContentType reads json-header-size=N from a Vertex binary content type. */
-export function headerLengthFromContentType(ct: string): number | undefined {
+/**
+ * headerLengthFromContentType reads json-header-size=N from a binary content type such as
+ * Vertex's or SageMaker's: undefined when the media type is another or N is missing.
+ */
+export function headerLengthFromContentType(ct: string, mediaType: string): number | undefined {
   const [type, ...params] = ct.split(';');
-  if (type!.trim().toLowerCase() !== vertexBinaryType) return undefined;
+  if (type!.trim().toLowerCase() !== mediaType) return undefined;
   for (const p of params) {
     const [k, v] = p.split('=');
-    if (k!.trim().toLowerCase() === 'json-header-size' && v !== undefined && /^\s*\d+\s*$/.test(v)) return Number(v);
+    if (k!.trim().toLowerCase() === 'json-header-size' && v !== undefined && /^\s*\d{1,15}\s*$/.test(v)) return Number(v);
   }
   return undefined;
 }
 
-/** vertexContentType gives the Vertex content type announcing a JSON header of n bytes. */
-export function vertexContentType(headerLength: number): string {
-  return `${vertexBinaryType};json-header-size=${headerLength}`;
+/** binaryContentType gives a binary content type announcing a JSON header of headerLength bytes. */
+export function binaryContentType(headerLength: number, mediaType: string): string {
+  return `${mediaType};json-header-size=${headerLength}`;
 }
 
 /** decodeBinaryRequest reads a binary-extension request body; malformed → 400 naming the tensor. */

@@ -3,7 +3,7 @@
 // and supplies the tensor bytes through a BinaryTensorSource.
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 
-import { GatewayError, type ErrorCode } from '../errors.ts';
+import { describeValue, GatewayError, type ErrorCode } from '../errors.ts';
 import { fromJsonValues, isDatatype, toJsonValues, type Datatype, type TensorData } from '../tensors/datatype.ts';
 import { elementCount, isValidShape } from '../tensors/shape.ts';
 import { stringifyJson } from './json.ts';
@@ -33,14 +33,14 @@ export function decodeInferRequest(json: unknown, binary?: BinaryTensorSource): 
   const r: Reader = { code: 'bad_request', prefix: 'request', binary };
   const doc = objectOf(json, r, 'the request body', 'a JSON object with "inputs"');
   const inputs = doc.inputs;
-  if (!Array.isArray(inputs)) fail(r, `"inputs" must be an array of tensors, got ${describe(inputs)}`);
+  if (!Array.isArray(inputs)) fail(r, `"inputs" must be an array of tensors, got ${describeValue(inputs)}`);
   const req: InferRequest = { inputs: inputs.map((t, i) => readTensor(t, i, 'inputs', r)) };
   const id = readId(doc.id, r);
   if (id !== undefined) req.id = id;
   const parameters = readParameters(doc.parameters, r, '"parameters"');
   if (parameters !== undefined) req.parameters = parameters;
   if (doc.outputs !== undefined) {
-    if (!Array.isArray(doc.outputs)) fail(r, `"outputs" must be an array, got ${describe(doc.outputs)}`);
+    if (!Array.isArray(doc.outputs)) fail(r, `"outputs" must be an array, got ${describeValue(doc.outputs)}`);
     req.outputs = doc.outputs.map((o, i) => readRequestedOutput(o, i, r));
   }
   return req;
@@ -67,7 +67,7 @@ export function decodeInferResponse(json: unknown, where: string, binary?: Binar
   const r: Reader = { code: 'backend_bad_reply', prefix: `${where} answer`, binary };
   const doc = objectOf(json, r, 'the body', 'a JSON object with "outputs"');
   const outputs = doc.outputs;
-  if (!Array.isArray(outputs)) fail(r, `"outputs" must be an array of tensors, got ${describe(outputs)}`);
+  if (!Array.isArray(outputs)) fail(r, `"outputs" must be an array of tensors, got ${describeValue(outputs)}`);
   const res: InferResponse = { outputs: outputs.map((t, i) => readTensor(t, i, 'outputs', r)) };
   if (typeof doc.model_name === 'string') res.modelName = doc.model_name;
   if (typeof doc.model_version === 'string') res.modelVersion = doc.model_version;
@@ -136,7 +136,7 @@ export function encodeMetadata(meta: ModelMetadata): Record<string, unknown> {
 export function decodeMetadata(json: unknown, where: string): ModelMetadata {
   const r: Reader = { code: 'backend_bad_reply', prefix: `${where} metadata`, binary: undefined };
   const doc = objectOf(json, r, 'the body', 'a JSON object with "name", "inputs" and "outputs"');
-  if (typeof doc.name !== 'string') fail(r, `"name" must be a string, got ${describe(doc.name)}`);
+  if (typeof doc.name !== 'string') fail(r, `"name" must be a string, got ${describeValue(doc.name)}`);
   const meta: ModelMetadata = {
     name: doc.name,
     platform: typeof doc.platform === 'string' ? doc.platform : '',
@@ -144,7 +144,7 @@ export function decodeMetadata(json: unknown, where: string): ModelMetadata {
     outputs: readSpecs(doc.outputs, 'outputs', r),
   };
   if (doc.versions !== undefined) {
-    if (!Array.isArray(doc.versions)) fail(r, `"versions" must be an array of strings, got ${describe(doc.versions)}`);
+    if (!Array.isArray(doc.versions)) fail(r, `"versions" must be an array of strings, got ${describeValue(doc.versions)}`);
     meta.versions = doc.versions.map(String);
   }
   const parameters = readParameters(doc.parameters, r, '"parameters"');
@@ -167,9 +167,9 @@ function readTensor(json: unknown, index: number, list: string, r: Reader): Tens
   if (typeof t.name !== 'string' || t.name === '') fail(r, `${list}[${index}] needs a "name" string`);
   const where = `${r.prefix}: tensor "${t.name}"`;
   if (!isDatatype(t.datatype)) {
-    fail(r, `tensor "${t.name}": "datatype" ${describe(t.datatype)} is not a v2 datatype (BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES)`);
+    fail(r, `tensor "${t.name}": "datatype" ${describeValue(t.datatype)} is not a v2 datatype (BOOL, UINT8…UINT64, INT8…INT64, FP16, FP32, FP64, BYTES)`);
   }
-  if (!isValidShape(t.shape)) fail(r, `tensor "${t.name}": "shape" must be an array of non-negative integers, got ${describe(t.shape)}`);
+  if (!isValidShape(t.shape)) fail(r, `tensor "${t.name}": "shape" must be an array of non-negative integers, got ${describeValue(t.shape)}`);
   const datatype = t.datatype;
   const shape = t.shape;
   const want = elementCount(shape);
@@ -179,14 +179,14 @@ function readTensor(json: unknown, index: number, list: string, r: Reader): Tens
   if (binarySize !== undefined) {
     if (r.binary === undefined) fail(r, `tensor "${t.name}" has "binary_data_size" but the body is plain JSON (send Inference-Header-Content-Length)`);
     if (typeof binarySize !== 'number' || !Number.isSafeInteger(binarySize) || binarySize < 0) {
-      fail(r, `tensor "${t.name}": "binary_data_size" must be a non-negative integer, got ${describe(binarySize)}`);
+      fail(r, `tensor "${t.name}": "binary_data_size" must be a non-negative integer, got ${describeValue(binarySize)}`);
     }
     if (t.data !== undefined) fail(r, `tensor "${t.name}" has both "data" and "binary_data_size"`);
     data = rethrowAs(r, () => r.binary!(datatype, shape, binarySize, where));
     const { binary_data_size: _drop, ...rest } = parameters!;
     parameters = Object.keys(rest).length > 0 ? rest : undefined;
   } else {
-    if (!Array.isArray(t.data)) fail(r, `tensor "${t.name}": "data" must be an array, got ${describe(t.data)}`);
+    if (!Array.isArray(t.data)) fail(r, `tensor "${t.name}": "data" must be an array, got ${describeValue(t.data)}`);
     const flat = flatten(t.data, shape.length);
     if (flat.length !== want) {
       fail(r, `tensor "${t.name}": shape [${shape.join(', ')}] holds ${want} elements, "data" has ${flat.length}`, 'bad_tensor');
@@ -217,13 +217,13 @@ function readRequestedOutput(json: unknown, index: number, r: Reader): Requested
 }
 
 function readSpecs(json: unknown, list: string, r: Reader): TensorSpec[] {
-  if (!Array.isArray(json)) fail(r, `"${list}" must be an array, got ${describe(json)}`);
+  if (!Array.isArray(json)) fail(r, `"${list}" must be an array, got ${describeValue(json)}`);
   return json.map((s, i) => {
     const o = objectOf(s, r, `${list}[${i}]`, 'an object with name, datatype and shape');
     if (typeof o.name !== 'string') fail(r, `${list}[${i}] needs a "name" string`);
-    if (!isDatatype(o.datatype)) fail(r, `${list}[${i}] ("${o.name}"): datatype ${describe(o.datatype)} is not a v2 datatype`);
+    if (!isDatatype(o.datatype)) fail(r, `${list}[${i}] ("${o.name}"): datatype ${describeValue(o.datatype)} is not a v2 datatype`);
     if (!Array.isArray(o.shape) || !o.shape.every((d) => Number.isSafeInteger(d) && d >= -1)) {
-      fail(r, `${list}[${i}] ("${o.name}"): shape must be integers ≥ -1, got ${describe(o.shape)}`);
+      fail(r, `${list}[${i}] ("${o.name}"): shape must be integers ≥ -1, got ${describeValue(o.shape)}`);
     }
     return { name: o.name, datatype: o.datatype, shape: o.shape as number[] };
   });
@@ -231,18 +231,18 @@ function readSpecs(json: unknown, list: string, r: Reader): TensorSpec[] {
 
 function readId(id: unknown, r: Reader): string | undefined {
   if (id === undefined) return undefined;
-  if (typeof id !== 'string') fail(r, `"id" must be a string, got ${describe(id)}`);
+  if (typeof id !== 'string') fail(r, `"id" must be a string, got ${describeValue(id)}`);
   return id;
 }
 
 function readParameters(json: unknown, r: Reader, what: string): Parameters | undefined {
   if (json === undefined) return undefined;
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(r, `${what} must be an object, got ${describe(json)}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(r, `${what} must be an object, got ${describeValue(json)}`);
   return json as Parameters;
 }
 
 function objectOf(json: unknown, r: Reader, what: string, expected: string): Record<string, unknown> {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(r, `${what} is ${describe(json)}; expected ${expected}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(r, `${what} is ${describeValue(json)}; expected ${expected}`);
   return json as Record<string, unknown>;
 }
 
@@ -261,14 +261,4 @@ function rethrowAs<T>(r: Reader, f: () => T): T {
     }
     throw err;
   }
-}
-
-/** describe names a JSON value's kind for error messages. */
-export function describe(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 30 ? `${v.slice(0, 30)}…` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v)}`;
 }

@@ -3,24 +3,17 @@
 // It reads the same `kserve` block as kserve-v2.ts; the registry serves both from that block.
 // https://github.com/kserve/website/blob/main/docs/modelserving/data_plane/v1_protocol.md
 
-import { z } from 'zod';
-import { size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import type { FrontendFactory, HttpRequest } from '../types.ts';
-import { callModel, jsonReply, lookupModel, predictReply, readPredictBody, type ReplyLimit } from './predict-route.ts';
-
-const kserveV1Schema = z.strictObject({
-  v1: z.boolean().default(true).describe('Serve KServe v1: GET /v1/models, GET /v1/models/{m}, POST /v1/models/{m}:predict.'),
-  v2: z.boolean().default(true).describe('Serve KServe v2 (kserve-v2.ts).'),
-  maxResponseBytes: size.prefault('64mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut.'),
-}).describe('KServe v1 for every configured model.');
-
-type KserveV1Config = z.infer<typeof kserveV1Schema>;
+import { jsonReply, predictReply, type ReplyLimit } from './answer.ts';
+import { readPredictBody } from './body.ts';
+import { kserveSchema, type KserveConfig } from './kserve-v2.ts';
+import { callModel, lookupModel } from './model-call.ts';
 
 /** kserveV1 is the registry entry of the KServe v1 frontend (the `kserve` block with v1 on). */
-export const kserveV1: FrontendFactory<KserveV1Config> = {
+export const kserveV1: FrontendFactory<KserveConfig> = {
   type: 'kserve',
-  schema: kserveV1Schema,
+  schema: kserveSchema,
   routes(config, deps) {
     if (!config.v1) return [];
     const limit: ReplyLimit = { frontend: 'kserve', maxResponseBytes: config.maxResponseBytes };

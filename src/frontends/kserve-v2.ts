@@ -11,15 +11,19 @@ import { encodeMetadata } from '../codecs/v2-json.ts';
 import { size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest, ModelHandle, Route } from '../types.ts';
-import { callModel, jsonReply, lookupModel, readinessReply, readPredictBody, tensorReply, type ReplyLimit } from './predict-route.ts';
+import { jsonReply, tensorReply, type ReplyLimit } from './answer.ts';
+import { readPredictBody } from './body.ts';
+import { callModel, lookupModel } from './model-call.ts';
+import { readinessReply } from './readiness.ts';
 
-const kserveSchema = z.strictObject({
+/** kserveSchema is the one `kserve` block: kserve-v1.ts reads it too. */
+export const kserveSchema = z.strictObject({
   v1: z.boolean().default(true).describe('Serve KServe v1: GET /v1/models, GET /v1/models/{m}, POST /v1/models/{m}:predict.'),
   v2: z.boolean().default(true).describe('Serve KServe v2: /v2/health/live|ready, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer].'),
   maxResponseBytes: size.prefault('64mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut.'),
 }).describe('KServe v1 and v2 (Open Inference Protocol) for every configured model.');
 
-/** KserveConfig is the `kserve` block; kserve-v1.ts reads the same block. */
+/** KserveConfig is the parsed `kserve` block. */
 export type KserveConfig = z.infer<typeof kserveSchema>;
 
 /** serverMetadata is the v2 server metadata: name, version and the protocol extensions served. */

@@ -6,9 +6,11 @@
 import { z } from 'zod';
 import { size } from '../config/units.ts';
 import type { FrontendFactory, HttpRequest } from '../types.ts';
-import {
-  callModel, checkName, header, lookupModel, predictReply, readinessReply, readPredictBody, routePath,
-} from './predict-route.ts';
+import { predictReply } from './answer.ts';
+import { header, readPredictBody } from './body.ts';
+import { callModel, checkName, lookupModel } from './model-call.ts';
+import { readinessReply } from './readiness.ts';
+import { routePath } from './route-path.ts';
 
 const ociSchema = z.strictObject({
   model: z.string().describe('Gateway model used when the request has no model_name header.'),

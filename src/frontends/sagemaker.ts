@@ -5,14 +5,13 @@
 // custom headers). https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
 
 import { z } from 'zod';
-import { stringifyJson } from '../codecs/json.ts';
+import { formatCsv, parseCsv } from '../codecs/csv.ts';
 import { size } from '../config/units.ts';
-import { GatewayError } from '../errors.ts';
 import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest } from '../types.ts';
-import {
-  callModel, checkResponseSize, header, lookupModel, mediaTypeOf, predictionsOf, predictReply, readinessReply,
-  readPredictBody, type ContentTypeFraming, type PredictBody, type ReplyLimit,
-} from './predict-route.ts';
+import { checkResponseSize, predictionsOf, predictReply, type ReplyLimit } from './answer.ts';
+import { header, mediaTypeOf, readPredictBody, sizedContentType, type PredictBody } from './body.ts';
+import { callModel, lookupModel } from './model-call.ts';
+import { readinessReply } from './readiness.ts';
 
 const sagemakerSchema = z.strictObject({
   model: z.string().describe('Gateway model that answers /invocations.'),
@@ -21,17 +20,8 @@ const sagemakerSchema = z.strictObject({
 
 type SagemakerConfig = z.infer<typeof sagemakerSchema>;
 
-const binaryType = 'application/vnd.sagemaker-triton.binary+json';
-
 /** sagemakerBinary is Triton-on-SageMaker framing: application/vnd.sagemaker-triton.binary+json;json-header-size=N. */
-const sagemakerBinary: ContentTypeFraming = {
-  mediaType: binaryType,
-  headerLength(ct) {
-    const m = /;\s*json-header-size\s*=\s*(\d{1,15})\s*(?:;|$)/i.exec(ct);
-    return m === null ? undefined : Number(m[1]);
-  },
-  contentType: (n) => `${binaryType};json-header-size=${n}`,
-};
+const sagemakerBinary = sizedContentType('application/vnd.sagemaker-triton.binary+json');
 
 /** sagemaker is the registry entry of the SageMaker BYOC frontend. */
 export const sagemaker: FrontendFactory<SagemakerConfig> = {
@@ -75,26 +65,6 @@ function targetModel(req: HttpRequest, deps: FrontendDeps): string | undefined {
   return undefined;
 }
 
-/** parseCsv reads text/csv rows of numbers into instances; a bad cell is a 400 naming its line and column. */
-export function parseCsv(body: Buffer): number[][] {
-  const rows: number[][] = [];
-  const lines = body.toString('utf8').split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    rows.push(line.split(',').map((cell, j) => {
-      const s = cell.trim();
-      const n = s === '' ? NaN : Number(s);
-      if (!Number.isFinite(n)) {
-        throw new GatewayError('bad_request',
-          `text/csv line ${i + 1}, column ${j + 1}: ${JSON.stringify(s.length > 30 ? `${s.slice(0, 30)}…` : s)} is not a number; rows must be comma-separated numbers`);
-      }
-      return n;
-    }));
-  });
-  if (rows.length === 0) throw new GatewayError('bad_request', 'the text/csv body has no rows; send one line of comma-separated numbers per instance');
-  return rows;
-}
-
 // wantsCsv: the first of text/csv and application/json (or */*) named in Accept wins; JSON otherwise.
 function wantsCsv(req: HttpRequest): boolean {
   const accept = header(req, 'accept');
@@ -107,16 +77,9 @@ function wantsCsv(req: HttpRequest): boolean {
   return false;
 }
 
-/** csvReply writes one line per prediction: a row's values comma-separated, anything nested as a quoted JSON cell. */
+// csvReply answers predictions in text/csv, within the response limit.
 function csvReply(predictions: unknown[], limit: ReplyLimit, headers: Record<string, string>): HttpReply {
-  const lines = predictions.map((p) => (Array.isArray(p) ? p.map(csvCell).join(',') : csvCell(p)));
-  const text = `${lines.join('\n')}\n`;
+  const text = formatCsv(predictions);
   checkResponseSize(Buffer.byteLength(text), limit);
   return { status: 200, headers: { ...headers, 'content-type': 'text/csv' }, body: text };
-}
-
-function csvCell(v: unknown): string {
-  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-  const s = typeof v === 'string' ? v : stringifyJson(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

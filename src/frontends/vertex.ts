@@ -5,13 +5,14 @@
 // https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements
 
 import { z } from 'zod';
-import { headerLengthFromContentType, vertexBinaryType, vertexContentType } from '../codecs/v2-binary.ts';
+import { vertexBinaryType } from '../codecs/v2-binary.ts';
 import { size } from '../config/units.ts';
 import type { FrontendDeps, FrontendFactory, HttpRequest, RawRoute, Route } from '../types.ts';
-import {
-  callModel, lookupModel, predictReply, readinessReply, readPredictBody, routePath,
-  type ContentTypeFraming, type PredictBodyOptions,
-} from './predict-route.ts';
+import { predictReply } from './answer.ts';
+import { readPredictBody, sizedContentType, type PredictBodyOptions } from './body.ts';
+import { callModel, lookupModel } from './model-call.ts';
+import { readinessReply } from './readiness.ts';
+import { routePath } from './route-path.ts';
 
 const vertexSchema = z.strictObject({
   model: z.string().describe('Gateway model that answers the predict route.'),
@@ -29,11 +30,7 @@ const vertexSchema = z.strictObject({
 type VertexConfig = z.infer<typeof vertexSchema>;
 
 /** vertexBinary is Triton-on-Vertex framing: the JSON header size travels in the content type. */
-const vertexBinary: ContentTypeFraming = {
-  mediaType: vertexBinaryType,
-  headerLength: headerLengthFromContentType,
-  contentType: vertexContentType,
-};
+const vertexBinary = sizedContentType(vertexBinaryType);
 
 const bodyOptions: PredictBodyOptions = { rows: true, tensors: true, binaryType: vertexBinary };
 

@@ -2,7 +2,6 @@
 // routes (inference) are guarded: health and metadata GETs stay open for platform probes.
 
 import type { RawRoute, Route } from '../types.ts';
-import { writeError } from './reply.ts';
 import { createAuthenticator, credentialHeaders, type AuthConfig } from './auth.ts';
 import { RateLimiter, type RateLimitConfig } from './rate-limit.ts';
 
@@ -28,7 +27,7 @@ export function guardRoutes(routes: Array<Route | RawRoute>, config: AccessConfi
             const identity = authenticate === undefined ? undefined : await authenticate(req.headers);
             limiter?.take(limiter.keyFor(identity, req.headers, req.socket.remoteAddress ?? ''));
             for (const name of credentials) delete req.headers[name];
-          })().then(() => route.raw(req, res, ctx), (err: unknown) => { writeError(res, err); });
+          })().then(() => route.raw(req, res, ctx), (err: unknown) => { ctx.fail(err); });
         },
       };
     }

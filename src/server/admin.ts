@@ -36,7 +36,8 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       handle: async (req) => {
         guard(req);
         const result = await deps.reload();
-        return { status: result.ok ? 200 : 400, body: result.ok ? { reloaded: true } : { error: result.error, code: 'bad_config' } };
+        if (!result.ok) throw new GatewayError('bad_config', result.error ?? 'the new config was refused; the running one stays');
+        return { status: 200, body: { reloaded: true } };
       },
     },
   ];

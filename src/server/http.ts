@@ -1,14 +1,15 @@
-// http.ts — the node:http listener: request ids, body limits, per-request deadline and abort
-// signal, then hand-off to the router. Every accepted request ends with a definite answer.
+// http.ts — the node:http listener: request ids, body limits, the request's call context (its
+// abort signal follows the client; the deadline is the model path's), then hand-off to the
+// router. Every accepted request ends with a definite answer.
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.ts';
+import { clip, GatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
-import { writeError, writeReply } from './reply.ts';
-import type { Router } from './router.ts';
+import { rawErrorResponse, writeError, writeReply } from './reply.ts';
+import type { RouteMatch, Router } from './router.ts';
 
 export interface HttpServerOptions {
   maxBodyBytes: number;
@@ -51,7 +52,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   // Node answers an Expect other than 100-continue with a bare 417; give it the JSON shape.
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('connection', 'close');
-    writeError(res, new GatewayError('expectation_failed', `Expect: ${String(req.headers.expect).slice(0, 64)} is not supported`));
+    writeError(res, new GatewayError('expectation_failed', `Expect: ${clip(String(req.headers.expect), 64)} is not supported`));
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // A reset or a broken pipe is not a request to answer; and with this listener attached
@@ -61,11 +62,11 @@ export function createHttpServer(options: HttpServerOptions): Server {
       socket.destroy();
       return;
     }
-    const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers_too_large', 'request headers are too large'] as const
+    const answer = err.code === 'HPE_HEADER_OVERFLOW'
+      ? new GatewayError('headers_too_large', 'request headers are too large')
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', 'the request was not received in time'] as const
-        : [400, 'bad_request', 'malformed HTTP request'] as const;
+        ? new GatewayError('request_timeout', 'the request was not received in time')
+        : new GatewayError('bad_request', 'malformed HTTP request');
     const pending = (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
     if (pending !== undefined && !pending.req.complete) {
       // The framing broke inside this response's own request (a bad chunk, a stalled body):
@@ -76,13 +77,11 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (pending.headersSent) socket.destroy();
       else {
         pending.setHeader('connection', 'close');
-        writeError(pending, new GatewayError(code, message));
+        writeError(pending, answer);
       }
       return;
     }
-    const body = JSON.stringify({ error: message, code });
-    const raw = `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    const raw = rawErrorResponse(answer);
     // A later pipelined request is malformed: answers stay in order, so the earlier answer
     // goes out first, then this one, then the close.
     if (pending !== undefined) {
@@ -115,27 +114,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   const match = router.match(req.method ?? 'GET', path);
 
   if (match.kind === 'raw' && !tooManyHeaders) {
-    match.route.raw(req, res, { requestId, get log() { return logOf(); }, path: rawUrl });
+    match.route.raw(req, res, { requestId, get log() { return logOf(); }, path: rawUrl, fail: (err) => { writeError(res, err); } });
     return;
   }
   let frontend = 'none';
-  let model = '';
-  let target = '';
-  let callCtx: CallContext | undefined;
+  let call: CallContext | undefined;
   let code = 200;
-  let controller: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
   let counted = false;
   try {
     if (tooManyHeaders) throw new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`);
-    if (match.kind === 'raw') throw new GatewayError('internal', 'a raw route reached the parsed path');
-    if (match.kind === 'none') {
-      if (match.status === 405) {
-        throw new GatewayError('method_not_allowed', `${req.method} is not allowed on ${path}; allowed: ${match.allow.join(', ')}`,
-          { headers: { allow: match.allow.join(', ') } });
-      }
-      throw new GatewayError('not_found', `no route for ${req.method} ${truncate(path)}`);
-    }
+    if (match.kind !== 'route') throw unrouted(match, req.method ?? 'GET', path);
     frontend = match.route.frontend;
     if (active.count >= options.maxConcurrentRequests && frontend !== 'admin') {
       throw new GatewayError('overloaded', `the gateway is serving ${active.count} requests, its limit`);
@@ -143,6 +131,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     active.count++;
     counted = true;
     inFlight.inc({ frontend });
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(new GatewayError('client_closed', 'the client closed the connection'));
+    });
+    call = {
+      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req, requestId),
+      headers: req.headers, get log() { return logOf(); }, model: '',
+    };
+    let body: Promise<Buffer> | undefined;
     const httpReq: HttpRequest = {
       method: req.method ?? 'GET',
       path,
@@ -152,56 +149,45 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       get log() { return logOf(); },
       remoteAddress: req.socket.remoteAddress ?? '',
       maxJsonDepth: options.maxJsonDepth,
-      body: () => readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs),
-      context: (name, timeoutMs): CallContext => {
-        model = name;
-        controller = new AbortController();
-        const budget = Math.min(timeoutMs, clientTimeout(req.headers['x-request-timeout-ms']) ?? Infinity);
-        const c = controller;
-        timer = setTimeout(() => c.abort(new GatewayError('deadline_exceeded',
-          `no answer within ${budget} ms for model "${name}"`)), budget);
-        res.once('close', () => {
-          if (!res.writableFinished) c.abort(new GatewayError('client_closed', 'the client closed the connection'));
-        });
-        const ctx: CallContext = {
-          requestId, signal: c.signal, deadline: performance.now() + budget, get log() { return logOf(); }, model: name,
-          headers: req.headers, forward: forwardHeaders(req, requestId),
-        };
-        callCtx = ctx;
-        return ctx;
-      },
+      body: () => (body ??= readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs)),
+      call,
     };
     const reply = await match.route.handle(httpReq);
-    target = reply.headers?.['x-infergate-target'] ?? '';
     code = reply.status;
     writeReply(res, reply);
   } catch (err) {
     // A failed call names its target too, in the answer and the metrics: a canary's errors
     // must be told apart from the primary's.
-    if (callCtx?.target !== undefined) {
-      target = callCtx.target;
-      if (!res.headersSent) res.setHeader('x-infergate-target', target);
-    }
+    if (call?.target !== undefined && !res.headersSent) res.setHeader('x-infergate-target', call.target);
     const e = writeError(res, err);
     code = e.status;
     if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);
     else if ((child ?? options.log).isLevelEnabled('debug')) logOf().debug({ code: e.code }, e.message);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
     if (counted) {
       active.count--;
       inFlight.dec({ frontend });
     }
-    requestsTotal.inc({ frontend, model, target, code: String(code) });
+    const model = call?.model ?? '';
+    requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
     if ((child ?? options.log).isLevelEnabled('debug')) {
-      logOf().debug({ method: req.method, path: truncate(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
+      logOf().debug({ method: req.method, path: clip(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
     }
     // A body we never read (an error before body()) must not be parsed as the next request, and
     // the connection closes after it; but not at once (see lingerClose).
     if (!req.complete && !res.destroyed) res.once('finish', () => lingerClose(req));
   }
-  void controller;
+}
+
+// unrouted is the answer to a path no parsed route serves: 405 with Allow when the path has
+// routes for other methods, else 404.
+function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string, path: string): GatewayError {
+  if (match.kind === 'none' && match.status === 405) {
+    return new GatewayError('method_not_allowed', `${method} is not allowed on ${clip(path)}; allowed: ${match.allow.join(', ')}`,
+      { headers: { allow: match.allow.join(', ') } });
+  }
+  return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
 }
 
 // Lingering close, as nginx does it: a client still sending a body we refused has our answer
@@ -273,12 +259,6 @@ export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): 
   });
 }
 
-function clientTimeout(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
-
 function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {
   const out: Record<string, string> = { 'x-request-id': requestId };
   const tp = req.headers.traceparent;
@@ -288,8 +268,4 @@ function forwardHeaders(req: IncomingMessage, requestId: string): Record<string,
     if (typeof ts === 'string' && ts.length <= 512) out.tracestate = ts;
   }
   return out;
-}
-
-function truncate(s: string): string {
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }

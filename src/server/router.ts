@@ -2,10 +2,8 @@
 // matched on the raw (undecoded) path against a strict pattern, so "..", "%2e%2e", "%2F"
 // and look-alikes never reach a handler or a backend.
 
+import { namePattern } from '../config/names.ts';
 import type { RawRoute, Route } from '../types.ts';
-
-/** namePattern is what a {placeholder} in a route path accepts. */
-export const namePattern = '[A-Za-z0-9][A-Za-z0-9_.-]{0,127}';
 
 export type RouteMatch =
   | { kind: 'route'; route: Route; params: Record<string, string> }

@@ -1,7 +1,7 @@
 // datatype.ts — the KServe v2 datatype table: element size, typed-array class, JSON coercion.
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md#tensor-data-types
 
-import { GatewayError } from '../errors.ts';
+import { describeValue, GatewayError } from '../errors.ts';
 
 export const datatypes = [
   'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64',
@@ -89,7 +89,7 @@ const utf8 = new TextEncoder();
 export function fromJsonValues(datatype: Datatype, values: readonly unknown[], where: string): TensorData {
   const n = values.length;
   const bad = (i: number, what: string): GatewayError =>
-    new GatewayError('bad_tensor', `${where}: element ${i} is ${describe(values[i])}, expected ${what} for ${datatype}`);
+    new GatewayError('bad_tensor', `${where}: element ${i} is ${describeValue(values[i])}, expected ${what} for ${datatype}`);
   switch (datatype) {
     case 'BYTES': {
       const out: Uint8Array[] = new Array(n);
@@ -200,14 +200,6 @@ function toFloat(v: unknown): number | undefined {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   return undefined;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}…` : v)}`;
-  if (typeof v === 'object') return 'an object';
-  return String(v);
 }
 
 const f32 = new Float32Array(1);

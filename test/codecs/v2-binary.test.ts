@@ -1,12 +1,12 @@
 // v2-binary.test.ts — Triton's binary tensor extension against the document's own example
-// (test/fixtures/v2/binary-*.json) and every datatype, plus the Vertex content-type variant.
+// (test/fixtures/v2/binary-*.json) and every datatype, plus the content-type variant (Vertex, SageMaker).
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
   decodeBinaryRequest, decodeBinaryResponse, encodeBinaryRequest, encodeBinaryResponse,
-  headerLengthFromContentType, vertexContentType, wantsBinaryOutputs,
+  binaryContentType, headerLengthFromContentType, vertexBinaryType, wantsBinaryOutputs,
 } from '../../src/codecs/v2-binary.ts';
 import { decodeInferRequest } from '../../src/codecs/v2-json.ts';
 import { GatewayError } from '../../src/errors.ts';
@@ -117,13 +117,22 @@ describe('v2 binary response', () => {
   });
 });
 
-describe('Vertex binary content type', () => {
-  it('reads json-header-size from the content type', () => {
-    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json;json-header-size=123'), 123);
-    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json; json-header-size=7'), 7);
-    assert.equal(headerLengthFromContentType(vertexContentType(42)), 42);
-    assert.equal(headerLengthFromContentType('application/json'), undefined);
-    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json'), undefined);
-    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json;json-header-size=x'), undefined);
+describe('binary content types with json-header-size (Vertex, SageMaker)', () => {
+  const sagemaker = 'application/vnd.sagemaker-triton.binary+json';
+  it('reads json-header-size from the content type of the media type asked', () => {
+    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json;json-header-size=123', vertexBinaryType), 123);
+    assert.equal(headerLengthFromContentType('Application/Vnd.Vertex-AI-Triton.Binary+JSON; JSON-Header-Size=7', vertexBinaryType), 7);
+    assert.equal(headerLengthFromContentType(binaryContentType(42, vertexBinaryType), vertexBinaryType), 42);
+    assert.equal(headerLengthFromContentType(`${sagemaker};charset=utf-8;json-header-size=9`, sagemaker), 9);
+  });
+  it('gives undefined for another media type, or a missing or malformed size', () => {
+    assert.equal(headerLengthFromContentType('application/json', vertexBinaryType), undefined);
+    assert.equal(headerLengthFromContentType(binaryContentType(42, sagemaker), vertexBinaryType), undefined);
+    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json', vertexBinaryType), undefined);
+    assert.equal(headerLengthFromContentType('application/vnd.vertex-ai-triton.binary+json;json-header-size=x', vertexBinaryType), undefined);
+    assert.equal(headerLengthFromContentType(`${vertexBinaryType};json-header-size=${'9'.repeat(16)}`, vertexBinaryType), undefined);
+  });
+  it('writes the media type with the header size', () => {
+    assert.equal(binaryContentType(12, sagemaker), `${sagemaker};json-header-size=12`);
   });
 });

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../../src/codecs/v2-binary.ts';
-import { frontends } from '../../src/frontends/index.ts';
 import { kserveV2 } from '../../src/frontends/kserve-v2.ts';
 import type { InferResponse, ModelMetadata } from '../../src/tensors/tensor.ts';
 import type { FrontendDeps } from '../../src/types.ts';
@@ -142,7 +141,7 @@ test('bad requests → 400 naming the problem; wrong content type → 415; binar
   const cases: Array<[unknown, RegExp]> = [
     ['{"inputs": [', /not valid JSON/],
     [{ instances: [1] }, /no "inputs"; expected a v2 inference request/],
-    ['[1]', /request body is an array; expected a v2 inference request/],
+    ['[1]', /request body is an array of 1; expected a v2 inference request/],
     [{ inputs: {} }, /"inputs" must be an array of tensors/],
     [{ inputs: [{ name: 'x', datatype: 'FP8', shape: [1], data: [1] }] }, /tensor "x": "datatype" the string "FP8" is not a v2 datatype/],
     [{ inputs: [{ name: 'x', datatype: 'FP32', shape: [3], data: [1, 2] }] }, /tensor "x": shape \[3\] holds 3 elements, "data" has 2/],
@@ -174,13 +173,4 @@ test('a backend that answers predictions to a tensor request → 502; a too-larg
     body: { ...body, parameters: { binary_data_output: true } },
   });
   assert.equal(bin.status, 413, 'binary answers are limited too');
-});
-
-test('the registry\'s `kserve` block serves v2 and v1 by default; v1: false / v2: false turn each off', () => {
-  const paths = (block: Record<string, unknown>) => frontends.kserve!.routes(frontends.kserve!.schema.parse(block), deps).map((r) => r.path);
-  assert.ok(paths({}).includes('/v2/models/{model}/infer'));
-  assert.ok(paths({}).includes('/v1/models/{model}:predict'));
-  assert.ok(!paths({ v1: false }).some((p) => p.startsWith('/v1')));
-  assert.ok(!paths({ v2: false }).some((p) => p.startsWith('/v2')));
-  assert.equal(frontends.kserve!.schema.safeParse({ v3: true }).success, false);
 });

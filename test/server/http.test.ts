@@ -4,24 +4,53 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
+import { registry } from '../../src/observe/metrics.ts';
 import { createHttpServer } from '../../src/server/http.ts';
 import { Router } from '../../src/server/router.ts';
-import type { CallContext, Route } from '../../src/types.ts';
+import type { CallContext, RawRoute, Route } from '../../src/types.ts';
 
 let base = '';
 let lastCtx: CallContext | undefined;
 let aborted: unknown;
 
-const routes: Route[] = [
+const routes: Array<Route | RawRoute> = [
+  {
+    // A raw route that fails before streaming, as a proxy whose upstream is down does.
+    method: 'POST', path: '/raw/*', frontend: 't', raw: (_req, _res, ctx) => {
+      ctx.fail(new GatewayError('backend_unreachable', `nothing answers ${ctx.path}`));
+    },
+  },
   { method: 'POST', path: '/echo', frontend: 't', handle: async (req) => ({ status: 200, body: { bytes: (await req.body()).length } }) },
   {
+    method: 'POST', path: '/twice', frontend: 't', handle: async (req) => {
+      const first = req.body();
+      const same = first === req.body();
+      const [a, b] = await Promise.all([first, req.body()]);
+      return { status: 200, body: { same, a: a.toString(), b: b.toString() } };
+    },
+  },
+  {
     method: 'POST', path: '/slow', frontend: 't', handle: async (req) => {
-      const ctx = req.context('m', 200);
+      const ctx = req.call;
       lastCtx = ctx;
       await new Promise<void>((resolve, reject) => {
         ctx.signal.addEventListener('abort', () => { aborted = ctx.signal.reason; reject(ctx.signal.reason); }, { once: true });
       });
       return { status: 200 };
+    },
+  },
+  {
+    method: 'GET', path: '/call', frontend: 't', handle: async (req) => {
+      const { requestId, deadline, forward, headers, model, target, signal } = req.call;
+      return { status: 200, body: { requestId, deadline: String(deadline), forward, timeout: headers['x-request-timeout-ms'], model, target, aborted: signal.aborted, same: req.call === req.call } };
+    },
+  },
+  {
+    // As a model's handle and split do: the call names its model and target, then fails.
+    method: 'POST', path: '/canary', frontend: 'metrics_t', handle: async (req) => {
+      req.call.model = 'm1';
+      req.call.target = 'canary_t';
+      throw new GatewayError('backend_error', 'the canary failed');
     },
   },
   { method: 'GET', path: '/boom', frontend: 't', handle: async () => { throw new Error('secret internals'); } },
@@ -69,12 +98,38 @@ test('a body over the limit gets 413 from Content-Length and while streaming', a
   assert.deepEqual(await ok.json(), { bytes: 1024 });
 });
 
-test('the deadline aborts the call and answers 504; x-request-timeout-ms shortens it', async () => {
-  const r = await fetch(`${base}/slow`, { method: 'POST', headers: { 'x-request-timeout-ms': '50' } });
-  assert.equal(r.status, 504);
-  assert.equal(((await r.json()) as { code: string }).code, 'deadline_exceeded');
-  assert.ok(aborted instanceof GatewayError && aborted.code === 'deadline_exceeded');
-  assert.ok(lastCtx!.deadline - performance.now() < 0, 'deadline passed');
+test('the call context: the request id, forwarded trace headers, no deadline (the model path sets it), no model yet', async () => {
+  const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const r = await fetch(`${base}/call`, { headers: { 'x-request-id': 'rid-1', traceparent, tracestate: 'a=1', 'x-request-timeout-ms': '50' } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), {
+    requestId: 'rid-1', deadline: 'Infinity', forward: { 'x-request-id': 'rid-1', traceparent, tracestate: 'a=1' },
+    timeout: '50', model: '', aborted: false, same: true,
+  });
+  const bad = await fetch(`${base}/call`, { headers: { traceparent: 'not-a-trace' } });
+  const body = await bad.json() as { forward: Record<string, string> };
+  assert.deepEqual(Object.keys(body.forward), ['x-request-id'], 'a malformed traceparent is not passed on');
+});
+
+test('a raw route\'s ctx.fail answers the JSON error with its status and Retry-After', async () => {
+  const r = await fetch(`${base}/raw/x?q=1`, { method: 'POST' });
+  assert.equal(r.status, 502);
+  assert.equal(r.headers.get('retry-after'), '1');
+  assert.ok(r.headers.get('x-request-id'));
+  assert.deepEqual(await r.json(), { error: 'nothing answers /raw/x?q=1', code: 'backend_unreachable' });
+});
+
+test('body() reads once: a second call gives the same promise and the same bytes', async () => {
+  const r = await fetch(`${base}/twice`, { method: 'POST', body: 'hello' });
+  assert.deepEqual(await r.json(), { same: true, a: 'hello', b: 'hello' });
+});
+
+test('a failed call names its target in the answer; metrics carry the model and target the call named', async () => {
+  const r = await fetch(`${base}/canary`, { method: 'POST' });
+  assert.equal(r.status, 502);
+  assert.equal(r.headers.get('x-infergate-target'), 'canary_t');
+  const metrics = await registry.metrics();
+  assert.match(metrics, /infergate_requests_total\{[^}]*frontend="metrics_t"[^}]*model="m1"[^}]*target="canary_t"[^}]*code="502"[^}]*\} 1/);
 });
 
 test('a client that goes away aborts the call with client_closed', async () => {

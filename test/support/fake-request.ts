@@ -22,8 +22,6 @@ export interface FakeRequestInit {
 
 /** FakeRequest is an HttpRequest that records what the handler did with it. */
 export interface FakeRequest extends HttpRequest {
-  /** Every context the handler built, in order. */
-  contexts: CallContext[];
   /** How many times the handler read the body. */
   bodyReads: number;
 }
@@ -46,20 +44,16 @@ export function fakeRequest(init: FakeRequestInit = {}): FakeRequest {
     log: silentLogger,
     remoteAddress: '127.0.0.1',
     maxJsonDepth: 64,
-    contexts: [],
     bodyReads: 0,
     body: async () => {
       req.bodyReads++;
       if (bytes.length > limit) throw new GatewayError('payload_too_large', `request body exceeds the limit of ${limit} bytes`);
       return bytes;
     },
-    context: (model, timeoutMs) => {
-      const ctx: CallContext = {
-        requestId: 'test-request', signal: new AbortController().signal, deadline: performance.now() + timeoutMs,
-        forward: { 'x-request-id': 'test-request' }, headers, log: silentLogger, model,
-      };
-      req.contexts.push(ctx);
-      return ctx;
+    // As the server makes it: no deadline above the model's deadline stage, no model yet.
+    call: {
+      requestId: 'test-request', signal: new AbortController().signal, deadline: Infinity,
+      forward: { 'x-request-id': 'test-request' }, headers, log: silentLogger, model: '',
     },
   };
   return req;
@@ -119,7 +113,7 @@ export interface FakeModelInit {
   metadata?: ModelMetadata;
   ready?: boolean;
   version?: string;
-  /** Set on the context as the target that answered. */
+  /** Set on the context as the target that answered, as the model's split does. */
   target?: string;
 }
 
@@ -134,10 +128,12 @@ export function fakeModel(name: string, init: FakeModelInit = {}): FakeModel {
   const model: FakeModel = {
     name,
     version: init.version,
-    timeoutMs: 1000,
     calls,
     infer: async (req, ctx) => {
       calls.push(req);
+      // The handle names its model (and version) in the context, as the gateway's does.
+      ctx.model = name;
+      if (init.version !== undefined) ctx.version = init.version;
       if (init.target !== undefined) ctx.target = init.target;
       if (init.infer !== undefined) return init.infer(req, ctx);
       return req.instances !== undefined ? { predictions: req.instances } : { outputs: req.inputs };

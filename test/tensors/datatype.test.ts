@@ -16,9 +16,9 @@ test('every datatype round-trips through JSON values', () => {
 
 test('out-of-range, wrong-type and fractional values are bad_tensor naming the element', () => {
   const bad: Array<[Datatype, unknown[], RegExp]> = [
-    ['UINT8', [256], /element 0 is 256, expected an integer in \[0, 255\]/],
-    ['INT32', [1, 1.5], /element 1 is 1.5/], ['BOOL', ['yes'], /true or false/], ['FP32', [null], /null, expected a number/],
-    ['INT64', [9223372036854775808n], /INT64/], ['BYTES', [5], /a string or/], ['UINT64', [-1], /UINT64/],
+    ['UINT8', [256], /element 0 is number 256, expected an integer in \[0, 255\]/],
+    ['INT32', [1, 1.5], /element 1 is number 1.5/], ['BOOL', ['yes'], /true or false/], ['FP32', [null], /null, expected a number/],
+    ['INT64', [9223372036854775808n], /INT64/], ['BYTES', [5], /element 0 is number 5, expected a string or/], ['BOOL', [[true]], /element 0 is an array of 1/], ['UINT64', [-1], /UINT64/],
   ];
   for (const [dt, values, re] of bad) {
     assert.throws(() => fromJsonValues(dt, values, 'input "x"'), (err: unknown) =>
