@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { renderReference } from '../src/config/reference.ts';
+import { renderReference } from '../src/reference.ts';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
