@@ -63,7 +63,7 @@ test('a backend that serves one call at a time: the limit falls and the excess i
   assert.ok(outcomes.some((o) => o.status === 429), `nothing was shed: ${s}`);
   assert.ok(outcomes.filter((o) => o.status === 200).length >= 40, `too little was served: ${s}`);
   const status = await (await fetch(`${gw.adminUrl}/admin/status`)).json() as {
-    models: { m: { targets: Array<{ name: string; guard: { adaptiveLimit?: { limit: number } } }> } };
+    models: { m: { targets: Array<{ name: string; adaptiveLimit?: { limit: number } }> } };
   };
   const text = JSON.stringify(status.models.m);
   const limit = /"adaptiveLimit":\{"limit":(\d+)/.exec(text);

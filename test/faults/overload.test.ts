@@ -39,11 +39,11 @@ after(async () => {
 
 async function gauges(model = 'm', frontend = 'vertex'): Promise<{ guardInFlight: number; serverInFlight: number; breaker: string }> {
   const status = await (await request(`${gw.adminUrl}/admin/status`)).body.json() as
-    { models: Record<string, { targets: Array<{ guard: { inFlight: number; breaker: string } }> }> };
+    { models: Record<string, { targets: Array<{ limit: { inFlight: number }; breaker?: { state: string } }> }> };
   const metrics = await (await request(`${gw.adminUrl}/metrics`)).body.text();
   const line = metrics.split('\n').find((l) => l.startsWith(`infergate_in_flight_requests{frontend="${frontend}"}`));
-  const guard = status.models[model]!.targets[0]!.guard;
-  return { guardInFlight: guard.inFlight, serverInFlight: Number(line?.split(' ').pop() ?? 0), breaker: guard.breaker };
+  const target = status.models[model]!.targets[0]!;
+  return { guardInFlight: target.limit.inFlight, serverInFlight: Number(line?.split(' ').pop() ?? 0), breaker: target.breaker?.state ?? 'none' };
 }
 
 test('R15: beyond maxInFlight the target sheds at once with 429 overloaded and Retry-After', async (t) => {

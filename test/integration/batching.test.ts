@@ -82,7 +82,7 @@ test('a malformed row gets its own 400 and does not fail the requests batched be
 
 test('/admin/status and /metrics show the batcher', async () => {
   const status = await (await fetch(`${gw.adminUrl}/admin/status`)).json() as { models: { linear: unknown } };
-  assert.match(JSON.stringify(status.models.linear), /"batching":\{[^}]*"queueRows"/);
+  assert.match(JSON.stringify(status.models.linear), /"batcher":\{[^}]*"queueRows"/);
   const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   assert.match(metrics, /infergate_batch_rows_count\{target="tri\/linear"\} [1-9]/);
   assert.match(metrics, /infergate_queue_delay_seconds_count\{target="tri\/linear"\} [1-9]/);

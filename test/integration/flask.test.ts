@@ -60,7 +60,8 @@ backends:
   recorded: { type: http, url: "${recorderUrl}", predictPath: "/models/{model}/versions/{version}/predict", healthPath: /health }
   direct: { type: http, url: "${flaskUrl}", predictPath: /predict, healthPath: /health }
 models:
-  iris: { targets: [ { backend: recorded } ] }
+  # versions: any: a model_version header reaches the backend's versioned path (a version no target pins is 404 otherwise).
+  iris: { targets: [ { backend: recorded, versions: any } ] }
   iris-direct: { targets: [ { backend: direct, model: iris } ] }
 `;
 
