@@ -1,0 +1,102 @@
+// gateway/build.ts: the state built from a config — backends made once (or reused), one
+// pipeline per model, routers over the frontends' routes — and the handles frontends get: a
+// version is served only when a target pins it or is open to any; the handle names the model
+// and version in the call's context; metadata overrides apply.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildState } from '../../src/gateway/build.ts';
+import { silentLogger } from '../../src/observe/log.ts';
+import { parseConfig } from '../../src/schema.ts';
+import type { CallContext } from '../../src/types.ts';
+import { fakeBackend } from '../support/fake-backend.ts';
+
+const hooks = { log: silentLogger, ready: () => true, status: () => ({}), reload: async () => ({ ok: true }) };
+
+function state(models: string) {
+  const backend = fakeBackend('b');
+  const config = parseConfig(`
+frontends: { kserve: {} }
+backends: { b: { type: http, url: "http://127.0.0.1:1" } }
+models:
+${models}`, 'test.yaml', {});
+  const s = buildState(config, new Map([['b', backend]]), hooks);
+  for (const p of s.pipelines.values()) for (const t of p.targets) t.health = { ready: true };
+  return { backend, s };
+}
+
+
+function context(): CallContext {
+  return { requestId: 'r', signal: new AbortController().signal, deadline: Infinity, forward: {}, headers: {}, log: silentLogger, model: '' };
+}
+
+test('kept backends are reused as they are; others are made from the registry', () => {
+  const kept = fakeBackend('b');
+  const config = parseConfig(`
+backends: { b: { type: http, url: "http://127.0.0.1:1" }, c: { type: http, url: "http://127.0.0.1:2" } }
+models: { m: { targets: [ { backend: b } ] } }`, 'test.yaml', {});
+  const s = buildState(config, new Map([['b', kept]]), hooks);
+  assert.equal(s.backends.get('b'), kept);
+  assert.equal(s.backends.get('c')!.type, 'http');
+  assert.deepEqual([...s.pipelines.keys()], ['m']);
+});
+
+test('the routers hold the frontends\' routes, and the admin routes on their own port by default', () => {
+  const { s } = state(`  m: { targets: [ { backend: b } ] }`);
+  assert.equal(s.router.match('POST', '/v2/models/m/infer').kind, 'route');
+  assert.equal(s.router.match('GET', '/metrics').kind, 'none');
+  assert.equal(s.adminRouter.match('GET', '/metrics').kind, 'route');
+});
+
+test('through a frontend: a handle names its model and version in the context; an unpinned version is unknown', async () => {
+  const { s, backend } = state(`  m: { targets: [ { backend: b, version: "1" } ] }
+  open: { targets: [ { backend: b, versions: any } ] }`);
+  const infer = async (path: string): Promise<{ status: number; body: unknown }> => {
+    const match = s.router.match('POST', path);
+    assert.equal(match.kind, 'route');
+    if (match.kind !== 'route') throw new Error('no route');
+    const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] });
+    try {
+      const reply = await match.route.handle({
+        method: 'POST', path, params: match.params, headers: { 'content-type': 'application/json' }, requestId: 'r', log: silentLogger,
+        remoteAddress: '127.0.0.1', maxJsonDepth: 64, body: async () => Buffer.from(body), call: context(),
+      });
+      return { status: reply.status, body: reply.body };
+    } catch (err) {
+      if ((err as { status?: number }).status === undefined) throw err;
+      return { status: (err as { status: number }).status, body: (err as Error).message };
+    }
+  };
+  backend.setAnswer(async (req, ctx, model, version) => {
+    assert.equal(ctx.model, model === 'm' ? 'm' : 'open');
+    return { outputs: [{ name: 'y', datatype: 'BYTES', shape: [1], data: [Buffer.from(`${ctx.model}:${ctx.version ?? '-'}:${version ?? ''}`)] }] };
+  });
+  const pinned = await infer('/v2/models/m/versions/1/infer');
+  assert.equal(pinned.status, 200, String(pinned.body));
+  assert.match(String(pinned.body), /m:1:1/);
+  const unpinned = await infer('/v2/models/m/versions/2/infer');
+  assert.equal(unpinned.status, 404);
+  assert.match(String(unpinned.body), /no version "2"/);
+  const open = await infer('/v2/models/open/versions/9/infer');
+  assert.equal(open.status, 200, String(open.body));
+  assert.match(String(open.body), /open:9:9/);
+  const plain = await infer('/v2/models/m/infer');
+  assert.match(String(plain.body), /m:-:1/, 'no version named: the target\'s own pinned version');
+});
+
+test('model metadata comes from the serving target, with the model\'s override laid on top and the gateway\'s name', async () => {
+  const { s } = state(`  m:
+    targets: [ { backend: b, model: on-backend } ]
+    metadata: { inputs: [ { name: x, datatype: FP32, shape: [-1, 4] } ], maxBatchSize: 8 }`);
+  const match = s.router.match('GET', '/v2/models/m');
+  assert.equal(match.kind, 'route');
+  if (match.kind !== 'route') return;
+  const reply = await match.route.handle({
+    method: 'GET', path: '/v2/models/m', params: match.params, headers: {}, requestId: 'r', log: silentLogger,
+    remoteAddress: '127.0.0.1', maxJsonDepth: 64, body: async () => Buffer.alloc(0), call: context(),
+  });
+  const doc = JSON.parse(String(reply.body)) as { name: string; inputs: Array<{ name: string; shape: number[] }>; platform: string };
+  assert.equal(doc.name, 'm');
+  assert.equal(doc.platform, 'fake');
+  assert.deepEqual(doc.inputs.map((i) => [i.name, i.shape]), [['x', [-1, 4]]]);
+});
