@@ -119,9 +119,4 @@ export class EndpointPicker {
   status(): Record<string, { inFlight: number; ejected: boolean }> {
     return Object.fromEntries(this.#slots.map((s) => [s.url, { inFlight: s.inFlight, ejected: this.#outlier?.isEjected(s.url) ?? false }]));
   }
-
-  /** inFlight gives the calls in flight per URL (for /admin/status). */
-  inFlight(): Record<string, number> {
-    return Object.fromEntries(this.#slots.map((s) => [s.url, s.inFlight]));
-  }
 }

@@ -3,7 +3,7 @@
 // baseEjectionTimeMs × (number of times it was ejected), capped at maxEjectionTimeMs; never more
 // than maxEjectionPercent of the endpoints at once (though one may always be); the multiplier
 // decays while the endpoint stays healthy. Backends call record() after each call and
-// available() before picking an endpoint.
+// isEjected() when picking an endpoint.
 
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -27,8 +27,6 @@ export interface OutlierDetector {
   eject(endpoint: string, reason?: string): void;
   /** restore brings an ejected endpoint back now (a passing health check) and clears its count. */
   restore(endpoint: string): void;
-  /** available gives the endpoints that may be picked; never empty when `endpoints` is not. */
-  available(endpoints: string[]): string[];
   /** ejected lists the endpoints out at the moment. */
   ejected(): string[];
   /** isEjected says whether one endpoint is out at the moment (the picker asks per call). */
@@ -105,13 +103,6 @@ export function createOutlierDetector(
         s.lastChange = now();
         opts.log.info({ backend: opts.backend, endpoint }, `endpoint ${endpoint} restored`);
       }
-    },
-    available(endpoints) {
-      const t = now();
-      for (const e of endpoints) stateOf(e);
-      const up = endpoints.filter((e) => !isOut(stateOf(e), t));
-      // Every endpoint out: use them all rather than fail every call (Envoy's panic mode).
-      return up.length > 0 ? up : endpoints;
     },
     ejected() {
       const t = now();
