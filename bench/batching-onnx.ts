@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMlp } from '../backends/onnx/build-models.ts';
-import type { BatchingConfig } from '../src/config/schema.ts';
+import type { BatchingConfig } from '../src/batching/schema.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { openLoop } from './load.ts';
 

@@ -1,7 +1,7 @@
-// guard.ts — issue 6's benchmark: gateway throughput with the guard's breaker, retry budget and
-// per-target limit switched on (all healthy) against the same gateway without them. The deadline
-// race runs in both (the gateway always has a deadline), so the ratio is the cost of the breaker,
-// retry and limit steps. Two gateways, same echo backend, runs interleaved A B A B so drift on
+// guard.ts — issue 6's benchmark: gateway throughput with a target's breaker, retry budget and
+// maxInFlight limit stages switched on (all healthy) against the same gateway without them. The
+// deadline stage runs in both (every model path has one), so the ratio is the cost of the breaker,
+// retry and limit stages. Two gateways, same echo backend, runs interleaved A B A B so drift on
 // this shared machine hits both alike. Target: ratio ≥ 0.95. Runnable alone: node bench/guard.ts
 
 import { fileURLToPath } from 'node:url';

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../src/observe/log.ts';
 import { createRollback } from '../src/routing/rollback.ts';
 import { createShadow } from '../src/routing/shadow.ts';
-import { createSplit } from '../src/routing/split.ts';
-import type { ModelConfig } from '../src/config/schema.ts';
-import type { CallContext, Infer } from '../src/types.ts';
+import { split as splitPlugin, targetOf } from '../src/routing/split.ts';
+import { createWeights } from '../src/routing/weights.ts';
+import type { CallContext, Infer, RoutedTarget } from '../src/types.ts';
 import { startGateway, type RunningGateway } from '../test/support/gateway.ts';
 import { load, type LoadResult } from './proxy.ts';
 import { cpuTicks } from './support/cpu.ts';
@@ -100,14 +100,18 @@ export async function runRoutingBench(durationS = Number(process.env.BENCH_SECON
 async function inProcessCost(n = 100_000): Promise<Record<string, number>> {
   const answer = { predictions: [[0.1, 0.9]] };
   const backend: Infer = async () => answer;
-  const model = { targets: [], timeoutMs: 30_000, allowOverride: [] } as unknown as ModelConfig;
-  const split = createSplit(model, [
-    { name: 'a', weight: 90, infer: backend, available: () => true },
-    { name: 'b', weight: 10, infer: backend, available: () => true },
-  ], { model: 'bench', log: silentLogger });
-  const rollback = createRollback({ minRequests: 100, maxErrorRateRatio: 2, maxP99Ratio: 2, windowMs: 60_000, errorRateFloor: 0.01, latencyFloorMs: 5 }, split, { model: 'bench', log: silentLogger });
+  const targets: RoutedTarget[] = [
+    { name: 'a', weight: 90, available: () => true },
+    { name: 'b', weight: 10, available: () => true },
+  ];
+  const weights = createWeights(targets, { model: 'bench', log: silentLogger });
+  const split = splitPlugin.create({ allowOverride: [] }, { model: 'bench', log: silentLogger, targets, weights, timeoutMs: 30_000, backends: new Map() });
+  // Below the split, as in the pipeline: the call goes to the target it named.
+  const paths = new Map<string, Infer>([['a', backend], ['b', backend]]);
+  const toTarget: Infer = (req, ctx) => paths.get(targetOf(ctx).name)!(req, ctx);
+  const rollback = createRollback({ minRequests: 100, maxErrorRateRatio: 2, maxP99Ratio: 2, windowMs: 60_000, errorRateFloor: 0.01, latencyFloorMs: 5 }, targets, weights, { model: 'bench', log: silentLogger });
   const shadow = createShadow({ backend: 's', percent: 10, maxInFlight: 64, tolerance: 1e-4, agreement: 'auto' }, backend, { model: 'bench', log: silentLogger });
-  const routed = shadow.stage(rollback.stage(split.infer));
+  const routed = shadow.stage(rollback.stage(split.stage(toTarget)));
   const ctx = (): CallContext => ({ requestId: 'r', signal: new AbortController().signal, deadline: performance.now() + 30_000, forward: {}, headers: {}, log: silentLogger, model: 'bench' });
   const time = async (infer: Infer): Promise<number> => {
     const started = performance.now();

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { z } from 'zod';
+import { ConfigError, loadWith, parseWith } from '../../src/config/load.ts';
+import { duration } from '../../src/config/units.ts';
+import { loadConfigFile, parseConfig } from '../../src/schema.ts';
 
 const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'infergate-config-'));
@@ -24,6 +27,33 @@ models:
     timeoutMs: 5s
     targets: [ { backend: flask } ]
 `;
+
+// parseWith and loadWith read any schema: the gateway's (src/schema.ts) and smaller ones alike.
+const small = z.strictObject({ port: z.number(), name: z.string(), wait: duration.prefault('1s') });
+
+test('parseWith validates against the schema it is given, after ${VAR} expansion with YAML types', () => {
+  assert.deepEqual(parseWith(small, 'port: ${PORT:-80}\nname: "${NAME}"\n', 's.yaml', { NAME: 'n' }), { port: 80, name: 'n', wait: 1000 });
+  assert.equal(parseWith(small, 'port: ${PORT}\nname: x\nwait: 2s\n', 's.yaml', { PORT: '8081' }).port, 8081);
+});
+
+test('parseWith reports the schema\'s own issues at their line and column', () => {
+  try {
+    parseWith(small, 'port: 1\nname: x\nextra: 2\n', 'small.yaml', {});
+    assert.fail('accepted');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.file, 'small.yaml');
+    assert.match(err.message, /^small\.yaml:\d+:\d+: .*unknown key "extra"/);
+  }
+});
+
+test('loadWith reads a file; one it cannot read is a ConfigError naming the file', () => {
+  const file = join(dir, 'small.yaml');
+  writeFileSync(file, 'port: 2\nname: y\n');
+  assert.deepEqual(loadWith(small, file, {}), { port: 2, name: 'y', wait: 1000 });
+  const missing = join(dir, 'missing.yaml');
+  assert.throws(() => loadWith(small, missing, {}), (e: unknown) => e instanceof ConfigError && e.file === missing && /cannot read the file/.test(e.message));
+});
 
 test('env interpolation, nested defaults, sizes and durations', () => {
   const c = parseConfig(valid, 'a.yaml', { SAGEMAKER_BIND_TO_PORT: '9001' });

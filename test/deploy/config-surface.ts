@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { expandEnv } from '../../src/config/env.ts';
-import { serverSchema, type ServerConfig } from '../../src/config/schema.ts';
+import { serverSchema, type ServerConfig } from '../../src/server/options.ts';
 
 /** ConfigSurface is the part of a config that deployment files must agree with. */
 export interface ConfigSurface {

@@ -4,11 +4,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adaptiveConcurrencySchema, createAdaptiveLimit } from '../../src/guard/adaptive-limit.ts';
+import { adaptiveConcurrencySchema, adaptiveLimit, createAdaptiveLimit } from '../../src/guard/adaptive-limit.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { CallContext, Infer } from '../../src/types.ts';
 import type { InferResponse } from '../../src/tensors/tensor.ts';
+import { targetDeps } from './context.ts';
 
 interface Pending { resolve(): void; reject(err: unknown): void }
 
@@ -55,13 +56,13 @@ test('shrinks by backoffRatio when calls slow past the tolerance, once per round
   assert.equal(lim.limit(), Math.floor(Math.floor(before * 0.5) * 0.5 + 0.5) || 1);
 });
 
-test('overload and timeouts shrink it; client-side failures do not', async () => {
+test('a backend\'s overload and timeouts shrink it; client-side failures and the gateway\'s own refusals do not', async () => {
   const { lim, wave, clock } = harness({ initialLimit: 20 });
   await wave(10, 10);
   const before = lim.limit();
-  for (const code of ['bad_request', 'client_closed', 'backend_bad_reply'] as const) await wave(10, 10, new GatewayError(code, code));
-  assert.equal(lim.limit(), before, 'unchanged by 400, 499 and a broken answer');
-  await wave(10, 10, new GatewayError('overloaded', 'busy'));
+  for (const code of ['bad_request', 'client_closed', 'backend_bad_reply', 'overloaded', 'circuit_open'] as const) await wave(10, 10, new GatewayError(code, code));
+  assert.equal(lim.limit(), before, 'unchanged by 400, 499, a broken answer and the gateway\'s own shedding');
+  await wave(10, 10, new GatewayError('backend_overloaded', 'busy'));
   assert.equal(lim.limit(), Math.floor(before * 0.9));
   clock.t += 1000;
   await wave(5, 10, new GatewayError('deadline_exceeded', 'late'));
@@ -100,4 +101,14 @@ test('stays within minLimit and maxLimit; the baseline follows a backend that go
 test('schema: minLimit above maxLimit is refused', () => {
   assert.equal(adaptiveConcurrencySchema.safeParse({ minLimit: 10, maxLimit: 5 }).success, false);
   assert.equal(adaptiveConcurrencySchema.safeParse({ backoffRatio: 1 }).success, false);
+});
+
+test('the adaptiveLimit plugin: no `adaptiveConcurrency` block, no stage; with one, status shows the limit', async () => {
+  assert.equal(adaptiveLimit.create({}, targetDeps('al-none')), undefined);
+  const stage = adaptiveLimit.create({ adaptiveConcurrency: adaptiveConcurrencySchema.parse({ initialLimit: 5 }) }, targetDeps('al'))!;
+  assert.deepEqual(stage.status!(), { limit: 5, inFlight: 0, shed: 0, baselineMs: null });
+  await stage.stage(async () => ({ predictions: [] }))({ instances: [] }, {} as CallContext);
+  const status = stage.status!() as { limit: number; baselineMs: number | null };
+  assert.equal(status.limit, 5);
+  assert.equal(typeof status.baselineMs, 'number');
 });

@@ -1,11 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayError } from '../../src/errors.ts';
-import { createBreaker, countsAsFailure, type TargetBreaker } from '../../src/guard/breaker.ts';
+import { GatewayError, isBackendFault } from '../../src/errors.ts';
+import { breaker as breakerPlugin, breakerSchema, createBreaker, type TargetBreaker } from '../../src/guard/breaker.ts';
 import { breakerState } from '../../src/observe/metrics.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Infer } from '../../src/types.ts';
-import { okResponse, refused, testContext } from './context.ts';
+import { okResponse, refused, targetDeps, testContext } from './context.ts';
 
 const req = { instances: [[1]] };
 const made: TargetBreaker[] = [];
@@ -37,15 +37,25 @@ async function metricValue(target: string): Promise<number | undefined> {
 
 const waitForReset = (): Promise<void> => new Promise((r) => setTimeout(r, 90));
 
-test('countsAsFailure: backend faults count, client faults and internal errors do not', () => {
+test('isBackendFault: backend faults count, client faults, the gateway\'s own refusals and a backend\'s 429 do not', () => {
   for (const code of ['backend_unreachable', 'backend_error', 'backend_bad_reply', 'backend_unavailable', 'deadline_exceeded'] as const) {
-    assert.equal(countsAsFailure(new GatewayError(code, 'x')), true, code);
+    assert.equal(isBackendFault(new GatewayError(code, 'x')), true, code);
   }
-  for (const code of ['bad_request', 'bad_tensor', 'model_not_found', 'client_closed', 'overloaded', 'internal', 'payload_too_large'] as const) {
-    assert.equal(countsAsFailure(new GatewayError(code, 'x')), false, code);
+  for (const code of ['bad_request', 'bad_tensor', 'model_not_found', 'client_closed', 'overloaded', 'queue_full', 'circuit_open', 'internal',
+    'payload_too_large', 'backend_overloaded', 'backend_queue_full'] as const) {
+    assert.equal(isBackendFault(new GatewayError(code, 'x')), false, code);
   }
   // A backend's own 4xx passed on with its status is the client's fault.
-  assert.equal(countsAsFailure(new GatewayError('backend_error', 'x', { status: 422 })), false);
+  assert.equal(isBackendFault(new GatewayError('backend_error', 'x', { status: 422 })), false);
+});
+
+test('a backend answering 429 (backend_overloaded) never opens the breaker: it refused the work, it did not fail at it', async () => {
+  const b = breaker('t-429');
+  const f = failing(() => new GatewayError('backend_overloaded', 'busy'));
+  const results = await callN(b.stage(f.next), 40);
+  assert.equal(b.state(), 'closed');
+  assert.equal(f.calls(), 40);
+  assert.ok(results.every((r) => r !== 'ok' && r.code === 'backend_overloaded' && r.status === 429));
 });
 
 test('4xx answers never open the breaker, however many', async () => {
@@ -158,4 +168,25 @@ test('a 4xx answer to the probe closes it: the backend is answering', async () =
   await waitForReset();
   await callN(b.stage(failing(() => new GatewayError('bad_request', 'x')).next), 1);
   assert.equal(b.state(), 'closed');
+});
+
+test('the breaker plugin: no `breaker` block, no stage; with one, status shows the state and available() follows it', async () => {
+  assert.equal(breakerPlugin.create({}, targetDeps('t-plugin-none')), undefined);
+  const stage = breakerPlugin.create({ breaker: breakerSchema.parse({ volumeThreshold: 2, resetTimeoutMs: 60_000 }) }, targetDeps('t-plugin'))!;
+  try {
+    assert.deepEqual(stage.status!(), { state: 'closed' });
+    assert.equal(stage.available!(), true);
+    await callN(stage.stage(failing(refused).next), 2);
+    assert.deepEqual(stage.status!(), { state: 'open' });
+    assert.equal(stage.available!(), false);
+  } finally {
+    await stage.close!();
+  }
+});
+
+test('breakerSchema: defaults, durations, and no unknown keys', () => {
+  assert.deepEqual(breakerSchema.parse({}), { errorThresholdPercentage: 50, volumeThreshold: 20, rollingCountTimeoutMs: 10_000, resetTimeoutMs: 10_000 });
+  assert.equal(breakerSchema.parse({ resetTimeoutMs: '2s' }).resetTimeoutMs, 2_000);
+  assert.equal(breakerSchema.safeParse({ volumeThreshold: 0 }).success, false);
+  assert.equal(breakerSchema.safeParse({ threshold: 5 }).success, false);
 });

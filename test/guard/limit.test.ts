@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GatewayError } from '../../src/errors.ts';
-import { createConcurrencyLimit, createGlobalLimit } from '../../src/guard/limit.ts';
+import { createConcurrencyLimit, limit as limitPlugin } from '../../src/guard/limit.ts';
 import { shedTotal } from '../../src/observe/metrics.ts';
 import type { Infer } from '../../src/types.ts';
-import { okResponse, testContext } from './context.ts';
+import { okResponse, targetDeps, testContext } from './context.ts';
 
 const req = { instances: [[1]] };
 
@@ -54,23 +54,23 @@ test('no maxInFlight: counts but never sheds', async () => {
   assert.equal(limit.shed(), 0);
 });
 
-test('createGlobalLimit shares one counter across every path it wraps', async () => {
-  const global = createGlobalLimit(3);
-  const g1 = gate();
-  const g2 = gate();
-  const m1 = global(g1.next);
-  const m2 = global(g2.next);
-  const held = [m1(req, testContext().ctx), m1(req, testContext().ctx), m2(req, testContext().ctx)];
-  await assert.rejects(m2(req, testContext().ctx), { code: 'overloaded' });
-  g1.open();
-  g2.open();
-  await Promise.all(held);
-  const again = m2(req, testContext().ctx).then(() => 'ok', () => 'shed');
-  g2.open();
-  assert.equal(await again, 'ok', 'slots are free again');
+test('the limit plugin reads the target\'s maxInFlight and shows its calls in flight and those shed', async () => {
+  const stage = limitPlugin.create({ maxInFlight: 1 }, targetDeps('lim-plugin'));
+  const g = gate();
+  const infer = stage.stage(g.next);
+  const held = infer(req, testContext().ctx);
+  await assert.rejects(infer(req, testContext().ctx), (e: GatewayError) => e.code === 'overloaded' && e.status === 429);
+  assert.deepEqual(stage.status(), { inFlight: 1, shed: 1 });
+  g.open();
+  await held;
+  assert.deepEqual(stage.status(), { inFlight: 0, shed: 1 });
 });
 
-test('createGlobalLimit(undefined) leaves the path as it is', () => {
-  const next: Infer = async () => okResponse;
-  assert.equal(createGlobalLimit(undefined)(next), next);
+test('without maxInFlight the limit plugin still counts calls for status, and never sheds', async () => {
+  const stage = limitPlugin.create({}, targetDeps('lim-plugin-none'));
+  const g = gate();
+  const all = Array.from({ length: 20 }, () => stage.stage(g.next)(req, testContext().ctx));
+  assert.deepEqual(stage.status(), { inFlight: 20, shed: 0 });
+  g.open();
+  await Promise.all(all);
 });

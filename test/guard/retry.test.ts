@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayError } from '../../src/errors.ts';
-import { backoffMs, createRetry, isRetryable, RetryBudget } from '../../src/guard/retry.ts';
+import { GatewayError, isRetryable } from '../../src/errors.ts';
+import { backoffMs, createRetry, retry, retrySchema, RetryBudget } from '../../src/guard/retry.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Infer } from '../../src/types.ts';
-import { okResponse, refused, resetAfterSend, testContext } from './context.ts';
+import { okResponse, refused, resetAfterSend, targetDeps, testContext } from './context.ts';
 
 const req = { instances: [[1]] };
 const config = { attempts: 2, budgetPercent: 20, backoffMs: 1, budgetWindowMs: 10_000, minRetries: 3 };
@@ -31,7 +31,8 @@ test('isRetryable: only what cannot have had an effect', () => {
     cause: new Error('fetch failed', { cause: Object.assign(new Error('r'), { code: 'ECONNREFUSED' }) }) })), true);
   assert.equal(isRetryable(resetAfterSend()), false);
   assert.equal(isRetryable(new GatewayError('backend_unreachable', 'no cause')), false);
-  for (const code of ['backend_error', 'backend_bad_reply', 'deadline_exceeded', 'bad_request', 'client_closed', 'internal'] as const) {
+  for (const code of ['backend_error', 'backend_bad_reply', 'deadline_exceeded', 'bad_request', 'client_closed', 'internal',
+    'backend_overloaded', 'backend_queue_full', 'overloaded', 'circuit_open'] as const) {
     assert.equal(isRetryable(new GatewayError(code, 'x')), false, code);
   }
   assert.equal(isRetryable(new GatewayError('backend_unavailable', 'x', { status: 502 })), false);
@@ -120,4 +121,19 @@ test('RetryBudget: minRetries at low traffic, then a share of calls; old buckets
   assert.equal(b.tryRetry(), false);
   now = 5_000;
   assert.equal(b.tryRetry(), true, 'the window moved on');
+});
+
+test('the retry plugin: no `retry` block or 0 attempts, no stage; otherwise status counts retries made and refused', async () => {
+  assert.equal(retry.create({}, targetDeps('rt-none')), undefined);
+  assert.equal(retry.create({ retry: retrySchema.parse({ attempts: 0 }) }, targetDeps('rt-zero')), undefined);
+  const stage = retry.create({ retry: retrySchema.parse({ attempts: 1, backoffMs: 1, minRetries: 1, budgetPercent: 0 }) }, targetDeps('rt'))!;
+  const down: Infer = async () => { throw refused(); };
+  for (let i = 0; i < 3; i++) await assert.rejects(stage.stage(down)(req, testContext().ctx), { code: 'backend_unreachable' });
+  assert.deepEqual(stage.status!(), { retries: 1, refused: 2 });
+});
+
+test('retrySchema: defaults, at most 5 attempts, no unknown keys', () => {
+  assert.deepEqual(retrySchema.parse({}), { attempts: 1, budgetPercent: 20, backoffMs: 25, budgetWindowMs: 10_000, minRetries: 3 });
+  assert.equal(retrySchema.safeParse({ attempts: 6 }).success, false);
+  assert.equal(retrySchema.safeParse({ tries: 2 }).success, false);
 });

@@ -1,32 +1,76 @@
-// fakes.ts (routing tests) — model configs, targets and contexts for the routing unit tests.
+// fakes.ts (routing tests) — targets, a split over them and contexts for the routing unit tests.
+// The split only names the target (ctx.target); `routed` puts behind it what the pipeline does,
+// a step that sends the call to the target named, so a test sees which target answered.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ModelConfig } from '../../src/config/schema.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
-import type { SplitTarget } from '../../src/routing/split.ts';
-import type { CallContext, Infer } from '../../src/types.ts';
+import { split, targetOf, type SplitConfig } from '../../src/routing/split.ts';
+import { createWeights } from '../../src/routing/weights.ts';
+import type { CallContext, Infer, RoutedTarget, StageInstance, TargetWeights } from '../../src/types.ts';
 
-/** modelConfig gives a ModelConfig with the schema's defaults and the given fields. */
-export function modelConfig(fields: Partial<ModelConfig> = {}): ModelConfig {
-  return { targets: [{ backend: 'b', weight: 100 }], timeoutMs: 30_000, allowOverride: [], ...fields } as ModelConfig;
+/** splitConfig gives the split's part of a model block: the schema's defaults and the given fields. */
+export function splitConfig(fields: Partial<SplitConfig> = {}): SplitConfig {
+  return { allowOverride: [], ...fields };
 }
 
-/** FakeTarget is a SplitTarget that answers with its own name and counts its calls. */
-export interface FakeTarget extends SplitTarget { calls: number; up: boolean; fail?: GatewayError }
+/** FakeTarget is a RoutedTarget that answers with its own name and counts its calls. */
+export interface FakeTarget extends RoutedTarget {
+  calls: number;
+  up: boolean;
+  fail?: GatewayError | undefined;
+  /** The versions its calls were for (undefined: the target's own). */
+  versions: Array<string | undefined>;
+  infer: Infer;
+}
 
 /** fakeTarget answers {predictions: [name]} or rejects with `fail`; `up` drives available(). */
-export function fakeTarget(name: string, weight: number): FakeTarget {
+export function fakeTarget(name: string, weight: number, fields: Partial<Pick<RoutedTarget, 'version' | 'versionLabel'>> = {}): FakeTarget {
   const t: FakeTarget = {
-    name, weight, calls: 0, up: true,
+    name, weight, calls: 0, up: true, versions: [], ...fields,
     available: () => t.up,
-    infer: async () => {
+    infer: async (_req, ctx) => {
       t.calls++;
+      t.versions.push(targetOf(ctx).version);
       if (t.fail !== undefined) throw t.fail;
       return { predictions: [name] };
     },
   };
   return t;
+}
+
+/** openTarget is a fake target open to any version (`versions: any`): "<name>@<version>" labels. */
+export function openTarget(name: string, weight: number): FakeTarget {
+  return fakeTarget(name, weight, { versionLabel: (v) => `${name}@${v}` });
+}
+
+/** SplitStatus is the split's status, as /admin/status shows it. */
+export interface SplitStatus {
+  targets: Array<{ name: string; weight: number; effectiveWeight: number; available: boolean; picked: number; rolledBack?: string; reason?: string }>;
+}
+
+/** Routed is a split over fake targets with the step below it that calls the target it named. */
+export interface Routed {
+  infer: Infer;
+  weights: TargetWeights;
+  split: StageInstance;
+  status(): SplitStatus;
+}
+
+/** routed builds the split plugin over `targets`, with live weights made from theirs. */
+export function routed(targets: FakeTarget[], config: SplitConfig = splitConfig(),
+  opts: { model?: string; log?: typeof silentLogger; weights?: TargetWeights } = {}): Routed {
+  const model = opts.model ?? 'm';
+  const log = opts.log ?? silentLogger;
+  const weights = opts.weights ?? createWeights(targets, { model, log });
+  const instance = split.create(config, { model, log, targets, weights, timeoutMs: 30_000, backends: new Map() });
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  const toTarget: Infer = (req, ctx) => {
+    const t = byName.get(targetOf(ctx).name);
+    if (t === undefined) return Promise.reject(new GatewayError('internal', `the split named no known target: ${ctx.target}`));
+    return t.infer(req, ctx);
+  };
+  return { infer: instance.stage(toTarget), weights, split: instance, status: () => instance.status!() as SplitStatus };
 }
 
 /** context gives a CallContext with the given client headers. */
@@ -45,7 +89,7 @@ export async function counts(infer: Infer, n: number, headers: (i: number) => In
   return out;
 }
 
-/** recordingLogger collects the objects and messages logged at warn and above. */
+/** recordingLogger collects the objects and messages logged at info and above. */
 export function recordingLogger(): { log: typeof silentLogger; lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> } {
   const lines: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
   const at = (level: string) => (obj: unknown, msg?: string) => { lines.push({ level, msg: msg ?? String(obj), obj: typeof obj === 'object' && obj !== null ? obj as Record<string, unknown> : {} }); };

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RollbackConfig } from '../../src/config/schema.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { rollbacksTotal } from '../../src/observe/metrics.ts';
 import { silentLogger } from '../../src/observe/log.ts';
-import { createRollback } from '../../src/routing/rollback.ts';
-import { createSplit } from '../../src/routing/split.ts';
+import { createRollback, rollback as rollbackPlugin, rollbackSchema, type RollbackConfig } from '../../src/routing/rollback.ts';
+import { createWeights } from '../../src/routing/weights.ts';
 import type { Infer } from '../../src/types.ts';
-import { context, fakeTarget, modelConfig, recordingLogger, type FakeTarget } from './fakes.ts';
+import { context, fakeTarget, recordingLogger, routed, type FakeTarget } from './fakes.ts';
 
 function rollbackConfig(fields: Partial<RollbackConfig> = {}): RollbackConfig {
   return { minRequests: 50, maxErrorRateRatio: 2, maxP99Ratio: 2, windowMs: 60_000, errorRateFloor: 0.01, latencyFloorMs: 5, ...fields };
@@ -26,8 +25,9 @@ function setup(config: RollbackConfig, model = 'rb') {
     return t;
   };
   const { log, lines } = recordingLogger();
-  const split = createSplit(modelConfig(), [timed(stable), timed(canary)], { model, log });
-  const rollback = createRollback(config, split, { model, log, now: () => clock });
+  const targets = [timed(stable), timed(canary)];
+  const split = routed(targets, undefined, { model, log });
+  const rollback = createRollback(config, targets, split.weights, { model, log, now: () => clock });
   const infer: Infer = rollback.stage(split.infer);
   const send = async (n: number): Promise<number> => {
     let failed = 0;
@@ -106,8 +106,10 @@ test('client mistakes, client aborts and shedding do not count against the canar
   const s = setup(rollbackConfig({ minRequests: 20 }), 'rb-4xx');
   s.canary.fail = new GatewayError('bad_request', 'your fault');
   await s.send(500);
-  s.canary.fail = new GatewayError('queue_full', 'full');
-  await s.send(500);
+  for (const code of ['queue_full', 'overloaded', 'backend_overloaded'] as const) {
+    s.canary.fail = new GatewayError(code, 'full');
+    await s.send(500);
+  }
   s.canary.fail = new GatewayError('client_closed', 'gone');
   await s.send(500);
   assert.equal((s.rollback.status() as { state: string }).state, 'watching');
@@ -122,11 +124,29 @@ test('promote gives a canary that stays healthy all the traffic', async () => {
   assert.equal((s.rollback.status() as { state: string }).state, 'promoted');
 });
 
-test('canary and primary default to the lightest and heaviest targets; unknown names are refused', () => {
-  const split = createSplit(modelConfig(), [fakeTarget('x', 5), fakeTarget('big', 80), fakeTarget('small', 1)], { model: 'm', log: silentLogger });
-  const status = createRollback(rollbackConfig(), split, { model: 'm', log: silentLogger }).status() as { canary: string; primary: string };
+test('canary and primary default to the lightest and heaviest targets; with one target nothing is watched', () => {
+  const targets = [fakeTarget('x', 5), fakeTarget('big', 80), fakeTarget('small', 1)];
+  const weights = createWeights(targets, { model: 'm', log: silentLogger });
+  const status = createRollback(rollbackConfig(), targets, weights, { model: 'm', log: silentLogger }).status() as { canary: string; primary: string };
   assert.deepEqual([status.canary, status.primary], ['small', 'big']);
-  assert.throws(() => createRollback(rollbackConfig({ canary: 'nope' }), split, { model: 'm', log: silentLogger }), /rollback canary "nope" is not a target/);
-  const one = createSplit(modelConfig(), [fakeTarget('only', 1)], { model: 'm', log: silentLogger });
-  assert.equal((createRollback(rollbackConfig(), one, { model: 'm', log: silentLogger }).status() as { state: string }).state, 'inactive');
+  const named = createRollback(rollbackConfig({ canary: 'x', primary: 'small' }), targets, weights, { model: 'm', log: silentLogger }).status() as { canary: string; primary: string };
+  assert.deepEqual([named.canary, named.primary], ['x', 'small']);
+  const one = [fakeTarget('only', 1)];
+  const alone = createRollback(rollbackConfig(), one, createWeights(one, { model: 'm', log: silentLogger }), { model: 'm', log: silentLogger });
+  assert.equal((alone.status() as { state: string }).state, 'inactive');
+});
+
+test('the rollback plugin: no `rollback` block, no stage; with one, it changes the weights the split reads', async () => {
+  const stable = fakeTarget('stable', 90);
+  const canary = fakeTarget('canary', 10);
+  const targets = [stable, canary];
+  const split = routed(targets, undefined, { model: 'rb-plugin' });
+  const deps = { model: 'rb-plugin', log: silentLogger, targets, weights: split.weights, timeoutMs: 30_000, backends: new Map() };
+  assert.equal(rollbackPlugin.create({}, deps), undefined);
+  const stage = rollbackPlugin.create({ rollback: rollbackSchema.parse({ minRequests: 20 }) }, deps)!;
+  canary.fail = new GatewayError('backend_error', 'broken');
+  const infer = stage.stage(split.infer);
+  for (let i = 0; i < 1000; i++) await infer({ instances: [[i]] }, context()).catch(() => undefined);
+  assert.equal(split.weights.get('canary'), 0);
+  assert.equal((stage.status!() as { state: string }).state, 'rolledBack');
 });

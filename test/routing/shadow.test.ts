@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ShadowConfig } from '../../src/config/schema.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { shadowAgreement, shadowLatencyDiff, shadowMaxAbsDiff, shadowRequests } from '../../src/observe/metrics.ts';
 import { silentLogger } from '../../src/observe/log.ts';
-import { createShadow } from '../../src/routing/shadow.ts';
+import { createShadow, shadow as shadowPlugin, shadowSchema, type ShadowConfig } from '../../src/routing/shadow.ts';
+import { createWeights } from '../../src/routing/weights.ts';
 import type { InferResponse } from '../../src/tensors/tensor.ts';
-import type { CallContext, Infer } from '../../src/types.ts';
+import type { Backend, CallContext, Infer, ModelStageDeps } from '../../src/types.ts';
 import { context, recordingLogger } from './fakes.ts';
 
 const req = { instances: [[1, 2]] };
@@ -176,4 +176,33 @@ test('close aborts running shadow calls and sends no more copies', async () => {
   assert.deepEqual(await infer(req, context()), { predictions: [1] });
   await shadow.settled();
   assert.equal(calls, 1);
+});
+
+test('the shadow plugin: no `shadow` block, no stage; with one, copies go to the named backend\'s model and version', async () => {
+  const asked: Array<[string, string | undefined]> = [];
+  let copies = 0;
+  const backend = {
+    name: 'shadow', type: 'fake',
+    model: (name: string, version?: string) => {
+      asked.push([name, version]);
+      return { infer: async () => { copies++; return { predictions: [1] }; }, metadata: async () => ({ name, platform: 'fake', inputs: [], outputs: [] }), health: async () => ({ ready: true }) };
+    },
+  } as unknown as Backend;
+  const deps: ModelStageDeps = {
+    model: 'plugin', log: silentLogger, targets: [], weights: createWeights([], { model: 'plugin', log: silentLogger }), timeoutMs: 1_000,
+    backends: new Map([['shadow', backend]]),
+  };
+  assert.equal(shadowPlugin.create({}, deps), undefined);
+  const stage = shadowPlugin.create({ shadow: shadowSchema.parse({ backend: 'shadow', version: 3 }) }, deps)!;
+  try {
+    assert.deepEqual(asked, [['plugin', '3']], 'the gateway model name by default, the version as a string');
+    assert.deepEqual(await stage.stage(async () => ({ predictions: [1] }))(req, context()), { predictions: [1] });
+    while (copies === 0) await new Promise((r) => setImmediate(r));
+    assert.equal((stage.status!() as { sent: number }).sent, 1);
+  } finally {
+    await stage.close!();
+  }
+  const named = shadowPlugin.create({ shadow: shadowSchema.parse({ backend: 'shadow', model: 'other' }) }, deps)!;
+  assert.deepEqual(asked[1], ['other', undefined]);
+  await named.close!();
 });

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../src/observe/log.ts';
-import { rendezvousPick, stickyKey, type StickyCandidate } from '../../src/routing/sticky.ts';
-import { createSplit } from '../../src/routing/split.ts';
-import { context, counts, fakeTarget, modelConfig } from './fakes.ts';
+import { rendezvousPick, stickyKey, stickySchema, type StickyCandidate } from '../../src/routing/sticky.ts';
+import { context, counts, fakeTarget, routed, splitConfig } from './fakes.ts';
 
 const keys = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
@@ -91,7 +89,7 @@ test('stickyKey reads a header (case-insensitively, first of several) or a dotte
 });
 
 test('a sticky split keeps each key on one target; requests without a key are split by weight', async () => {
-  const split = createSplit(modelConfig({ sticky: { header: 'x-user-id' } }), [fakeTarget('a', 50), fakeTarget('b', 50)], { model: 'm', log: silentLogger });
+  const split = routed([fakeTarget('a', 50), fakeTarget('b', 50)], splitConfig({ sticky: { header: 'x-user-id' } }));
   const first = new Map<string, string>();
   for (let round = 0; round < 3; round++) {
     for (let u = 0; u < 200; u++) {
@@ -109,7 +107,7 @@ test('a sticky split keeps each key on one target; requests without a key are sp
 test('a sticky split moves the keys of an unavailable target and brings them back', async () => {
   const a = fakeTarget('a', 1);
   const b = fakeTarget('b', 1);
-  const split = createSplit(modelConfig({ sticky: { field: 'parameters.user' } }), [a, b], { model: 'm', log: silentLogger });
+  const split = routed([a, b], splitConfig({ sticky: { field: 'parameters.user' } }));
   const pick = async (u: number): Promise<string> => {
     const ctx = context();
     await split.infer({ instances: [[1]], parameters: { user: u } }, ctx);
@@ -123,16 +121,24 @@ test('a sticky split moves the keys of an unavailable target and brings them bac
   assert.deepEqual(await Promise.all(Array.from({ length: 100 }, (_, u) => pick(u))), before);
 });
 
-test('setWeight on a sticky split moves only the keys that must move', async () => {
-  const split = createSplit(modelConfig({ sticky: { header: 'x-user-id' } }), [fakeTarget('stable', 90), fakeTarget('canary', 10)], { model: 'm', log: silentLogger });
+test('a weight change on a sticky split moves only the keys that must move', async () => {
+  const split = routed([fakeTarget('stable', 90), fakeTarget('canary', 10)], splitConfig({ sticky: { header: 'x-user-id' } }));
   const pick = async (u: number): Promise<string> => {
     const ctx = context({ 'x-user-id': `user-${u}` });
     await split.infer({ instances: [[1]] }, ctx);
     return ctx.target!;
   };
   const before = await Promise.all(Array.from({ length: 2000 }, (_, u) => pick(u)));
-  split.setWeight('canary', 0, 'rolled back');
+  split.weights.set('canary', 0, 'rolled back');
   const after = await Promise.all(Array.from({ length: 2000 }, (_, u) => pick(u)));
   before.forEach((t, i) => assert.equal(after[i], 'stable', `${t} → ${after[i]}`));
   assert.equal(after.filter((t, i) => t !== before[i]).length, before.filter((t) => t === 'canary').length);
+});
+
+test('stickySchema takes exactly one of header and field', () => {
+  assert.equal(stickySchema.safeParse({ header: 'x-user-id' }).success, true);
+  assert.equal(stickySchema.safeParse({ field: 'parameters.user' }).success, true);
+  assert.equal(stickySchema.safeParse({}).success, false);
+  assert.equal(stickySchema.safeParse({ header: 'x', field: 'y' }).success, false);
+  assert.equal(stickySchema.safeParse({ cookie: 'x' }).success, false);
 });
