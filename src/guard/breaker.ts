@@ -13,11 +13,11 @@ import CircuitBreaker from 'opossum';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
-import { GatewayError, isBackendFault, toGatewayError } from '../errors.ts';
+import { abortReason, GatewayError, isBackendFault, toGatewayError } from '../errors.ts';
 import { breakerState } from '../observe/metrics.ts';
 import type { CallContext, Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 import type { InferResponse } from '../tensors/tensor.ts';
-import { settleBy } from './deadline.ts';
+import { remainingMs, settleBy } from './deadline.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -121,6 +121,9 @@ export function createBreaker(config: BreakerConfig, opts: { target: string; log
   const stage: Stage = (next) => (req, ctx: CallContext) => {
     // Refuse without touching opossum while open, or while half-open with its probe in flight.
     if (breaker.opened || (breaker.halfOpen && !breaker.pendingClose)) return Promise.reject(refusal());
+    // No time left: no call, and nothing to count (the deadline passed in the queue or above).
+    if (ctx.signal.aborted) return Promise.reject(abortReason(ctx.signal));
+    if (remainingMs(ctx) <= 0) return Promise.reject(new GatewayError('deadline_exceeded', `no time left to call target ${opts.target}`));
     return breaker.fire(() => settleBy(next(req, ctx), ctx)).catch((err: unknown) => {
       throw toGatewayError(err);
     });
