@@ -72,7 +72,7 @@ export function createRollback(config: RollbackConfig, targets: ReadonlyArray<{ 
   const canary = config.canary ?? byWeight[0]?.name;
   const primary = config.primary ?? [...byWeight].reverse().find((t) => t.name !== canary)?.name;
   const active = canary !== undefined && primary !== undefined && canary !== primary;
-  const sliceMs = Math.max(1, (config.windowMs ?? 60_000) / slices);
+  const sliceMs = Math.max(1, config.windowMs / slices);
   const windows = new Map<string, Slice[]>();
   if (active) for (const name of [canary, primary]) windows.set(name, Array.from({ length: slices }, () => ({ id: -1, count: 0, errors: 0, hist: new Uint32Array(buckets) })));
   const checkEvery = Math.max(1, Math.ceil(config.minRequests / 20));

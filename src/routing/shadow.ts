@@ -65,9 +65,7 @@ const latencyRing = 1024;
 export function createShadow(config: ShadowConfig, shadow: Infer, opts: ShadowOptions): Shadow {
   const model = opts.model;
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const tolerance = config.tolerance ?? 1e-4;
-  const agreement = config.agreement ?? 'auto';
-  const maxInFlight = config.maxInFlight ?? 16;
+  const { tolerance, agreement, maxInFlight } = config;
   const counts = { sent: 0, dropped: 0, failed: 0, compared: 0, mismatched: 0, predictions: 0, agreed: 0 };
   let maxAbsDiff = 0;
   let share = 0;
