@@ -8,18 +8,11 @@ import {
   decodePredictResponse, decodeSignature, decodeStatus, encodePredictRequest, parseTfJson, stringifyTfJson,
 } from '../../src/codecs/tfserving.ts';
 import { GatewayError } from '../../src/errors.ts';
+import { throwsGatewayError as rejects } from '../support/expect-error.ts';
 import type { Tensor } from '../../src/tensors/tensor.ts';
 
 const text = (name: string): string => readFileSync(new URL(`../fixtures/tfserving/${name}`, import.meta.url), 'utf8');
 
-function rejects(f: () => unknown, code: string, pattern: RegExp): void {
-  assert.throws(f, (err: unknown) => {
-    assert.ok(err instanceof GatewayError, String(err));
-    assert.equal(err.code, code);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 describe('parseTfJson', () => {
   it('reads NaN, Infinity and -Infinity tokens as numbers', () => {

@@ -10,19 +10,12 @@ import {
 } from '../../src/codecs/v2-binary.ts';
 import { decodeInferRequest } from '../../src/codecs/v2-json.ts';
 import { GatewayError } from '../../src/errors.ts';
+import { throwsGatewayError as rejects } from '../support/expect-error.ts';
 import { datatypes } from '../../src/tensors/datatype.ts';
 import type { InferResponse } from '../../src/tensors/tensor.ts';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/v2/${name}`, import.meta.url));
 
-function rejects(f: () => unknown, code: string, pattern: RegExp): void {
-  assert.throws(f, (err: unknown) => {
-    assert.ok(err instanceof GatewayError, String(err));
-    assert.equal(err.code, code);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 describe('v2 binary request', () => {
   it('reads the document example: 16 bytes of UINT32 then 3 bytes of BOOL', () => {

@@ -3,6 +3,7 @@
 // with fetch and for raw ones read off a socket (test/support/raw-client.ts).
 
 import assert from 'node:assert/strict';
+import { GatewayError } from '../../src/errors.ts';
 import type { RawResponse } from './raw-client.ts';
 
 /** expectError checks status and the one error shape: exactly {"error": string, "code": string} JSON. */
@@ -23,4 +24,14 @@ function checkError(gotStatus: number, contentType: string | null | undefined, t
   assert.equal(typeof body.error, 'string', what);
   assert.equal(body.code, code, `${what} ${text}`);
   return body as { error: string; code: string };
+}
+
+/** throwsGatewayError checks that f throws a GatewayError with `code` and a message matching `pattern`. */
+export function throwsGatewayError(f: () => unknown, code: string, pattern: RegExp): void {
+  assert.throws(f, (err: unknown) => {
+    assert.ok(err instanceof GatewayError, String(err));
+    assert.equal(err.code, code);
+    assert.match(err.message, pattern);
+    return true;
+  });
 }
