@@ -28,8 +28,9 @@ export function configPath(args: string[], env: NodeJS.ProcessEnv): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const command = argv[0] === undefined || argv[0].startsWith('-') ? 'serve' : argv[0];
-  const args = command === argv[0] ? argv.slice(1) : argv;
+  const first = argv[0];
+  const command = first === '--help' || first === '-h' ? 'help' : first === undefined || first.startsWith('-') ? 'serve' : first;
+  const args = command === first || command === 'help' ? argv.slice(1) : argv;
   switch (command) {
     case 'schema':
       if (args.includes('--markdown')) process.stdout.write(renderReference());

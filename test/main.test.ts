@@ -195,3 +195,17 @@ describe('infergate help and unknown commands', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
+
+it('--help and -h print the usage instead of starting the server', async () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  for (const arg of ['--help', '-h']) {
+    const child = spawn(process.execPath, [main, arg], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INFERGATE_PORT: '0' } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    clearTimeout(timer);
+    assert.equal(code, 0, `${arg}: exit ${code}`);
+    assert.match(out, /usage: infergate/);
+  }
+});

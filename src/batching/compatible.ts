@@ -50,13 +50,19 @@ function withoutEncoding(p: Parameters | undefined): Parameters | undefined {
   return kept.length === 0 ? undefined : Object.fromEntries(kept);
 }
 
-// canonical sorts object keys at every level so {a, b} and {b, a} give the same key.
+// canonical sorts object keys at every level so {a, b} and {b, a} give the same key. Objects
+// and arrays are tagged so neither can pass for the other ({a: 1} is not [["a", 1]], {} is not
+// null); only an absent or empty parameters object at the top counts as none.
 function canonical(value: unknown): unknown {
-  if (value === undefined || value === null || typeof value !== 'object') return value ?? null;
-  if (Array.isArray(value)) return value.map(canonical);
-  const keys = Object.keys(value).sort();
-  if (keys.length === 0) return null;
-  return keys.map((k) => [k, canonical((value as Record<string, unknown>)[k])]);
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return null;
+  return tagged(value);
+}
+
+function tagged(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value ?? null;
+  if (Array.isArray(value)) return ['[]', ...value.map(tagged)];
+  return ['{}', ...Object.keys(value).sort().map((k) => [k, tagged((value as Record<string, unknown>)[k])])];
 }
 
 function bigintSafe(_key: string, value: unknown): unknown {

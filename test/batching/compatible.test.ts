@@ -108,3 +108,10 @@ describe('batchKey for row requests', () => {
     differ({ instances: [[1, 2, 3, 4]] }, { inputs: [fp32('x', [1, 4])] });
   });
 });
+
+it('objects and arrays in parameters never pass for each other, nor an empty object for null', () => {
+  const x = { name: 'x', datatype: 'FP32' as const, shape: [1, 2], data: new Float32Array(2) };
+  assert.notEqual(batchKey({ inputs: [x], parameters: { filter: { a: 1 } } }), batchKey({ inputs: [x], parameters: { filter: [['a', 1]] } }));
+  assert.notEqual(batchKey({ inputs: [x], parameters: { filter: {} } }), batchKey({ inputs: [x], parameters: { filter: null } }));
+  assert.equal(batchKey({ inputs: [x], parameters: { filter: { b: 2, a: 1 } } }), batchKey({ inputs: [x], parameters: { filter: { a: 1, b: 2 } } }));
+});

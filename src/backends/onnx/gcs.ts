@@ -10,7 +10,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, normalize } from 'node:path';
+import { basename, dirname, join, normalize, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { importPKCS8, SignJWT } from 'jose';
@@ -39,10 +39,12 @@ export async function downloadPrefix(uri: string, dir?: string): Promise<string>
   const single = names.includes(path) && path !== '';
   const wanted = single ? [path] : names.filter((n) => n.startsWith(prefix) && !n.endsWith('/'));
   if (wanted.length === 0) throw new GatewayError('bad_request', `${uri} holds no objects`);
+  // The folder with its separator: a sibling sharing the name as prefix (models-evil) is outside.
+  const root = normalize(local).replace(/[\\/]+$/, '') + sep;
   for (const name of wanted) {
     const rel = single ? basename(name) : name.slice(prefix.length);
     const target = normalize(join(local, rel));
-    if (!target.startsWith(normalize(local))) throw new GatewayError('bad_request', `object ${name} in ${uri} escapes the download folder`);
+    if (!target.startsWith(root)) throw new GatewayError('bad_request', `object ${name} in ${uri} escapes the download folder`);
     await mkdir(dirname(target), { recursive: true });
     const res = await fetch(`${host}/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}?alt=media`, { headers });
     if (!res.ok || res.body === null) {

@@ -123,6 +123,12 @@ export class SessionPool {
       worker.on('message', (msg: WorkerMessage) => {
         if (msg.kind === 'loaded') {
           loaded = true;
+          if (this.#closing) {
+            // A replacement that finished loading after close(): end it rather than serve.
+            worker.postMessage('close');
+            reject(new GatewayError('backend_unavailable', 'the ONNX backend is shutting down'));
+            return;
+          }
           this.#slots.push(slot);
           resolve({ provider: msg.provider, skipped: msg.skipped, inputs: msg.inputs, outputs: msg.outputs });
           this.#dispatch();

@@ -365,3 +365,19 @@ describe('downloadPrefix', () => {
     });
   });
 });
+
+it('an object name cannot escape into a sibling folder sharing the folder name as prefix', async (t) => {
+  const name = 'm/../models-evil/x.txt';
+  const server = createServer((req, res) => (new URL(req.url!, 'http://x').pathname === '/storage/v1/b/b/o' ? res.end(JSON.stringify({ items: [{ name }] })) : res.end('pwned')));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const saved = process.env.STORAGE_EMULATOR_HOST;
+  process.env.STORAGE_EMULATOR_HOST = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  const root = mkdtempSync(join(tmpdir(), 'escape-'));
+  t.after(() => {
+    server.close();
+    rmSync(root, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST; else process.env.STORAGE_EMULATOR_HOST = saved;
+  });
+  await assert.rejects(downloadPrefix('gs://b/m', join(root, 'models')), /escapes the download folder/);
+  assert.equal(existsSync(join(root, 'models-evil', 'x.txt')), false);
+});

@@ -306,3 +306,21 @@ describe('SessionPool close', () => {
     await assert.rejects(pool.run(iris(setosa), undefined, undefined), isGateway('backend_unavailable', /shutting down/));
   });
 });
+
+it('close() during a worker replacement leaves no worker running', async () => {
+  const started: Worker[] = [];
+  const on = (w: Worker): void => void started.push(w);
+  process.on('worker', on);
+  const path = fileURLToPath(new URL('../../../backends/onnx/iris/1/model.onnx', import.meta.url));
+  const pool = new SessionPool({ path, executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1, spinning: false, graphOptimizationLevel: 'all' } as WorkerOptions);
+  await pool.start(1);
+  const exited = once(started[0]!, 'exit');
+  void started[0]!.terminate();
+  await exited; // its replacement is loading now
+  await pool.close();
+  process.off('worker', on);
+  assert.ok(started[1] !== undefined, 'a replacement was started');
+  const gone = await Promise.race([once(started[1]!, 'exit').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]);
+  if (!gone) await started[1]!.terminate();
+  assert.equal(gone, true, 'the replacement worker outlived close()');
+});
