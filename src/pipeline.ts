@@ -32,6 +32,8 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
   const byName = new Map(targets.map((t) => [t.name, t]));
   // Below the split: the call goes down the path of the target it named.
   const toTarget: Infer = (req, ctx) => {
+    const own = byName.get(ctx.target!);
+    if (own !== undefined) return own.path()(req, ctx);
     const { name: target, version } = targetOf(ctx);
     return byName.get(target)!.path(version)(req, ctx);
   };

@@ -44,8 +44,10 @@ export function buildState(config: Config, reuse: ReadonlyMap<string, Backend>, 
   }
   const pipelines = new Map<string, ModelPipeline>();
   for (const [name, model] of Object.entries(config.models)) pipelines.set(name, modelPipeline(name, model, { backends, log: hooks.log }));
+  // A model's own handle is made once; a versioned one per call (versions are client-chosen).
+  const handles = new Map([...pipelines.keys()].map((name) => [name, handleFor(config, pipelines, name)!]));
   const deps: FrontendDeps = {
-    models: (name, version) => handleFor(config, pipelines, name, version),
+    models: (name, version) => (version === undefined ? (Object.hasOwn(config.models, name) ? handles.get(name) : undefined) : handleFor(config, pipelines, name, version)),
     modelNames: () => [...pipelines.keys()],
     ready: hooks.ready,
     backend: (name) => backends.get(name),

@@ -32,22 +32,31 @@ export const deadline = {
         const client = ctx.signal;
         if (client.aborted) return Promise.reject(abortReason(client));
         const controller = new AbortController();
+        const signal = controller.signal;
         // Node's timers fire at once past 2^31 ms (about 24.8 days): such a budget has no timer.
         const timer = budget < maxTimerMs ? setTimeout(() => controller.abort(new GatewayError('deadline_exceeded',
           `no answer within ${budget} ms for model "${ctx.model}"`)), budget) : undefined;
-        const onClientGone = (): void => controller.abort(client.reason);
-        client.addEventListener('abort', onClientGone, { once: true });
         ctx.deadline = performance.now() + budget;
-        ctx.signal = controller.signal;
-        let work: Promise<Awaited<ReturnType<typeof next>>>;
-        try {
-          work = next(req, ctx);
-        } catch (err) {
-          work = Promise.reject(toGatewayError(err));
-        }
-        return settleBy(work, ctx).finally(() => {
-          if (timer !== undefined) clearTimeout(timer);
-          client.removeEventListener('abort', onClientGone);
+        ctx.signal = signal;
+        // One race, on this stage's own signal: it aborts at the deadline (the timer above) and
+        // when the client leaves, so a call below that ignores the signal is still answered.
+        return new Promise((resolve, reject) => {
+          const onClientGone = (): void => controller.abort(client.reason);
+          const onAbort = (): void => { done(); reject(abortReason(signal)); };
+          const done = (): void => {
+            if (timer !== undefined) clearTimeout(timer);
+            client.removeEventListener('abort', onClientGone);
+            signal.removeEventListener('abort', onAbort);
+          };
+          client.addEventListener('abort', onClientGone, { once: true });
+          signal.addEventListener('abort', onAbort, { once: true });
+          let work;
+          try {
+            work = next(req, ctx);
+          } catch (err) {
+            work = Promise.reject(toGatewayError(err));
+          }
+          work.then((value) => { done(); resolve(value); }, (err: unknown) => { done(); reject(err); });
         });
       },
     };

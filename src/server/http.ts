@@ -110,7 +110,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const router = options.router();
   router.active++;
-  res.once('close', () => { router.active--; });
+  // One close listener per request: it frees the router's count and, for a model call, tells
+  // the call the client left (an answer not finished when the response closed).
+  let controller: AbortController | undefined;
+  res.once('close', () => {
+    router.active--;
+    if (controller !== undefined && !res.writableFinished) controller.abort(new GatewayError('client_closed', 'the client closed the connection'));
+  });
   const match = router.match(req.method ?? 'GET', path);
 
   if (match.kind === 'raw' && !tooManyHeaders) {
@@ -131,10 +137,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     active.count++;
     counted = true;
     inFlight.inc({ frontend });
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort(new GatewayError('client_closed', 'the client closed the connection'));
-    });
+    controller = new AbortController();
     call = {
       requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req, requestId),
       headers: req.headers, get log() { return logOf(); }, model: '',

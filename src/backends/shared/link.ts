@@ -57,7 +57,7 @@ export class ServerLink {
   readonly urls: string[];
   #picker: EndpointPicker;
   #maxBytes: number;
-  #connectTimeoutMs: number;
+  #poolOptions: { connectTimeoutMs: number };
   /** Each URL's base path, parsed once (a `new URL` per call showed in the hot path's profile). */
   #basePaths: Map<string, string>;
 
@@ -70,7 +70,7 @@ export class ServerLink {
     this.#picker = pickerFor(name, this.urls, config.outlierDetection, log);
     this.#basePaths = new Map(this.urls.map((u) => [u, new URL(u).pathname.replace(/\/+$/, '')]));
     this.#maxBytes = config.maxResponseBytes;
-    this.#connectTimeoutMs = config.connectTimeoutMs;
+    this.#poolOptions = { connectTimeoutMs: config.connectTimeoutMs };
   }
 
   /**
@@ -134,7 +134,7 @@ export class ServerLink {
     const signal = opts.ctx?.signal ?? opts.signal ?? AbortSignal.timeout(5000);
     let outcome = 'ok';
     try {
-      const res = await poolFor(url, { connectTimeoutMs: this.#connectTimeoutMs }).request({
+      const res = await poolFor(url, this.#poolOptions).request({
         path: this.#basePaths.get(url)! + opts.path, method: opts.method, signal,
         headers: { ...opts.ctx?.forward, ...opts.headers },
         ...(opts.body === undefined ? {} : { body: opts.body }),
