@@ -1,10 +1,13 @@
 // soak.ts — `npm run soak` (not in CI; reliability.md R17): SOAK_REQUESTS (default 10^6) mixed
 // requests at a gateway serving the bundled ONNX iris model (batched) and an http echo backend:
-// 75 % valid, 20 % bad (each a 4xx), 5 % aborted by the client (mid-flight or mid-body). Every
+// 70 % valid, 20 % bad (each a 4xx), 5 % client-chosen model names and versions (random
+// strings: unknown models, unpinned versions, and versions of a model open to any), 5 % aborted
+// by the client (mid-flight or mid-body). Every
 // SOAK_CHECK requests (default 10^5) traffic pauses, the gateway is made to run a full GC and
 // report heapUsed and its active resources (a preload module answering SIGUSR2, so the gateway
 // carries no debug hook of its own). Passes when the heap slope after warm-up (the first
-// checkpoint) is < 1 MB per 10^5 requests and the active handles return to their baseline.
+// checkpoint) is < 1 MB per 10^5 requests, the active handles return to their baseline, and
+// the /metrics series count and RSS stay flat however many names clients made up.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -65,6 +68,7 @@ backends:
 models:
   iris: { timeoutMs: 5000, batching: { maxBatchSize: 16, maxQueueDelayMs: 1 }, targets: [ { backend: local } ] }
   web: { timeoutMs: 5000, targets: [ { backend: echo } ] }
+  open: { timeoutMs: 5000, targets: [ { backend: echo, versions: any, maxVersions: 8 } ] }
 `, { env: { NODE_OPTIONS: `--expose-gc --import=${probeFile}` } });
     const running = gw;
     const probe = async (): Promise<Probe> => {
@@ -78,7 +82,8 @@ models:
     const baseline = await probe();
     const statuses: Record<string, number> = {};
     const count = (k: string): void => { statuses[k] = (statuses[k] ?? 0) + 1; };
-    const checkpoints: Array<{ requests: number; heapUsedMb: number; rssMb: number; externalMb: number; handles: number }> = [];
+    const checkpoints: Array<{ requests: number; heapUsedMb: number; rssMb: number; externalMb: number; handles: number; series: number }> = [];
+    const series = async (): Promise<number> => (await (await fetch(`${running.adminUrl}/metrics`)).text()).split('\n').filter((l) => l.startsWith('infergate_')).length;
     const started = performance.now();
     let sent = 0;
     for (let done = 0; done < total; done += every) {
@@ -90,7 +95,18 @@ models:
           const r = i % 100;
           try {
             if (r < 5) await abortOne(pool, running.port, i);
-            else if (r < 25) {
+            else if (r < 10) {
+              const made = `${(i * 2654435761 % 2 ** 32).toString(36)}${i}`;
+              const pick = i % 4;
+              const res = pick === 3
+                ? await pool.request({ path: `/v2/models/iris/versions/${made}`, method: 'GET' })
+                : await pool.request({
+                  path: pick === 0 ? `/v2/models/${made}/infer` : pick === 1 ? `/v2/models/iris/versions/${made}/infer` : `/v2/models/open/versions/${made}/infer`,
+                  method: 'POST', body: pick === 2 ? '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1,2]}]}' : iris(0.3), headers: { 'content-type': 'application/json' },
+                });
+              await res.body.dump();
+              count(`made-up:${res.statusCode}`);
+            } else if (r < 30) {
               const b = bad[i % bad.length]!;
               const res = await pool.request({ path: b.path, method: (b.method ?? 'POST') as 'POST', body: b.method === 'GET' ? undefined : b.body, headers: { 'content-type': 'application/json', ...b.headers } });
               await res.body.dump();
@@ -111,8 +127,9 @@ models:
       await pool.close();
       const p = await probe();
       const handles = Object.values(p.resources).reduce((a, b) => a + b, 0);
-      checkpoints.push({ requests: batchEnd, heapUsedMb: mb(p.heapUsed), rssMb: mb(p.rss), externalMb: mb(p.external), handles });
-      process.stderr.write(`soak: ${batchEnd} requests, heapUsed ${mb(p.heapUsed)} MB, rss ${mb(p.rss)} MB, handles ${handles}, ${Math.round(batchEnd / ((performance.now() - started) / 1000))} req/s\n`);
+      const n = await series();
+      checkpoints.push({ requests: batchEnd, heapUsedMb: mb(p.heapUsed), rssMb: mb(p.rss), externalMb: mb(p.external), handles, series: n });
+      process.stderr.write(`soak: ${batchEnd} requests, heapUsed ${mb(p.heapUsed)} MB, rss ${mb(p.rss)} MB, handles ${handles}, ${n} series, ${Math.round(batchEnd / ((performance.now() - started) / 1000))} req/s\n`);
     }
     // Idle long enough for keep-alive sockets (clients' and the backend pool's) to close.
     await new Promise((r) => setTimeout(r, 6000));
@@ -127,7 +144,14 @@ models:
       heapSlopeMbPer100k: Number.isNaN(slope) ? null : +slope.toFixed(3),
       heapGrowthAfterWarmupMb: afterWarmup.length > 0 ? +(afterWarmup.at(-1)!.heapUsedMb - checkpoints[0]!.heapUsedMb).toFixed(2) : null,
       handles: { baseline: baseline.resources, final: final.resources },
-      pass: { heap: Number.isNaN(slope) || slope < 1, handles: finalHandles <= baseHandles, gatewayAlive: running.process.exitCode === null },
+      seriesAfterWarmup: afterWarmup.length > 0 ? afterWarmup.at(-1)!.series - checkpoints[0]!.series : null,
+      rssGrowthAfterWarmupMb: afterWarmup.length > 0 ? +(afterWarmup.at(-1)!.rssMb - checkpoints[0]!.rssMb).toFixed(2) : null,
+      pass: {
+        heap: Number.isNaN(slope) || slope < 1, handles: finalHandles <= baseHandles, gatewayAlive: running.process.exitCode === null,
+        // Made-up names add no series after warm-up (a handful at most: a histogram bucket first hit late).
+        series: afterWarmup.length === 0 || afterWarmup.at(-1)!.series - checkpoints[0]!.series <= 20,
+        rss: afterWarmup.length === 0 || afterWarmup.at(-1)!.rssMb - checkpoints[0]!.rssMb < 64,
+      },
     };
     console.log(JSON.stringify(result, null, 2));
     process.exitCode = Object.values(result.pass).every(Boolean) ? 0 : 1;

@@ -37,7 +37,7 @@ export const targetSchema = z.strictObject({
     'Which versions a client may name (…/versions/{v}/…, model_version): "pinned" = only those a target pins with `version`, others are 404; ' +
     '"any" = this target also serves any other version the backend has, each through the same stages.'),
   maxVersions: z.coerce.number().int().min(1).max(256).default(16).describe(
-    'With versions "any": most versions with a path of their own at once (least recently used closed first), and most versions named in metric labels (the rest are "<target>@other").'),
+    'With versions "any": most versions with a path of their own at once (least recently used closed first). Calls for such versions are named "<target>@any" in x-infergate-target and metric labels.'),
   ...stageFields(targetStages, 'target'),
 }).describe('One backend model that serves a gateway model.');
 

@@ -51,10 +51,12 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
     return { endpoint, built, infer: built.stage(endpoint.infer) };
   };
   const own = build(t.version, name);
+  // Calls for versions no target pins carry one name: metric labels come from the config only.
+  const openLabel = `${name}@any`;
   const versions: VersionPaths<BuiltPath> | undefined = t.versions !== 'any' ? undefined : createVersionPaths<BuiltPath>({
     target: name,
     max: t.maxVersions,
-    make: (v) => build(v, versions!.label(v)),
+    make: (v) => build(v, openLabel),
     evict: async (v, p) => {
       await p.built.close();
       backend.forget?.(backendModel, v);
@@ -63,7 +65,7 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   const target: TargetPath = {
     name, backend: t.backend, model: backendModel, weight: t.weight, endpoint: own.endpoint,
     ...(t.version === undefined ? {} : { version: t.version }),
-    ...(versions === undefined ? {} : { versionLabel: (v: string) => versions.label(v) }),
+    ...(versions === undefined ? {} : { versionLabel: () => openLabel }),
     health: { ready: false, reason: 'not checked yet' },
     available: () => own.built.available(),
     path: (version) => (version === undefined || versions === undefined ? own.infer : versions.path(version).infer),

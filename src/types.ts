@@ -121,7 +121,8 @@ export interface RoutedTarget {
   version?: string;
   /**
    * Present when the target takes versions no target pins (`versions: any`): the name a call
-   * for `version` carries (x-infergate-target, metric label), from a bounded set.
+   * for such a version carries (x-infergate-target, metric label), "<target>@any" whatever the
+   * version, so labels come from the config alone.
    */
   versionLabel?(version: string): string;
   /** Ready and not cut off (breaker open): a split may send traffic here. */

@@ -65,10 +65,7 @@ test('at most maxVersions paths live: the least recently used is closed and forg
   assert.deepEqual(backend.forgotten.sort(), ['m@1', 'm@2', 'm@3']);
 });
 
-test('version labels come from a bounded set: the first maxVersions versions, then "<target>@other"', () => {
+test('calls for open versions are named "<target>@any" whatever the version: labels come from the config only', () => {
   const { target } = open(`    targets: [ { backend: b, name: t, versions: any, maxVersions: 2 } ]`);
-  assert.equal(target.versionLabel!('a'), 't@a');
-  assert.equal(target.versionLabel!('b'), 't@b');
-  assert.equal(target.versionLabel!('c'), 't@other');
-  assert.equal(target.versionLabel!('a'), 't@a');
+  for (const v of ['a', 'b', 'c', 'a']) assert.equal(target.versionLabel!(v), 't@any');
 });

@@ -2,14 +2,12 @@
 // name versions no target pins, so each named version gets a path of its own (its own batcher
 // and breaker, the backend's endpoint for that version), kept for the most recently used
 // `max` versions and closed when pushed out. Memory stays bounded whatever versions clients
-// send, and so do metric labels: only the first `max` versions seen are named in them.
+// send; metric labels never carry a client's version (the target names them "<target>@any").
 
 /** VersionPaths holds one open target's per-version paths. */
 export interface VersionPaths<P> {
   /** path gives the version's path, making it (and evicting the least recently used) when new. */
   path(version: string): P;
-  /** label gives the target name a call for `version` carries: "<target>@<version>", or "<target>@other". */
-  label(version: string): string;
   status(): { live: string[]; max: number };
   close(): Promise<void>;
 }
@@ -23,7 +21,6 @@ export function createVersionPaths<P>(opts: {
 }): VersionPaths<P> {
   // A Map iterates in insertion order: re-inserting on use keeps the least recent first.
   const live = new Map<string, P>();
-  const labelled = new Set<string>();
   return {
     path(version) {
       let p = live.get(version);
@@ -40,10 +37,6 @@ export function createVersionPaths<P>(opts: {
       p = opts.make(version);
       live.set(version, p);
       return p;
-    },
-    label(version) {
-      if (!labelled.has(version) && labelled.size < opts.max) labelled.add(version);
-      return labelled.has(version) ? `${opts.target}@${version}` : `${opts.target}@other`;
     },
     status: () => ({ live: [...live.keys()], max: opts.max }),
     async close() {

@@ -39,9 +39,9 @@ export function fakeTarget(name: string, weight: number, fields: Partial<Pick<Ro
   return t;
 }
 
-/** openTarget is a fake target open to any version (`versions: any`): "<name>@<version>" labels. */
+/** openTarget is a fake target open to any version (`versions: any`): calls for such versions are "<name>@any". */
 export function openTarget(name: string, weight: number): FakeTarget {
-  return fakeTarget(name, weight, { versionLabel: (v) => `${name}@${v}` });
+  return fakeTarget(name, weight, { versionLabel: () => `${name}@any` });
 }
 
 /** SplitStatus is the split's status, as /admin/status shows it. */

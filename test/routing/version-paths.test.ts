@@ -1,6 +1,6 @@
 // version-paths.test.ts — the per-version paths of a target open to any version: made on first
 // use, kept for the `max` most recently used versions (the least recently used is closed when a
-// new one needs room), and named in metric labels for at most `max` versions, whatever clients send.
+// new one needs room), whatever versions clients send.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,18 +50,6 @@ test('at most max paths live, however many versions clients name; an evicted ver
   const again = vp.path('0');
   assert.equal(again.closed, false);
   assert.equal(made.filter((v) => v === '0').length, 2);
-});
-
-test('labels are bounded: the first max versions are named, the (max+1)-th and later are "<target>@other"', () => {
-  const { vp } = paths(2);
-  assert.equal(vp.label('1'), 'open@1');
-  assert.equal(vp.label('2'), 'open@2');
-  assert.equal(vp.label('3'), 'open@other');
-  assert.equal(vp.label('1'), 'open@1', 'a named version keeps its label');
-  // Evicting paths does not free label names: the set of label values stays bounded over time.
-  for (let v = 10; v < 20; v++) vp.path(String(v));
-  assert.equal(vp.label('4'), 'open@other');
-  assert.equal(vp.label('2'), 'open@2');
 });
 
 test('close closes every live path and leaves none', async () => {
