@@ -1,14 +1,16 @@
 // gateway.ts — the running gateway: builds its state from a validated Config (gateway/build.ts),
 // listens, polls health (gateway/health.ts), swaps a new config in atomically on reload
-// (gateway/reload.ts), reports /admin/status, drains and closes.
+// (gateway/reload.ts), reports /admin/status, drains and closes. Reloads that arrive while one
+// runs join the next one (one at most waits), so a burst of them applies at most twice.
 
 import { isDeepStrictEqual } from 'node:util';
 import type { Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { closeClients } from './backends/shared/client.ts';
-import { buildState, type State } from './gateway/build.ts';
+import { buildState, portHost, type Carry, type State } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
-import { prepare, retire } from './gateway/reload.ts';
+import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal } from './observe/metrics.ts';
 import type { Config } from './schema.ts';
 import { createHttpServer } from './server/http.ts';
@@ -32,6 +34,13 @@ export class Gateway {
   #servers: Server[] = [];
   #loadedAt = new Date().toISOString();
   #swapping: Promise<unknown> = Promise.resolve();
+  /** The reload running now, and the one waiting for it (which later callers join). */
+  #reloadRunning: Promise<ReloadResult> | undefined;
+  #reloadWaiting: Promise<ReloadResult> | undefined;
+  /** Old states still finishing their requests; close() ends them at once. */
+  #retiring = new Set<Promise<void>>();
+  #lastRetire: Promise<void> | undefined;
+  #closing = new AbortController();
 
   constructor(config: Config, options: GatewayOptions) {
     this.#log = options.log;
@@ -84,13 +93,35 @@ export class Gateway {
 
   startDraining(): void { this.#draining = true; }
 
-  /** reload reads the config again and swaps it in; a bad file changes nothing. */
-  async reload(): Promise<{ ok: boolean; error?: string }> {
+  /**
+   * reload reads the config again and swaps it in; a bad file changes nothing. A reload asked
+   * for while one runs joins the one waiting to run next (it reads the file when it starts, so
+   * the last write wins) and answers with its result.
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.#reloadWaiting !== undefined) return this.#reloadWaiting;
+    const before = this.#reloadRunning;
+    let turn!: Promise<ReloadResult>;
+    turn = (async () => {
+      await before;
+      if (this.#reloadWaiting === turn) this.#reloadWaiting = undefined;
+      this.#reloadRunning = turn;
+      try {
+        return await this.#reloadOnce();
+      } finally {
+        if (this.#reloadRunning === turn) this.#reloadRunning = undefined;
+      }
+    })();
+    this.#reloadWaiting = turn;
+    return turn;
+  }
+
+  async #reloadOnce(): Promise<ReloadResult> {
     if (this.#options.reloadConfig === undefined) return { ok: false, error: 'this gateway has no config file to reload' };
     const reloadConfig = this.#options.reloadConfig;
     try {
       // Read the file when this reload's turn comes, so the last of several reloads wins.
-      await this.#serially(() => this.#swapNow(reloadConfig()));
+      await this.#serially(async () => this.#swapNow(reloadConfig()));
       reloadsTotal.inc({ outcome: 'applied' });
       return { ok: true };
     } catch (err) {
@@ -123,18 +154,40 @@ export class Gateway {
     for (const [name, b] of old.backends) {
       if (isDeepStrictEqual(old.config.backends[name], config.backends[name])) reuse.set(name, b);
     }
-    const next = this.#build(config, reuse);
-    const kept = new Set(reuse.values());
-    await prepare(next, old, kept, this.#log);
+    // A changed backend with {port} starts its new process on a free port, beside the old one,
+    // which keeps serving (and cannot answer the new one's health check) until the swap.
+    const ports = new Map<string, number>();
+    for (const [name, cfg] of Object.entries(config.backends)) {
+      if (reuse.has(name)) continue;
+      const host = portHost(name, cfg);
+      if (host !== undefined) ports.set(name, await freePort(host));
+      else if ((cfg as { spawn?: unknown }).spawn !== undefined && old.backends.has(name)) {
+        this.#log.warn({ backend: name }, `backend "${name}" changed and its spawn block has no {port}: the new process ` +
+          'binds the same port as the old one, which is still running, so it cannot start until the old one stops; ' +
+          'put {port} in spawn.command (or env) for a reload without a gap');
+      }
+    }
+    const next = this.#build(config, reuse, { previous: old, ports });
+    const kept = keptBy(next, old);
+    try {
+      await prepare(next, old, kept.backends, this.#log);
+    } catch (err) {
+      await discard(next, kept);
+      throw err;
+    }
     this.#state = next;
     this.#loadedAt = new Date().toISOString();
-    this.#log.info({ version: config.version }, 'config reloaded');
-    void retire(old, kept);
+    this.#log.info({ version: config.version, keptModels: kept.pipelines.size, keptTargets: kept.targets.size }, 'config reloaded');
+    const retiring = retire(old, kept, this.#closing.signal, this.#lastRetire).finally(() => this.#retiring.delete(retiring));
+    this.#retiring.add(retiring);
+    this.#lastRetire = retiring;
   }
 
   /** close stops health polling and closes pipelines, backends and HTTP clients. */
   async close(): Promise<void> {
     this.#health.stop();
+    this.#closing.abort();
+    await Promise.allSettled([...this.#retiring]);
     const s = this.#state;
     await Promise.allSettled([...s.pipelines.values()].map((p) => p.close()));
     await Promise.allSettled([...s.backends.values()].map((b) => b.close()));
@@ -155,11 +208,26 @@ export class Gateway {
     };
   }
 
-  #build(config: Config, reuse: Map<string, Backend>): State {
+  #build(config: Config, reuse: Map<string, Backend>, carry: Carry = {}): State {
     return buildState(config, reuse, {
       log: this.#log, ready: () => this.ready(), status: () => this.status(), reload: () => this.reload(),
-    });
+    }, carry);
   }
+}
+
+type ReloadResult = { ok: boolean; error?: string };
+
+// freePort asks the kernel for a free port on `host` (listen on 0, read it, close it).
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error(`no free port on ${host}`))));
+    });
+  });
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<number> {

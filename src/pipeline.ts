@@ -4,14 +4,15 @@
 //                                                    └→ target: …            (a target open to any version: one such path per version)
 //
 // The stages and their order are listed in src/stages.ts (the registry); a target's path is
-// built in src/target.ts.
+// built in src/target.ts. On a reload, a target whose effective config and backend did not change
+// keeps its path from the previous pipeline (its state goes on); the others are built anew.
 
 import { compose } from './compose.ts';
 import { targetOf } from './routing/split.ts';
 import { createWeights } from './routing/weights.ts';
 import type { ModelConfig } from './schema.ts';
 import { modelStages, targetStages } from './stages.ts';
-import { openTarget, type PipelineDeps, type TargetPath } from './target.ts';
+import { openTarget, sameTarget, targetSettings, type PipelineDeps, type TargetPath } from './target.ts';
 import type { Infer } from './types.ts';
 
 /** ModelPipeline is everything the gateway keeps for one model. */
@@ -20,13 +21,22 @@ export interface ModelPipeline {
   infer: Infer;
   targets: TargetPath[];
   status(): Record<string, unknown>;
-  close(): Promise<void>;
+  /** Closes the model stages and the targets, but those in `keep` (a newer pipeline took them over). */
+  close(keep?: ReadonlySet<TargetPath>): Promise<void>;
 }
 
-/** modelPipeline builds one model's path. */
-export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDeps): ModelPipeline {
+/** modelPipeline builds one model's path, taking over the unchanged target paths of `previous`. */
+export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDeps, previous: readonly TargetPath[] = []): ModelPipeline {
   const log = deps.log.child({ model: name });
-  const targets = model.targets.map((t) => openTarget(name, model, t, targetStages, { ...deps, log }));
+  const taken = new Set<TargetPath>();
+  const targets = model.targets.map((t) => {
+    const settings = targetSettings(name, model, t, targetStages);
+    const backend = deps.backends.get(t.backend);
+    const kept = previous.find((p) => !taken.has(p) && sameTarget(p, backend, settings));
+    if (kept === undefined) return openTarget(name, model, t, targetStages, { ...deps, log });
+    taken.add(kept);
+    return kept;
+  });
   const weights = createWeights(targets, { model: name, log });
   const top = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends });
   const byName = new Map(targets.map((t) => [t.name, t]));
@@ -42,6 +52,6 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     infer: top.stage(toTarget),
     targets,
     status: () => ({ ...top.status(), targets: targets.map((t) => t.status()) }),
-    close: async () => { await Promise.allSettled([top.close(), ...targets.map((t) => t.close())]); },
+    close: async (keep) => { await Promise.allSettled([top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]); },
   };
 }

@@ -1,7 +1,10 @@
 // target.ts — one target of a model: its stages over the backend's model endpoint, its live
 // readiness (the gateway's health poll writes it), and for a target open to any version
-// (`versions: any`) a bounded set of per-version paths made on first use.
+// (`versions: any`) a bounded set of per-version paths made on first use. A reload keeps a
+// target's path (its breaker, batcher fit, version paths) when its effective config and its
+// backend are the same (`sameTarget`).
 
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { compose, type Composed } from './compose.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
@@ -28,6 +31,8 @@ export interface TargetPath extends RoutedTarget {
   endpointFor(version?: string): ModelEndpoint;
   status(): Record<string, unknown>;
   close(): Promise<void>;
+  /** What the path was built from: a reload reuses the path when both are the same. */
+  readonly origin: { backend: Backend; settings: unknown };
 }
 
 interface BuiltPath { endpoint: ModelEndpoint; infer: Infer; built: Composed }
@@ -53,6 +58,7 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   const own = build(t.version, name);
   // Calls for versions no target pins carry one name: metric labels come from the config only.
   const openLabel = `${name}@any`;
+  const settings = targetSettings(model, config, t, stages);
   const versions: VersionPaths<BuiltPath> | undefined = t.versions !== 'any' ? undefined : createVersionPaths<BuiltPath>({
     target: name,
     max: t.maxVersions,
@@ -75,6 +81,25 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
       ...(versions === undefined ? {} : { versions: versions.status() }),
     }),
     close: async () => { await Promise.allSettled([own.built.close(), versions?.close()]); },
+    origin: { backend, settings },
   };
   return target;
+}
+
+/**
+ * targetSettings is a target's effective config: its own block, and of its model's block the
+ * keys its stages read (their schema keys) and the metadata's maxBatchSize. Two targets with
+ * equal settings over the same backend object build the same path.
+ */
+export function targetSettings(model: string, config: ModelConfig, t: TargetConfig,
+  stages: ReadonlyArray<StagePlugin<any, TargetStageDeps>>): unknown {
+  const keys = new Set(stages.flatMap((p) => [...Object.keys(p.schema.model ?? {}), ...Object.keys(p.schema.target ?? {})]));
+  const fromModel: Record<string, unknown> = {};
+  for (const key of keys) if (Object.hasOwn(config, key)) fromModel[key] = (config as Record<string, unknown>)[key];
+  return { model, target: t, fromModel, maxBatchSize: config.metadata?.maxBatchSize };
+}
+
+/** sameTarget says whether `previous` may serve as the path of target `t` (over `backend`) as it is. */
+export function sameTarget(previous: TargetPath, backend: Backend | undefined, settings: unknown): boolean {
+  return previous.origin.backend === backend && isDeepStrictEqual(previous.origin.settings, settings);
 }

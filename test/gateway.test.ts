@@ -95,14 +95,15 @@ test('a shadow that hangs or is down changes nothing for clients; drops and fail
 
 test('a canary that starts failing is rolled back: its weight drops to 0 and clients stop seeing its errors', async () => {
   const [stable, canary] = await Promise.all([startFaultBackend(), startFaultBackend()]);
-  const rgw = await startGateway(`
+  const yaml = (window: string): string => `
 frontends: { vertex: { model: m, predictRoute: /predict, healthRoute: /health } }
 backends: { stable: { type: http, url: "${stable.url}" }, canary: { type: http, url: "${canary.url}" } }
 models:
   m:
     targets: [ { backend: stable, name: stable, weight: 80 }, { backend: canary, name: canary, weight: 20 } ]
-    rollback: { minRequests: 20, windowMs: 60s }
-`);
+    rollback: { minRequests: 20, windowMs: ${window} }
+`;
+  const rgw = await startGateway(yaml('60s'));
   try {
     const send = (n: number): Promise<number[]> => Promise.all(Array.from({ length: n }, async () =>
       (await fetch(`${rgw.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":[[1]]}' })).status));
@@ -124,8 +125,10 @@ models:
     assert.ok(status.models.m.rollback.decision !== undefined, 'the reason is shown');
     assert.equal(canaryOf(status).effectiveWeight, 0, JSON.stringify(status.models.m.split));
     assert.match(canaryOf(status).rolledBack ?? '', /error rate/);
-    // ...until the config is reloaded: the canary gets its weight back and is watched again.
+    // ...until a reload changes the model's config: the canary gets its weight back and is
+    // watched again (a reload that leaves the model as it was keeps the decision).
     await canary.setMode({ kind: 'ok' });
+    rgw.writeConfig(yaml('61s'));
     const reload = await fetch(`${rgw.adminUrl}/admin/reload`, { method: 'POST' });
     assert.equal(reload.status, 200, await reload.clone().text());
     const after = await (await fetch(`${rgw.adminUrl}/admin/status`)).json() as Status;

@@ -1,9 +1,15 @@
 // build.ts — turns a validated Config into the gateway's state: the backends (reusing those a
 // reload keeps), one pipeline per model, and the routers over the frontends' routes. Frontends
-// reach models only through the handles made here.
+// reach models only through the handles made here. On a reload, a model whose config and
+// backends did not change keeps its whole pipeline (rollback decision, live weights, shadow),
+// and a changed model keeps the paths of its unchanged targets (breaker, batcher fit, version
+// paths). A supervised backend with `{port}` in its spawn block runs on the port it is given.
+
+import { isDeepStrictEqual } from 'node:util';
 
 import type { Logger } from 'pino';
 import { backends as backendRegistry } from '../backends/index.ts';
+import { usesPort, withPort, type SpawnConfig } from '../backends/shared/spawn.ts';
 import { GatewayError } from '../errors.ts';
 import { frontends as frontendRegistry } from '../frontends/index.ts';
 import { modelPipeline, type ModelPipeline } from '../pipeline.ts';
@@ -32,18 +38,33 @@ export interface StateHooks {
   reload(): Promise<{ ok: boolean; error?: string }>;
 }
 
+/** Carry is what a reload hands over from the running state. */
+export interface Carry {
+  /** The running state: its unchanged pipelines and target paths are taken over. */
+  previous?: State;
+  /** The port each new `{port}` backend runs on; absent: the port of its url. */
+  ports?: ReadonlyMap<string, number>;
+}
+
 /** buildState builds a state from `config`, taking the backends in `reuse` as they are. */
-export function buildState(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks): State {
+export function buildState(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks, carry: Carry = {}): State {
   const backends = new Map<string, Backend>();
-  for (const [name, cfg] of Object.entries(config.backends)) {
+  for (const [name, given] of Object.entries(config.backends)) {
     const existing = reuse.get(name);
     if (existing !== undefined) { backends.set(name, existing); continue; }
-    const factory = backendRegistry[cfg.type];
-    if (factory === undefined) throw new GatewayError('internal', `backend type "${cfg.type}" is not registered`);
+    const factory = backendRegistry[given.type];
+    if (factory === undefined) throw new GatewayError('internal', `backend type "${given.type}" is not registered`);
+    const cfg = portHost(name, given) === undefined ? given : onPort(given, carry.ports?.get(name));
     backends.set(name, factory.create(name, cfg, { log: hooks.log.child({ backend: name }) }));
   }
   const pipelines = new Map<string, ModelPipeline>();
-  for (const [name, model] of Object.entries(config.models)) pipelines.set(name, modelPipeline(name, model, { backends, log: hooks.log }));
+  const prev = carry.previous;
+  for (const [name, model] of Object.entries(config.models)) {
+    const old = prev?.pipelines.get(name);
+    const same = old !== undefined && isDeepStrictEqual(prev!.config.models[name], model) &&
+      backendsOf(model).every((b) => backends.get(b) === prev!.backends.get(b));
+    pipelines.set(name, same ? old : modelPipeline(name, model, { backends, log: hooks.log }, old?.targets ?? []));
+  }
   // A model's own handle is made once; a versioned one per call (versions are client-chosen).
   const handles = new Map([...pipelines.keys()].map((name) => [name, handleFor(config, pipelines, name)!]));
   const deps: FrontendDeps = {
@@ -64,6 +85,35 @@ export function buildState(config: Config, reuse: ReadonlyMap<string, Backend>, 
     adminRouter: new Router(admin),
     router: new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes),
   };
+}
+
+/**
+ * portHost is the host a backend's `{port}` is picked on, when its spawn block has `{port}`; a
+ * backend with several urls cannot say which one the process listens on (bad_config).
+ */
+export function portHost(name: string, cfg: Config['backends'][string]): string | undefined {
+  const c = cfg as { spawn?: SpawnConfig; url?: string; urls?: string[] };
+  if (c.spawn === undefined || !usesPort(c.spawn)) return undefined;
+  if (c.url === undefined) {
+    throw new GatewayError('bad_config', `backend "${name}": "{port}" in its spawn block needs a single url (the process's), not urls`);
+  }
+  return new URL(c.url).hostname.replace(/^\[|\]$/g, '');
+}
+
+// onPort gives a `{port}` backend's config for one process: {port} filled in, the url on that port
+// (the url's own port when none was picked: the first start).
+function onPort<C extends Config['backends'][string]>(cfg: C, picked: number | undefined): C {
+  const c = cfg as C & { spawn: SpawnConfig; url: string };
+  const u = new URL(c.url);
+  const port = picked ?? (u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port));
+  u.port = String(port);
+  return { ...c, url: `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`, spawn: withPort(c.spawn, port) };
+}
+
+// backendsOf names the backends a model's pipeline calls: its targets' and its shadow's.
+function backendsOf(model: ModelConfig): string[] {
+  const shadow = (model as { shadow?: { backend: string } }).shadow;
+  return [...model.targets.map((t) => t.backend), ...(shadow === undefined ? [] : [shadow.backend])];
 }
 
 // handleFor gives a frontend the model (and version) it names: a version is served when a

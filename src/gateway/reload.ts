@@ -1,8 +1,12 @@
 // reload.ts — what a config swap does around the switch itself: start the new backends, refresh
 // the kept ones, warm the new targets before they take traffic, and retire the old state once
-// every request routed through it has closed.
+// every request routed through it has closed (bounded by how long a request may live, not by
+// drainSeconds, which is SIGTERM's). What the new state took over (backends, pipelines, target
+// paths) is never closed with the old one.
 
 import type { Logger } from 'pino';
+import type { ModelPipeline } from '../pipeline.ts';
+import type { Config } from '../schema.ts';
 import type { Backend } from '../types.ts';
 import type { TargetPath } from '../target.ts';
 import { pollHealth } from './health.ts';
@@ -51,13 +55,58 @@ async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, log: L
   }
 }
 
+/** Kept is what a new state shares with the one it replaces. */
+export interface Kept {
+  backends: ReadonlySet<Backend>;
+  pipelines: ReadonlySet<ModelPipeline>;
+  targets: ReadonlySet<TargetPath>;
+}
+
+/** keptBy lists what `next` took over from `old`. */
+export function keptBy(next: State, old: State): Kept {
+  const oldBackends = new Set(old.backends.values());
+  const oldPipelines = new Set(old.pipelines.values());
+  const oldTargets = new Set([...old.pipelines.values()].flatMap((p) => p.targets));
+  return {
+    backends: new Set([...next.backends.values()].filter((b) => oldBackends.has(b))),
+    pipelines: new Set([...next.pipelines.values()].filter((p) => oldPipelines.has(p))),
+    targets: new Set([...next.pipelines.values()].flatMap((p) => p.targets).filter((t) => oldTargets.has(t))),
+  };
+}
+
+/** discard closes what a state that was never swapped in built for itself (a failed reload). */
+export async function discard(next: State, kept: Kept): Promise<void> {
+  await Promise.allSettled([...next.pipelines.values()].filter((p) => !kept.pipelines.has(p)).map((p) => p.close(kept.targets)));
+}
+
+// A request answered this long after its body is read would have met its deadline long before.
+const graceMs = 5_000;
+// With server.requestTimeoutMs 0 (no upload bound), the old config waits at most this long.
+const unboundedUploadMs = 3_600_000;
+
+/**
+ * lifetimeMs bounds how long a request that started under `config` may still be running: its
+ * upload (server.requestTimeoutMs), then its call (the longest model timeoutMs), and a grace.
+ */
+export function lifetimeMs(config: Config): number {
+  const upload = config.server.requestTimeoutMs > 0 ? config.server.requestTimeoutMs : unboundedUploadMs;
+  const call = Math.max(0, ...Object.values(config.models).map((m) => m.timeoutMs));
+  return upload + call + graceMs;
+}
+
 /**
  * retire closes the old state when every request routed through it has closed (counted from
- * the first byte, so a body still uploading is not cut off), or after drainSeconds.
+ * the first byte, so a body still uploading is not cut off), whatever drainSeconds is, at most
+ * lifetimeMs after the swap, or at once when `hurry` aborts (the gateway is closing). What the
+ * new state kept stays open. `earlier` is the retirement of the state before `old`: a path `old`
+ * had kept from it may still carry that state's requests, so it is closed only after that one.
  */
-export async function retire(old: State, kept: ReadonlySet<Backend>): Promise<void> {
-  const until = performance.now() + old.config.server.drainSeconds * 1000;
-  while (old.router.active > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 50));
-  await Promise.allSettled([...old.pipelines.values()].map((p) => p.close()));
-  await Promise.allSettled([...old.backends.values()].filter((b) => !kept.has(b)).map((b) => b.close()));
+export async function retire(old: State, kept: Kept, hurry?: AbortSignal, earlier?: Promise<void>): Promise<void> {
+  const until = performance.now() + lifetimeMs(old.config);
+  while (old.router.active > 0 && performance.now() < until && hurry?.aborted !== true) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await earlier;
+  await Promise.allSettled([...old.pipelines.values()].filter((p) => !kept.pipelines.has(p)).map((p) => p.close(kept.targets)));
+  await Promise.allSettled([...old.backends.values()].filter((b) => !kept.backends.has(b)).map((b) => b.close()));
 }

@@ -1,11 +1,12 @@
 // gateway/build.ts: the state built from a config — backends made once (or reused), one
 // pipeline per model, routers over the frontends' routes — and the handles frontends get: a
 // version is served only when a target pins it or is open to any; the handle names the model
-// and version in the call's context; metadata overrides apply.
+// and version in the call's context; metadata overrides apply. On a reload, unchanged models
+// keep their pipeline and unchanged targets their path; a `{port}` backend runs on its port.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildState } from '../../src/gateway/build.ts';
+import { buildState, portHost } from '../../src/gateway/build.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import { parseConfig } from '../../src/schema.ts';
 import type { CallContext } from '../../src/types.ts';
@@ -99,4 +100,50 @@ test('model metadata comes from the serving target, with the model\'s override l
   assert.equal(doc.name, 'm');
   assert.equal(doc.platform, 'fake');
   assert.deepEqual(doc.inputs.map((i) => [i.name, i.shape]), [['x', [-1, 4]]]);
+});
+
+test('a reload keeps the pipeline of an unchanged model and the path of an unchanged target of a changed one', () => {
+  const backend = fakeBackend('b');
+  const other = fakeBackend('c');
+  const yaml = (weight: number, nTimeout: string) => parseConfig(`
+backends: { b: { type: http, url: "http://127.0.0.1:1" }, c: { type: http, url: "http://127.0.0.1:2" } }
+models:
+  m: { breaker: {}, targets: [ { backend: b, name: x, weight: 50 }, { backend: c, name: y, weight: ${weight} } ] }
+  n: { timeoutMs: ${nTimeout}, targets: [ { backend: b } ] }`, 'test.yaml', {});
+  const reuse = new Map([['b', backend], ['c', other]]);
+  const first = buildState(yaml(50, '5s'), reuse, hooks);
+  const same = buildState(yaml(50, '5s'), reuse, hooks, { previous: first });
+  assert.equal(same.pipelines.get('m'), first.pipelines.get('m'), 'an unchanged model keeps its pipeline');
+  assert.equal(same.pipelines.get('n'), first.pipelines.get('n'));
+  const changed = buildState(yaml(10, '6s'), reuse, hooks, { previous: first });
+  assert.notEqual(changed.pipelines.get('m'), first.pipelines.get('m'), 'a changed model gets new model stages');
+  const [x, y] = changed.pipelines.get('m')!.targets;
+  assert.equal(x, first.pipelines.get('m')!.targets[0], 'its unchanged target keeps its path');
+  assert.notEqual(y, first.pipelines.get('m')!.targets[1], 'its changed target gets a new one');
+  assert.equal(changed.pipelines.get('n')!.targets[0], first.pipelines.get('n')!.targets[0], 'n changed only in a key no target stage reads');
+  // A backend that is not the same object makes a new path, whatever the config says.
+  const rebuilt = buildState(yaml(50, '5s'), new Map([['b', fakeBackend('b')], ['c', other]]), hooks, { previous: first });
+  assert.notEqual(rebuilt.pipelines.get('m'), first.pipelines.get('m'));
+  assert.notEqual(rebuilt.pipelines.get('m')!.targets[0], first.pipelines.get('m')!.targets[0]);
+  assert.equal(rebuilt.pipelines.get('m')!.targets[1], first.pipelines.get('m')!.targets[1]);
+});
+
+test('a spawn block with {port}: the process and the url get the url\'s port at first, the given one on a reload', () => {
+  const config = parseConfig(`
+backends:
+  p: { type: http, url: "http://127.0.0.1:5000/base", spawn: { command: [server, "--port={port}"], env: { PORT: "{port}" } } }
+  q: { type: http, url: "http://127.0.0.1:5001", spawn: { command: [server, "--port=5001"] } }
+models: { m: { targets: [ { backend: p } ] } }`, 'test.yaml', {});
+  assert.equal(portHost('p', config.backends.p!), '127.0.0.1');
+  assert.equal(portHost('q', config.backends.q!), undefined, 'no {port}: nothing to pick');
+  const first = buildState(config, new Map(), hooks);
+  const endpoints = (s: typeof first) => Object.keys(s.backends.get('p')!.endpoints!());
+  assert.deepEqual(endpoints(first), ['http://127.0.0.1:5000/base']);
+  const next = buildState(config, new Map(), hooks, { ports: new Map([['p', 41234]]) });
+  assert.deepEqual(endpoints(next), ['http://127.0.0.1:41234/base']);
+  assert.deepEqual(Object.keys(next.backends.get('q')!.endpoints!()), ['http://127.0.0.1:5001']);
+  const several = parseConfig(`
+backends: { p: { type: http, urls: ["http://127.0.0.1:1", "http://127.0.0.1:2"], spawn: { command: [server, "{port}"] } } }
+models: { m: { targets: [ { backend: p } ] } }`, 'test.yaml', {});
+  assert.throws(() => buildState(several, new Map(), hooks), { code: 'bad_config', message: /single url/ });
 });

@@ -2,6 +2,8 @@
 // gateway is the entrypoint and runs Triton or a Flask app beside itself). Ready only once the
 // backend's own health check passes; restarted with exponential backoff when it exits, and
 // reported not-ready meanwhile; its output goes into the gateway log; never outlives the gateway.
+// `{port}` in the command or env is the port this process listens on: the gateway picks a free
+// one for each process a reload starts, so the new one starts beside the old one.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
@@ -13,8 +15,8 @@ import type { Health } from '../../types.ts';
 
 /** spawnSchema is the `spawn` block of http, triton, tfserving and torchserve backends. */
 export const spawnSchema = z.strictObject({
-  command: z.array(z.string().min(1)).min(1).describe('Program and arguments, e.g. [tritonserver, --model-repository=/models]; run without a shell.'),
-  env: z.record(z.string(), z.coerce.string()).default({}).describe('Variables added to the gateway\'s own environment for the process.'),
+  command: z.array(z.string().min(1)).min(1).describe('Program and arguments, e.g. [tritonserver, --model-repository=/models]; run without a shell. `{port}` (here or in env) is the port the process must listen on: the url\'s port at start, a free one for each process a reload starts (the old one serves until the new one is ready).'),
+  env: z.record(z.string(), z.coerce.string()).default({}).describe('Variables added to the gateway\'s own environment for the process; `{port}` as in command.'),
   cwd: z.string().optional().describe('Working directory (relative to the gateway\'s own); default the gateway\'s.'),
   readyTimeoutSeconds: z.coerce.number().positive().default(120).describe('Start fails when the backend\'s health check has not passed within this time.'),
   restartBackoffMs: duration.prefault('1s').describe('Wait before the first restart after the process exits; doubles on each exit in a row.'),
@@ -23,6 +25,24 @@ export const spawnSchema = z.strictObject({
 }).describe('Start and supervise the model server process; the backend is not ready until its health check passes.');
 
 export type SpawnConfig = z.infer<typeof spawnSchema>;
+
+/** portPlaceholder is what the gateway replaces with the process's port in command and env. */
+export const portPlaceholder = '{port}';
+
+/** usesPort says whether the command or env asks for the port ({port}). */
+export function usesPort(config: SpawnConfig): boolean {
+  return config.command.some((a) => a.includes(portPlaceholder)) || Object.values(config.env).some((v) => v.includes(portPlaceholder));
+}
+
+/** withPort is the config with {port} replaced by `port` in command and env. */
+export function withPort(config: SpawnConfig, port: number): SpawnConfig {
+  const fill = (s: string): string => s.replaceAll(portPlaceholder, String(port));
+  return {
+    ...config,
+    command: config.command.map(fill),
+    env: Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, fill(v)])),
+  };
+}
 
 /** HealthCheck is the backend's own probe of the server (e.g. GET /health). */
 export type HealthCheck = (signal?: AbortSignal) => Promise<Health>;

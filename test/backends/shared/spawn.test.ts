@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ProcessSupervisor, spawnSchema, type SpawnConfig } from '../../../src/backends/shared/spawn.ts';
+import { ProcessSupervisor, spawnSchema, usesPort, withPort, type SpawnConfig } from '../../../src/backends/shared/spawn.ts';
 import { GatewayError } from '../../../src/errors.ts';
 import { createLogger } from '../../../src/observe/log.ts';
 import { registry } from '../../../src/observe/metrics.ts';
@@ -94,6 +94,20 @@ describe('spawnSchema', () => {
     assert.equal(spawnSchema.safeParse({ command: [] }).success, false);
     assert.equal(spawnSchema.safeParse({ command: ['x'], restart: true }).success, false);
     assert.equal(spawnSchema.parse({ command: ['x'], restartBackoffMs: '250ms' }).restartBackoffMs, 250);
+  });
+
+  test('{port} in the command or env is found and filled in everywhere; nothing else changes', () => {
+    const plain = spawnSchema.parse({ command: ['gunicorn', '-b', '127.0.0.1:5000', 'app:app'], env: { A: '1' } });
+    assert.equal(usesPort(plain), false);
+    const c = spawnSchema.parse({ command: ['gunicorn', '-b', '127.0.0.1:{port}', 'app:app'], env: { PORT: '{port}', B: 'x{port}y{port}' }, cwd: 'backends/flask' });
+    assert.equal(usesPort(c), true);
+    assert.equal(usesPort(spawnSchema.parse({ command: ['tritonserver'], env: { HTTP_PORT: '{port}' } })), true);
+    const filled = withPort(c, 41234);
+    assert.deepEqual(filled.command, ['gunicorn', '-b', '127.0.0.1:41234', 'app:app']);
+    assert.deepEqual(filled.env, { PORT: '41234', B: 'x41234y41234' });
+    assert.equal(filled.cwd, 'backends/flask');
+    assert.equal(usesPort(filled), false);
+    assert.deepEqual(c.command, ['gunicorn', '-b', '127.0.0.1:{port}', 'app:app'], 'the config itself is not changed');
   });
 });
 
