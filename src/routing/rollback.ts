@@ -1,6 +1,6 @@
 // rollback.ts — watches a canary target against the primary over a sliding window and drops the
 // canary's weight to 0 when it is worse beyond the thresholds (error rate ratio, p99 ratio),
-// until the config is reloaded. Optional promotion does the opposite for a canary that stays
+// until a reload changes this model. Optional promotion does the opposite for a canary that stays
 // healthy. The window is ten time slices per target, each a count, an error count and a
 // log-scale latency histogram (buckets 10 % wide), so memory and the cost of a check do not grow with traffic.
 
@@ -24,7 +24,7 @@ export const rollbackSchema = z.strictObject({
   promote: z.strictObject({
     afterRequests: z.coerce.number().int().min(1).describe('Canary calls within the thresholds after which it takes all the traffic.'),
   }).optional().describe('The opposite direction: a canary that stays healthy replaces the primary.'),
-}).describe('Canary auto-rollback: the canary\'s weight drops to 0 when it is worse than the primary beyond the thresholds, until the config is reloaded.');
+}).describe('Canary auto-rollback: the canary\'s weight drops to 0 when it is worse than the primary beyond the thresholds, until a reload changes this model.');
 
 export type RollbackConfig = z.infer<typeof rollbackSchema>;
 
