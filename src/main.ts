@@ -121,8 +121,13 @@ async function serve(file: string): Promise<number> {
   return -1; // keep running
 }
 
-process.on('uncaughtException', (err) => {
-  process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `uncaught exception: ${err.message}`, stack: err.stack })}\n`);
+// An exception nothing caught leaves the process in a state nobody reasoned about (a half-made
+// answer, a counter never decremented, a timer never cleared): log it, then exit non-zero so
+// the platform (Kubernetes, SageMaker, Vertex) restarts a clean process. It is never swallowed.
+process.on('uncaughtException', (thrown: unknown) => {
+  const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+  process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `uncaught exception: ${err.message}; exiting`, stack: err.stack })}\n`);
+  process.exit(1);
 });
 
 const code = await main(process.argv.slice(2));
