@@ -102,6 +102,7 @@ async function serve(file: string): Promise<number> {
   try {
     // Listen first so platform liveness probes (TCP) pass while models load; readiness says 503.
     await gateway.listen();
+    warnIfAdminExposed(config, log);
     await gateway.start();
     log.info({ ready: gateway.ready() }, 'started');
   } catch (err) {
@@ -121,8 +122,36 @@ async function serve(file: string): Promise<number> {
   return -1; // keep running
 }
 
-process.on('uncaughtException', (err) => {
-  process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `uncaught exception: ${err.message}`, stack: err.stack })}\n`);
+/**
+ * exposedAdmin says where the admin endpoints (POST /admin/reload included) listen off
+ * loopback with no adminToken, or undefined when they do not.
+ */
+function exposedAdmin(server: Config['server']): string | undefined {
+  if (server.adminToken !== undefined) return undefined;
+  const host = server.adminPort === 'same' ? server.host : server.adminHost;
+  const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i.test(host);
+  return loopback ? undefined : `${host}:${server.adminPort === 'same' ? server.port : server.adminPort}`;
+}
+
+// A warning rather than a refusal: Prometheus in another pod or container must reach /metrics,
+// so the shipped configs listen on 0.0.0.0, and a deployment that keeps the port in-cluster
+// (deploy/k8s/networkpolicy.yaml) or private is legitimate; refusing to start would break
+// each of them on upgrade. So: one loud line at start, and the README says the same.
+function warnIfAdminExposed(config: Config, log: ReturnType<typeof createLogger>): void {
+  const where = exposedAdmin(config.server);
+  if (where === undefined) return;
+  log.warn({ adminAddress: where, security: 'admin-exposed' },
+    `WARNING: the admin endpoints (/metrics, /admin/status, POST /admin/reload) listen on ${where} without server.adminToken: ` +
+    'anything that reaches this address can reload the config. Set adminToken, listen on 127.0.0.1, or restrict the port (deploy/k8s/networkpolicy.yaml).');
+}
+
+// An exception nothing caught leaves the process in a state nobody reasoned about (a half-made
+// answer, a counter never decremented, a timer never cleared): log it, then exit non-zero so
+// the platform (Kubernetes, SageMaker, Vertex) restarts a clean process. It is never swallowed.
+process.on('uncaughtException', (thrown: unknown) => {
+  const err = thrown instanceof Error ? thrown : new Error(String(thrown));
+  process.stderr.write(`${JSON.stringify({ severity: 'CRITICAL', message: `uncaught exception: ${err.message}; exiting`, stack: err.stack })}\n`);
+  process.exit(1);
 });
 
 const code = await main(process.argv.slice(2));

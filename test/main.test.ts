@@ -209,3 +209,77 @@ it('--help and -h print the usage instead of starting the server', async () => {
     assert.match(out, /usage: infergate/);
   }
 });
+
+// Configs that must be refused (issue 14, item 11): each by `check` and by `serve`, exit 1 with
+// a clear error. Before, the bombs crashed into the uncaught-exception handler, which logged
+// and let the process exit 0; the others passed.
+describe('configs that are refused by check and serve', () => {
+  const base = [
+    'server: { host: 127.0.0.1, port: 0, adminPort: 0 }',
+    'backends: { b: { type: http, url: "http://127.0.0.1:9" } }',
+  ].join('\n');
+  const aliasBomb = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]',
+    ...Array.from({ length: 8 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(10).fill(`*a${i}`).join(', ')}]`)].join('\n');
+  // YAML 1.1 turns merge keys on: each map merges the one before and holds it twice more.
+  const mergeBomb = ['%YAML 1.1', '---', 'm0: &m0 { k0: 1, j0: 2 }',
+    ...Array.from({ length: 24 }, (_, i) => `m${i + 1}: &m${i + 1} { <<: *m${i}, k${i + 1}: *m${i}, j${i + 1}: *m${i} }`)].join('\n');
+  const deep = 20_000;
+  const cases: Array<{ name: string; text: string; env?: Record<string, string>; error: RegExp }> = [
+    { name: 'an alias bomb', text: `${aliasBomb}\n${base}\nmodels: { m: { targets: [ { backend: b } ] } }\n`, error: /cannot be expanded: .*alias.*more than 100/i },
+    { name: 'a merge-key bomb', text: `${mergeBomb}\n${base}\nmodels: { m: { targets: [ { backend: b } ] } }\n`, error: /cannot be expanded: .*alias.*more than 100/i },
+    { name: `\${U:- nested ${deep} deep`, text: `version: "${'${U:-'.repeat(deep)}x${'}'.repeat(deep)}"\n${base}\nmodels: { m: { targets: [ { backend: b } ] } }\n`, error: /nested more than 16 deep/ },
+    { name: 'timeoutMs: 700h', text: `${base}\nmodels: { m: { timeoutMs: 700h, targets: [ { backend: b } ] } }\n`, error: /models\.m\.timeoutMs: duration "700h" is too long: at most 2147483647 ms/ },
+    { name: 'weight: ${W} with W empty', text: `${base}\nmodels:\n  m:\n    targets:\n      - backend: b\n        weight: \${W}\n`, env: { W: '' }, error: /environment variable W is empty/ },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: check and serve exit 1 with a clear error`, async () => {
+      const path = file(`refused-${cases.indexOf(c)}.yaml`, c.text);
+      const check = await cli(['check', path], c.env);
+      assert.equal(check.code, 1, `check: ${check.stdout}${check.stderr}`);
+      assert.match(check.stderr, c.error);
+      assert.doesNotMatch(check.stderr, /uncaught exception/);
+      const serve = await cli(['serve', '--config', path], c.env);
+      assert.equal(serve.code, 1, `serve: ${serve.stdout}${serve.stderr}`);
+      assert.match(serve.stderr, /the config is not valid/);
+      assert.match(serve.stderr, c.error);
+    });
+  }
+
+  it('an empty value with a default takes the default; the same config is valid', async () => {
+    const path = file('refused-ok.yaml', `${base}\nmodels:\n  m:\n    targets:\n      - backend: b\n        weight: \${W:-5}\n`);
+    const r = await cli(['check', path], { W: '' });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('a config of 20,000 models (about 850 KB) is checked and found valid', async () => {
+    const models = Array.from({ length: 20_000 }, (_, i) => `  m${String(i).padStart(5, '0')}: { targets: [ { backend: b } ] }`);
+    const path = file('many-models.yaml', `frontends:\n  kserve: {}\n${base}\nmodels:\n${models.join('\n')}\n`);
+    const r = await cli(['check', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /valid/);
+  });
+
+  it('a duplicate key is still refused, at its line', async () => {
+    const path = file('duplicate.yaml', `${base}\nmodels:\n  m: { targets: [ { backend: b } ] }\n  m: { targets: [ { backend: b } ] }\n`);
+    const r = await cli(['check', path]);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(`${path}:5:3: Map keys must be unique`), r.stderr);
+  });
+});
+
+it('an uncaught exception in serve is logged, then the process exits 1 (the platform restarts it)', async () => {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const config = file('uncaught.yaml', 'server: { host: 127.0.0.1, port: 0, adminPort: 0 }\nbackends: {}\nmodels: {}\n');
+  // A preloaded module throws from a timer once the gateway listens: an exception nothing catches.
+  const preload = file('throw-later.mjs', "setTimeout(() => { throw new Error('boom from a timer'); }, 1500);\n");
+  const child = spawn(process.execPath, ['--import', preload, main, 'serve', '--config', config], { cwd: root, env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { out += c; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  assert.match(out, /"message":"listening"/, 'the gateway had started');
+  assert.match(out, /"severity":"CRITICAL","message":"uncaught exception: boom from a timer; exiting"/);
+  assert.equal(code, 1, out);
+});

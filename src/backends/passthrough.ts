@@ -100,6 +100,11 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
         return;
       }
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      if (handler.answered && e.code !== 'payload_too_large') {
+        // Its headers came, then its body stalled or broke: a bad reply, not a slow one.
+        fail(new GatewayError('backend_bad_reply', `passthrough upstream ${base.origin} sent its headers, then its body failed (${code})`));
+        return;
+      }
       fail(e.code === 'internal' ? new GatewayError('backend_unreachable', `passthrough upstream ${base.origin} failed (${code})`) : e);
     });
     try {
@@ -122,11 +127,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #res: ServerResponse;
   #fail: ((err: Error, started: boolean) => void) | undefined;
   #started = false;
+  #head: { statusCode: number; statusMessage: string | undefined; headers: IncomingHttpHeaders } | undefined;
 
   constructor(res: ServerResponse, fail: (err: Error, started: boolean) => void) {
     this.#res = res;
     this.#fail = fail;
   }
+
+  /** The upstream's headers came (written or not yet). */
+  get answered(): boolean { return this.#head !== undefined || this.#started; }
 
   onRequestStart(controller: Controller): void {
     const res = this.#res;
@@ -143,25 +152,39 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: not ours to pass on (Node answered 100-continue already)
     const res = this.#res;
     if (res.destroyed) return;
-    this.#started = true;
-    const clean = cleanHeaders(headers);
-    try {
-      res.writeHead(statusCode, statusMessage || undefined, clean);
-    } catch {
-      // A name or value Node will not write (undici lets some bytes through that Node's
-      // writer refuses): drop those headers rather than the answer.
-      res.writeHead(statusCode, validHeaders(clean));
-    }
+    // The head is written with the first byte of the body (or the end): an upstream that
+    // stalls or fails after its headers can still be answered 502 JSON, nothing having gone out.
+    this.#head = { statusCode, statusMessage, headers };
     res.on('drain', () => controller.resume());
   }
 
+  #writeHead(): void {
+    const head = this.#head;
+    if (head === undefined) return;
+    this.#head = undefined;
+    this.#started = true;
+    const res = this.#res;
+    const clean = cleanHeaders(head.headers);
+    try {
+      res.writeHead(head.statusCode, head.statusMessage || undefined, clean);
+    } catch {
+      // A name or value Node will not write (undici lets some bytes through that Node's
+      // writer refuses): drop those headers rather than the answer.
+      res.writeHead(head.statusCode, validHeaders(clean));
+    }
+  }
+
   onResponseData(controller: Controller, chunk: Buffer): void {
-    if (!this.#res.destroyed && !this.#res.write(chunk)) controller.pause();
+    if (this.#res.destroyed) return;
+    this.#writeHead();
+    if (!this.#res.write(chunk)) controller.pause();
   }
 
   onResponseEnd(): void {
     this.#fail = undefined;
-    if (!this.#res.destroyed) this.#res.end();
+    if (this.#res.destroyed) return;
+    this.#writeHead();
+    this.#res.end();
   }
 
   onResponseError(_controller: Controller | undefined, err: Error): void {

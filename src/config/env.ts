@@ -11,12 +11,16 @@ export class EnvError extends Error {
   }
 }
 
+/** Deepest nesting of defaults (${A:-${B:-...}}); deeper is refused, so the expansion stays bounded. */
+export const maxEnvNesting = 16;
+
 /**
  * expandEnv replaces every ${VAR} / ${VAR:-default} / ${VAR-default} in text. `:-` uses the
  * default when VAR is unset or empty, `-` only when unset (POSIX). `$$` is a literal `$`.
- * An unset ${VAR} without default throws EnvError.
+ * An unset or empty ${VAR} without default throws EnvError (an empty value would otherwise
+ * turn silently into 0 or false), as does nesting deeper than maxEnvNesting.
  */
-export function expandEnv(text: string, env: Record<string, string | undefined>): string {
+export function expandEnv(text: string, env: Record<string, string | undefined>, depth = 0): string {
   let out = '';
   let i = 0;
   while (i < text.length) {
@@ -25,7 +29,7 @@ export function expandEnv(text: string, env: Record<string, string | undefined>)
       out += '$';
       i += 2;
     } else if (c === '$' && text[i + 1] === '{') {
-      const [value, end] = expandOne(text, i, env);
+      const [value, end] = expandOne(text, i, env, depth);
       out += value;
       i = end;
     } else {
@@ -37,14 +41,19 @@ export function expandEnv(text: string, env: Record<string, string | undefined>)
 }
 
 // expandOne reads ${...} starting at `start` and returns its value and the index after `}`.
-function expandOne(text: string, start: number, env: Record<string, string | undefined>): [string, number] {
-  const nameMatch = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(start + 2));
+function expandOne(text: string, start: number, env: Record<string, string | undefined>, depth: number): [string, number] {
+  if (depth >= maxEnvNesting) throw new EnvError(`variable references are nested more than ${maxEnvNesting} deep`, start);
+  // Sticky, at the reference: no copy of the rest of the text per reference.
+  const namePattern = /[A-Za-z_][A-Za-z0-9_]*/y;
+  namePattern.lastIndex = start + 2;
+  const nameMatch = namePattern.exec(text);
   if (nameMatch === null) throw new EnvError(`bad variable reference at "${text.slice(start, start + 12)}"`, start);
   const name = nameMatch[0];
   let i = start + 2 + name.length;
   const value = env[name];
   if (text[i] === '}') {
     if (value === undefined) throw new EnvError(`environment variable ${name} is not set (use \${${name}:-default})`, start);
+    if (value === '') throw new EnvError(`environment variable ${name} is empty (set it, or give a default: \${${name}:-default})`, start);
     return [value, i + 1];
   }
   let emptyCounts: boolean;
@@ -54,16 +63,16 @@ function expandOne(text: string, start: number, env: Record<string, string | und
   // The default runs to the matching brace and may itself hold ${...}; it is expanded only
   // when used, so ${SET:-${UNSET}} works.
   const from = i;
-  let depth = 0;
+  let braces = 0;
   for (; i < text.length; i++) {
     const c = text[i];
-    if (c === '{') depth++;
+    if (c === '{') braces++;
     else if (c === '}') {
-      if (depth === 0) break;
-      depth--;
+      if (braces === 0) break;
+      braces--;
     }
   }
   if (i >= text.length) throw new EnvError(`unclosed \${${name}`, start);
   const useDefault = value === undefined || (emptyCounts && value === '');
-  return [useDefault ? expandEnv(text.slice(from, i), env) : value, i + 1];
+  return [useDefault ? expandEnv(text.slice(from, i), env, depth + 1) : value, i + 1];
 }

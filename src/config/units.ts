@@ -34,11 +34,22 @@ export const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   return n;
 });
 
-/** duration is a zod type for durations in milliseconds. */
+/**
+ * The longest duration a config may give: Node's timers take at most 2^31−1 ms (about 24.8
+ * days) and fire at once (after 1 ms) for anything longer, so a longer timeout would time
+ * every request out.
+ */
+export const maxDurationMs = 2 ** 31 - 1;
+
+/** duration is a zod type for durations in milliseconds, at most maxDurationMs. */
 export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const n = parseDuration(v);
   if (n === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 250ms or milliseconds, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (n > maxDurationMs) {
+    ctx.addIssue({ code: 'custom', message: `duration ${JSON.stringify(v)} is too long: at most ${maxDurationMs} ms (about 24.8 days, ${Math.floor(maxDurationMs / 3_600_000)}h), the longest a Node timer can wait` });
     return z.NEVER;
   }
   return n;

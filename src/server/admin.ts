@@ -1,5 +1,5 @@
 // admin.ts — /metrics, /admin/status and /admin/reload, on the admin port (or the main port
-// when no admin port is configured), optionally behind a bearer token.
+// when no admin port is configured), all three behind a bearer token when one is set.
 
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
@@ -25,7 +25,8 @@ export function adminRoutes(deps: AdminDeps): Route[] {
   return [
     {
       method: 'GET', path: '/metrics', frontend: 'admin',
-      handle: async () => ({ status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }),
+      // Behind the token too: with adminPort "same" the metrics would otherwise be public.
+      handle: async (req) => { guard(req); return { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }; },
     },
     {
       method: 'GET', path: '/admin/status', frontend: 'admin',

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
+import { serveRaw } from './raw-limits.ts';
 import { rawErrorResponse, writeError, writeReply } from './reply.ts';
 import type { RouteMatch, Router } from './router.ts';
 
@@ -120,7 +121,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   const match = router.match(req.method ?? 'GET', path);
 
   if (match.kind === 'raw' && !tooManyHeaders) {
-    match.route.raw(req, res, { requestId, get log() { return logOf(); }, path: rawUrl, fail: (err) => { writeError(res, err); } });
+    // Raw routes stream: raw-limits.ts applies the same limits and metrics to them.
+    serveRaw(match.route, req, res, { requestId, log: logOf, path: rawUrl }, {
+      maxBodyBytes: options.maxBodyBytes, maxConcurrentRequests: options.maxConcurrentRequests, active, started,
+      refuse: (err) => {
+        writeError(res, err);
+        if (!req.complete && !res.destroyed) res.once('finish', () => lingerClose(req));
+      },
+    });
     return;
   }
   let frontend = 'none';

@@ -11,7 +11,7 @@ export const serverSchema = z.strictObject({
   port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
   adminPort: z.union([port, z.literal('same')]).default(9090).describe('Port for /metrics and /admin/* (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port.'),
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
-  adminToken: z.string().optional().describe('Bearer token required on /admin/* when set.'),
+  adminToken: z.string().optional().describe('Bearer token required on /metrics and /admin/* when set (Prometheus then needs it as its scrape bearer token). Without it, an admin port off loopback is warned about at start.'),
   maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read.'),
   maxConcurrentRequests: z.coerce.number().int().min(1).default(10_000).describe('Requests served at once by the gateway; beyond it → 429 overloaded before the body is read.'),
   maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),

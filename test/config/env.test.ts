@@ -25,3 +25,12 @@ test('an unset variable without default is an error naming it', () => {
   assert.throws(() => expandEnv('${A:-x', { }), EnvError);
   assert.throws(() => expandEnv('${1A}', {}), EnvError);
 });
+
+test('an empty variable without default is an error naming it; nesting is bounded', () => {
+  assert.throws(() => expandEnv('${W}', { W: '' }), (err: unknown) => err instanceof EnvError && /W is empty/.test(err.message));
+  assert.equal(expandEnv('${W:-5}', { W: '' }), '5');
+  const nested = (n: number): string => `${'${U:-'.repeat(n)}x${'}'.repeat(n)}`;
+  assert.equal(expandEnv(nested(16), {}), 'x');
+  assert.throws(() => expandEnv(nested(17), {}), /nested more than 16 deep/);
+  assert.throws(() => expandEnv(nested(20_000), {}), /nested more than 16 deep/);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { duration, parseDuration, parseSize, size } from '../../src/config/units.ts';
+import { duration, maxDurationMs, parseDuration, parseSize, size } from '../../src/config/units.ts';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;
@@ -98,4 +98,11 @@ describe('zod size and duration types', () => {
       assert.equal(duration.safeParse(v).success, false, String(v));
     }
   });
+});
+
+it('a duration past 2^31-1 ms is refused, naming the maximum', () => {
+  assert.equal(duration.parse(`${maxDurationMs}`), maxDurationMs);
+  const r = duration.safeParse('700h');
+  assert.ok(!r.success);
+  assert.match(r.error.issues[0]!.message, /at most 2147483647 ms/);
 });

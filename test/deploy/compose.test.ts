@@ -91,6 +91,13 @@ describe('the gateway service agrees with the config it mounts', () => {
     assert.equal(surface.server.adminHost, '0.0.0.0', 'Prometheus scrapes from another container');
   });
 
+  it('publishes the admin port (no adminToken) on the host\'s loopback only', () => {
+    assert.equal(surface.server.adminToken, undefined, 'if config/compose.yaml gains a token, this may open up');
+    const admin = (gateway.ports ?? []).filter((p) => Number(p.split(':').at(-1)) === Number(surface.server.adminPort));
+    assert.equal(admin.length, 1);
+    assert.match(admin[0]!, /^127\.0\.0\.1:\d+:\d+$/, `published as ${admin[0]}: reachable from the whole network`);
+  });
+
   it('reaches the backends by service name and port', () => {
     const triton = new URL(String(surface.backends.triton!.url));
     assert.equal(triton.hostname, 'triton');

@@ -147,6 +147,41 @@ describe('scaling and disruption', () => {
   });
 });
 
+describe('the NetworkPolicy', () => {
+  // The admin port listens on 0.0.0.0 with no adminToken (config/gke.yaml): only the labelled
+  // Prometheus scraper may reach it; the platform port stays open.
+  const policy = byKind('NetworkPolicy');
+  const podLabels = deployment.spec.template.metadata.labels;
+  const rules: Doc[] = policy.spec.ingress;
+  const rulesFor = (port: number): Doc[] => rules.filter((r) => (r.ports ?? []).some((p: Doc) => portNumber(p.port) === port));
+
+  it('selects the gateway pods and governs their ingress', () => {
+    assert.ok(Object.entries(policy.spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => podLabels[k] === v));
+    assert.deepEqual(policy.spec.policyTypes, ['Ingress']);
+    assert.ok(rules.every((r) => Array.isArray(r.ports) && r.ports.length > 0), 'no rule opens every port');
+  });
+
+  it('lets only a labelled Prometheus (namespace and pod selector together) reach the admin port', () => {
+    const admin = rulesFor(Number(surface.server.adminPort));
+    assert.equal(admin.length, 1, 'one rule names the admin port');
+    const from: Doc[] = admin[0]!.from;
+    assert.ok(Array.isArray(from) && from.length > 0, 'the admin rule has sources');
+    for (const peer of from) {
+      // Both selectors in one peer: pods of that name in those namespaces, not either.
+      assert.ok(Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length > 0, JSON.stringify(peer));
+      assert.equal(peer.podSelector?.matchLabels?.['app.kubernetes.io/name'], 'prometheus', JSON.stringify(peer));
+      assert.equal(peer.ipBlock, undefined);
+    }
+    assert.ok(!admin[0]!.ports.some((p: Doc) => portNumber(p.port) === surface.server.port), 'the platform port is not in the admin rule');
+  });
+
+  it('leaves the platform port open to every client', () => {
+    const platform = rulesFor(surface.server.port);
+    assert.ok(platform.some((r) => r.from === undefined), 'a rule without sources opens the platform port');
+    assert.ok(!platform.some((r) => r.ports.some((p: Doc) => portNumber(p.port) === Number(surface.server.adminPort))));
+  });
+});
+
 describe('examples', () => {
   it('the GKE HealthCheckPolicy probes the same route and port as the readiness probe', () => {
     const examples = parseAllDocuments(readFileSync(`${k8s}/examples/gateway.yaml`, 'utf8')).map((d) => d.toJS() as Doc);

@@ -13,8 +13,13 @@ const deps = (over: Partial<AdminDeps> = {}): AdminDeps => ({
   ...over,
 });
 
-test('/metrics is open and answers the Prometheus text format', async () => {
-  const r = await inject(adminRoutes(deps({ token })), 'GET', '/metrics');
+test('/metrics answers the Prometheus text format; with a token, only to a caller that gives it', async () => {
+  const open = await inject(adminRoutes(deps()), 'GET', '/metrics');
+  assert.equal(open.status, 200);
+  const refused = await inject(adminRoutes(deps({ token })), 'GET', '/metrics');
+  assert.equal(refused.status, 401);
+  assert.equal(refused.json().code, 'unauthorized');
+  const r = await inject(adminRoutes(deps({ token })), 'GET', '/metrics', { headers: { authorization: `Bearer ${token}` } });
   assert.equal(r.status, 200);
   assert.match(r.headers['content-type']!, /^text\/plain/);
   assert.match(r.text(), /infergate_requests_total/);
