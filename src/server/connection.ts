@@ -56,12 +56,9 @@ export function inTurn(req: IncomingMessage, res: ServerResponse, serve: () => v
 
 function start(conn: Connection, socket: Socket, res: ServerResponse, serve: () => void): void {
   conn.busy = true;
-  let done = false;
-  // 'finish' is the answer handed to the kernel (Node's own 'finish' listener has by then given
-  // the socket to the next response); 'close' without it is an answer cut short.
+  // 'close' comes just after 'finish' (the answer handed to the kernel, and the socket given to
+  // the next response by Node), or alone when the answer was cut short.
   const next = (): void => {
-    if (done) return;
-    done = true;
     conn.busy = false;
     if (socket.destroyed || conn.closing) {
       conn.waiting.length = 0;
@@ -74,7 +71,6 @@ function start(conn: Connection, socket: Socket, res: ServerResponse, serve: () 
     }
     waiting?.();
   };
-  res.once('finish', next);
   res.once('close', next);
   serve();
 }
