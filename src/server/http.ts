@@ -1,6 +1,7 @@
 // http.ts — the node:http listener: request ids, body limits, the request's call context (its
 // abort signal follows the client; the deadline is the model path's), then hand-off to the
-// router. Every accepted request ends with a definite answer.
+// router. Every accepted request ends with a definite answer. Requests on one connection are
+// served one at a time (connection.ts).
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,6 +9,8 @@ import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
+import { framingProblem, inTurn, settleBody } from './connection.ts';
+import { bodyCoding, bodyDecoder } from './encoding.ts';
 import { serveRaw } from './raw-limits.ts';
 import { rawErrorResponse, writeError, writeReply } from './reply.ts';
 import type { RouteMatch, Router } from './router.ts';
@@ -46,7 +49,12 @@ export function createHttpServer(options: HttpServerOptions): Server {
     // Headers larger than this get 431 from Node itself.
     maxHeaderSize: 16 * 1024,
     requireHostHeader: false,
-  }, (req, res) => { void handle(req, res, options, active); });
+  }, (req, res) => { inTurn(req, res, () => { void handle(req, res, options, active, false); }); });
+  // With this listener Node leaves `100 Continue` to us: it is sent when a route reads the body,
+  // never before an answer that refuses the request without reading it (404, 401, 413, …).
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    inTurn(req, res, () => { void handle(req, res, options, active, true); });
+  });
   // Node drops headers past maxHeadersCount without a word; one more than the limit lets
   // handle() see that the limit was passed and answer 431, with parsing still bounded.
   server.maxHeadersCount = options.maxHeaders + 1;
@@ -95,7 +103,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }, expectsContinue: boolean): Promise<void> {
   const started = performance.now();
   const header = req.headers['x-request-id'];
   const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
@@ -106,36 +114,55 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   let child: Logger | undefined;
   const logOf = (): Logger => (child ??= options.log.child({ requestId }));
   const tooManyHeaders = req.rawHeaders.length > options.maxHeaders * 2;
+  const badFraming = framingProblem(req);
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const router = options.router();
   router.active++;
-  // One close listener per request: it frees the router's count and, for a model call, tells
-  // the call the client left (an answer not finished when the response closed).
+  // One close listener per request: it frees the router's count and the request's place under
+  // maxConcurrentRequests (held until the answer is written, not until the handler returns), and,
+  // for a model call, tells the call the client left (an answer not finished when it closed).
   let controller: AbortController | undefined;
+  let counted = false;
+  let frontend = 'none';
   res.once('close', () => {
     router.active--;
+    if (counted) {
+      active.count--;
+      inFlight.dec({ frontend });
+    }
     if (controller !== undefined && !res.writableFinished) controller.abort(new GatewayError('client_closed', 'the client closed the connection'));
   });
+  // Before an answer goes out: what becomes of a body not received whole (connection.ts).
+  let continued = false;
+  const settle = (err?: unknown): void => {
+    const stalled = err instanceof GatewayError && err.code === 'request_timeout';
+    settleBody(req, res, { close: badFraming !== undefined, mayDiscard: !stalled && (!expectsContinue || continued), idleMs: options.bodyIdleTimeoutMs });
+  };
   const match = router.match(req.method ?? 'GET', path);
 
-  if (match.kind === 'raw' && !tooManyHeaders) {
-    // Raw routes stream: raw-limits.ts applies the same limits and metrics to them.
+  if (match.kind === 'raw' && !tooManyHeaders && badFraming === undefined) {
+    // Raw routes stream: raw-limits.ts applies the same limits and metrics to them; an answer
+    // it gives (a refusal, an upstream failure) settles the unread body as the parsed path does.
     serveRaw(match.route, req, res, { requestId, log: logOf, path: rawUrl }, {
       maxBodyBytes: options.maxBodyBytes, maxConcurrentRequests: options.maxConcurrentRequests, active, started,
+      admitted: () => {
+        if (!expectsContinue) return;
+        continued = true;
+        res.writeContinue();
+      },
       refuse: (err) => {
+        settle(err);
         writeError(res, err);
-        if (!req.complete && !res.destroyed) res.once('finish', () => lingerClose(req));
       },
     });
     return;
   }
-  let frontend = 'none';
   let call: CallContext | undefined;
   let code = 200;
-  let counted = false;
   try {
+    if (badFraming !== undefined) throw new GatewayError('bad_request', badFraming);
     if (tooManyHeaders) throw new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`);
     if (match.kind !== 'route') throw unrouted(match, req.method ?? 'GET', path);
     frontend = match.route.frontend;
@@ -160,34 +187,36 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       get log() { return logOf(); },
       remoteAddress: req.socket.remoteAddress ?? '',
       maxJsonDepth: options.maxJsonDepth,
-      body: () => (body ??= readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs)),
+      body: () => {
+        if (body !== undefined) return body;
+        if (expectsContinue && !continued && !res.headersSent && bodyRefusal(req, options.maxBodyBytes) === undefined) {
+          continued = true;
+          res.writeContinue();
+        }
+        return (body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs));
+      },
       call,
     };
     const reply = await match.route.handle(httpReq);
     code = reply.status;
+    settle();
     writeReply(res, reply);
   } catch (err) {
     // A failed call names its target too, in the answer and the metrics: a canary's errors
     // must be told apart from the primary's.
     if (call?.target !== undefined && !res.headersSent) res.setHeader('x-infergate-target', call.target);
+    settle(err);
     const e = writeError(res, err);
     code = e.status;
     if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);
     else if ((child ?? options.log).isLevelEnabled('debug')) logOf().debug({ code: e.code }, e.message);
   } finally {
-    if (counted) {
-      active.count--;
-      inFlight.dec({ frontend });
-    }
     const model = call?.model ?? '';
     requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
     if ((child ?? options.log).isLevelEnabled('debug')) {
       logOf().debug({ method: req.method, path: clip(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
     }
-    // A body we never read (an error before body()) must not be parsed as the next request, and
-    // the connection closes after it; but not at once (see lingerClose).
-    if (!req.complete && !res.destroyed) res.once('finish', () => lingerClose(req));
   }
 }
 
@@ -201,63 +230,60 @@ function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string,
   return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
 }
 
-// Lingering close, as nginx does it: a client still sending a body we refused has our answer
-// in its receive buffer, and closing now would make the kernel answer its next bytes with a
-// reset that destroys that answer unread. So read and discard the rest, for at most
-// lingerMs and lingerBytes, then close.
-const lingerMs = 2000;
-const lingerBytes = 16 * 1024 * 1024;
-
-function lingerClose(req: IncomingMessage): void {
-  const socket = req.socket;
-  if (socket.destroyed) return;
-  let seen = 0;
-  const timer = setTimeout(() => socket.destroy(), lingerMs);
-  const onData = (chunk: Buffer): void => {
-    seen += chunk.length;
-    if (seen > lingerBytes) socket.destroy();
-  };
-  const done = (): void => { clearTimeout(timer); req.off('data', onData); };
-  req.on('data', onData);
-  req.once('end', () => { done(); socket.end(); });
-  socket.once('close', done);
-  req.resume();
-}
-
 /**
  * readBody reads the request body, refusing more than limit bytes as soon as it knows, and
- * giving up with 408 when the client stops sending for idleMs.
+ * giving up with 408 when the client stops sending for idleMs. A gzip or deflate body
+ * (Content-Encoding) is decoded as it arrives, and the limit bounds the decoded bytes too: a
+ * zip bomb is a 413 once its output passes the limit. Another coding is a 415 before reading.
  */
 export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
-    return Promise.reject(new GatewayError('payload_too_large', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
-  }
+  const refused = bodyRefusal(req, limit);
+  if (refused !== undefined) return Promise.reject(refused);
+  const coding = bodyCoding(req.headers['content-encoding']);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let received = 0;
     const idle = setTimeout(() => onIdle(), idleMs);
-    const onIdle = (): void => {
+    const fail = (err: GatewayError): void => {
       cleanup();
+      decoder?.destroy();
       req.pause();
-      reject(new GatewayError('request_timeout', `the request body stalled for ${idleMs} ms`));
+      reject(err);
     };
-    const onData = (chunk: Buffer): void => {
-      idle.refresh();
+    const onIdle = (): void => fail(new GatewayError('request_timeout', `the request body stalled for ${idleMs} ms`));
+    const keep = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        cleanup();
-        req.pause();
-        reject(new GatewayError('payload_too_large', `request body exceeds the limit of ${limit} bytes`));
+        fail(new GatewayError('payload_too_large', `request body exceeds the limit of ${limit} bytes${coding === undefined ? '' : ` once decoded (Content-Encoding: ${coding})`}`));
         return;
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); };
-    const onError = (err: Error): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending', { cause: err })); };
+    const done = (): void => { cleanup(); resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)); };
+    const decoder = coding === undefined ? undefined : bodyDecoder(coding, { data: keep, end: done, error: fail });
+    const onData = (chunk: Buffer): void => {
+      idle.refresh();
+      received += chunk.length;
+      if (received > limit) {
+        fail(new GatewayError('payload_too_large', `request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      if (decoder === undefined) keep(chunk);
+      else decoder.write(chunk);
+    };
+    const onEnd = (): void => {
+      if (decoder === undefined) done();
+      else {
+        // The body is in; what is left is the decoder's (bounded by the limit, like the rest).
+        req.off('data', onData); req.off('end', onEnd);
+        decoder.end();
+      }
+    };
+    const onError = (err: Error): void => { cleanup(); decoder?.destroy(); reject(new GatewayError('client_closed', 'the client went away while sending', { cause: err })); };
     // 'close' too: a request that ends without 'end', 'aborted' or 'error' (see clientError)
     // would otherwise hold its slot under maxConcurrentRequests until the idle timer.
-    const onAborted = (): void => { cleanup(); reject(new GatewayError('client_closed', 'the client went away while sending')); };
+    const onAborted = (): void => { if (req.complete && decoder !== undefined) return; cleanup(); decoder?.destroy(); reject(new GatewayError('client_closed', 'the client went away while sending')); };
     const cleanup = (): void => {
       clearTimeout(idle);
       req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted); req.off('close', onAborted);
@@ -268,6 +294,20 @@ export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): 
     req.on('aborted', onAborted);
     req.on('close', onAborted);
   });
+}
+
+/** bodyRefusal is the answer to a body refused from its headers alone (413 by Content-Length, 415 for its coding), if any. */
+export function bodyRefusal(req: IncomingMessage, limit: number): GatewayError | undefined {
+  try {
+    bodyCoding(req.headers['content-encoding']);
+  } catch (err) {
+    return err as GatewayError;
+  }
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) {
+    return new GatewayError('payload_too_large', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
+  }
+  return undefined;
 }
 
 function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {

@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import type { RawContext, RawRoute } from '../types.ts';
-import { writeError } from './reply.ts';
 
 export interface RawLimits {
   maxBodyBytes: number;
@@ -20,9 +19,11 @@ export interface RawLimits {
   active: { count: number };
   /** When the request arrived (performance.now()), for the duration metric. */
   started: number;
+  /** Called once the request is admitted, before its body is read (100 Continue goes out then). */
+  admitted(): void;
   /**
-   * Answers a refusal sent before the body was read, as the parsed routes do theirs (the
-   * server's handling of the unread rest of the body included).
+   * Answers a refusal or a failure, as the parsed routes do theirs (the server's handling of
+   * the unread rest of the body included).
    */
   refuse(err: GatewayError): void;
 }
@@ -60,8 +61,9 @@ export function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerRespo
   });
   const fail = (err: unknown): void => {
     // Whatever the upstream made of a body cut short, the client's answer is the 413.
-    writeError(res, tooLarge ?? toGatewayError(err));
+    limits.refuse(tooLarge ?? toGatewayError(err));
   };
+  limits.admitted();
   if (declared === undefined && req.headers['transfer-encoding'] !== undefined) countBody(req, res, maxBodyBytes, (e) => {
     tooLarge = e;
     cut(req);

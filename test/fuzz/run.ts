@@ -19,7 +19,7 @@ export async function fuzzGateway(runs: number, seed: number): Promise<{ runs: n
         const a = await sendRaw(gw.port, req.text);
         maxMs = Math.max(maxMs, a.ms);
         statuses[String(a.status ?? 'closed')] = (statuses[String(a.status ?? 'closed')] ?? 0) + 1;
-        const problem = checkAnswer(a, 1000, req.method);
+        const problem = checkAnswer(a, 1000, req);
         if (problem !== undefined && failures.length < 20) failures.push(`${req.description}: ${problem}`);
       }
     };

@@ -1,4 +1,4 @@
-// Request smuggling and framing (reliability.md R2, catalogue rows 1 and 12): every ambiguous
+// Request smuggling and framing (reliability.md R2, catalogue rows 1 and 12; issue 14 item 12): every ambiguous
 // framing gets 400 JSON and a closed connection, nothing smuggled reaches the backend (neither
 // the parsed http route nor the raw passthrough route), and pipelined requests are answered in order.
 
@@ -58,6 +58,13 @@ function vectors(path: string): Array<[string, string]> {
     ['chunk extension with a bare LF', rawRequest(line, [host, type, 'transfer-encoding: chunked'], `${json.length.toString(16)};a\nb\r\n${json}\r\n0\r\n\r\n${smuggled}`)],
     ['NUL in a header value', rawRequest(line, [host, type, 'x-nul: a\x00b', `content-length: ${json.length}`], json + smuggled)],
     ['space in the header name', rawRequest(line, [host, type, 'x bad: 1', `content-length: ${json.length}`], json + smuggled)],
+    // Accepted by Node's parser, refused by the gateway as NGINX refuses them (only exactly
+    // "chunked"; no Transfer-Encoding in HTTP/1.0; one Host).
+    ['TE identity, chunked', rawRequest(line, [host, type, 'transfer-encoding: identity, chunked'], chunkedThenSmuggled)],
+    ['TE ,chunked', rawRequest(line, [host, type, 'transfer-encoding: ,chunked'], chunkedThenSmuggled)],
+    ['TE gzip, chunked', rawRequest(line, [host, type, 'transfer-encoding: gzip, chunked'], chunkedThenSmuggled)],
+    ['HTTP/1.0 with TE chunked', rawRequest(`POST ${path} HTTP/1.0`, [host, type, 'transfer-encoding: chunked'], chunkedThenSmuggled)],
+    ['duplicate Host', rawRequest(line, [host, 'host: evil.example', type, `content-length: ${json.length}`], json + smuggled)],
   ];
 }
 
