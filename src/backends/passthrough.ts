@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { duration } from '../config/units.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Backend, BackendFactory, Health } from '../types.ts';
-import { poolFor } from './shared/client.ts';
+import { parserFailure, poolFor } from './shared/client.ts';
 
 /**
  * RawProxy streams one client request to the upstream at the given path (with query string).
@@ -95,7 +95,7 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
         res.destroy();
         return;
       }
-      const e = toGatewayError(err, `passthrough upstream ${base.origin}`);
+      const e = toGatewayError(parserFailure(err), `passthrough upstream ${base.origin}`);
       if (e.code === 'client_closed') {
         res.destroy(); // the client's own upload broke: nobody to answer
         return;

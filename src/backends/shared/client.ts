@@ -91,6 +91,18 @@ export function readsPastWriteFailure(socket: Socket): void {
   }
 }
 
+/**
+ * parserFailure gives what undici threw for a server's answer, with one case named: a status
+ * line under 100 (`099`) trips an assertion inside undici's parser rather than a parser error.
+ * Only undici runs between the dispatch and the answer, so an assertion there is the server's
+ * malformed answer: it becomes an HPE_INVALID_STATUS error, which toGatewayError maps to 502
+ * backend_bad_reply like every other framing error.
+ */
+export function parserFailure(err: unknown): unknown {
+  if (!(err instanceof Error) || (err as NodeJS.ErrnoException).code !== 'ERR_ASSERTION') return err;
+  return Object.assign(new Error('the status line could not be parsed', { cause: err }), { code: 'HPE_INVALID_STATUS' });
+}
+
 /** closeClients closes every pool (on shutdown). */
 export async function closeClients(): Promise<void> {
   const all = [...pools.values()];

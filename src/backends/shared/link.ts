@@ -11,7 +11,7 @@ import { duration, size } from '../../config/units.ts';
 import { clip, GatewayError, toGatewayError } from '../../errors.ts';
 import { backendDuration } from '../../observe/metrics.ts';
 import type { CallContext, Health } from '../../types.ts';
-import { poolFor } from './client.ts';
+import { parserFailure, poolFor } from './client.ts';
 import { pickerFor, type EndpointLease, type EndpointPicker } from './endpoints.ts';
 import { outlierDetectionSchema } from './outlier.ts';
 
@@ -151,7 +151,7 @@ export class ServerLink {
       return answer;
     } catch (err) {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
-      const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${this.name}" (${url})`);
+      const e = reason instanceof GatewayError ? reason : toGatewayError(parserFailure(err), `backend "${this.name}" (${url})`);
       if (e.code === 'backend_unreachable') this.#picker.markFailed(url);
       this.#picker.record(url, e);
       outcome = e.code;
