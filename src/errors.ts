@@ -41,6 +41,7 @@ export const errorCodes = {
   not_ready: { status: 503, origin: 'gateway', retryAfter: 5 },
   draining: { status: 503, origin: 'gateway', retryAfter: 5 },
   circuit_open: { status: 503, origin: 'gateway', retryAfter: 5 },
+  buffers_full: { status: 503, origin: 'gateway', retryAfter: 1 },
   // The backend refused the work: nothing ran, a later try may succeed.
   backend_overloaded: { status: 429, origin: 'backend_refused', retryAfter: 1 },
   backend_queue_full: { status: 429, origin: 'backend_refused', retryAfter: 1 },
