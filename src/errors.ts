@@ -41,6 +41,7 @@ export const errorCodes = {
   not_ready: { status: 503, origin: 'gateway', retryAfter: 5 },
   draining: { status: 503, origin: 'gateway', retryAfter: 5 },
   circuit_open: { status: 503, origin: 'gateway', retryAfter: 5 },
+  buffers_full: { status: 503, origin: 'gateway', retryAfter: 1 },
   // The backend refused the work: nothing ran, a later try may succeed.
   backend_overloaded: { status: 429, origin: 'backend_refused', retryAfter: 1 },
   backend_queue_full: { status: 429, origin: 'backend_refused', retryAfter: 1 },
@@ -102,13 +103,18 @@ const unreachableCodes = new Set([
   'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
 ]);
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+// undici refusing a server's answer as malformed HTTP (llhttp's HPE_* codes besides): a length
+// that disagrees with the body (duplicate or conflicting Content-Length, CL with TE), headers
+// past its bounds, a body past the byte cap.
+const badReplyCodes = new Set(['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_EXCEEDED_MAX_SIZE']);
 // Errno codes that mean the connection never carried the request: nothing can have happened.
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * toGatewayError maps anything thrown to a GatewayError, in one place: timeouts → 504,
- * refused or reset connections → 502 backend_unreachable, aborts → the abort reason,
- * anything else → 500 internal (its message is kept out of the client's answer).
+ * refused or reset connections → 502 backend_unreachable, an answer undici could not parse
+ * (bad framing, bad headers, a bad status line) → 502 backend_bad_reply, aborts → the abort
+ * reason, anything else → 500 internal (its message is kept out of the client's answer).
  */
 export function toGatewayError(err: unknown, where = 'backend'): GatewayError {
   if (err instanceof GatewayError) return err;
@@ -124,6 +130,9 @@ export function toGatewayError(err: unknown, where = 'backend'): GatewayError {
     }
     if (unreachableCodes.has(code)) {
       return new GatewayError('backend_unreachable', `${where} is unreachable (${code})`, { cause: err });
+    }
+    if (badReplyCodes.has(code) || code.startsWith('HPE_') || err.name === 'HTTPParserError') {
+      return new GatewayError('backend_bad_reply', `${where} sent a malformed HTTP answer (${clip(code === '' ? err.message : `${code}: ${err.message}`, 160)})`, { cause: err });
     }
   }
   return new GatewayError('internal', 'internal error', { cause: err });

@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Logger } from 'pino';
+import { answerBudget } from './backends/shared/budget.ts';
 import { closeClients } from './backends/shared/client.ts';
 import { buildState, portHost, type Carry, type State } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
@@ -209,6 +210,7 @@ export class Gateway {
   }
 
   #build(config: Config, reuse: Map<string, Backend>, carry: Carry = {}): State {
+    answerBudget.setLimit(config.server.maxBufferedBytes);
     return buildState(config, reuse, {
       log: this.#log, ready: () => this.ready(), status: () => this.status(), reload: () => this.reload(),
     }, carry);

@@ -32,6 +32,11 @@ export interface CallContext {
   version?: string;
   /** The target that serves the call (x-infergate-target, metric label). */
   target?: string;
+  /**
+   * The most answer bytes the frontend will send for this call (its maxResponseBytes), set by
+   * callModel: a backend reads no more of a server's answer than this (413 response_too_large).
+   */
+  maxResponseBytes?: number;
 }
 
 /** Infer is one step of the path: a request in, a response or a GatewayError out. */

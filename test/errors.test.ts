@@ -141,6 +141,18 @@ describe('toGatewayError', () => {
     }
   });
 
+  it('maps an answer undici could not parse to 502 backend_bad_reply, a backend fault', () => {
+    const parser = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid header value char)'), { name: 'HTTPParserError' });
+    for (const cause of [errno('UND_ERR_RES_CONTENT_LENGTH_MISMATCH'), errno('UND_ERR_HEADERS_OVERFLOW'), errno('UND_ERR_RES_EXCEEDED_MAX_SIZE'), errno('HPE_INVALID_STATUS'), parser]) {
+      const e = toGatewayError(cause, 'the model server');
+      assert.equal(e.code, 'backend_bad_reply', cause.message);
+      assert.equal(e.status, 502);
+      assert.match(e.message, /^the model server sent a malformed HTTP answer \(/);
+      assert.equal(e.cause, cause);
+      assert.ok(isBackendFault(e));
+    }
+  });
+
   it('maps anything else to 500 internal without its message', () => {
     for (const thrown of [new TypeError('secret path /etc/passwd'), errno('EACCES', 'secret token abc'), 'a string secret', 42, null, undefined, { message: 'secret' }]) {
       const e = toGatewayError(thrown);

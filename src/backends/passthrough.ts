@@ -10,13 +10,14 @@
 
 import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Backend, BackendFactory, Health } from '../types.ts';
-import { poolFor } from './shared/client.ts';
+import { parserFailure, poolFor } from './shared/client.ts';
 
 /**
  * RawProxy streams one client request to the upstream at the given path (with query string).
@@ -86,7 +87,7 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
     const te = req.headers['transfer-encoding'];
     const cl = req.headers['content-length'];
     // Only a request with a body streams one: a GET must not go out chunked.
-    const body = te !== undefined || (cl !== undefined && cl !== '0') ? req : undefined;
+    const body = te !== undefined || (cl !== undefined && cl !== '0') ? uploadOf(req) : undefined;
     const handler = new ForwardHandler(res, (err, started) => {
       const gone = res.destroyed;
       if (!gone) log.warn({ err: (err as Error).message, code: (err as NodeJS.ErrnoException).code, upstream }, started ? 'passthrough stream cut' : 'passthrough failed');
@@ -94,7 +95,7 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
         res.destroy();
         return;
       }
-      const e = toGatewayError(err, `passthrough upstream ${base.origin}`);
+      const e = toGatewayError(parserFailure(err), `passthrough upstream ${base.origin}`);
       if (e.code === 'client_closed') {
         res.destroy(); // the client's own upload broke: nobody to answer
         return;
@@ -117,6 +118,31 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
       handler.onResponseError(undefined, err as Error);
     }
   };
+}
+
+/**
+ * uploadOf gives the client's body as a stream the proxy owns. undici destroys the body it was
+ * given when the upstream's answer ends before the body was sent (an early answer: a 413 after
+ * the head) or when the upstream fails; destroying the client's own request would cut the
+ * client's connection before that answer is written to it. What the upstream did not take is
+ * read and dropped, as Node does with a body nobody reads, so the answer gets out and the
+ * connection stays usable; a client that goes away mid-body ends the upload with an error.
+ */
+function uploadOf(req: IncomingMessage): PassThrough {
+  const upload = new PassThrough();
+  const broke = (): void => {
+    if (!req.complete) upload.destroy(new GatewayError('client_closed', 'the client went away while sending'));
+  };
+  req.once('aborted', broke).once('error', broke).once('close', broke);
+  upload.once('close', () => {
+    req.off('aborted', broke).off('error', broke).off('close', broke);
+    if (!req.complete) {
+      req.unpipe(upload);
+      req.resume();
+    }
+  });
+  req.pipe(upload);
+  return upload;
 }
 
 type Controller = Dispatcher.DispatchController;

@@ -126,7 +126,7 @@ function rowsToModelInputs(rows: unknown[], meta: ModelMetadata, where: string):
 
 async function loadMetadata(link: ServerLink, base: string, where: string, signal: AbortSignal): Promise<ModelMetadata> {
   const answer = await link.send({ method: 'GET', path: base, signal });
-  if (answer.status !== 200) throw statusError(answer, `${where} metadata (GET ${base})`);
+  if (answer.status !== 200) throw tritonStatusError(answer, `${where} metadata (GET ${base})`);
   const meta = decodeMetadata(parseJson(answer.body, { what: `${where} metadata` }), where);
   // max_batch_size lives in the model configuration extension; a server without it still works.
   const cfg = await link.send({ method: 'GET', path: `${base}/config`, signal });
@@ -216,10 +216,24 @@ function decodeAnswer(answer: ServerAnswer, where: string): InferResponse {
   return decodeInferResponse(doc, where);
 }
 
+// Triton answers a model or version it does not have with 400 (not 404): "Request for unknown
+// model: 'm' version 7 is not found".
+const unknownModel = /unknown model|is not found/i;
+
+// tritonStatusError is the shared status mapping, but a model or version the server does not
+// have is 404 model_not_found: the client named it, and asking again will not help.
+function tritonStatusError(answer: ServerAnswer, where: string): GatewayError {
+  const base = statusError(answer, where);
+  if (answer.status === 404 || (answer.status === 400 && unknownModel.test(base.message))) {
+    return new GatewayError('model_not_found', `${where}: ${base.message}`);
+  }
+  return base;
+}
+
 // tritonError passes Triton's own message on. Triton answers a full queue with 503, which
 // clients should see as 429 + Retry-After; other 5xx are the backend's failure (502).
 function tritonError(answer: ServerAnswer, where: string): GatewayError {
-  const base = statusError(answer, where);
+  const base = tritonStatusError(answer, where);
   if (answer.status === 503 && /queue/i.test(base.message)) {
     return new GatewayError('backend_queue_full', `${where}: ${base.message.replace(/^.*\(503\): /, '')}`, { retryAfter: retryAfterOf(answer).retryAfter ?? 1 });
   }

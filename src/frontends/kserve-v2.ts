@@ -61,7 +61,7 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
           async handle(req) {
             const handle = model(deps, req);
             const body = await readPredictBody(req, { rows: false, tensors: true });
-            const { response, headers } = await callModel(req, handle, body.request);
+            const { response, headers } = await callModel(req, handle, body.request, limit);
             return tensorReply(body, response, handle, limit, headers);
           },
         },

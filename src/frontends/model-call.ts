@@ -26,8 +26,12 @@ export function checkName(value: string, what: string): string {
   return value;
 }
 
-/** callModel runs the model with the request's context; the headers carry x-infergate-target. */
-export async function callModel(http: HttpRequest, handle: ModelHandle, request: InferRequest): Promise<{ response: InferResponse; headers: Record<string, string> }> {
+/**
+ * callModel runs the model with the request's context; the headers carry x-infergate-target.
+ * The frontend's response limit goes with the call, so a backend reads no more than it.
+ */
+export async function callModel(http: HttpRequest, handle: ModelHandle, request: InferRequest, limit?: { maxResponseBytes: number }): Promise<{ response: InferResponse; headers: Record<string, string> }> {
+  if (limit !== undefined) http.call.maxResponseBytes = limit.maxResponseBytes;
   const response = await handle.infer(request, http.call);
   const headers: Record<string, string> = {};
   if (http.call.target !== undefined) headers['x-infergate-target'] = http.call.target;

@@ -40,12 +40,12 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
           const handle = lookupModel(deps, targetModel(req, deps) ?? config.model);
           if (mediaTypeOf(req.headers['content-type']) === 'text/csv') {
             const request = { instances: parseCsv(await req.body()) };
-            const { response, headers } = await callModel(req, handle, request);
+            const { response, headers } = await callModel(req, handle, request, limit);
             const predictions = predictionsOf(request, response);
             return wantsCsv(req) ? csvReply(predictions, limit, headers) : predictReply({ request, framing: 'header' }, response, handle, limit, headers);
           }
           const body: PredictBody = await readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv'] });
-          const { response, headers } = await callModel(req, handle, body.request);
+          const { response, headers } = await callModel(req, handle, body.request, limit);
           if (body.request.instances !== undefined && wantsCsv(req)) return csvReply(predictionsOf(body.request, response), limit, headers);
           return predictReply(body, response, handle, limit, headers);
         },

@@ -48,7 +48,7 @@ export const vertex: FrontendFactory<VertexConfig> = {
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, config.model);
           const body = await readPredictBody(req, bodyOptions);
-          const { response, headers } = await callModel(req, handle, body.request);
+          const { response, headers } = await callModel(req, handle, body.request, limit);
           return predictReply(body, response, handle, limit, headers);
         },
       },

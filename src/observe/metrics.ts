@@ -37,6 +37,18 @@ export const inFlight = new Gauge({
   registers: [registry],
 });
 
+export const bufferedBytes = new Gauge({
+  name: 'infergate_buffered_response_bytes',
+  help: 'Bytes of backend answers held in memory now, against server.maxBufferedBytes.',
+  registers: [registry],
+});
+
+export const bufferRefusals = new Counter({
+  name: 'infergate_buffer_refusals_total',
+  help: 'Calls refused with 503 buffers_full: their answer did not fit in server.maxBufferedBytes.',
+  registers: [registry],
+});
+
 export const targetReady = new Gauge({
   name: 'infergate_target_ready',
   help: '1 when the target is ready, 0 otherwise.',

@@ -13,6 +13,7 @@ export const serverSchema = z.strictObject({
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
   adminToken: z.string().optional().describe('Bearer token required on /metrics and /admin/* when set (Prometheus then needs it as its scrape bearer token). Without it, an admin port off loopback is warned about at start.'),
   maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read. A gzip or deflate body is bounded decoded too.'),
+  maxBufferedBytes: size.prefault('256mb').describe('Most bytes of backend answers held in memory at once, over all calls; a call whose answer does not fit waits briefly, then → 503 buffers_full with Retry-After.'),
   maxConcurrentRequests: z.coerce.number().int().min(1).default(10_000).describe('Requests served at once by the gateway, each counted until its answer is written; beyond it → 429 overloaded before the body is read.'),
   maxJsonDepth: z.coerce.number().int().min(2).max(1024).default(64).describe('Deepest JSON nesting accepted in a request body.'),
   maxHeaders: z.coerce.number().int().min(8).max(2000).default(100).describe('Most request headers accepted; more → 431 (Envoy\'s default is 100).'),

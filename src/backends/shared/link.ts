@@ -11,7 +11,8 @@ import { duration, size } from '../../config/units.ts';
 import { clip, GatewayError, toGatewayError } from '../../errors.ts';
 import { backendDuration } from '../../observe/metrics.ts';
 import type { CallContext, Health } from '../../types.ts';
-import { poolFor } from './client.ts';
+import { answerBudget, type ByteBudget } from './budget.ts';
+import { parserFailure, poolFor } from './client.ts';
 import { pickerFor, type EndpointLease, type EndpointPicker } from './endpoints.ts';
 import { outlierDetectionSchema } from './outlier.ts';
 
@@ -133,6 +134,9 @@ export class ServerLink {
     const started = performance.now();
     const signal = opts.ctx?.signal ?? opts.signal ?? AbortSignal.timeout(5000);
     let outcome = 'ok';
+    // The answer's bytes taken from the process budget: given back when the call is done with
+    // them (read, and checked by `read` for exchange).
+    const held = { bytes: 0 };
     try {
       const res = await poolFor(url, this.#poolOptions).request({
         path: this.#basePaths.get(url)! + opts.path, method: opts.method, signal,
@@ -140,7 +144,9 @@ export class ServerLink {
         ...(opts.body === undefined ? {} : { body: opts.body }),
       });
       const ok = res.statusCode >= 200 && res.statusCode < 300;
-      const answer: ServerAnswer = { status: res.statusCode, headers: res.headers, body: await readCapped(res, ok ? this.#maxBytes : errorBodyBytes, `backend "${this.name}"`) };
+      const body = await readCapped(res, ok ? this.#maxBytes : errorBodyBytes, `backend "${this.name}"`,
+        { callMax: opts.ctx?.maxResponseBytes, budget: answerBudget, held, signal });
+      const answer: ServerAnswer = { status: res.statusCode, headers: res.headers, body };
       if (read !== undefined) {
         const value = read(answer);
         this.#picker.record(url);
@@ -151,12 +157,13 @@ export class ServerLink {
       return answer;
     } catch (err) {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
-      const e = reason instanceof GatewayError ? reason : toGatewayError(err, `backend "${this.name}" (${url})`);
+      const e = reason instanceof GatewayError ? reason : toGatewayError(parserFailure(err), `backend "${this.name}" (${url})`);
       if (e.code === 'backend_unreachable') this.#picker.markFailed(url);
       this.#picker.record(url, e);
       outcome = e.code;
       throw e;
     } finally {
+      answerBudget.give(held.bytes);
       if (opts.ctx !== undefined) {
         backendDuration.observe({ backend: this.name, target: opts.ctx.target ?? '', outcome }, (performance.now() - started) / 1000);
       }
@@ -164,22 +171,56 @@ export class ServerLink {
   }
 }
 
+/** ReadLimits are what bounds one read besides the backend's own maxResponseBytes. */
+export interface ReadLimits {
+  /** The frontend's limit for this call (CallContext.maxResponseBytes): over it → 413 response_too_large. */
+  callMax?: number | undefined;
+  /** The process-wide budget the bytes are taken from; `held.bytes` counts what this read took. */
+  budget?: ByteBudget;
+  held?: { bytes: number };
+  signal?: AbortSignal | undefined;
+}
+
 /**
- * readCapped reads a whole answer body up to maxBytes; the body is always consumed or
- * destroyed. A declared length over the cap is refused before reading; a declared length
- * within it is taken in one piece (undici enforces it); an undeclared one is streamed and
- * counted. A failed answer (3xx and up) over the cap is cut, not refused: it is only read for
- * its message.
+ * readCapped reads a whole answer body up to the smallest limit that applies: the backend's
+ * maxBytes, and for a 2xx the call's own limit (the frontend's maxResponseBytes, as
+ * CallContext.maxResponseBytes). The body is always consumed or destroyed. A declared length
+ * over the cap is refused before reading; a declared length within it is taken from the budget
+ * and read in one piece (undici enforces it); an undeclared one is streamed, counted and taken
+ * from the budget chunk by chunk. Over the call's limit → 413 response_too_large; over the
+ * backend's → 502 backend_bad_reply. A failed answer (3xx and up) over the cap is cut, not
+ * refused: it is only read for its message.
  */
-export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string): Promise<Buffer> {
-  const declared = Number(res.headers['content-length']);
-  if (declared > maxBytes) {
+export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string, limits: ReadLimits = {}): Promise<Buffer> {
+  const ok = res.statusCode < 300;
+  const callMax = ok && limits.callMax !== undefined && limits.callMax < maxBytes ? limits.callMax : undefined;
+  const cap = callMax ?? maxBytes;
+  const tooLarge = (size: string): GatewayError => callMax === undefined
+    ? new GatewayError('backend_bad_reply', `${where} answer ${size}exceeds maxResponseBytes (${maxBytes})`)
+    : new GatewayError('response_too_large', `${where} answer ${size}exceeds this frontend's maxResponseBytes (${callMax}); send fewer instances per request`);
+  const discard = (): void => {
     // undici's body emits an abort error when destroyed unread: with no listener that would
     // be an uncaught 'error' event.
     res.body.once('error', () => {}).destroy();
-    throw new GatewayError('backend_bad_reply', `${where} answer of ${declared} bytes exceeds maxResponseBytes (${maxBytes})`);
+  };
+  const { budget, held } = limits;
+  const take = async (bytes: number): Promise<void> => {
+    if (budget === undefined || held === undefined) return;
+    if (!budget.tryTake(bytes)) await budget.take(bytes, limits.signal);
+    held.bytes += bytes;
+  };
+  const declared = Number(res.headers['content-length']);
+  if (declared > cap) {
+    discard();
+    throw tooLarge(`of ${declared} bytes `);
   }
-  if (declared <= maxBytes) {
+  if (declared <= cap) {
+    try {
+      await take(declared);
+    } catch (err) {
+      discard();
+      throw err;
+    }
     // A declared length is enforced by undici (a longer body is an error), so the whole body
     // can be taken at once, without an async iterator per answer.
     const bytes = await res.body.bytes();
@@ -189,10 +230,16 @@ export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number,
   let total = 0;
   for await (const chunk of res.body) {
     total += (chunk as Buffer).length;
-    if (total > maxBytes) {
+    if (total > cap) {
       res.body.destroy();
-      if (res.statusCode >= 300) break; // an error body is only read for its message
-      throw new GatewayError('backend_bad_reply', `${where} answer exceeds maxResponseBytes (${maxBytes})`);
+      if (!ok) break; // an error body is only read for its message
+      throw tooLarge('');
+    }
+    try {
+      await take((chunk as Buffer).length);
+    } catch (err) {
+      res.body.destroy();
+      throw err;
     }
     chunks.push(chunk as Buffer);
   }

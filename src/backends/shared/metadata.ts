@@ -72,7 +72,8 @@ export class MetadataCache {
     } catch (err) {
       const e = toGatewayError(err, 'metadata fetch');
       this.#failure = e.message;
-      throw new GatewayError(e.code === 'not_found' ? 'model_not_found' : 'backend_unavailable',
+      // A model or version the server does not have is the client's 404, not a 503 to retry.
+      throw new GatewayError(e.code === 'not_found' || e.code === 'model_not_found' ? 'model_not_found' : 'backend_unavailable',
         `model metadata is not available: ${e.message}`, { cause: err });
     } finally {
       this.#pending = undefined;

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import type { Dispatcher } from 'undici';
+import { ByteBudget } from '../../../src/backends/shared/budget.ts';
 import { closeClients } from '../../../src/backends/shared/client.ts';
 import {
   errorBodyBytes, errorText, headerOf, oneOfUrl, readCapped, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer,
@@ -223,6 +224,31 @@ describe('readCapped', () => {
     const over = answer({ 'content-length': '11' }, [Buffer.alloc(11)]);
     await rejectsWith(readCapped(over.res, 10, 'backend "b"'), 'backend_bad_reply', /backend "b" answer of 11 bytes exceeds maxResponseBytes \(10\)/);
     assert.deepEqual(over.used, ['destroy']);
+  });
+
+  it('caps a 2xx at the call\'s limit when smaller (413 response_too_large), the backend\'s otherwise (502)', async () => {
+    const declared = answer({ 'content-length': '8' }, [Buffer.alloc(8)]);
+    await rejectsWith(readCapped(declared.res, 10, 'b', { callMax: 5 }), 'response_too_large', /maxResponseBytes \(5\)/);
+    assert.deepEqual(declared.used, ['destroy']);
+    const streamed = answer({}, [Buffer.alloc(4), Buffer.alloc(4)]);
+    await rejectsWith(readCapped(streamed.res, 10, 'b', { callMax: 5 }), 'response_too_large', /maxResponseBytes \(5\)/);
+    const backendCap = answer({}, [Buffer.alloc(4), Buffer.alloc(4)]);
+    await rejectsWith(readCapped(backendCap.res, 6, 'b', { callMax: 50 }), 'backend_bad_reply', /maxResponseBytes \(6\)/);
+    // An error answer is cut at the backend's error cap, whatever the call's limit.
+    const failed = answer({}, [Buffer.from('{"error":"x"}')], 500);
+    assert.equal((await readCapped(failed.res, 64, 'b', { callMax: 2 })).toString(), '{"error":"x"}');
+  });
+
+  it('takes the bytes it reads from the budget, and refuses with 503 buffers_full when they do not fit', async () => {
+    const budget = new ByteBudget(10, 20);
+    const held = { bytes: 0 };
+    assert.equal((await readCapped(answer({}, [Buffer.alloc(3), Buffer.alloc(3)]).res, 100, 'b', { budget, held })).length, 6);
+    assert.deepEqual([held.bytes, budget.used], [6, 6]);
+    const big = answer({ 'content-length': '5' }, [Buffer.alloc(5)]);
+    await rejectsWith(readCapped(big.res, 100, 'b', { budget, held: { bytes: 0 } }), 'buffers_full', /server\.maxBufferedBytes 10/);
+    assert.deepEqual(big.used, ['destroy']);
+    budget.give(held.bytes);
+    assert.equal(budget.used, 0);
   });
 });
 
