@@ -130,8 +130,11 @@ export function createRawProxy(origin: string, log: Logger, options: RawProxyOpt
  */
 function uploadOf(req: IncomingMessage): PassThrough {
   const upload = new PassThrough();
-  const broke = (): void => {
-    if (!req.complete) upload.destroy(new GatewayError('client_closed', 'the client went away while sending'));
+  // A request ended with a GatewayError (the server cut a body past maxBodyBytes) passes it on,
+  // so the answer is that refusal; any other end of an unfinished body is the client leaving.
+  const broke = (err?: unknown): void => {
+    const reason = err ?? req.errored;
+    if (!req.complete) upload.destroy(reason instanceof GatewayError ? reason : new GatewayError('client_closed', 'the client went away while sending'));
   };
   req.once('aborted', broke).once('error', broke).once('close', broke);
   upload.once('close', () => {

@@ -301,7 +301,7 @@ describe('createRawProxy', () => {
       const refused = await send(url, { path: '/x' });
       assert.equal(refused.status, 502);
       const body = JSON.parse(refused.body.toString()) as { error: string; code: string };
-      assert.equal(body.code, 'backend_unreachable');
+      assert.equal(body.code, 'backend_bad_reply');
       assert.match(body.error, /header value char/i);
       assert.equal((await send(gateway, { path: '/echo' })).status, 200);
     } finally {
