@@ -9,7 +9,7 @@ import { createServer as createNetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { answerBudget } from './backends/shared/budget.ts';
 import { closeClients } from './backends/shared/client.ts';
-import { buildState, portHost, type Carry, type State } from './gateway/build.ts';
+import { buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
 import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal } from './observe/metrics.ts';
@@ -21,7 +21,7 @@ import type { Backend } from './types.ts';
 export interface GatewayOptions {
   log: Logger;
   /** Reads and validates the config again, for reloads; throws ConfigError. */
-  reloadConfig?: () => Config;
+  reloadConfig?: () => Config | Promise<Config>;
 }
 
 /** Gateway is the running gateway: state, servers, health polling, reload and shutdown. */
@@ -122,7 +122,7 @@ export class Gateway {
     const reloadConfig = this.#options.reloadConfig;
     try {
       // Read the file when this reload's turn comes, so the last of several reloads wins.
-      await this.#serially(async () => this.#swapNow(reloadConfig()));
+      await this.#serially(async () => this.#swapNow(await reloadConfig()));
       reloadsTotal.inc({ outcome: 'applied' });
       return { ok: true };
     } catch (err) {
@@ -168,7 +168,7 @@ export class Gateway {
           'put {port} in spawn.command (or env) for a reload without a gap');
       }
     }
-    const next = this.#build(config, reuse, { previous: old, ports });
+    const next = await this.#rebuild(config, reuse, { previous: old, ports });
     const kept = keptBy(next, old);
     try {
       await prepare(next, old, kept.backends, this.#log);
@@ -209,11 +209,19 @@ export class Gateway {
     };
   }
 
-  #build(config: Config, reuse: Map<string, Backend>, carry: Carry = {}): State {
+  #build(config: Config, reuse: Map<string, Backend>): State {
     answerBudget.setLimit(config.server.maxBufferedBytes);
-    return buildState(config, reuse, {
-      log: this.#log, ready: () => this.ready(), status: () => this.status(), reload: () => this.reload(),
-    }, carry);
+    return buildState(config, reuse, this.#hooks());
+  }
+
+  // A reload builds in slices, so the running state keeps answering while a large config builds.
+  #rebuild(config: Config, reuse: Map<string, Backend>, carry: Carry): Promise<State> {
+    answerBudget.setLimit(config.server.maxBufferedBytes);
+    return buildStateInSlices(config, reuse, this.#hooks(), carry);
+  }
+
+  #hooks(): StateHooks {
+    return { log: this.#log, ready: () => this.ready(), status: () => this.status(), reload: () => this.reload() };
   }
 }
 

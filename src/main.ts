@@ -6,6 +6,7 @@ import { renderReference } from './reference.ts';
 import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
 import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
+import { loadOffThread } from './gateway/config-worker.ts';
 import { createLogger, silentLogger } from './observe/log.ts';
 import { installSignalHandlers } from './server/lifecycle.ts';
 
@@ -80,7 +81,8 @@ async function serve(file: string): Promise<number> {
   const log = createLogger(config.server.logLevel);
   let gateway: Gateway;
   try {
-    gateway = new Gateway(config, { log, reloadConfig: () => loadConfigFile(file) });
+    // A reload reads the file on a worker thread: the event loop keeps answering meanwhile.
+    gateway = new Gateway(config, { log, reloadConfig: () => loadOffThread(file) });
   } catch (err) {
     log.fatal({ error: (err as Error).message }, `cannot build the gateway: ${(err as Error).message}`);
     log.flush();

@@ -48,6 +48,30 @@ export interface Carry {
 
 /** buildState builds a state from `config`, taking the backends in `reuse` as they are. */
 export function buildState(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks, carry: Carry = {}): State {
+  const steps = buildSteps(config, reuse, hooks, carry);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/**
+ * buildStateInSlices is buildState for a reload: it lets the event loop run between slices of
+ * models, so requests and health checks are answered while a large config is built.
+ */
+export async function buildStateInSlices(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks, carry: Carry = {}): Promise<State> {
+  const steps = buildSteps(config, reuse, hooks, carry);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+// Models built per slice.
+const buildSlice = 500;
+
+function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks, carry: Carry): Generator<void, State> {
   const backends = new Map<string, Backend>();
   for (const [name, given] of Object.entries(config.backends)) {
     const existing = reuse.get(name);
@@ -64,6 +88,7 @@ export function buildState(config: Config, reuse: ReadonlyMap<string, Backend>, 
     const same = old !== undefined && isDeepStrictEqual(prev!.config.models[name], model) &&
       backendsOf(model).every((b) => backends.get(b) === prev!.backends.get(b));
     pipelines.set(name, same ? old : modelPipeline(name, model, { backends, log: hooks.log }, old?.targets ?? []));
+    if (pipelines.size % buildSlice === 0) yield;
   }
   // A model's own handle is made once; a versioned one per call (versions are client-chosen).
   const handles = new Map([...pipelines.keys()].map((name) => [name, handleFor(config, pipelines, name)!]));

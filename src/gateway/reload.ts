@@ -15,6 +15,9 @@ import type { State } from './build.ts';
 // How long a reload waits for its new targets to become ready before swapping them in anyway.
 const warmSeconds = 10;
 
+// Models closed per turn of the event loop when an old state retires.
+const retireSlice = 500;
+
 /** prepare makes `next` ready to take over from `old`: on failure its new backends are closed and the error thrown. */
 export async function prepare(next: State, old: State, kept: ReadonlySet<Backend>, log: Logger): Promise<void> {
   const fresh = [...next.backends.values()].filter((b) => !kept.has(b));
@@ -107,6 +110,11 @@ export async function retire(old: State, kept: Kept, hurry?: AbortSignal, earlie
     await new Promise((r) => setTimeout(r, 50));
   }
   await earlier;
-  await Promise.allSettled([...old.pipelines.values()].filter((p) => !kept.pipelines.has(p)).map((p) => p.close(kept.targets)));
+  // In slices, letting requests through between them: closing 20,000 models takes most of a second.
+  const closing = [...old.pipelines.values()].filter((p) => !kept.pipelines.has(p));
+  for (let i = 0; i < closing.length; i += retireSlice) {
+    await Promise.allSettled(closing.slice(i, i + retireSlice).map((p) => p.close(kept.targets)));
+    await new Promise((r) => setImmediate(r));
+  }
   await Promise.allSettled([...old.backends.values()].filter((b) => !kept.backends.has(b)).map((b) => b.close()));
 }

@@ -147,3 +147,18 @@ backends: { p: { type: http, urls: ["http://127.0.0.1:1", "http://127.0.0.1:2"],
 models: { m: { targets: [ { backend: p } ] } }`, 'test.yaml', {});
   assert.throws(() => buildState(several, new Map(), hooks), { code: 'bad_config', message: /single url/ });
 });
+
+test('a reload builds in slices and ends with the same state a one-go build gives', async () => {
+  const { buildStateInSlices } = await import('../../src/gateway/build.ts');
+  const models = Array.from({ length: 1_200 }, (_, i) => `  m${i}: { targets: [ { backend: b } ] }`).join('\n');
+  const config = parseConfig(`backends: { b: { type: http, url: "http://127.0.0.1:1" } }\nmodels:\n${models}`, 'test.yaml', {});
+  const backend = fakeBackend('b');
+  let turns = 0;
+  const counting = setInterval(() => { turns++; }, 0);
+  const sliced = await buildStateInSlices(config, new Map([['b', backend]]), hooks);
+  clearInterval(counting);
+  const whole = buildState(config, new Map([['b', backend]]), hooks);
+  assert.deepEqual([...sliced.pipelines.keys()], [...whole.pipelines.keys()]);
+  assert.equal(sliced.pipelines.size, 1_200);
+  assert.ok(turns >= 1, 'the event loop ran between slices');
+});
