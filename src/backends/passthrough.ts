@@ -8,7 +8,7 @@
 // 69–76 µs per request on undici against 87–103 µs for http-proxy-3 over a keep-alive
 // node:http Agent.
 
-import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
@@ -18,6 +18,7 @@ import { duration } from '../config/units.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Backend, BackendFactory, Health } from '../types.ts';
 import { parserFailure, poolFor } from './shared/client.ts';
+import { cleanHeaders, forwardedHeaders, validHeaders } from './shared/proxy-headers.ts';
 
 /**
  * RawProxy streams one client request to the upstream at the given path (with query string).
@@ -32,31 +33,9 @@ export interface RawProxyOptions {
   connectTimeoutMs?: number;
 }
 
-// RFC 9110 §7.6.1 plus the de-facto ones; `expect` too: Node already answered 100-continue.
-const hopByHop = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'proxy-authorization', 'proxy-authenticate', 'http2-settings', 'expect',
-]);
 // A path as the router hands it: absolute, printable ASCII, no fragment.
 const pathPattern = /^\/[\x21-\x7e]*$/;
 const maxPathLength = 8192;
-
-/** cleanHeaders drops hop-by-hop headers and every header the Connection header names. */
-export function cleanHeaders<H extends IncomingHttpHeaders | OutgoingHttpHeaders>(headers: H): H {
-  const connection = headers.connection;
-  let named: Set<string> | undefined;
-  for (const value of Array.isArray(connection) ? connection : [connection]) {
-    if (typeof value === 'string') for (const n of value.split(',')) (named ??= new Set()).add(n.trim().toLowerCase());
-  }
-  const out: Record<string, unknown> = {};
-  for (const key in headers) {
-    const value = headers[key];
-    const k = key.toLowerCase();
-    if (value === undefined || hopByHop.has(k) || named?.has(k) === true) continue;
-    out[key] = value;
-  }
-  return out as H;
-}
 
 /**
  * createRawProxy makes a proxy to one upstream origin (an optional base path is kept): the
@@ -221,32 +200,6 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#fail = undefined;
     fail?.(err, this.#started);
   }
-}
-
-/** validHeaders keeps the headers Node can write in a response (RFC 9110 tokens and field values). */
-export function validHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    try {
-      validateHeaderName(name);
-      for (const v of Array.isArray(value) ? value : [value ?? '']) validateHeaderValue(name, v);
-      out[name] = value;
-    } catch { /* dropped */ }
-  }
-  return out;
-}
-
-function forwardedHeaders(req: IncomingMessage, res: ServerResponse): IncomingHttpHeaders {
-  const headers = cleanHeaders(req.headers);
-  const peer = req.socket.remoteAddress ?? '';
-  const prior = headers['x-forwarded-for'];
-  headers['x-forwarded-for'] = prior !== undefined && prior !== '' ? `${prior}, ${peer}` : peer;
-  // Proto and host describe what the first proxy saw: keep a load balancer's values.
-  headers['x-forwarded-proto'] ??= (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-  if (headers['x-forwarded-host'] === undefined && headers.host !== undefined) headers['x-forwarded-host'] = headers.host;
-  const id = res.getHeader('x-request-id');
-  if (headers['x-request-id'] === undefined && typeof id === 'string') headers['x-request-id'] = id;
-  return headers;
 }
 
 const passthroughSchema = z.strictObject({
