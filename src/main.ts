@@ -38,7 +38,8 @@ async function main(argv: string[]): Promise<number> {
       else process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
       return 0;
     case 'check': {
-      const file = args[0] ?? configPath(args, process.env);
+      // `check FILE`, or `check --config FILE` as serve takes it, or $INFERGATE_CONFIG.
+      const file = args[0] !== undefined && !args[0].startsWith('-') ? args[0] : configPath(args, process.env);
       let config;
       try {
         config = loadConfigFile(file);

@@ -67,6 +67,14 @@ describe('infergate schema', () => {
 });
 
 describe('infergate check', () => {
+  it('takes the file as serve does too: check --config FILE and --config=FILE', async () => {
+    for (const args of [['check', '--config', defaultConfig], ['check', `--config=${defaultConfig}`]]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${defaultConfig}: valid\n`);
+    }
+  });
+
   it('exits 0 and says valid for the bundled config', async () => {
     const r = await cli(['check', defaultConfig]);
     assert.equal(r.code, 0, r.stderr);
