@@ -40,17 +40,17 @@ export async function startRawBackend(options: RawBackendOptions): Promise<RawBa
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     let buffered = Buffer.alloc(0);
-    // Bytes of the current request's body still to skip (keep-alive answers), -1: reading a head.
-    let skip = -1;
+    // Bytes of the current request's body still to drop (keep-alive answers), -1: reading a head.
+    let bodyLeft = -1;
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk]);
       for (let guard = 0; guard < 1000; guard++) {
-        if (skip > 0) {
-          const n = Math.min(skip, buffered.length);
-          skip -= n;
+        if (bodyLeft > 0) {
+          const n = Math.min(bodyLeft, buffered.length);
+          bodyLeft -= n;
           buffered = buffered.subarray(n);
-          if (skip > 0) return;
-          skip = -1;
+          if (bodyLeft > 0) return;
+          bodyLeft = -1;
         }
         const end = buffered.indexOf('\r\n\r\n');
         if (end < 0) return;
@@ -75,7 +75,7 @@ export async function startRawBackend(options: RawBackendOptions): Promise<RawBa
           return;
         }
         socket.write(answer.bytes);
-        skip = length;
+        bodyLeft = length;
       }
     };
     socket.on('data', onData);
