@@ -33,7 +33,7 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     const settings = targetSettings(name, model, t, targetStages);
     const backend = deps.backends.get(t.backend);
     const kept = previous.find((p) => !taken.has(p) && sameTarget(p, backend, settings));
-    if (kept === undefined) return openTarget(name, model, t, targetStages, { ...deps, log });
+    if (kept === undefined) return openTarget(name, model, t, targetStages, { ...deps, log }, settings);
     taken.add(kept);
     return kept;
   });

@@ -37,9 +37,9 @@ export interface TargetPath extends RoutedTarget {
 
 interface BuiltPath { endpoint: ModelEndpoint; infer: Infer; built: Composed }
 
-/** openTarget builds a target's path from its config over the model's, with `stages` in order. */
+/** openTarget builds a target's path from its config over the model's, with `stages` in order (`known`: its targetSettings, when already computed). */
 export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
-  stages: ReadonlyArray<StagePlugin<any, TargetStageDeps>>, deps: PipelineDeps): TargetPath {
+  stages: ReadonlyArray<StagePlugin<any, TargetStageDeps>>, deps: PipelineDeps, known?: unknown): TargetPath {
   const backend = deps.backends.get(t.backend)!;
   const backendModel = t.model ?? model;
   const name = targetName(t, model);
@@ -58,7 +58,7 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   const own = build(t.version, name);
   // Calls for versions no target pins carry one name: metric labels come from the config only.
   const openLabel = `${name}@any`;
-  const settings = targetSettings(model, config, t, stages);
+  const settings = known ?? targetSettings(model, config, t, stages);
   const versions: VersionPaths<BuiltPath> | undefined = t.versions !== 'any' ? undefined : createVersionPaths<BuiltPath>({
     target: name,
     max: t.maxVersions,
@@ -86,6 +86,9 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   return target;
 }
 
+// The config keys a list of stages reads, found once per list (a config may hold 20,000 targets).
+const stageKeys = new WeakMap<ReadonlyArray<StagePlugin<any, TargetStageDeps>>, Set<string>>();
+
 /**
  * targetSettings is a target's effective config: its own block, and of its model's block the
  * keys its stages read (their schema keys) and the metadata's maxBatchSize. Two targets with
@@ -93,7 +96,11 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
  */
 export function targetSettings(model: string, config: ModelConfig, t: TargetConfig,
   stages: ReadonlyArray<StagePlugin<any, TargetStageDeps>>): unknown {
-  const keys = new Set(stages.flatMap((p) => [...Object.keys(p.schema.model ?? {}), ...Object.keys(p.schema.target ?? {})]));
+  let keys = stageKeys.get(stages);
+  if (keys === undefined) {
+    keys = new Set(stages.flatMap((p) => [...Object.keys(p.schema.model ?? {}), ...Object.keys(p.schema.target ?? {})]));
+    stageKeys.set(stages, keys);
+  }
   const fromModel: Record<string, unknown> = {};
   for (const key of keys) if (Object.hasOwn(config, key)) fromModel[key] = (config as Record<string, unknown>)[key];
   return { model, target: t, fromModel, maxBatchSize: config.metadata?.maxBatchSize };
