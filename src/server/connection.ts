@@ -141,7 +141,9 @@ function discardRest(req: IncomingMessage, idleMs: number): void {
   const socket = req.socket;
   const timer = setTimeout(() => socket.destroy(), idleMs);
   const onData = (): void => { timer.refresh(); };
-  const done = (): void => { clearTimeout(timer); req.off('data', onData); };
+  // Every listener goes when the rest is read: a keep-alive connection may carry any number
+  // of refused requests, and must not gather a listener for each.
+  const done = (): void => { clearTimeout(timer); req.off('data', onData); req.off('end', done); socket.off('close', done); };
   req.on('data', onData);
   req.once('end', done);
   socket.once('close', done);

@@ -167,3 +167,31 @@ test('no 100 Continue before a refusal; 100 Continue when the route reads the bo
   });
   assert.match(ex, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
 });
+
+test('one connection carrying many refusals whose bodies come after the answer gathers no listeners', async () => {
+  // Each request's head goes first; its body only once the 404 is back, so the server drains a
+  // rest it has not received yet, 40 times on one socket, then serves a valid request there.
+  const socket = connect(gw.port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  let data = '';
+  socket.setEncoding('latin1').on('data', (c: string) => { data += c; });
+  const answers = (n: number): Promise<void> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${data.split('HTTP/1.1 ').length - 1} answers: ${data.slice(-200)}`)), 5000);
+    const check = (): void => {
+      if (data.split('HTTP/1.1 ').length - 1 >= n) { clearTimeout(timer); socket.off('data', check); resolve(); }
+    };
+    socket.on('data', check);
+    check();
+  });
+  for (let i = 1; i <= 40; i++) {
+    socket.write(`POST /nowhere HTTP/1.1\r\nhost: a\r\ncontent-length: ${valid.length}\r\n\r\n`);
+    await answers(i);
+    socket.write(valid);
+  }
+  socket.write(rawRequest('POST /predict HTTP/1.1', ['host: a', 'content-type: application/json', `content-length: ${valid.length}`], valid));
+  await answers(41);
+  socket.destroy();
+  const statuses = [...data.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+  assert.deepEqual(statuses, [...Array.from({ length: 40 }, () => 404), 200]);
+  assert.doesNotMatch(gw.logs(), /MaxListenersExceededWarning/);
+});
