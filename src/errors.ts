@@ -42,6 +42,8 @@ export const errorCodes = {
   draining: { status: 503, origin: 'gateway', retryAfter: 5 },
   circuit_open: { status: 503, origin: 'gateway', retryAfter: 5 },
   buffers_full: { status: 503, origin: 'gateway', retryAfter: 1 },
+  // A transform (user code or a built-in) failed at a request it was given: not the backend's fault.
+  transform_failed: { status: 500, origin: 'gateway' },
   // The backend refused the work: nothing ran, a later try may succeed.
   backend_overloaded: { status: 429, origin: 'backend_refused', retryAfter: 1 },
   backend_queue_full: { status: 429, origin: 'backend_refused', retryAfter: 1 },
