@@ -1,9 +1,12 @@
 // build-models.ts — writes the ONNX models the repository ships, graph and weights by hand
 // (onnx-proto gives the protobuf schema), so no Python or converter is needed.
 //   node backends/onnx/build-models.ts        → backends/onnx/iris/1/model.onnx
+//                                                examples/image-classifier/models/classifier/1/model.onnx
 // The iris classifier is a softmax regression trained here, deterministically, on the real iris
 // data (Fisher 1936, public domain; the copy in data/iris.csv is scikit-learn's). buildMlp makes
 // the larger random-weight model the benchmark uses (bench/onnx.ts writes it to a temp folder).
+// buildImageClassifier makes the small convolutional network of examples/image-classifier, whose
+// hand-set filters name an image's dominant colour (no training data needed).
 
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -135,6 +138,57 @@ export function buildMlp(sizes: number[] = [256, 1024, 1024, 10]): Uint8Array {
   }, `Benchmark MLP ${sizes.join('-')} with random weights.`);
 }
 
+/** The normalization the image classifier expects of its input (ImageNet's, as most vision models). */
+export const imageMean = [0.485, 0.456, 0.406];
+export const imageStd = [0.229, 0.224, 0.225];
+/** The classes of the image classifier, in output order. */
+export const imageClasses = ['red', 'green', 'blue'];
+
+/**
+ * buildImageClassifier encodes a small CNN: input `image` FP32 [-1,3,32,32] (NCHW, RGB scaled to
+ * 0..1 then normalized with imageMean/imageStd) → Conv 3x3 (3 filters) → Relu → GlobalAveragePool
+ * → Flatten → Gemm → Softmax → `probabilities` FP32 [-1,3] over imageClasses. Filter c measures
+ * how much channel c exceeds the mean of the other two over a 3x3 box (in raw 0..1 intensities:
+ * the normalization is folded into the weights), so the class is the image's dominant colour.
+ */
+export function buildImageClassifier(): Uint8Array {
+  const filters = 3, channels = 3, k = 3;
+  const w: number[] = [];
+  const bias: number[] = [];
+  for (let m = 0; m < filters; m++) {
+    let b = 0;
+    for (let c = 0; c < channels; c++) {
+      // On raw intensities p: +1 for the filter's own channel, -1/2 for each other one, averaged
+      // over the box. The input is x = (p - mean) / std, so p = x·std + mean: the weight on x is
+      // raw·std and the mean's part is a constant, the bias.
+      const raw = (m === c ? 1 : -0.5) / (k * k);
+      for (let i = 0; i < k * k; i++) w.push(raw * imageStd[c]!);
+      b += raw * k * k * imageMean[c]!;
+    }
+    bias.push(b);
+  }
+  // Gemm: logit c = gain · (mean excess of colour c); a gain of 12 makes a solid colour ≈ 0.99999.
+  const gain = 12;
+  const dense = Array.from({ length: filters * imageClasses.length }, (_, i) => (Math.floor(i / imageClasses.length) === i % imageClasses.length ? gain : 0));
+  return encodeModel({
+    name: 'classifier',
+    input: [valueInfo('image', FLOAT, ['batch', channels, 32, 32])],
+    output: [valueInfo('probabilities', FLOAT, ['batch', imageClasses.length])],
+    initializer: [
+      initializer('conv_w', [filters, channels, k, k], w), initializer('conv_b', [filters], bias),
+      initializer('fc_w', [filters, imageClasses.length], dense), initializer('fc_b', [imageClasses.length], [0, 0, 0]),
+    ],
+    node: [
+      node('Conv', ['image', 'conv_w', 'conv_b'], ['conv'], [{ name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [k, k] }]),
+      node('Relu', ['conv'], ['excess']),
+      node('GlobalAveragePool', ['excess'], ['pooled']),
+      node('Flatten', ['pooled'], ['features'], [intAttr('axis', 1)]),
+      node('Gemm', ['features', 'fc_w', 'fc_b'], ['logits']),
+      node('Softmax', ['logits'], ['probabilities'], [intAttr('axis', -1)]),
+    ],
+  }, `Dominant-colour image classifier (${imageClasses.join(', ')}), hand-set weights, by backends/onnx/build-models.ts; input normalized with mean ${imageMean.join(',')} and std ${imageStd.join(',')}.`);
+}
+
 const elemTypes: Record<string, number> = {
   FP32: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, BYTES: 8, BOOL: 9,
   FP16: 10, FP64: 11, UINT32: 12, UINT64: 13,
@@ -171,4 +225,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, irisModel(w, b));
   console.log(`wrote ${out}: softmax regression, training accuracy ${(accuracy * 100).toFixed(1)}% on 150 rows`);
+  const classifier = join(here, '..', '..', 'examples', 'image-classifier', 'models', 'classifier', '1', 'model.onnx');
+  mkdirSync(dirname(classifier), { recursive: true });
+  writeFileSync(classifier, buildImageClassifier());
+  console.log(`wrote ${classifier}: dominant-colour CNN over ${imageClasses.join(', ')}`);
 }
