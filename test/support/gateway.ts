@@ -2,9 +2,9 @@
 // free ports of 127.0.0.1, and stops it. The ports come from the gateway's own "listening" log line.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 
@@ -44,6 +44,27 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   const dir = mkdtempSync(join(tmpdir(), 'infergate-test-'));
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, withTestServer(yaml));
+  return launch(configFile, options, () => rmSync(dir, { recursive: true, force: true }));
+}
+
+let besideCount = 0;
+
+/**
+ * startGatewayFromFile runs a config file as it is (an example's), but on free ports of 127.0.0.1:
+ * the copy withTestServer makes is written beside the original, so the paths in it that are
+ * relative to the config file's folder (a transform's files) resolve as they would for the
+ * original. Its server listens on free ports whatever the file says. The copy is a hidden file,
+ * removed on stop.
+ */
+export async function startGatewayFromFile(file: string, options: StartOptions = {}): Promise<RunningGateway> {
+  const configFile = join(dirname(file), `.${basename(file)}.test-${process.pid}-${besideCount++}.yaml`);
+  // The example's own port (${AIP_HTTP_PORT:-8080}) gives way to free ones.
+  const doc = (parse(readFileSync(file, 'utf8')) ?? {}) as { server?: Record<string, unknown> };
+  writeFileSync(configFile, withTestServer(stringify({ ...doc, server: { ...doc.server, port: 0, adminPort: 0 } })));
+  return launch(configFile, options, () => rmSync(configFile, { force: true }));
+}
+
+async function launch(configFile: string, options: StartOptions, cleanup: () => void): Promise<RunningGateway> {
   const child = spawn(process.execPath, [mainFile, 'serve', '--config', configFile, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,10 +101,10 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       const code = await exited;
       clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      cleanup();
       return code;
     }
-    rmSync(dir, { recursive: true, force: true });
+    cleanup();
     return child.exitCode;
   };
 
