@@ -11,6 +11,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   guard: async () => (await import('./guard.ts')).runGuardBench(),
   routing: async () => (await import('./routing.ts')).runRoutingBench(),
   slowloris: async () => (await import('./slowloris.ts')).runSlowlorisBench(),
+  transform: async () => (await import('./transform.ts')).runTransformBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);

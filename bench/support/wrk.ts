@@ -13,6 +13,8 @@ export interface WrkResult { rps: number; p50: number; p99: number; errors: numb
 
 export interface WrkOptions {
   body: string;
+  /** Bodies sent in turn, one per request (replaces `body`), e.g. several images. */
+  bodies?: string[];
   durationS: number;
   connections?: number;
   threads?: number;
@@ -23,7 +25,7 @@ export interface WrkOptions {
 export async function wrkLoad(url: string, o: WrkOptions): Promise<WrkResult> {
   const dir = mkdtempSync(join(tmpdir(), 'infergate-wrk-'));
   const script = join(dir, 'post.lua');
-  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${luaString(o.body)}\nwrk.headers["Content-Type"] = ${luaString(o.contentType ?? 'application/json')}\n`);
+  writeFileSync(script, `wrk.method = "POST"\nwrk.body = ${luaString(o.body)}\nwrk.headers["Content-Type"] = ${luaString(o.contentType ?? 'application/json')}\n${o.bodies === undefined ? '' : rotate(o.bodies)}`);
   try {
     const out = await new Promise<string>((resolve, reject) => {
       execFile('wrk', [`-t${o.threads ?? 1}`, `-c${o.connections ?? 32}`, `-d${o.durationS}s`, '-s', script, '--latency', url],
@@ -54,6 +56,11 @@ function latency(out: string, pct: string): number {
   const v = Number(m[1]);
   const ms = m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
   return Math.round(ms * 1000) / 1000;
+}
+
+// rotate makes wrk's request() hand out the bodies in turn (each connection thread keeps its own turn).
+function rotate(bodies: string[]): string {
+  return `local bodies = { ${bodies.map(luaString).join(', ')} }\nlocal turn = 0\nrequest = function()\n  turn = turn % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[turn])\nend\n`;
 }
 
 function luaString(s: string): string {
