@@ -53,6 +53,8 @@ export interface TransformContext {
   log: { info(...a: unknown[]): void; warn(...a: unknown[]): void; error(...a: unknown[]): void; debug(...a: unknown[]): void };
   /** A place to keep what load() read (tokenizers, vocabularies, scalers): it lives as long as the worker. */
   state: Record<string, unknown>;
+  /** badRequest() as a context method, for a module that imports nothing: `throw context.badRequest('...')`. */
+  badRequest(message: string): Error;
 }
 
 /** The functions a transform module may export; each may be async. */
@@ -76,7 +78,10 @@ export class BadRequestError extends Error {
   }
 }
 
-/** badRequest makes the error a module throws to answer 400 with its message: `throw badRequest('no "text" field')`. */
+/**
+ * badRequest makes the error a module throws to answer 400 with its message: `throw
+ * badRequest('no "text" field')`. Any error whose `code` is "bad_request" is taken the same way.
+ */
 export function badRequest(message: string): BadRequestError {
   return new BadRequestError(message);
 }

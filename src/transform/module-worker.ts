@@ -4,7 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
-import type { TransformContext, TransformModule } from './contract.ts';
+import { badRequest, type TransformContext, type TransformModule } from './contract.ts';
 import { transferablesOf } from './transfer.ts';
 import type { WorkerEvent } from './worker-pool.ts';
 
@@ -36,6 +36,7 @@ const context: TransformContext = {
   options: data.options,
   log: { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') },
   state: {},
+  badRequest,
 };
 
 let mod: TransformModule | undefined;

@@ -28,7 +28,7 @@ export function preprocess(request, context) {
     const rows = Buffer.from(request.body).toString().trim().split('\\n').map((l) => l.split(',').map(Number));
     return { instances: rows };
   }
-  if (request.instances === undefined) throw badRequest('send {"instances": [records]} or text/csv');
+  if (request.instances === undefined) throw context.badRequest('send {"instances": [records]} or text/csv');
   return { instances: request.instances.map((r, i) => features.map((f) => {
     if (typeof r[f] !== 'number') throw badRequest('record ' + i + ' lacks "' + f + '"');
     return r[f];
