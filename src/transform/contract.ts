@@ -1,7 +1,9 @@
 // contract.ts — what a transform module sees and returns: the typings a user's editor completes
 // (`import type { Preprocess } from 'infergate/transform'`), and badRequest(), the one error a
 // module throws to answer 400 instead of 500. Imports nothing at run time, so a module that
-// imports it loads in a worker thread without the gateway.
+// imports it loads in a worker thread without the gateway. Inside this package (examples/)
+// `infergate/transform` resolves to this file; elsewhere a module uses `context.badRequest`, and
+// for types a path or `import type` (erased at load).
 
 import type { Parameters, RequestedOutput, Tensor } from '../tensors/tensor.ts';
 
