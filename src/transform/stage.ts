@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { tensorsToPredictions } from '../codecs/instances.ts';
 import { clip, GatewayError } from '../errors.ts';
+import { transformDuration } from '../observe/metrics.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, ModelStageDeps, StagePlugin } from '../types.ts';
 import type { StepCall, StepRequest, StepResponse, TransformStep } from './step.ts';
@@ -60,7 +61,7 @@ export const transform = {
       stage: (next) => (req, ctx) => {
         const why = loading.notReady();
         if (why !== undefined) return Promise.reject(new GatewayError('not_ready', `model "${deps.model}": ${why}`));
-        return run(steps, req, ctx, next);
+        return run(deps.model, steps, req, ctx, next);
       },
       available: () => loading.notReady() === undefined,
       status: () => ({ ready: loading.notReady() === undefined, ...(loading.error === undefined ? {} : { error: loading.error }), steps: steps.map((s) => ({ name: s.name, ...(s.status?.() as object ?? {}) })) }),
@@ -127,22 +128,22 @@ class StepLoading {
 }
 
 // run takes one call through the steps and the rest of the path.
-async function run(steps: TransformStep[], req: InferRequest, ctx: CallContext, next: (r: InferRequest, c: CallContext) => Promise<InferResponse>): Promise<InferResponse> {
+async function run(model: string, steps: TransformStep[], req: InferRequest, ctx: CallContext, next: (r: InferRequest, c: CallContext) => Promise<InferResponse>): Promise<InferResponse> {
   const call: StepCall = { signal: ctx.signal, deadline: ctx.deadline, log: ctx.log };
   let r = stepRequestOf(req, ctx);
   const seen: StepRequest[] = [];
   for (const step of steps) {
     seen.push(r);
-    if (step.preprocess !== undefined) r = await step.preprocess(r, call);
+    if (step.preprocess !== undefined) r = await timed(model, step.name, 'preprocess', step.preprocess.bind(step, r, call));
   }
   if (r.instances === undefined && r.inputs === undefined) {
-    throw new GatewayError('unsupported_media_type', `model "${ctx.model}" takes rows or v2 tensors, and its transform made neither from a "${clip(r.contentType, 60)}" body`);
+    throw new GatewayError('unsupported_media_type', `model "${model}" takes rows or v2 tensors, and its transform made neither from a "${clip(r.contentType, 60)}" body`);
   }
   const response = await next(inferRequestOf(r, req), ctx);
   let out: StepResponse = stepResponseOf(response, r);
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    if (step.postprocess !== undefined) out = await step.postprocess(out, seen[i]!, call);
+    if (step.postprocess !== undefined) out = await timed(model, step.name, 'postprocess', step.postprocess.bind(step, out, seen[i]!, call));
   }
   const answer: InferResponse = { ...response };
   delete answer.outputs;
@@ -152,6 +153,19 @@ async function run(steps: TransformStep[], req: InferRequest, ctx: CallContext, 
   if (out.predictions !== undefined) answer.predictions = out.predictions;
   if (out.parameters !== undefined) answer.parameters = out.parameters;
   return answer;
+}
+
+// timed runs one step's phase and observes its time (infergate_transform_seconds).
+async function timed<T>(model: string, step: string, phase: string, work: () => T | Promise<T>): Promise<T> {
+  const start = performance.now();
+  let outcome = 'error';
+  try {
+    const value = await work();
+    outcome = 'ok';
+    return value;
+  } finally {
+    transformDuration.observe({ model, step, phase, outcome }, (performance.now() - start) / 1000);
+  }
 }
 
 function stepRequestOf(req: InferRequest, ctx: CallContext): StepRequest {

@@ -104,6 +104,13 @@ models:
     assert.ok(doc.predictions.every((p) => p.probability > 0.5 && p.probability <= 1));
   });
 
+  it('counts each step\'s time by model, step, phase and outcome in /metrics', async () => {
+    await post('iris', { instances: [record] });
+    const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.match(text, /infergate_transform_seconds_count\{model="iris",step="module [^"]*iris\.ts",phase="preprocess",outcome="ok"\} [1-9]/);
+    assert.match(text, /infergate_transform_seconds_count\{model="iris",step="module [^"]*iris\.ts",phase="postprocess",outcome="ok"\} [1-9]/);
+  });
+
   it('hands a body that is not rows (text/csv) to the module as bytes', async () => {
     const res = await fetch(`${gw.url}/predict`, { method: 'POST', body: '5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n', headers: { 'content-type': 'text/csv' } });
     assert.equal(res.status, 200);
