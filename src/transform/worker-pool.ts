@@ -104,7 +104,9 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) this.#settle(job, undefined, new GatewayError('not_ready', `${this.#opts.name} is shutting down`));
+    const closing = (): GatewayError => new GatewayError('not_ready', `${this.#opts.name} is shutting down`);
+    for (const job of this.#queue.splice(0)) this.#settle(job, undefined, closing());
+    for (const slot of this.#slots) if (slot.job !== undefined) { this.#settle(slot.job, undefined, closing()); slot.job = undefined; }
     await Promise.allSettled([...this.#slots].map((s) => s.worker.terminate()));
     this.#slots.clear();
   }
