@@ -28,6 +28,7 @@ let generation = 0;
 /** moduleStep is the registry entry of the `module` step. */
 export const moduleStep: StepPlugin<ModuleStepConfig> = {
   key: 'module',
+  takesPayload: true,
   schema: moduleSchema,
   files: ['module'],
   create(config, deps) {

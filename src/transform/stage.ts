@@ -73,7 +73,7 @@ export const transform = {
 /** takesPayload says whether a model's transform reads bodies that are not rows or tensors. */
 export function takesPayload(steps: TransformStepConfig[] | undefined): boolean {
   const first = steps?.[0];
-  return first !== undefined && (first.step === 'module' || first.step === 'image');
+  return first !== undefined && transformSteps[first.step]?.takesPayload === true;
 }
 
 /** rebuiltOnReload says whether a model's transform must be built anew on every reload (it runs user code). */

@@ -174,6 +174,8 @@ models:
 
   it('keeps a model whose load() failed not ready, with the error, and answers its calls 503', async () => {
     assert.equal((await fetch(`${gw.url}/v2/models/failing/ready`)).status, 503);
+    // The platform's probe too: a served model that cannot serve keeps the gateway not ready.
+    assert.equal((await fetch(`${gw.url}/v2/health/ready`)).status, 503);
     const res = await post('failing', { instances: [[1, 2, 3, 4]] });
     assert.equal(res.status, 503);
     assert.match((await res.json() as { error: string }).error, /load failed: assets\.bin is missing/);
@@ -220,6 +222,37 @@ describe('infergate check and transform modules', () => {
       assert.equal(out.status, 1);
       assert.match(out.stderr, /a transform step is one object with one of the keys module.*; got "resize"/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('readiness waits for load()', () => {
+  it('answers not ready, and 503 "still loading", until every worker has loaded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'transform-load-'));
+    const gate = join(dir, 'gate');
+    writeFileSync(join(dir, 'slow.js'), `import { existsSync } from 'node:fs';
+export async function load() { while (!existsSync(${JSON.stringify(gate)})) await new Promise((r) => setTimeout(r, 20)); }
+export function postprocess(res) { return { predictions: res.predictions.map(() => 'loaded') }; }
+`);
+    const gw = await startGateway(`
+frontends: { kserve: {} }
+backends: { local: { type: onnx, modelRepository: ${repo} } }
+models:
+  slow: { transform: { module: ${join(dir, 'slow.js')}, workers: 2 }, targets: [ { backend: local, model: iris } ] }
+`);
+    try {
+      assert.equal((await fetch(`${gw.url}/v2/models/slow/ready`)).status, 503);
+      assert.equal((await fetch(`${gw.url}/v2/health/ready`)).status, 503);
+      const early = await fetch(`${gw.url}/v1/models/slow:predict`, { method: 'POST', body: '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' });
+      assert.equal(early.status, 503);
+      assert.match((await early.json() as { error: string }).error, /transform is still loading/);
+      writeFileSync(gate, '');
+      await waitFor(async () => (await fetch(`${gw.url}/v2/models/slow/ready`)).status === 200, 10_000);
+      const res = await fetch(`${gw.url}/v1/models/slow:predict`, { method: 'POST', body: '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' });
+      assert.deepEqual(await res.json(), { predictions: ['loaded'] });
+    } finally {
+      await gw.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
