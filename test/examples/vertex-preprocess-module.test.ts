@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { load, postprocess, preprocess } from '../../examples/vertex-preprocess/transforms/iris.ts';
-import { BadRequestError, type TransformContext, type TransformRequest } from '../../src/transform/contract.ts';
+import { BadRequestError, badRequest, type TransformContext, type TransformRequest } from '../../src/transform/contract.ts';
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 async function loaded(): Promise<TransformContext> {
-  const context: TransformContext = { model: 'iris', options: {}, log: quiet, state: {} };
+  const context: TransformContext = { model: 'iris', options: {}, log: quiet, state: {}, badRequest };
   await load(context);
   return context;
 }

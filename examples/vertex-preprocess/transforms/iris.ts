@@ -10,8 +10,11 @@
 // so the scaler here converts units (mean 0, scale 10); a model exported without its scaler would
 // ship that scaler's mean_ and scale_ in this file instead, with no change to this code.
 
+// Only types come from the gateway (`import type` is erased when the module loads), and the 400
+// error is context.badRequest(): the file works as is when copied out of this repository.
+
 import { readFile } from 'node:fs/promises';
-import { badRequest, type Load, type Postprocess, type Preprocess, type TransformContext } from '../../../src/transform/contract.ts';
+import type { Load, Postprocess, Preprocess, TransformContext } from 'infergate/transform';
 
 /** The features the model takes, in its input's column order. */
 export const features = ['sepal_length_mm', 'sepal_width_mm', 'petal_length_mm', 'petal_width_mm'] as const;
@@ -34,17 +37,17 @@ export const load: Load = async (context) => {
 export const preprocess: Preprocess = (request, context) => {
   const { mean, scale } = scalerOf(context);
   if (!Array.isArray(request.instances) || request.instances.length === 0) {
-    throw badRequest(`send {"instances": [{${features.map((f) => `"${f}": ...`).join(', ')}}]}: one or more records of measurements in millimetres`);
+    throw context.badRequest(`send {"instances": [{${features.map((f) => `"${f}": ...`).join(', ')}}]}: one or more records of measurements in millimetres`);
   }
   const rows = request.instances.map((record, i) => {
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      throw badRequest(`instance ${i} is not a record of named measurements: send {${features.map((f) => `"${f}": ...`).join(', ')}}`);
+      throw context.badRequest(`instance ${i} is not a record of named measurements: send {${features.map((f) => `"${f}": ...`).join(', ')}}`);
     }
     return features.map((name, j) => {
       const value = (record as Record<string, unknown>)[name];
-      if (value === undefined) throw badRequest(`instance ${i} has no "${name}" (each needs ${features.join(', ')}, in millimetres)`);
+      if (value === undefined) throw context.badRequest(`instance ${i} has no "${name}" (each needs ${features.join(', ')}, in millimetres)`);
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw badRequest(`instance ${i}: "${name}" must be a length in millimetres (a number, 0 or more), not ${JSON.stringify(value)}`);
+        throw context.badRequest(`instance ${i}: "${name}" must be a length in millimetres (a number, 0 or more), not ${JSON.stringify(value)}`);
       }
       return (value - mean[j]!) / scale[j]!;
     });
