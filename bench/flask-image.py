@@ -1,11 +1,13 @@
 # flask-image.py — the seeds' way of serving an image model, for bench/transform.ts to measure
 # infergate's `transform` against: a Flask app (run by gunicorn) that takes Vertex
 # {"instances": [{"b64": "<JPEG or PNG>"}]}, decodes each image with Pillow, preprocesses it with
-# numpy as examples/image-classifier/config.yaml's image step does (RGB, resized to 32x32, scaled
-# to 0..1, normalized with ImageNet's mean/std, NCHW), runs examples/image-classifier's model with
-# Python onnxruntime (one intra-op thread per worker, as the gateway's backend) and names the top class
-# from labels.txt. Python onnxruntime is not a Debian package: bench/transform.ts installs it from
-# PyPI into a venv (.tmp/bench-venv, with Debian's Flask, Pillow and numpy) at bench time.
+# numpy as examples/image-classifier/config.yaml's image step does (RGB, stretched to 32x32 with
+# bilinear resampling, scaled to 0..1, normalized with ImageNet's mean/std, NCHW), runs
+# examples/image-classifier's model with Python onnxruntime (one intra-op thread per worker, as
+# the gateway's backend) and answers the top class's name from labels.txt, as the example's
+# labels step does: {"predictions": ["red"]}.
+# Python onnxruntime is not a Debian package: bench/transform.ts installs it from PyPI into a
+# venv (.tmp/bench-venv, with Debian's Flask, Pillow and numpy) at bench time.
 # With MODEL_URL set (the fallback when onnxruntime cannot be installed) it sends the tensor to
 # that KServe v2 endpoint (infergate's ONNX backend) instead of running the model itself.
 # Environment: MODEL (model.onnx path), LABELS (labels.txt path), MODEL_URL (optional).
@@ -79,6 +81,6 @@ def predict():
     except Exception as e:  # Pillow's UnidentifiedImageError, a bad base64, a missing key
         return error(400, f"not an image: {e}", "bad_request")
     probabilities = session.run(None, {"image": batch})[0] if session is not None else run_remote(batch)
-    best = probabilities.argmax(axis=1)
-    predictions = [{"label": LABELS[k], "score": float(p[k])} for k, p in zip(best, probabilities)]
+    # The gateway's labels step answers the top class's name: the same answer here.
+    predictions = [LABELS[k] for k in probabilities.argmax(axis=1)]
     return Response(json.dumps({"predictions": predictions}), mimetype="application/json")
