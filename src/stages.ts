@@ -23,6 +23,12 @@ export const modelStages = [
   split, //    picks the target: version, override, sticky key, weights
 ] as const;
 
+/**
+ * graphModelStages are the model stages of a graph model (`graph` instead of `targets`): those
+ * that do not route to targets. The graph takes the split's place at the end of the path.
+ */
+export const graphModelStages = modelStages.filter((s) => s.name !== 'shadow' && s.name !== 'rollback' && s.name !== 'split');
+
 /** targetStages wrap each target's backend model, outermost first. */
 export const targetStages = [
   ready, //         a target its health poll found down answers 503 at once
