@@ -30,7 +30,8 @@ export const deadline = {
     return {
       stage: (next) => (req, ctx) => {
         // A nested call (a graph's step) keeps the deadline it came with when that is sooner.
-        const outer = ctx.deadline === Infinity ? Infinity : Math.max(0, ctx.deadline - performance.now());
+        const start = performance.now();
+        const outer = ctx.deadline === Infinity ? Infinity : Math.max(0, ctx.deadline - start);
         const budget = Math.min(config.timeoutMs, clientTimeout(ctx.headers[timeoutHeader]) ?? Infinity, outer);
         const client = ctx.signal;
         if (client.aborted) return Promise.reject(abortReason(client));
@@ -39,7 +40,7 @@ export const deadline = {
         // Node's timers fire at once past 2^31 ms (about 24.8 days): such a budget has no timer.
         const timer = budget < maxTimerMs ? setTimeout(() => controller.abort(new GatewayError('deadline_exceeded',
           `no answer within ${Math.round(budget)} ms for model "${ctx.model}"`)), budget) : undefined;
-        ctx.deadline = performance.now() + budget;
+        if (budget !== outer) ctx.deadline = start + budget;
         ctx.signal = signal;
         // One race, on this stage's own signal: it aborts at the deadline (the timer above) and
         // when the client leaves, so a call below that ignores the signal is still answered.
