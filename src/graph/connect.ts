@@ -1,10 +1,10 @@
 // connect.ts (graph) — how a sequence hands one step's answer to the next: tensors by name (the
 // outputs the next step's metadata names as its inputs), by the step's `map`, or a single output
-// to a single input; predictions (rows) become the next step's instances, as they are or with
-// their fields renamed by the map. The client's parameters go to every step, the outputs it
+// to a single input; predictions (rows) become the next step's instances, as they are or, for
+// rows that are objects, with their fields renamed by the map. The client's parameters go to every step, the outputs it
 // asked for to the last one only.
 
-import { describeValue, GatewayError, type ErrorCode } from '../errors.ts';
+import { GatewayError, type ErrorCode } from '../errors.ts';
 import type { InferRequest, InferResponse, Tensor } from '../tensors/tensor.ts';
 
 /** Source is what feeds a step: the client's request (first step) or the previous step's answer. */
@@ -80,9 +80,8 @@ function byName(tensors: Tensor[], inputs: string[], to: Target, from: Source, f
 
 function mapRows(rows: unknown[], map: Record<string, string>, to: Target, from: Source, fail: Fail): unknown[] {
   return rows.map((row, i) => {
-    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-      throw fail(`step "${to.model}" maps fields, but row ${i} of ${from.what} is ${describeValue(row)}, not an object with fields`);
-    }
+    // A row that is not an object is one input's value (a list of numbers): it has no fields to rename.
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) return row;
     const fields: Record<string, unknown> = {};
     for (const [input, output] of Object.entries(map)) {
       if (!Object.hasOwn(row, output)) {

@@ -30,11 +30,17 @@ export interface GraphPath {
 
 /** buildGraph builds the graph of model `deps.model`. */
 export function buildGraph(config: GraphConfig, deps: GraphDeps): GraphPath {
-  switch (config.kind) {
-    case 'sequence': return sequence(config, deps);
-    case 'ensemble': return ensemble(config, deps);
-    case 'switch': return switchOf(config, deps);
-  }
+  const graph = config.kind === 'sequence' ? sequence(config, deps) : config.kind === 'ensemble' ? ensemble(config, deps) : switchOf(config, deps);
+  // The answer is the graph model's: not named for the step model (or its version) that gave it.
+  const infer: Infer = async (req, ctx) => {
+    const res = await graph.infer(req, ctx);
+    if (res.modelName === undefined && res.modelVersion === undefined) return res;
+    const own = { ...res };
+    delete own.modelName;
+    delete own.modelVersion;
+    return own;
+  };
+  return { ...graph, infer };
 }
 
 const metaOf = (model: string, inputs: TensorSpec[], outputs: TensorSpec[]): ModelMetadata =>

@@ -14,7 +14,7 @@ export const wiredStepSchema = z.strictObject({
     model: z.string().describe('The model this step calls (any configured model, a graph too).'),
     map: z.record(z.string(), z.string()).optional().describe(
       'This step\'s inputs from the previous step\'s outputs: {input_of_this_step: output_of_the_previous}. ' +
-      'On the first step it renames the client\'s inputs. Only the mapped tensors (or row fields) are passed on.'),
+      'On the first step it renames the client\'s inputs. Only the mapped tensors (or fields of object rows) are passed on; rows that are not objects go as they are.'),
 }).describe('A sequence step with its wiring: `{ model: b, map: { b_input: a_output } }`.');
 
 const sequenceStep = z.union([
