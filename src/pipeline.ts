@@ -1,7 +1,7 @@
 // pipeline.ts — the map of the request path. One model's path:
 //
-//   deadline → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
-//                                                    └→ target: …            (a target open to any version: one such path per version)
+//   deadline → transform → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
+//                                                                └→ target: …            (a target open to any version: one such path per version)
 //
 // A graph model (`graph` instead of `targets`) ends in its graph instead of the split; each step
 // is another model's handle, so its whole path above (src/graph/graph.ts):
@@ -19,7 +19,7 @@ import { targetOf } from './routing/split.ts';
 import { createWeights } from './routing/weights.ts';
 import type { ModelConfig } from './schema.ts';
 import { graphModelStages, modelStages, targetStages } from './stages.ts';
-import { openTarget, sameTarget, targetSettings, type PipelineDeps, type TargetPath } from './target.ts';
+import { openTarget, sameTarget, targetSettings, withOverride, type PipelineDeps, type TargetPath } from './target.ts';
 import type { Infer } from './types.ts';
 
 /** ModelPipeline is everything the gateway keeps for one model. */
@@ -30,6 +30,8 @@ export interface ModelPipeline {
   /** A graph model's graph (it has no targets then). */
   graph?: GraphPath;
   status(): Record<string, unknown>;
+  /** False while a model stage refuses every call (a transform still loading, or failed to load). */
+  ready(): boolean;
   /** Closes the model stages and the targets, but those in `keep` (a newer pipeline took them over). */
   close(keep?: ReadonlySet<TargetPath>): Promise<void>;
 }
@@ -48,7 +50,8 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     return kept;
   });
   const weights = createWeights(targets, { model: name, log });
-  const top = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends });
+  const metadata = async () => withOverride(await targets[0]!.endpointFor().metadata(), model.metadata, name);
+  const top = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
   const byName = new Map(targets.map((t) => [t.name, t]));
   // Below the split: the call goes down the path of the target it named.
   const toTarget: Infer = (req, ctx) => {
@@ -62,6 +65,7 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     infer: top.stage(toTarget),
     targets,
     status: () => ({ ...top.status(), targets: targets.map((t) => t.status()) }),
+    ready: () => top.available(),
     close: async (keep) => { await Promise.allSettled([top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]); },
   };
 }
@@ -71,14 +75,16 @@ function graphPipeline(name: string, model: ModelConfig, config: NonNullable<Mod
   const models = deps.models;
   if (models === undefined) throw new Error(`model "${name}" is a graph, and the pipeline was built without the other models' handles`);
   const graph = buildGraph(config, { model: name, models });
+  const metadata = async () => withOverride(await graph.metadata(), model.metadata, name);
   const top = compose(graphModelStages, model, { model: name, log: deps.log, targets: [], weights: createWeights([], { model: name, log: deps.log }),
-    timeoutMs: model.timeoutMs, backends: deps.backends });
+    timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
   return {
     name,
     infer: top.stage(graph.infer),
     targets: [],
     graph,
     status: () => ({ ...top.status(), graph: graph.status() }),
+    ready: () => top.available(),
     close: () => top.close(),
   };
 }
