@@ -74,7 +74,7 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
 function graphPipeline(name: string, model: ModelConfig, config: NonNullable<ModelConfig['graph']>, deps: PipelineDeps): ModelPipeline {
   const models = deps.models;
   if (models === undefined) throw new Error(`model "${name}" is a graph, and the pipeline was built without the other models' handles`);
-  const graph = buildGraph(config, { model: name, models });
+  const graph = buildGraph(config, { model: name, models, log: deps.log });
   const metadata = async () => withOverride(await graph.metadata(), model.metadata, name);
   const top = compose(graphModelStages, model, { model: name, log: deps.log, targets: [], weights: createWeights([], { model: name, log: deps.log }),
     timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
@@ -85,6 +85,6 @@ function graphPipeline(name: string, model: ModelConfig, config: NonNullable<Mod
     graph,
     status: () => ({ ...top.status(), graph: graph.status() }),
     ready: () => top.available(),
-    close: () => top.close(),
+    close: async () => { await Promise.allSettled([top.close(), graph.close()]); },
   };
 }

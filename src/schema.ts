@@ -9,7 +9,7 @@ import { backendSchemas } from './backends/index.ts';
 import { loadWith, parseWith } from './config/load.ts';
 import { namePattern } from './config/names.ts';
 import { frontendSchemas } from './frontends/index.ts';
-import { graphSchema } from './graph/schema.ts';
+import { graphSchema, resolveGraphFiles } from './graph/schema.ts';
 import { graphIssues } from './graph/validate.ts';
 import { authSchema } from './server/auth.ts';
 import { serverSchema } from './server/options.ts';
@@ -143,9 +143,10 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
   return withFiles(loadWith(configSchema, file, env), file);
 }
 
-// withFiles makes the files a config names (transform modules, label files) absolute, against the config's folder.
+// withFiles makes the files a config names (transform and combine modules, label files) absolute, against the config's folder.
 function withFiles(config: Config, file: string): Config {
   resolveTransformFiles(config.models, file);
+  resolveGraphFiles(config.models, file);
   return config;
 }
 

@@ -3,10 +3,12 @@
 // (the first case whose condition holds takes the request). A step is a call to another gateway
 // model's handle, its whole path; the graph's readiness, metadata and status follow its steps.
 
+import type { Logger } from 'pino';
 import { GatewayError, restate, toGatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
 import type { Infer, ModelLookup } from '../types.ts';
 import { combine, combinedOutputs } from './combine.ts';
+import { CombineModule } from './combine-module.ts';
 import { connect, sourceOfAnswer, type Target } from './connect.ts';
 import { compileExpression } from './expression.ts';
 import type { GraphConfig } from './schema.ts';
@@ -16,6 +18,7 @@ import { GraphStep, type Attempt } from './step.ts';
 export interface GraphDeps {
   model: string;
   models: ModelLookup;
+  log: Logger;
 }
 
 /** GraphPath is a built graph: the end of its model's path. */
@@ -26,6 +29,8 @@ export interface GraphPath {
   /** KServe v2 metadata: the inputs of the step that takes the request, the outputs of what answers. */
   metadata(): Promise<ModelMetadata>;
   status(): Record<string, unknown>;
+  /** Ends what the graph runs itself (a combine module's workers). */
+  close(): Promise<void>;
 }
 
 /** buildGraph builds the graph of model `deps.model`. */
@@ -84,6 +89,7 @@ function sequence(config: Extract<GraphConfig, { kind: 'sequence' }>, deps: Grap
       return metaOf(deps.model, inputs, last.outputs);
     },
     status: () => ({ kind: 'sequence', steps: steps.map((s) => s.step.status()) }),
+    close: async () => {},
   };
 }
 
@@ -99,6 +105,17 @@ function firstRequest(req: InferRequest, last: boolean): InferRequest {
 
 function ensemble(config: Extract<GraphConfig, { kind: 'ensemble' }>, deps: GraphDeps): GraphPath {
   const members = config.members.map((m) => new GraphStep(deps.model, m, deps.models));
+  const module = typeof config.combine === 'object' ? new CombineModule(config.combine, deps.model, deps.log) : undefined;
+  const builtIn = typeof config.combine === 'string' ? config.combine : undefined;
+  const merge = async (answered: Array<{ model: string; response: InferResponse }>, req: InferRequest, ctx: Parameters<Infer>[1]): Promise<InferResponse> => {
+    if (builtIn !== undefined) return combine(builtIn, answered, deps.model);
+    try {
+      return await module!.combine(answered.map((a) => a.response), req, ctx);
+    } catch (err) {
+      const e = toGatewayError(err);
+      throw restate(e, `graph "${deps.model}": ${e.message}`);
+    }
+  };
   return {
     infer: async (req, ctx) => {
       const running = members.map((step) => step.attempt({ ...req }, ctx));
@@ -119,18 +136,20 @@ function ensemble(config: Extract<GraphConfig, { kind: 'ensemble' }>, deps: Grap
       }
       const answered = attempts.flatMap((a, k) => (a.ok ? [{ model: members[k]!.model, response: a.response }] : []));
       const dropped = attempts.flatMap((a, k) => (a.ok ? [] : [members[k]!.model]));
-      const res = combine(config.combine, answered, deps.model);
+      const res = await merge(answered, req, ctx);
       if (req.id !== undefined) res.id = req.id;
       // Which members the answer lacks (allowPartial), so a client can tell a concat of two from one of three.
       if (dropped.length > 0) res.parameters = { dropped: dropped.join(',') };
       return res;
     },
-    ready: () => (config.allowPartial ? members.some((m) => m.ready()) : members.every((m) => m.ready())),
+    ready: () => (config.allowPartial ? members.some((m) => m.ready()) : members.every((m) => m.ready())) && module?.notReady() === undefined,
     metadata: async () => {
       const metas = await Promise.all(members.map(stepMetadata));
-      return metaOf(deps.model, metas[0]!.inputs, combinedOutputs(config.combine, metas));
+      // What a combine module answers is its own: the model's metadata.outputs may describe it.
+      return metaOf(deps.model, metas[0]!.inputs, builtIn === undefined ? [] : combinedOutputs(builtIn, metas));
     },
-    status: () => ({ kind: 'ensemble', combine: config.combine, allowPartial: config.allowPartial, members: members.map((m) => m.status()) }),
+    status: () => ({ kind: 'ensemble', combine: module?.status() ?? builtIn, allowPartial: config.allowPartial, members: members.map((m) => m.status()) }),
+    close: async () => { await module?.close(); },
   };
 }
 
@@ -161,5 +180,6 @@ function switchOf(config: Extract<GraphConfig, { kind: 'switch' }>, deps: GraphD
       ...(fallback === undefined ? {} : { default: fallback.status() }),
       unmatched,
     }),
+    close: async () => {},
   };
 }

@@ -3,6 +3,7 @@
 // runner reads `kind` and never the raw keys. Whether the step models exist, and whether a
 // graph calls itself, is checked over the whole config (validate.ts).
 
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { checkExpression, maxExpressionLength } from './expression.ts';
 
@@ -38,13 +39,25 @@ export const switchCaseSchema = z.strictObject({
 export const combineKinds = ['mean', 'vote', 'concat'] as const;
 export type Combine = (typeof combineKinds)[number];
 
+/** combineModuleSchema is `combine: { module: ./combine.ts }`: the user's combine function on worker threads. */
+export const combineModuleSchema = z.strictObject({
+  module: z.string().min(1).describe(
+    'Path of an ESM or TypeScript module, relative to the config file, exporting combine(answers, request, context): the members\' answers ' +
+    '({predictions} or {outputs}) in member order, the request as a transform sees it; it returns an answer as a postprocess does. It may export load(context).'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('Passed to the module as context.options.'),
+  workers: z.coerce.number().int().min(1).max(64).optional().describe('Worker threads running the module (each runs load() once); default one per core.'),
+  maxQueue: z.coerce.number().int().min(1).max(100_000).default(1024).describe('Calls that may wait for a free worker; more → 429 queue_full.'),
+}).describe('An ensemble\'s combine as user code, run as transform modules are.');
+
+export type CombineModuleConfig = z.infer<typeof combineModuleSchema>;
+
 export interface SequenceStep { model: string; map?: Record<string, string> }
 export interface SwitchCase { when: string; model: string }
 
 /** GraphConfig is a parsed `graph` block. */
 export type GraphConfig =
   | { kind: 'sequence'; steps: SequenceStep[] }
-  | { kind: 'ensemble'; members: string[]; combine: Combine; allowPartial: boolean }
+  | { kind: 'ensemble'; members: string[]; combine: Combine | CombineModuleConfig; allowPartial: boolean }
   | { kind: 'switch'; cases: SwitchCase[]; default?: string };
 
 /** graphSchema is the `models.NAME.graph` block. */
@@ -54,10 +67,11 @@ export const graphSchema = z.strictObject({
     'feed the next; the last step answers. With no name in common and no map, a single output feeds a single input.'),
   ensemble: z.array(z.string()).min(1).max(maxGraphSteps).optional().describe(
     'Models called in parallel with the same request; `combine` merges their answers.'),
-  combine: z.enum(combineKinds).optional().describe(
+  combine: z.union([z.enum(combineKinds), combineModuleSchema], { error: `expected one of ${combineKinds.map((k) => `"${k}"`).join(', ')}, or { module: ./combine.ts }` }).optional().describe(
     'How an ensemble merges: "mean" = element-wise mean of the float outputs of the same name (other outputs are left out), or of numeric predictions; ' +
     '"vote" = the majority class per row (a label, or the argmax of scores; a tie goes to the first member\'s class); ' +
-    '"concat" = outputs of the same name concatenated along the last axis, or each row\'s predictions as a list, one per member.'),
+    '"concat" = outputs of the same name concatenated along the last axis, or each row\'s predictions as a list, one per member; ' +
+    '`{ module: ./combine.ts }` = the module\'s combine(answers, request, context).'),
   allowPartial: z.boolean().optional().describe(
     'Ensemble: answer with the members that succeeded, dropping (and counting) those that failed; the call fails only when all fail. Default false: any failure fails the call.'),
   switch: z.array(switchCaseSchema).min(1).max(maxGraphSteps).optional().describe(
@@ -97,5 +111,14 @@ export function stepModels(g: GraphConfig): Array<{ model: string; path: Array<s
       ...g.cases.map((c, i) => ({ model: c.model, path: ['switch', i, 'model'] })),
       ...(g.default === undefined ? [] : [{ model: g.default, path: ['default'] }]),
     ];
+  }
+}
+
+/** resolveGraphFiles makes a combine module's path absolute, against the folder of the config file that names it. */
+export function resolveGraphFiles(models: Record<string, { graph?: GraphConfig | undefined }>, configFile: string): void {
+  const dir = dirname(resolve(configFile));
+  for (const model of Object.values(models)) {
+    const g = model.graph;
+    if (g?.kind === 'ensemble' && typeof g.combine === 'object' && !isAbsolute(g.combine.module)) g.combine.module = resolve(dir, g.combine.module);
   }
 }

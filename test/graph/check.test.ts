@@ -75,12 +75,14 @@ describe('infergate check on graphs', () => {
   });
 
   it('refuses a graph block that is not exactly one form, and keys of another form', () => {
-    const { code, out } = check(`${leaf}  a: { graph: { sequence: [m], ensemble: [m] } }\n  b: { graph: { ensemble: [m] } }\n  c: { graph: { sequence: [m], default: m, combine: mean } }\n  d: { graph: {} }\n`);
+    const { code, out } = check(`${leaf}  a: { graph: { sequence: [m], ensemble: [m] } }\n  b: { graph: { ensemble: [m] } }\n  c: { graph: { sequence: [m], default: m, combine: mean } }\n  d: { graph: {} }\n` +
+      '  e: { graph: { ensemble: [m], combine: median } }\n');
     assert.equal(code, 1, out);
     assert.match(out, /models\.a\.graph: a graph is one of `sequence`, `ensemble` or `switch`, not `sequence` and `ensemble`/);
     assert.match(out, /models\.b\.graph\.combine: an ensemble needs `combine`: mean, vote, concat/);
     assert.match(out, /models\.c\.graph\.default: `default` belongs to a switch/);
     assert.match(out, /models\.c\.graph\.combine: `combine` belongs to an ensemble/);
     assert.match(out, /models\.d\.graph: a graph needs one of `sequence`, `ensemble` or `switch`/);
+    assert.match(out, /models\.e\.graph\.combine: expected one of "mean", "vote", "concat", or \{ module: \.\/combine\.ts \}/);
   });
 });
