@@ -3,6 +3,7 @@
 // its load() and options; badRequest() is 400, any other throw 500 naming the module; the graph
 // is not ready until the module has loaded (never, when it exports no combine); `infergate
 // check` resolves the path against the config's folder and refuses a module that does not exist.
+// And a graph model with a transform module of its own.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ describe('ensembles with a combine module', () => {
   before(async () => {
     writeFileSync(file, combineModule);
     writeFileSync(join(dir, 'none.mjs'), 'export function preprocess(r) { return r; }\n');
+    writeFileSync(join(dir, 'pre.mjs'), 'export function preprocess(r) { return { instances: r.instances.map((row) => row.map((v) => v * 100)) }; }\n');
     models = await startRowModels();
     gw = await startGateway(`
 frontends: { kserve: {} }
@@ -45,8 +47,10 @@ models:
   plus1: { targets: [ { backend: rows } ] }
   e: { graph: { ensemble: [double, plus1], combine: { module: ${file}, options: { weight: 10 }, workers: 1 } } }
   no-combine: { graph: { ensemble: [double, plus1], combine: { module: ${join(dir, 'none.mjs')}, workers: 1 } } }
+  transformed: { transform: { module: ${join(dir, 'pre.mjs')}, workers: 1 }, graph: { sequence: [double] } }
 `);
     await waitFor(async () => (await fetch(`${gw.url}/v2/models/e/ready`)).status === 200);
+    await waitFor(async () => (await fetch(`${gw.url}/v2/models/transformed/ready`)).status === 200);
   });
   after(async () => {
     await gw?.stop();
@@ -92,6 +96,11 @@ models:
       method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances": [[1]]}',
     }), 503, 'not_ready');
     assert.match(body.error, /^graph "no-combine": combine module .*none\.mjs: it exports no combine function$/);
+  });
+
+  it('a graph model takes a transform too: its preprocess runs before the first step', async () => {
+    const res = await fetch(`${gw.url}/v1/models/transformed:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances": [[1, 2]]}' });
+    assert.deepEqual(await res.json(), { predictions: [[200, 400]] });
   });
 
   it('infergate check resolves the module against the config\'s folder, and refuses a missing one or an unknown key', () => {
