@@ -1,7 +1,7 @@
 // pipeline.ts — the map of the request path. One model's path:
 //
-//   deadline → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
-//                                                    └→ target: …            (a target open to any version: one such path per version)
+//   deadline → classification → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
+//                                                                     └→ target: …            (a target open to any version: one such path per version)
 //
 // The stages and their order are listed in src/stages.ts (the registry); a target's path is
 // built in src/target.ts. On a reload, a target whose effective config and backend did not change
