@@ -67,7 +67,8 @@ export async function decodeImage(bytes: Buffer, index: number, plan: ImagePlan)
     pipeline = pipeline.extract({ left: Math.floor((size.width - width) / 2), top: Math.floor((size.height - height) / 2), width, height });
   }
   try {
-    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    // 8 bits per sample whatever the source (16-bit PNGs): the lookup table has 256 entries.
+    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (err) {
     const message = (err as Error).message;

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import sharp from 'sharp';
 import type { Tensor } from '../../../src/tensors/tensor.ts';
 import { image, imageSchema } from '../../../src/transform/builtins/image.ts';
 import { bombPng, imageOf, solidImage } from '../../support/images.ts';
@@ -97,6 +98,20 @@ describe('image: tensor values', () => {
     assert.deepEqual(Array.from(webp.data as Uint8Array), pixels);
     const gif = await tensorOf({ datatype: 'UINT8' }, body(await imageOf(2, 2, pixels, 'gif'), 'image/gif'));
     assert.deepEqual(gif.shape, [1, 3, 2, 2]);
+  });
+
+  it('a 16-bit PNG gives 8-bit samples like any other', async () => {
+    const png16 = await sharp(Buffer.from(pixels), { raw: { width: 2, height: 2, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    assert.equal((await sharp(png16).metadata()).depth, 'ushort');
+    const t = await tensorOf({ datatype: 'UINT8', layout: 'NHWC' }, body(png16));
+    assert.deepEqual(Array.from(t.data as Uint8Array), pixels);
+  });
+
+  it('EXIF orientation is applied: a 2x1 image marked "rotate 90°" is 1 wide and 2 tall, and crops as such', async () => {
+    const turned = await sharp(Buffer.from([10, 20, 30, 40, 50, 60]), { raw: { width: 2, height: 1, channels: 3 } }).png().withMetadata({ orientation: 6 }).toBuffer();
+    const t = await tensorOf({ datatype: 'UINT8', layout: 'NHWC', crop: { width: 1, height: 2 } }, body(turned));
+    assert.deepEqual(t.shape, [1, 2, 1, 3]);
+    assert.deepEqual(Array.from(t.data as Uint8Array), [10, 20, 30, 40, 50, 60]);
   });
 
   it('alpha is dropped', async () => {
