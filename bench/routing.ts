@@ -105,7 +105,7 @@ async function inProcessCost(n = 100_000): Promise<Record<string, number>> {
     { name: 'b', weight: 10, available: () => true },
   ];
   const weights = createWeights(targets, { model: 'bench', log: silentLogger });
-  const split = splitPlugin.create({ allowOverride: [] }, { model: 'bench', log: silentLogger, targets, weights, timeoutMs: 30_000, backends: new Map() });
+  const split = splitPlugin.create({ allowOverride: [] }, { model: 'bench', log: silentLogger, targets, weights, timeoutMs: 30_000, backends: new Map(), metadata: () => Promise.reject(new Error('no metadata in this bench')) });
   // Below the split, as in the pipeline: the call goes to the target it named.
   const paths = new Map<string, Infer>([['a', backend], ['b', backend]]);
   const toTarget: Infer = (req, ctx) => paths.get(targetOf(ctx).name)!(req, ctx);

@@ -87,7 +87,8 @@ export class Gateway {
     if (!this.#started || this.#draining) return false;
     if (this.#state.config.server.readiness === 'self') return true;
     for (const p of this.#state.pipelines.values()) {
-      if (p.targets.some((t) => !t.health.ready && t.weight > 0)) return false;
+      // A model stage that refuses every call (a transform still loading, or whose load failed) too.
+      if (!p.ready() || p.targets.some((t) => !t.health.ready && t.weight > 0)) return false;
     }
     return true;
   }

@@ -1,7 +1,7 @@
 // pipeline.ts — the map of the request path. One model's path:
 //
-//   deadline → classification → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
-//                                                                     └→ target: …            (a target open to any version: one such path per version)
+//   deadline → transform → classification → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
+//                                                                                 └→ target: …            (a target open to any version: one such path per version)
 //
 // The stages and their order are listed in src/stages.ts (the registry); a target's path is
 // built in src/target.ts. On a reload, a target whose effective config and backend did not change
@@ -12,7 +12,7 @@ import { targetOf } from './routing/split.ts';
 import { createWeights } from './routing/weights.ts';
 import type { ModelConfig } from './schema.ts';
 import { modelStages, targetStages } from './stages.ts';
-import { openTarget, sameTarget, targetSettings, type PipelineDeps, type TargetPath } from './target.ts';
+import { openTarget, sameTarget, targetSettings, withOverride, type PipelineDeps, type TargetPath } from './target.ts';
 import type { Infer } from './types.ts';
 
 /** ModelPipeline is everything the gateway keeps for one model. */
@@ -21,6 +21,8 @@ export interface ModelPipeline {
   infer: Infer;
   targets: TargetPath[];
   status(): Record<string, unknown>;
+  /** False while a model stage refuses every call (a transform still loading, or failed to load). */
+  ready(): boolean;
   /** Closes the model stages and the targets, but those in `keep` (a newer pipeline took them over). */
   close(keep?: ReadonlySet<TargetPath>): Promise<void>;
 }
@@ -38,7 +40,8 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     return kept;
   });
   const weights = createWeights(targets, { model: name, log });
-  const top = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends });
+  const metadata = async () => withOverride(await targets[0]!.endpointFor().metadata(), model.metadata, name);
+  const top = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
   const byName = new Map(targets.map((t) => [t.name, t]));
   // Below the split: the call goes down the path of the target it named.
   const toTarget: Infer = (req, ctx) => {
@@ -52,6 +55,7 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     infer: top.stage(toTarget),
     targets,
     status: () => ({ ...top.status(), targets: targets.map((t) => t.status()) }),
+    ready: () => top.available(),
     close: async (keep) => { await Promise.allSettled([top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]); },
   };
 }

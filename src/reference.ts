@@ -8,6 +8,7 @@ import { frontends } from './frontends/index.ts';
 import { modelSchema, targetSchema } from './schema.ts';
 import { serverSchema } from './server/options.ts';
 import { modelStages, targetStages } from './stages.ts';
+import { transformSteps } from './transform/steps.ts';
 import type { StagePlugin } from './types.ts';
 
 interface JsonSchemaNode {
@@ -41,6 +42,10 @@ export function renderReference(): string {
   for (const b of blocks) {
     const title = b.model && b.target ? `\`models.NAME.${b.key}\` (and \`targets[].${b.key}\`)` : b.model ? `\`models.NAME.${b.key}\`` : `\`models.NAME.targets[].${b.key}\``;
     section(`${title}, the ${b.stage} stage`, b.schema);
+  }
+  // Each transform step kind: `transform: [{ <key>: {...} }]` (a module step's keys sit beside `module`).
+  for (const [key, step] of Object.entries(transformSteps)) {
+    section(key === 'module' ? '`models.NAME.transform[]`: `{ module: FILE, … }`' : `\`models.NAME.transform[]\`: \`{ ${key}: {…} }\``, step.schema);
   }
   return `${sections.join('\n\n')}\n`;
 }

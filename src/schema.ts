@@ -13,6 +13,7 @@ import { serverSchema } from './server/options.ts';
 import { rateLimitSchema } from './server/rate-limit.ts';
 import { modelStages, targetStages } from './stages.ts';
 import { tensorSpecSchema } from './tensors/spec.ts';
+import { resolveTransformFiles } from './transform/stage.ts';
 import type { StageFields, StagePlugin } from './types.ts';
 
 const name = z.string().regex(new RegExp(`^${namePattern}$`), 'expected a name: letters, digits, "_", "." and "-", at most 128, starting with a letter or digit');
@@ -111,12 +112,18 @@ export function targetName(t: { name?: string | undefined; backend: string; mode
 
 /** parseConfig validates config text; `file` only names it in errors. Throws ConfigError. */
 export function parseConfig(text: string, file: string, env: Record<string, string | undefined> = process.env): Config {
-  return parseWith(configSchema, text, file, env);
+  return withFiles(parseWith(configSchema, text, file, env), file);
 }
 
 /** loadConfigFile reads and validates a config file. Throws ConfigError. */
 export function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Config {
-  return loadWith(configSchema, file, env);
+  return withFiles(loadWith(configSchema, file, env), file);
+}
+
+// withFiles makes the files a config names (transform modules, label files) absolute, against the config's folder.
+function withFiles(config: Config, file: string): Config {
+  resolveTransformFiles(config.models, file);
+  return config;
 }
 
 /** jsonSchema gives the JSON Schema of the config file, for editors. */

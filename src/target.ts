@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { compose, type Composed } from './compose.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
 import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
+import type { ModelMetadata } from './tensors/tensor.ts';
 import type { Backend, Health, Infer, ModelEndpoint, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
 
 /** PipelineDeps is what the gateway hands each model's pipeline. */
@@ -109,4 +110,13 @@ export function targetSettings(model: string, config: ModelConfig, t: TargetConf
 /** sameTarget says whether `previous` may serve as the path of target `t` (over `backend`) as it is. */
 export function sameTarget(previous: TargetPath, backend: Backend | undefined, settings: unknown): boolean {
   return previous.origin.backend === backend && isDeepStrictEqual(previous.origin.settings, settings);
+}
+
+/** withOverride gives a backend's model metadata under the gateway's name, with the config's `metadata` overrides. */
+export function withOverride(meta: ModelMetadata, override: ModelConfig['metadata'], name: string): ModelMetadata {
+  const out: ModelMetadata = { ...meta, name };
+  if (override?.inputs) out.inputs = override.inputs as ModelMetadata['inputs'];
+  if (override?.outputs) out.outputs = override.outputs as ModelMetadata['outputs'];
+  if (override?.maxBatchSize !== undefined) out.maxBatchSize = override.maxBatchSize;
+  return out;
 }

@@ -105,6 +105,8 @@ export interface ModelStageDeps {
   timeoutMs: number;
   /** The backends by name (a shadow calls its own). */
   backends: ReadonlyMap<string, Backend>;
+  /** The model's metadata (its first target's, with the config's overrides): a transform reads input names. */
+  metadata(): Promise<ModelMetadata>;
 }
 
 /** TargetWeights are one model's live target weights, the config's until a stage changes one. */
@@ -181,6 +183,8 @@ export interface ModelHandle {
   infer: Infer;
   metadata(): Promise<ModelMetadata>;
   ready(): boolean;
+  /** Present when the model has a transform: `takesPayload` when its preprocess reads any body. */
+  transform?: { takesPayload: boolean };
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */

@@ -29,7 +29,7 @@ function targetPath(config: Record<string, unknown>, target: string, health?: ()
 }
 
 test('the registry lists the stages in path order', () => {
-  assert.deepEqual(modelStages.map((s) => s.name), ['deadline', 'classification', 'maxRows', 'shadow', 'rollback', 'split']);
+  assert.deepEqual(modelStages.map((s) => s.name), ['deadline', 'transform', 'classification', 'maxRows', 'shadow', 'rollback', 'split']);
   assert.deepEqual(targetStages.map((s) => s.name), ['ready', 'batcher', 'limit', 'adaptiveLimit', 'breaker', 'retry']);
 });
 
@@ -132,7 +132,7 @@ test('compose: the first plugin is outermost, absent stages are left out, and st
 test('a model\'s path: the deadline is made above the split, and the split names the target for the stage below', async () => {
   const targets: RoutedTarget[] = [{ name: 'only', weight: 100, available: () => true }];
   const top = compose(modelStages, { timeoutMs: 1_000, allowOverride: [] }, {
-    model: 'm', log: silentLogger, targets, weights: createWeights(targets, { model: 'm', log: silentLogger }), timeoutMs: 1_000, backends: new Map(),
+    model: 'm', log: silentLogger, targets, weights: createWeights(targets, { model: 'm', log: silentLogger }), timeoutMs: 1_000, backends: new Map(), metadata: () => Promise.reject(new Error('no metadata in this test')),
   });
   built.push(top);
   let below: CallContext | undefined;

@@ -28,9 +28,18 @@ export function predictionsOf(request: InferRequest, response: InferResponse): u
   return predictions;
 }
 
-/** predictReply answers a predict body: {"predictions"} for rows, the v2 form for tensors. */
+/**
+ * predictReply answers a predict body: {"predictions"} for rows, the v2 form for tensors, and a
+ * transform's own answer as it made it. A transformed model's answer is the transform's to
+ * shape, so its predictions are not counted against the instances.
+ */
 export function predictReply(body: PredictBody, response: InferResponse, handle: ModelHandle, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
-  if (body.request.instances !== undefined) return jsonReply({ predictions: predictionsOf(body.request, response) }, limit, headers);
+  if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
+  const { request } = body;
+  if (handle.transform !== undefined && (request.instances !== undefined || request.inputs === undefined)) {
+    return jsonReply({ predictions: predictionsOf({}, response) }, limit, headers);
+  }
+  if (request.instances !== undefined) return jsonReply({ predictions: predictionsOf(request, response) }, limit, headers);
   return tensorReply(body, response, handle, limit, headers);
 }
 
@@ -40,6 +49,7 @@ export function predictReply(body: PredictBody, response: InferResponse, handle:
  * binary_data_output) go in the request's binary framing, the rest as JSON.
  */
 export function tensorReply(body: PredictBody, response: InferResponse, handle: ModelHandle, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
+  if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
   const { request } = body;
   const all = response.outputs;
   if (all === undefined) throw new GatewayError('backend_bad_reply', 'the backend answered with predictions where v2 output tensors were expected');
@@ -68,6 +78,13 @@ export function tensorReply(body: PredictBody, response: InferResponse, handle: 
     out['inference-header-content-length'] = String(headerLength);
   } else out['content-type'] = body.framing.contentType(headerLength);
   return { status: 200, headers: out, body: bytes };
+}
+
+/** answerReply writes a transform's own answer: JSON as it is, or bytes with their content type. */
+export function answerReply(answer: NonNullable<InferResponse['answer']>, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
+  if (answer.kind === 'json') return jsonReply(answer.value, limit, headers);
+  checkResponseSize(answer.body.length, limit);
+  return { status: 200, headers: { ...headers, 'content-type': answer.contentType }, body: answer.body };
 }
 
 /** jsonReply writes a JSON answer, refusing one larger than the frontend's limit. */

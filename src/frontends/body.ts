@@ -8,7 +8,7 @@ import { decodeBinaryRequest, headerLengthFromContentType, binaryContentType } f
 import { decodeInferRequest } from '../codecs/v2-json.ts';
 import { clip, describeValue, GatewayError } from '../errors.ts';
 import type { InferRequest } from '../tensors/tensor.ts';
-import type { HttpRequest } from '../types.ts';
+import type { HttpRequest, ModelHandle } from '../types.ts';
 
 /** ContentTypeFraming is a platform's binary content type that carries the JSON header size (Vertex, SageMaker). */
 export interface ContentTypeFraming {
@@ -70,8 +70,31 @@ export function header(http: HttpRequest, name: string): string | undefined {
 /**
  * readPredictBody checks the content type (415 before the body is read), reads the body and
  * decodes it as rows, v2 JSON tensors or binary tensors, with a 400 that says what is wrong.
+ * For a model with a transform, the request keeps the body as it came (`payload`); when the
+ * transform reads any body, one that is not rows or tensors is handed to it as is.
  */
-export async function readPredictBody(http: HttpRequest, opts: PredictBodyOptions): Promise<PredictBody> {
+export async function readPredictBody(http: HttpRequest, opts: PredictBodyOptions, handle?: ModelHandle): Promise<PredictBody> {
+  if (handle?.transform === undefined) return decodePredictBody(http, opts);
+  const contentType = mediaTypeOf(header(http, 'content-type'));
+  if (!handle.transform.takesPayload) {
+    const body = await decodePredictBody(http, opts);
+    body.request.payload = { contentType, body: await http.body() };
+    return body;
+  }
+  const framing = opts.binaryType ?? 'header';
+  try {
+    const body = await decodePredictBody(http, opts);
+    body.request.payload = { contentType, body: await http.body() };
+    return body;
+  } catch (err) {
+    // Not rows or tensors (an image, CSV, a JSON shape of the module's own): the transform reads it.
+    const code = (err as { code?: string }).code;
+    if (code !== 'unsupported_media_type' && code !== 'bad_request' && code !== 'invalid_json' && code !== 'bad_tensor') throw err;
+    return { request: { payload: { contentType, body: await http.body() } }, framing };
+  }
+}
+
+async function decodePredictBody(http: HttpRequest, opts: PredictBodyOptions): Promise<PredictBody> {
   const contentType = header(http, 'content-type') ?? '';
   const media = mediaTypeOf(contentType);
   const defaultFraming = opts.binaryType ?? 'header';

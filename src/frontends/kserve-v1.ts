@@ -35,7 +35,7 @@ export const kserveV1: FrontendFactory<KserveConfig> = {
         frontend: 'kserve',
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, req.params.model!);
-          const body = await readPredictBody(req, { rows: true, tensors: false });
+          const body = await readPredictBody(req, { rows: true, tensors: false }, handle);
           const { response, headers } = await callModel(req, handle, body.request, limit);
           return predictReply(body, response, handle, limit, headers);
         },

@@ -60,7 +60,7 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
           frontend: 'kserve',
           async handle(req) {
             const handle = model(deps, req);
-            const body = await readPredictBody(req, { rows: false, tensors: true });
+            const body = await readPredictBody(req, { rows: false, tensors: true }, handle);
             const { response, headers } = await callModel(req, handle, body.request, limit);
             return tensorReply(body, response, handle, limit, headers);
           },

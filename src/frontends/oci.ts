@@ -39,7 +39,7 @@ export const oci: FrontendFactory<OciConfig> = {
           const version = header(req, 'model_version');
           const name = named === undefined ? config.model : checkName(named, 'the model_name header');
           const handle = lookupModel(deps, name, version === undefined ? undefined : checkName(version, 'the model_version header'));
-          const body = await readPredictBody(req, { rows: true, tensors: true });
+          const body = await readPredictBody(req, { rows: true, tensors: true }, handle);
           const { response, headers } = await callModel(req, handle, body.request, limit);
           return predictReply(body, response, handle, limit, headers);
         },

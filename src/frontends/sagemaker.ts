@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { formatCsv, parseCsv } from '../codecs/csv.ts';
 import { size } from '../config/units.ts';
 import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest } from '../types.ts';
-import { checkResponseSize, predictionsOf, predictReply, type ReplyLimit } from './answer.ts';
+import type { InferRequest } from '../tensors/tensor.ts';
+import { answerReply, checkResponseSize, predictionsOf, predictReply, type ReplyLimit } from './answer.ts';
 import { header, mediaTypeOf, readPredictBody, sizedContentType, type PredictBody } from './body.ts';
 import { callModel, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
@@ -39,14 +40,19 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, targetModel(req, deps) ?? config.model);
           if (mediaTypeOf(req.headers['content-type']) === 'text/csv') {
-            const request = { instances: parseCsv(await req.body()) };
+            const raw = await req.body();
+            const request: InferRequest = { instances: parseCsv(raw) };
+            if (handle.transform !== undefined) request.payload = { contentType: 'text/csv', body: raw };
             const { response, headers } = await callModel(req, handle, request, limit);
-            const predictions = predictionsOf(request, response);
+            if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
+            const predictions = predictionsOf(handle.transform === undefined ? request : {}, response);
             return wantsCsv(req) ? csvReply(predictions, limit, headers) : predictReply({ request, framing: 'header' }, response, handle, limit, headers);
           }
-          const body: PredictBody = await readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv'] });
+          const body: PredictBody = await readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv'] }, handle);
           const { response, headers } = await callModel(req, handle, body.request, limit);
-          if (body.request.instances !== undefined && wantsCsv(req)) return csvReply(predictionsOf(body.request, response), limit, headers);
+          if (response.answer === undefined && body.request.instances !== undefined && wantsCsv(req)) {
+            return csvReply(predictionsOf(handle.transform === undefined ? body.request : {}, response), limit, headers);
+          }
           return predictReply(body, response, handle, limit, headers);
         },
       },

@@ -47,7 +47,7 @@ export const vertex: FrontendFactory<VertexConfig> = {
         frontend: 'vertex',
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, config.model);
-          const body = await readPredictBody(req, bodyOptions);
+          const body = await readPredictBody(req, bodyOptions, handle);
           const { response, headers } = await callModel(req, handle, body.request, limit);
           return predictReply(body, response, handle, limit, headers);
         },

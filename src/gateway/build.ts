@@ -13,12 +13,12 @@ import { usesPort, withPort, type SpawnConfig } from '../backends/shared/spawn.t
 import { GatewayError } from '../errors.ts';
 import { frontends as frontendRegistry } from '../frontends/index.ts';
 import { modelPipeline, type ModelPipeline } from '../pipeline.ts';
+import { rebuiltOnReload, takesPayload } from '../transform/stage.ts';
 import type { Config, ModelConfig } from '../schema.ts';
 import { guardRoutes, type AccessConfig } from '../server/access.ts';
 import { adminRoutes } from '../server/admin.ts';
 import { Router } from '../server/router.ts';
-import type { TargetPath } from '../target.ts';
-import type { ModelMetadata } from '../tensors/tensor.ts';
+import { withOverride, type TargetPath } from '../target.ts';
 import type { Backend, FrontendDeps, ModelHandle, RawRoute, Route } from '../types.ts';
 
 /** State is everything one config version runs on; a reload builds a new one and swaps it in. */
@@ -85,7 +85,8 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   const prev = carry.previous;
   for (const [name, model] of Object.entries(config.models)) {
     const old = prev?.pipelines.get(name);
-    const same = old !== undefined && isDeepStrictEqual(prev!.config.models[name], model) &&
+    // A model with a transform module is built anew, so that a reload re-imports the user's code.
+    const same = old !== undefined && !rebuiltOnReload(model.transform) && isDeepStrictEqual(prev!.config.models[name], model) &&
       backendsOf(model).every((b) => backends.get(b) === prev!.backends.get(b));
     pipelines.set(name, same ? old : modelPipeline(name, model, { backends, log: hooks.log }, old?.targets ?? []));
     if (pipelines.size % buildSlice === 0) yield;
@@ -158,7 +159,8 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
       return pipeline.infer(req, ctx);
     },
     metadata: async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name),
-    ready: () => serving.some((t) => t.health.ready),
+    ready: () => serving.some((t) => t.health.ready) && pipeline.ready(),
+    ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),
   };
 }
 
@@ -166,12 +168,4 @@ function servingTargets(targets: TargetPath[], version: string | undefined): Tar
   if (version === undefined) return targets;
   const pinned = targets.filter((t) => t.version === version);
   return pinned.length > 0 ? pinned : targets.filter((t) => t.versionLabel !== undefined);
-}
-
-function withOverride(meta: ModelMetadata, override: ModelConfig['metadata'], name: string): ModelMetadata {
-  const out: ModelMetadata = { ...meta, name };
-  if (override?.inputs) out.inputs = override.inputs as ModelMetadata['inputs'];
-  if (override?.outputs) out.outputs = override.outputs as ModelMetadata['outputs'];
-  if (override?.maxBatchSize !== undefined) out.maxBatchSize = override.maxBatchSize;
-  return out;
 }

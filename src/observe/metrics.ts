@@ -30,6 +30,14 @@ export const backendDuration = new Histogram({
   registers: [registry],
 });
 
+export const transformDuration = new Histogram({
+  name: 'infergate_transform_seconds',
+  help: 'Time of one transform step on one request, by model, step (from the config), phase (preprocess, postprocess) and outcome (ok, error).',
+  labelNames: ['model', 'step', 'phase', 'outcome'] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+});
+
 export const inFlight = new Gauge({
   name: 'infergate_in_flight_requests',
   help: 'Requests being served, by frontend.',

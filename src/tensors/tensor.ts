@@ -37,6 +37,12 @@ export interface InferRequest {
    * re-encoding when nothing was changed (Triton target, no batching, no selection).
    */
   raw?: { contentType: string; body: Buffer; headerLength?: number };
+  /**
+   * The client's body as it came, for a model with a transform: its preprocess may read any
+   * payload (an image, a JSON shape of its own). When neither `inputs` nor `instances` is set,
+   * this is all the request is, and the transform makes the rest.
+   */
+  payload?: { contentType: string; body: Buffer };
 }
 
 /**
@@ -50,6 +56,11 @@ export interface InferResponse {
   outputs?: Tensor[];
   predictions?: unknown[];
   parameters?: Parameters;
+  /**
+   * An answer a transform's postprocess made that is neither predictions nor outputs: the
+   * frontend writes it as it is (JSON, or bytes with their content type).
+   */
+  answer?: { kind: 'json'; value: unknown } | { kind: 'bytes'; body: Buffer; contentType: string };
 }
 
 /** TensorSpec describes one input or output of a model; -1 marks a variable dimension. */

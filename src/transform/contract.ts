@@ -1,7 +1,9 @@
 // contract.ts — what a transform module sees and returns: the typings a user's editor completes
 // (`import type { Preprocess } from 'infergate/transform'`), and badRequest(), the one error a
 // module throws to answer 400 instead of 500. Imports nothing at run time, so a module that
-// imports it loads in a worker thread without the gateway.
+// imports it loads in a worker thread without the gateway. Inside this package (examples/)
+// `infergate/transform` resolves to this file; elsewhere a module uses `context.badRequest`, and
+// for types a path or `import type` (erased at load).
 
 import type { Parameters, RequestedOutput, Tensor } from '../tensors/tensor.ts';
 
@@ -53,6 +55,8 @@ export interface TransformContext {
   log: { info(...a: unknown[]): void; warn(...a: unknown[]): void; error(...a: unknown[]): void; debug(...a: unknown[]): void };
   /** A place to keep what load() read (tokenizers, vocabularies, scalers): it lives as long as the worker. */
   state: Record<string, unknown>;
+  /** badRequest() as a context method, for a module that imports nothing: `throw context.badRequest('...')`. */
+  badRequest(message: string): Error;
 }
 
 /** The functions a transform module may export; each may be async. */
@@ -76,7 +80,10 @@ export class BadRequestError extends Error {
   }
 }
 
-/** badRequest makes the error a module throws to answer 400 with its message: `throw badRequest('no "text" field')`. */
+/**
+ * badRequest makes the error a module throws to answer 400 with its message: `throw
+ * badRequest('no "text" field')`. Any error whose `code` is "bad_request" is taken the same way.
+ */
 export function badRequest(message: string): BadRequestError {
   return new BadRequestError(message);
 }

@@ -61,6 +61,8 @@ export interface StepDeps {
  */
 export interface StepPlugin<C = any> {
   key: string;
+  /** True when the step, first in a list, reads bodies that are not rows or tensors (the frontend hands them on). */
+  takesPayload?: boolean;
   schema: ZodType<C>;
   files?: readonly string[];
   create(config: C, deps: StepDeps): TransformStep;

@@ -63,7 +63,7 @@ export function routed(targets: FakeTarget[], config: SplitConfig = splitConfig(
   const model = opts.model ?? 'm';
   const log = opts.log ?? silentLogger;
   const weights = opts.weights ?? createWeights(targets, { model, log });
-  const instance = split.create(config, { model, log, targets, weights, timeoutMs: 30_000, backends: new Map() });
+  const instance = split.create(config, { model, log, targets, weights, timeoutMs: 30_000, backends: new Map(), metadata: () => Promise.reject(new Error('no metadata in this fake')) });
   const byName = new Map(targets.map((t) => [t.name, t]));
   const toTarget: Infer = (req, ctx) => {
     const t = byName.get(targetOf(ctx).name);

@@ -141,7 +141,7 @@ test('the rollback plugin: no `rollback` block, no stage; with one, it changes t
   const canary = fakeTarget('canary', 10);
   const targets = [stable, canary];
   const split = routed(targets, undefined, { model: 'rb-plugin' });
-  const deps = { model: 'rb-plugin', log: silentLogger, targets, weights: split.weights, timeoutMs: 30_000, backends: new Map() };
+  const deps = { model: 'rb-plugin', log: silentLogger, targets, weights: split.weights, timeoutMs: 30_000, backends: new Map(), metadata: () => Promise.reject(new Error('no metadata in this test')) };
   assert.equal(rollbackPlugin.create({}, deps), undefined);
   const stage = rollbackPlugin.create({ rollback: rollbackSchema.parse({ minRequests: 20 }) }, deps)!;
   canary.fail = new GatewayError('backend_error', 'broken');

@@ -190,7 +190,7 @@ test('the shadow plugin: no `shadow` block, no stage; with one, copies go to the
   } as unknown as Backend;
   const deps: ModelStageDeps = {
     model: 'plugin', log: silentLogger, targets: [], weights: createWeights([], { model: 'plugin', log: silentLogger }), timeoutMs: 1_000,
-    backends: new Map([['shadow', backend]]),
+    backends: new Map([['shadow', backend]]), metadata: () => Promise.reject(new Error('no metadata in this test')),
   };
   assert.equal(shadowPlugin.create({}, deps), undefined);
   const stage = shadowPlugin.create({ shadow: shadowSchema.parse({ backend: 'shadow', version: 3 }) }, deps)!;

@@ -1,0 +1,87 @@
+// module.ts — the `module` step: a user's ESM/TypeScript module (load / preprocess /
+// postprocess, the names Vertex CPR and KServe use) run on its own pool of worker threads.
+// What it throws is answered 400 when it is badRequest(), 500 otherwise, naming the module.
+
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { z } from 'zod';
+import { GatewayError } from '../errors.ts';
+import type { ModuleWorkerData } from './module-worker.ts';
+import { requestFrom, responseFrom } from './results.ts';
+import type { StepDeps, StepPlugin, StepRequest, StepResponse, TransformStep } from './step.ts';
+import { WorkerPool, type WorkerReply } from './worker-pool.ts';
+
+const workerScript = new URL('./module-worker.ts', import.meta.url);
+
+const moduleSchema = z.strictObject({
+  module: z.string().min(1).describe('Path of an ESM or TypeScript module, relative to the config file. It exports preprocess(request, context) and/or postprocess(response, request, context), and may export load(context).'),
+  options: z.record(z.string(), z.unknown()).default({}).describe('Passed to the module as context.options.'),
+  workers: z.coerce.number().int().min(1).max(64).optional().describe('Worker threads running the module (each runs load() once); default one per core.'),
+  maxQueue: z.coerce.number().int().min(1).max(100_000).default(1024).describe('Calls that may wait for a free worker; more → 429 queue_full.'),
+}).describe('User code: a transform module on worker threads.');
+
+export type ModuleStepConfig = z.infer<typeof moduleSchema>;
+
+// Each built module step imports afresh: a reload re-reads the user's file.
+let generation = 0;
+
+/** moduleStep is the registry entry of the `module` step. */
+export const moduleStep: StepPlugin<ModuleStepConfig> = {
+  key: 'module',
+  takesPayload: true,
+  schema: moduleSchema,
+  files: ['module'],
+  create(config, deps) {
+    return new ModuleStep(config, deps);
+  },
+};
+
+class ModuleStep implements TransformStep {
+  readonly name: string;
+  // Whether the module reads the body is known once it loads; until then the body is passed on.
+  readonly takesPayload = true;
+  #pool: WorkerPool;
+
+  constructor(config: ModuleStepConfig, deps: StepDeps) {
+    const shown = relative(process.cwd(), config.module);
+    this.name = `module ${shown.startsWith('..') ? config.module : shown}`;
+    const workerData: ModuleWorkerData = { file: config.module, model: deps.model, options: config.options, generation: ++generation };
+    this.#pool = new WorkerPool({
+      script: workerScript, workerData, name: this.name, log: deps.log,
+      size: config.workers ?? availableParallelism(), maxQueue: config.maxQueue,
+    });
+  }
+
+  load(): Promise<void> {
+    return this.#pool.start();
+  }
+
+  async preprocess(req: StepRequest, call: { signal: AbortSignal }): Promise<StepRequest> {
+    if (!this.#pool.exports.includes('preprocess')) return req;
+    const value = valueOf(await this.#pool.run({ fn: 'preprocess', request: req }, call.signal), this.name, 'preprocess');
+    return requestFrom(value, req, this.name);
+  }
+
+  async postprocess(res: StepResponse, req: StepRequest, call: { signal: AbortSignal }): Promise<StepResponse> {
+    if (!this.#pool.exports.includes('postprocess')) return res;
+    const { answer: _own, ...response } = res;
+    const value = valueOf(await this.#pool.run({ fn: 'postprocess', request: req, response }, call.signal), this.name, 'postprocess');
+    return responseFrom(value, this.name);
+  }
+
+  status(): unknown {
+    return this.#pool.status();
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+// valueOf gives a call's value, or the module's error: 400 for badRequest(), 500 for the rest.
+function valueOf(reply: WorkerReply, name: string, fn: string): unknown {
+  if (reply.ok) return reply.value;
+  const { error } = reply;
+  if (error.code === 'bad_request') throw new GatewayError('bad_request', `${name}: ${error.message}`);
+  throw new GatewayError('transform_failed', `${name}: ${fn} threw ${error.name}: ${error.message}`);
+}
