@@ -1,8 +1,8 @@
 // The classification stage: Triton's "classification" output parameter answered by the gateway.
 // Unit: what goes down (no parameter, no raw body, the client's request untouched), what comes
 // back, labels from the model's labels step, and the bad cases. Through the real gateway: the
-// ONNX backend with the bundled iris model, and the fake Triton (which must never see the
-// parameter), with JSON and binary answers.
+// ONNX backend with the bundled iris model (with and without a labels step), and the fake
+// Triton (which must never see the parameter), with JSON and binary answers.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -100,7 +100,10 @@ describe('classification through the gateway', () => {
   let triton: FakeTriton;
   let gw: RunningGateway;
 
+  const dir = mkdtempSync(join(tmpdir(), 'infergate-classification-gw-'));
+
   before(async () => {
+    writeFileSync(join(dir, 'iris.txt'), 'setosa\nversicolor\nvirginica\n');
     triton = await startFakeTriton();
     gw = await startGateway(`
 frontends:
@@ -110,12 +113,14 @@ backends:
   tri: { type: triton, url: "${triton.url}", binary: false }
 models:
   iris: { targets: [ { backend: local, model: iris } ] }
+  named: { targets: [ { backend: local, model: iris } ], transform: [ { labels: { file: "${join(dir, 'iris.txt')}", output: label } } ] }
   linear: { targets: [ { backend: tri, model: linear } ] }
 `);
   });
   after(async () => {
     await gw?.stop();
     await triton?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const infer = (model: string, input: string, outputs: unknown[]): Promise<Response> => fetch(`${gw.url}/v2/models/${model}/infer`, {
@@ -142,6 +147,14 @@ models:
     });
     assert.deepEqual(classes!.data, expected);
     assert.match(String(classes!.data[0]), /^0\.99\d{4}:0$/); // setosa, as the model says
+  });
+
+  it('a model with a labels step: "score:index:label"; the step names its own output as usual', async () => {
+    const outputs = await outputsOf(await infer('named', 'input', [{ name: 'probabilities', parameters: { classification: 3 } }, { name: 'label' }]));
+    const [classes, names] = outputs;
+    assert.deepEqual(classes!.shape, [2, 3]);
+    assert.deepEqual(classes!.data.map((s) => String(s).replace(/^[^:]*:/, '')), ['0:setosa', '1:versicolor', '2:virginica', '2:virginica', '1:versicolor', '0:setosa']);
+    assert.deepEqual({ datatype: names!.datatype, data: names!.data }, { datatype: 'BYTES', data: ['setosa', 'virginica'] });
   });
 
   it('asked with binary_data, the classification tensor comes back in the binary framing', async () => {

@@ -67,6 +67,7 @@ const decodesAtOnce = 4;
 /** image is the `image` step's registry entry. */
 export const image = {
   key: 'image',
+  takesPayload: true,
   schema: imageSchema,
   create(config, deps): TransformStep {
     const plan: ImagePlan = {

@@ -164,6 +164,7 @@ describe('image: request forms', () => {
   });
 
   it('takes a payload', () => {
+    assert.equal(image.takesPayload, true); // first in a list, the frontend hands it image bodies
     assert.equal(buildStep(image, {}).takesPayload, true);
   });
 });
