@@ -1,7 +1,7 @@
 // pipeline.ts — the map of the request path. One model's path:
 //
-//   deadline → transform → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
-//                                                                └→ target: …            (a target open to any version: one such path per version)
+//   deadline → transform → classification → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
+//                                                                                 └→ target: …            (a target open to any version: one such path per version)
 //
 // A graph model (`graph` instead of `targets`) ends in its graph instead of the split; each step
 // is another model's handle, so its whole path above (src/graph/graph.ts):

@@ -198,6 +198,21 @@ export function identityModel(datatypes: string[] = Object.keys(elemTypes)): Uin
   }, 'Identity over every datatype, for tests.');
 }
 
+/**
+ * colourModel encodes a one-node image "classifier" for the image transform's tests: input
+ * `pixels` FP32 [batch, 3, height, width] → output `scores` FP32 [batch, 3], each channel's mean
+ * (ReduceMean over height and width), so a red image scores highest on class 0.
+ */
+export function colourModel(): Uint8Array {
+  const axes: onnxProto.onnx.IAttributeProto = { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [2, 3] };
+  return encodeModel({
+    name: 'colour',
+    input: [valueInfo('pixels', FLOAT, ['batch', 3, 'height', 'width'])],
+    output: [valueInfo('scores', FLOAT, ['batch', 3])],
+    node: [node('ReduceMean', ['pixels'], ['scores'], [axes, intAttr('keepdims', 0)])],
+  }, 'Mean of each colour channel, for the image transform tests.');
+}
+
 function softmax(v: number[]): number[] {
   const m = Math.max(...v);
   const e = v.map((x) => Math.exp(x - m));
