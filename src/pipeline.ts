@@ -6,8 +6,8 @@
 // A graph model (`graph` instead of `targets`) ends in its graph instead of the split; each step
 // is another model's handle, so its whole path above (src/graph/graph.ts):
 //
-//   deadline → maxRows → graph ─┬→ model a: deadline → … → split → targets   (sequence: a, then b;
-//                               └→ model b: …                                  ensemble: all at once; switch: one)
+//   deadline → transform → classification → maxRows → graph ─┬→ model a: deadline → … → split → targets
+//                                                            └→ model b: …   (sequence: a, then b; ensemble: all at once; switch: one)
 //
 // The stages and their order are listed in src/stages.ts (the registry); a target's path is
 // built in src/target.ts. On a reload, a target whose effective config and backend did not change
