@@ -1,17 +1,24 @@
 // pipeline.ts — the map of the request path. One model's path:
 //
-//   deadline → transform → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
-//                                                                └→ target: …            (a target open to any version: one such path per version)
+//   deadline → transform → classification → maxRows → shadow → rollback → split ─┬→ target: ready → batcher → limit → adaptiveLimit → breaker → retry → backend
+//                                                                                 └→ target: …            (a target open to any version: one such path per version)
+//
+// A graph model (`graph` instead of `targets`) ends in its graph instead of the split; each step
+// is another model's handle, so its whole path above (src/graph/graph.ts):
+//
+//   deadline → transform → classification → maxRows → graph ─┬→ model a: deadline → … → split → targets
+//                                                            └→ model b: …   (sequence: a, then b; ensemble: all at once; switch: one)
 //
 // The stages and their order are listed in src/stages.ts (the registry); a target's path is
 // built in src/target.ts. On a reload, a target whose effective config and backend did not change
 // keeps its path from the previous pipeline (its state goes on); the others are built anew.
 
 import { compose } from './compose.ts';
+import { buildGraph, type GraphPath } from './graph/graph.ts';
 import { targetOf } from './routing/split.ts';
 import { createWeights } from './routing/weights.ts';
 import type { ModelConfig } from './schema.ts';
-import { modelStages, targetStages } from './stages.ts';
+import { graphModelStages, modelStages, targetStages } from './stages.ts';
 import { openTarget, sameTarget, targetSettings, withOverride, type PipelineDeps, type TargetPath } from './target.ts';
 import type { Infer } from './types.ts';
 
@@ -20,6 +27,8 @@ export interface ModelPipeline {
   name: string;
   infer: Infer;
   targets: TargetPath[];
+  /** A graph model's graph (it has no targets then). */
+  graph?: GraphPath;
   status(): Record<string, unknown>;
   /** False while a model stage refuses every call (a transform still loading, or failed to load). */
   ready(): boolean;
@@ -30,6 +39,7 @@ export interface ModelPipeline {
 /** modelPipeline builds one model's path, taking over the unchanged target paths of `previous`. */
 export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDeps, previous: readonly TargetPath[] = []): ModelPipeline {
   const log = deps.log.child({ model: name });
+  if (model.graph !== undefined) return graphPipeline(name, model, model.graph, { ...deps, log });
   const taken = new Set<TargetPath>();
   const targets = model.targets.map((t) => {
     const settings = targetSettings(name, model, t, targetStages);
@@ -57,5 +67,24 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     status: () => ({ ...top.status(), targets: targets.map((t) => t.status()) }),
     ready: () => top.available(),
     close: async (keep) => { await Promise.allSettled([top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]); },
+  };
+}
+
+// graphPipeline builds a graph model's path: the model stages that do not route to targets, over the graph.
+function graphPipeline(name: string, model: ModelConfig, config: NonNullable<ModelConfig['graph']>, deps: PipelineDeps): ModelPipeline {
+  const models = deps.models;
+  if (models === undefined) throw new Error(`model "${name}" is a graph, and the pipeline was built without the other models' handles`);
+  const graph = buildGraph(config, { model: name, models, log: deps.log });
+  const metadata = async () => withOverride(await graph.metadata(), model.metadata, name);
+  const top = compose(graphModelStages, model, { model: name, log: deps.log, targets: [], weights: createWeights([], { model: name, log: deps.log }),
+    timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
+  return {
+    name,
+    infer: top.stage(graph.infer),
+    targets: [],
+    graph,
+    status: () => ({ ...top.status(), graph: graph.status() }),
+    ready: () => top.available(),
+    close: async () => { await Promise.allSettled([top.close(), graph.close()]); },
   };
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { backends } from './backends/index.ts';
 import { outlierDetectionSchema } from './backends/shared/outlier.ts';
 import { frontends } from './frontends/index.ts';
+import { combineModuleSchema, graphSchema, switchCaseSchema, wiredStepSchema } from './graph/schema.ts';
 import { modelSchema, targetSchema } from './schema.ts';
 import { serverSchema } from './server/options.ts';
 import { modelStages, targetStages } from './stages.ts';
@@ -37,8 +38,12 @@ export function renderReference(): string {
   section('`backends.NAME.outlierDetection` (http, triton, tfserving, torchserve with several urls)', outlierDetectionSchema);
   // Each stage's block (a field that is an object) gets a section of its own, in path order.
   const blocks = stageBlocks([...modelStages, ...targetStages]);
-  section('`models.NAME`', modelSchema, ['targets', ...blocks.map((b) => b.key)]);
+  section('`models.NAME`', modelSchema, ['targets', 'graph', ...blocks.map((b) => b.key)]);
   section('`models.NAME.targets[]`', targetSchema, blocks.map((b) => b.key));
+  section('`models.NAME.graph` (instead of `targets`)', graphSchema);
+  section('`models.NAME.graph.sequence[]` (a step written as an object)', wiredStepSchema);
+  section('`models.NAME.graph.switch[]`', switchCaseSchema);
+  section('`models.NAME.graph.combine` (a module)', combineModuleSchema);
   for (const b of blocks) {
     const title = b.model && b.target ? `\`models.NAME.${b.key}\` (and \`targets[].${b.key}\`)` : b.model ? `\`models.NAME.${b.key}\`` : `\`models.NAME.targets[].${b.key}\``;
     section(`${title}, the ${b.stage} stage`, b.schema);

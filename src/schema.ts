@@ -3,15 +3,18 @@
 // YAML. `.describe()` texts are the documentation: they become the JSON Schema (`infergate
 // schema`) and the README's config reference (src/reference.ts).
 
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { backendSchemas } from './backends/index.ts';
 import { loadWith, parseWith } from './config/load.ts';
 import { namePattern } from './config/names.ts';
 import { frontendSchemas } from './frontends/index.ts';
+import { graphSchema, resolveGraphFiles } from './graph/schema.ts';
+import { graphIssues } from './graph/validate.ts';
 import { authSchema } from './server/auth.ts';
 import { serverSchema } from './server/options.ts';
 import { rateLimitSchema } from './server/rate-limit.ts';
-import { modelStages, targetStages } from './stages.ts';
+import { graphModelStages, modelStages, targetStages } from './stages.ts';
 import { tensorSpecSchema } from './tensors/spec.ts';
 import { resolveTransformFiles } from './transform/stage.ts';
 import type { StageFields, StagePlugin } from './types.ts';
@@ -43,7 +46,8 @@ export const targetSchema = z.strictObject({
 }).describe('One backend model that serves a gateway model.');
 
 export const modelSchema = z.strictObject({
-  targets: z.array(targetSchema).min(1).describe('Backends serving this model, with their weights.'),
+  targets: z.array(targetSchema).min(1).default([]).describe('Backends serving this model, with their weights; a graph model has `graph` instead.'),
+  graph: graphSchema.optional(),
   ...stageFields(modelStages, 'model'),
   ...stageFields(targetStages, 'model'),
   metadata: z.strictObject({
@@ -52,6 +56,11 @@ export const modelSchema = z.strictObject({
     maxBatchSize: z.coerce.number().int().min(0).optional(),
   }).optional().describe('Overrides the metadata the backend reports.'),
 }).describe('A model the gateway serves.');
+
+// The model keys that configure the path to targets (the split, shadow, rollback and every target
+// stage): a graph model has no targets, so any of them set other than to its default is an error.
+const targetBoundFields = stageFields([...modelStages.filter((s) => !(graphModelStages as readonly unknown[]).includes(s)), ...targetStages], 'model');
+const targetBoundDefaults: Record<string, unknown> = z.object(targetBoundFields).parse({});
 
 // Every frontend block also takes `auth` and `rateLimit` (applied to its POST routes).
 const frontendBlocks = Object.fromEntries(Object.entries(frontendSchemas).map(([key, schema]) => [key,
@@ -69,6 +78,19 @@ export const configSchema = z.strictObject({
 }).superRefine((config, ctx) => {
   for (const [modelName, model] of Object.entries(config.models)) {
     const at = (...path: Array<string | number>): Array<string | number> => ['models', modelName, ...path];
+    if (model.graph !== undefined) {
+      if (model.targets.length > 0) ctx.addIssue({ code: 'custom', path: at('graph'), message: 'a model has `targets` or `graph`, not both' });
+      for (const key of Object.keys(targetBoundFields)) {
+        if (!isDeepStrictEqual((model as Record<string, unknown>)[key], targetBoundDefaults[key])) {
+          ctx.addIssue({ code: 'custom', path: at(key), message: `\`${key}\` configures a model's targets, and a graph model has none; set it on the step models` });
+        }
+      }
+      continue;
+    }
+    if (model.targets.length === 0) {
+      ctx.addIssue({ code: 'custom', path: at(), message: 'a model needs `targets` (the backends serving it) or `graph` (the models it calls)' });
+      continue;
+    }
     const names = model.targets.map((t) => targetName(t, modelName));
     const known = `targets: ${names.join(', ')}`;
     model.targets.forEach((t, i) => {
@@ -92,6 +114,7 @@ export const configSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: at('shadow', 'backend'), message: `unknown backend "${model.shadow.backend}"` });
     }
   }
+  for (const issue of graphIssues(config.models)) ctx.addIssue({ code: 'custom', ...issue });
   for (const [fname, fe] of Object.entries(config.frontends)) {
     const model = (fe as { model?: string } | undefined)?.model;
     if (model !== undefined && !Object.hasOwn(config.models, model)) {
@@ -120,9 +143,10 @@ export function loadConfigFile(file: string, env: Record<string, string | undefi
   return withFiles(loadWith(configSchema, file, env), file);
 }
 
-// withFiles makes the files a config names (transform modules, label files) absolute, against the config's folder.
+// withFiles makes the files a config names (transform and combine modules, label files) absolute, against the config's folder.
 function withFiles(config: Config, file: string): Config {
   resolveTransformFiles(config.models, file);
+  resolveGraphFiles(config.models, file);
   return config;
 }
 

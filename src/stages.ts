@@ -13,17 +13,25 @@ import { retry } from './guard/retry.ts';
 import { rollback } from './routing/rollback.ts';
 import { shadow } from './routing/shadow.ts';
 import { split } from './routing/split.ts';
+import { classification } from './transform/classification.ts';
 import { transform } from './transform/stage.ts';
 
 /** modelStages wrap a model's path once, outermost first; the last, the split, names the target. */
 export const modelStages = [
   deadline, // the request's deadline: queue wait and every attempt spend one budget
   transform, // pre- and post-processing: built-in steps and user modules (on worker threads)
+  classification, // Triton's "classification" output parameter, for every backend
   maxRows, //  maxRowsPerRequest: too many rows in one request → 400
   shadow, //   copies a share of answered calls to a shadow target and compares
   rollback, // watches the canary against the primary; drops its weight when worse
   split, //    picks the target: version, override, sticky key, weights
 ] as const;
+
+/**
+ * graphModelStages are the model stages of a graph model (`graph` instead of `targets`): those
+ * that do not route to targets. The graph takes the split's place at the end of the path.
+ */
+export const graphModelStages = modelStages.filter((s) => s.name !== 'shadow' && s.name !== 'rollback' && s.name !== 'split');
 
 /** targetStages wrap each target's backend model, outermost first. */
 export const targetStages = [

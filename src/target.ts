@@ -10,12 +10,14 @@ import { compose, type Composed } from './compose.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
 import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
 import type { ModelMetadata } from './tensors/tensor.ts';
-import type { Backend, Health, Infer, ModelEndpoint, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
+import type { Backend, Health, Infer, ModelEndpoint, ModelLookup, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
 
 /** PipelineDeps is what the gateway hands each model's pipeline. */
 export interface PipelineDeps {
   backends: ReadonlyMap<string, Backend>;
   log: Logger;
+  /** The state's model handles, looked up when a call is made: a graph model's steps call them. */
+  models?: ModelLookup;
 }
 
 /** TargetPath is one target as the gateway keeps it. */

@@ -117,6 +117,7 @@ export const LAYERS: Array<{ name: string; members: string[] }> = [
   { name: 'entry and assembly', members: ['src/main.ts', 'src/gateway*.ts', 'src/gateway/', 'src/pipeline.ts', 'src/stages.ts', 'src/target.ts', 'src/compose.ts', 'src/schema.ts', 'src/reference.ts'] },
   { name: 'server', members: ['src/server/'] },
   { name: 'frontends', members: ['src/frontends/'] },
+  { name: 'graph', members: ['src/graph/'] },
   { name: 'transform', members: ['src/transform/'] },
   { name: 'routing', members: ['src/routing/'] },
   { name: 'batching', members: ['src/batching/'] },

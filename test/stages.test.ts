@@ -29,7 +29,7 @@ function targetPath(config: Record<string, unknown>, target: string, health?: ()
 }
 
 test('the registry lists the stages in path order', () => {
-  assert.deepEqual(modelStages.map((s) => s.name), ['deadline', 'transform', 'maxRows', 'shadow', 'rollback', 'split']);
+  assert.deepEqual(modelStages.map((s) => s.name), ['deadline', 'transform', 'classification', 'maxRows', 'shadow', 'rollback', 'split']);
   assert.deepEqual(targetStages.map((s) => s.name), ['ready', 'batcher', 'limit', 'adaptiveLimit', 'breaker', 'retry']);
 });
 

@@ -1,12 +1,16 @@
 // build-models.ts — writes the ONNX models the repository ships, graph and weights by hand
 // (onnx-proto gives the protobuf schema), so no Python or converter is needed.
-//   node backends/onnx/build-models.ts        → backends/onnx/iris/1/model.onnx
-//                                                examples/image-classifier/models/classifier/1/model.onnx
+//   node backends/onnx/build-models.ts        → backends/onnx/iris/1/model.onnx, the graph example's
+//                                               examples/graphs/models/{scaler,iris-standard}, and
+//                                               examples/image-classifier/models/classifier/1/model.onnx
 // The iris classifier is a softmax regression trained here, deterministically, on the real iris
-// data (Fisher 1936, public domain; the copy in data/iris.csv is scikit-learn's). buildMlp makes
-// the larger random-weight model the benchmark uses (bench/onnx.ts writes it to a temp folder).
-// buildImageClassifier makes the small convolutional network of examples/image-classifier, whose
-// hand-set filters name an image's dominant colour (no training data needed).
+// data (Fisher 1936, public domain; the copy in data/iris.csv is scikit-learn's). The graph
+// example splits one like it in two: a scaler that standardizes the measurements and a
+// classifier of standardized features (trained with other settings, so its probabilities differ
+// from iris's). buildMlp makes the larger random-weight model the benchmark uses (bench/onnx.ts
+// writes it to a temp folder). buildImageClassifier makes the small convolutional network of
+// examples/image-classifier, whose hand-set filters name an image's dominant colour (no
+// training data needed).
 
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -53,21 +57,23 @@ export function loadIris(): { x: number[][]; y: number[] } {
   return { x, y };
 }
 
-/**
- * trainIris fits softmax regression on standardized features by full-batch gradient descent
- * (fixed steps, zero init: the same weights on every run) and folds the standardization into
- * the weights, so the graph takes raw centimetres.
- */
-export function trainIris(): { w: number[][]; b: number[]; accuracy: number } {
-  const { x, y } = loadIris();
-  const n = x.length, f = 4, k = 3;
+/** irisStats gives the mean and the (population) standard deviation of each iris feature. */
+export function irisStats(x: number[][]): { mean: number[]; std: number[] } {
+  const n = x.length, f = 4;
   const mean = Array.from({ length: f }, (_, j) => x.reduce((s, r) => s + r[j]!, 0) / n);
   const std = Array.from({ length: f }, (_, j) => Math.sqrt(x.reduce((s, r) => s + (r[j]! - mean[j]!) ** 2, 0) / n));
-  const z = x.map((r) => r.map((v, j) => (v - mean[j]!) / std[j]!));
+  return { mean, std };
+}
+
+/**
+ * fitSoftmax fits softmax regression (3 classes) on features z by full-batch gradient descent:
+ * fixed steps, zero init, so the same weights on every run.
+ */
+export function fitSoftmax(z: number[][], y: number[], steps: number, rate: number, l2: number): { w: number[][]; b: number[] } {
+  const n = z.length, f = 4, k = 3;
   const w = Array.from({ length: f }, () => new Array<number>(k).fill(0));
   const b = new Array<number>(k).fill(0);
-  const rate = 0.5, l2 = 1e-4;
-  for (let step = 0; step < 3000; step++) {
+  for (let step = 0; step < steps; step++) {
     const gw = Array.from({ length: f }, () => new Array<number>(k).fill(0));
     const gb = new Array<number>(k).fill(0);
     for (let i = 0; i < n; i++) {
@@ -83,6 +89,19 @@ export function trainIris(): { w: number[][]; b: number[]; accuracy: number } {
       for (let j = 0; j < f; j++) w[j]![c]! -= rate * (gw[j]![c]! + l2 * w[j]![c]!);
     }
   }
+  return { w, b };
+}
+
+/**
+ * trainIris fits softmax regression on standardized features (fitSoftmax: 3000 steps) and folds
+ * the standardization into the weights, so the graph takes raw centimetres.
+ */
+export function trainIris(): { w: number[][]; b: number[]; accuracy: number } {
+  const { x, y } = loadIris();
+  const n = x.length;
+  const { mean, std } = irisStats(x);
+  const z = x.map((r) => r.map((v, j) => (v - mean[j]!) / std[j]!));
+  const { w, b } = fitSoftmax(z, y, 3000, 0.5, 1e-4);
   // Fold (x - mean) / std into W and b: W' = W / std, b' = b - Σ mean·W / std.
   const wRaw = w.map((row, j) => row.map((v) => v / std[j]!));
   const bRaw = b.map((bc, c) => bc - mean.reduce((s, m, j) => s + m * wRaw[j]![c]!, 0));
@@ -90,8 +109,23 @@ export function trainIris(): { w: number[][]; b: number[]; accuracy: number } {
   return { w: wRaw, b: bRaw, accuracy: correct / n };
 }
 
+/**
+ * trainIrisStandard is the graph example's classifier: softmax regression on standardized
+ * features, left unfolded (the scaler model standardizes), with fewer steps and more weight decay
+ * than iris's, so the two disagree a little and their mean is not either one.
+ */
+export function trainIrisStandard(): { mean: number[]; std: number[]; w: number[][]; b: number[]; accuracy: number } {
+  const { x, y } = loadIris();
+  const { mean, std } = irisStats(x);
+  const z = x.map((r) => r.map((v, j) => (v - mean[j]!) / std[j]!));
+  const { w, b } = fitSoftmax(z, y, 300, 0.5, 1e-2);
+  const correct = z.filter((r, i) => argmax(b.map((bc, c) => bc + r.reduce((s, v, j) => s + v * w[j]![c]!, 0))) === y[i]).length;
+  return { mean, std, w, b, accuracy: correct / x.length };
+}
+
 /** irisModel encodes the classifier: input FP32 [-1,4] → label INT64 [-1], probabilities FP32 [-1,3]. */
-export function irisModel(w: number[][], b: number[]): Uint8Array {
+export function irisModel(w: number[][], b: number[],
+  docString = 'Iris classifier: softmax regression trained by backends/onnx/build-models.ts on the iris data set.'): Uint8Array {
   return encodeModel({
     name: 'iris',
     input: [valueInfo('input', FLOAT, ['batch', 4])],
@@ -103,7 +137,18 @@ export function irisModel(w: number[][], b: number[]): Uint8Array {
       node('Softmax', ['logits'], ['probabilities'], [intAttr('axis', -1)]),
       node('ArgMax', ['logits'], ['label'], [intAttr('axis', 1), intAttr('keepdims', 0)]),
     ],
-  }, 'Iris classifier: softmax regression trained by backends/onnx/build-models.ts on the iris data set.');
+  }, docString);
+}
+
+/** scalerModel encodes the standardizer: measurements FP32 [-1,4] → input FP32 [-1,4] = (x - mean) / std. */
+export function scalerModel(mean: number[], std: number[]): Uint8Array {
+  return encodeModel({
+    name: 'scaler',
+    input: [valueInfo('measurements', FLOAT, ['batch', 4])],
+    output: [valueInfo('input', FLOAT, ['batch', 4])],
+    initializer: [initializer('MEAN', [4], mean), initializer('STD', [4], std)],
+    node: [node('Sub', ['measurements', 'MEAN'], ['centred']), node('Div', ['centred', 'STD'], ['input'])],
+  }, 'Standardizes iris measurements in centimetres by the iris data\'s mean and standard deviation (backends/onnx/build-models.ts).');
 }
 
 /**
@@ -207,6 +252,21 @@ export function identityModel(datatypes: string[] = Object.keys(elemTypes)): Uin
   }, 'Identity over every datatype, for tests.');
 }
 
+/**
+ * colourModel encodes a one-node image "classifier" for the image transform's tests: input
+ * `pixels` FP32 [batch, 3, height, width] → output `scores` FP32 [batch, 3], each channel's mean
+ * (ReduceMean over height and width), so a red image scores highest on class 0.
+ */
+export function colourModel(): Uint8Array {
+  const axes: onnxProto.onnx.IAttributeProto = { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [2, 3] };
+  return encodeModel({
+    name: 'colour',
+    input: [valueInfo('pixels', FLOAT, ['batch', 3, 'height', 'width'])],
+    output: [valueInfo('scores', FLOAT, ['batch', 3])],
+    node: [node('ReduceMean', ['pixels'], ['scores'], [axes, intAttr('keepdims', 0)])],
+  }, 'Mean of each colour channel, for the image transform tests.');
+}
+
 function softmax(v: number[]): number[] {
   const m = Math.max(...v);
   const e = v.map((x) => Math.exp(x - m));
@@ -225,6 +285,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, irisModel(w, b));
   console.log(`wrote ${out}: softmax regression, training accuracy ${(accuracy * 100).toFixed(1)}% on 150 rows`);
+  const standard = trainIrisStandard();
+  if (standard.accuracy < 0.9) throw new Error(`iris-standard training accuracy ${standard.accuracy} is below 0.9`);
+  const graphs = join(here, '..', '..', 'examples', 'graphs', 'models');
+  const write = (name: string, bytes: Uint8Array): string => {
+    const file = join(graphs, name, '1', 'model.onnx');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, bytes);
+    return file;
+  };
+  console.log(`wrote ${write('scaler', scalerModel(standard.mean, standard.std))}: (x - mean) / std`);
+  console.log(`wrote ${write('iris-standard', irisModel(standard.w, standard.b,
+    'Iris classifier of standardized features (the graph example\'s second step): softmax regression trained by backends/onnx/build-models.ts.'))}: ` +
+    `training accuracy ${(standard.accuracy * 100).toFixed(1)}% on 150 rows`);
   const classifier = join(here, '..', '..', 'examples', 'image-classifier', 'models', 'classifier', '1', 'model.onnx');
   mkdirSync(dirname(classifier), { recursive: true });
   writeFileSync(classifier, buildImageClassifier());

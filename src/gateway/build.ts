@@ -83,16 +83,20 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   }
   const pipelines = new Map<string, ModelPipeline>();
   const prev = carry.previous;
+  // A graph model's steps call this state's handles, made below once every pipeline is: looked up per call.
+  const handles = new Map<string, ModelHandle>();
+  const models = (name: string): ModelHandle | undefined => handles.get(name);
   for (const [name, model] of Object.entries(config.models)) {
     const old = prev?.pipelines.get(name);
-    // A model with a transform module is built anew, so that a reload re-imports the user's code.
-    const same = old !== undefined && !rebuiltOnReload(model.transform) && isDeepStrictEqual(prev!.config.models[name], model) &&
+    // Built anew on a reload: a graph model (the old one calls the old state's handles, which retire
+    // with it) and a model with a transform module (so that a reload re-imports the user's code).
+    const same = old !== undefined && model.graph === undefined && !rebuiltOnReload(model.transform) && isDeepStrictEqual(prev!.config.models[name], model) &&
       backendsOf(model).every((b) => backends.get(b) === prev!.backends.get(b));
-    pipelines.set(name, same ? old : modelPipeline(name, model, { backends, log: hooks.log }, old?.targets ?? []));
+    pipelines.set(name, same ? old : modelPipeline(name, model, { backends, log: hooks.log, models }, old?.targets ?? []));
     if (pipelines.size % buildSlice === 0) yield;
   }
   // A model's own handle is made once; a versioned one per call (versions are client-chosen).
-  const handles = new Map([...pipelines.keys()].map((name) => [name, handleFor(config, pipelines, name)!]));
+  for (const name of pipelines.keys()) handles.set(name, handleFor(config, pipelines, name)!);
   const deps: FrontendDeps = {
     models: (name, version) => (version === undefined ? (Object.hasOwn(config.models, name) ? handles.get(name) : undefined) : handleFor(config, pipelines, name, version)),
     modelNames: () => [...pipelines.keys()],
@@ -148,6 +152,22 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
   if (!Object.hasOwn(config.models, name)) return undefined;
   const pipeline = pipelines.get(name)!;
   const model = config.models[name]!;
+  const transform = model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } };
+  const graph = pipeline.graph;
+  if (graph !== undefined) {
+    // A graph has no versions of its own: a client naming one gets 404.
+    if (version !== undefined) return undefined;
+    return {
+      name,
+      infer: (req, ctx) => {
+        ctx.model = name;
+        return pipeline.infer(req, ctx);
+      },
+      metadata: async () => withOverride(await graph.metadata(), model.metadata, name),
+      ready: () => graph.ready() && pipeline.ready(),
+      ...transform,
+    };
+  }
   const serving = servingTargets(pipeline.targets, version);
   if (serving.length === 0) return undefined;
   return {
@@ -160,7 +180,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
     },
     metadata: async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name),
     ready: () => serving.some((t) => t.health.ready) && pipeline.ready(),
-    ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),
+    ...transform,
   };
 }
 

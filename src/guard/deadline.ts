@@ -1,8 +1,9 @@
 // deadline.ts — the request's deadline, made here and nowhere else: the model's timeoutMs, or
-// less when the client asks (x-request-timeout-ms). It is the first stage of a model's path, so
-// the queue wait and every backend attempt spend one budget; from here down ctx.signal aborts at
-// the deadline as well as when the client leaves, and the stage answers at the deadline even
-// when a call below ignores the signal.
+// less when the client asks (x-request-timeout-ms) or when the call is a step of a graph whose
+// own deadline comes sooner. It is the first stage of a model's path, so the queue wait and every
+// backend attempt spend one budget; from here down ctx.signal aborts at the deadline as well as
+// when the client leaves, and the stage answers at the deadline even when a call below ignores
+// the signal.
 
 import { z } from 'zod';
 import { duration } from '../config/units.ts';
@@ -28,15 +29,18 @@ export const deadline = {
   create(config) {
     return {
       stage: (next) => (req, ctx) => {
-        const budget = Math.min(config.timeoutMs, clientTimeout(ctx.headers[timeoutHeader]) ?? Infinity);
+        // A nested call (a graph's step) keeps the deadline it came with when that is sooner.
+        const start = performance.now();
+        const outer = ctx.deadline === Infinity ? Infinity : Math.max(0, ctx.deadline - start);
+        const budget = Math.min(config.timeoutMs, clientTimeout(ctx.headers[timeoutHeader]) ?? Infinity, outer);
         const client = ctx.signal;
         if (client.aborted) return Promise.reject(abortReason(client));
         const controller = new AbortController();
         const signal = controller.signal;
         // Node's timers fire at once past 2^31 ms (about 24.8 days): such a budget has no timer.
         const timer = budget < maxTimerMs ? setTimeout(() => controller.abort(new GatewayError('deadline_exceeded',
-          `no answer within ${budget} ms for model "${ctx.model}"`)), budget) : undefined;
-        ctx.deadline = performance.now() + budget;
+          `no answer within ${Math.round(budget)} ms for model "${ctx.model}"`)), budget) : undefined;
+        if (budget !== outer) ctx.deadline = start + budget;
         ctx.signal = signal;
         // One race, on this stage's own signal: it aborts at the deadline (the timer above) and
         // when the client leaves, so a call below that ignores the signal is still answered.

@@ -167,3 +167,18 @@ export const processRestarts = new Counter({
   labelNames: ['backend'] as const,
   registers: [registry],
 });
+
+export const graphStepCalls = new Counter({
+  name: 'infergate_graph_step_calls_total',
+  help: 'Calls a graph model made to its step models, by graph model, step model and outcome (ok, failed; dropped: an ensemble member that failed and was left out of the answer).',
+  labelNames: ['model', 'step', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const graphStepDuration = new Histogram({
+  name: 'infergate_graph_step_duration_seconds',
+  help: 'Time of one step call of a graph model (the step model\'s whole path), by graph model and step model.',
+  labelNames: ['model', 'step'] as const,
+  buckets: latencyBuckets,
+  registers: [registry],
+});

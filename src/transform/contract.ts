@@ -64,11 +64,18 @@ export type Load = (context: TransformContext) => unknown;
 export type Preprocess = (request: TransformRequest, context: TransformContext) =>
   Omit<TransformRequest, 'headers' | 'contentType' | 'body'> | Promise<Omit<TransformRequest, 'headers' | 'contentType' | 'body'>>;
 export type Postprocess = (response: TransformResponse, request: TransformRequest, context: TransformContext) => unknown;
+/**
+ * Combine merges the answers of an ensemble graph's members (`graph.combine: { module }`), in
+ * member order (with allowPartial, those that failed are left out); it returns an answer as a
+ * postprocess does.
+ */
+export type Combine = (answers: TransformResponse[], request: TransformRequest, context: TransformContext) => unknown;
 
 export interface TransformModule {
   load?: Load;
   preprocess?: Preprocess;
   postprocess?: Postprocess;
+  combine?: Combine;
 }
 
 /** BadRequestError is what badRequest() makes: the client's request is wrong (400), not the module. */

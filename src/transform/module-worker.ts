@@ -1,5 +1,6 @@
 // module-worker.ts — one worker thread of a transform module: it imports the user's module,
-// runs its load() once, then answers preprocess / postprocess calls. What it makes goes back
+// runs its load() once, then answers preprocess / postprocess calls (and combine calls, for an
+// ensemble graph's combine module). What it makes goes back
 // to the gateway by transfer (large buffers move, not copied). Logs go to the gateway's logger.
 
 import { parentPort, workerData } from 'node:worker_threads';
@@ -20,9 +21,11 @@ export interface ModuleWorkerData {
 /** ModuleCall is one call the pool sends. */
 export interface ModuleCall {
   id: number;
-  fn: 'preprocess' | 'postprocess';
+  fn: 'preprocess' | 'postprocess' | 'combine';
   request: unknown;
   response?: unknown;
+  /** combine: the members' answers. */
+  answers?: unknown[];
 }
 
 const data = workerData as ModuleWorkerData;
@@ -42,12 +45,12 @@ const context: TransformContext = {
 let mod: TransformModule | undefined;
 try {
   const imported = await import(`${pathToFileURL(data.file).href}?generation=${data.generation}`) as TransformModule;
-  if (typeof imported.preprocess !== 'function' && typeof imported.postprocess !== 'function') {
-    throw new Error('it exports neither preprocess nor postprocess');
+  if (typeof imported.preprocess !== 'function' && typeof imported.postprocess !== 'function' && typeof imported.combine !== 'function') {
+    throw new Error('it exports none of preprocess, postprocess and combine');
   }
   if (typeof imported.load === 'function') await imported.load(context);
   mod = imported;
-  send({ type: 'ready', exports: (['preprocess', 'postprocess'] as const).filter((f) => typeof imported[f] === 'function') });
+  send({ type: 'ready', exports: (['preprocess', 'postprocess', 'combine'] as const).filter((f) => typeof imported[f] === 'function') });
 } catch (err) {
   // The pool ends this thread when it reads this; the listener below keeps it until then.
   send({ type: 'load_failed', message: err instanceof Error ? err.message : String(err) });
@@ -61,7 +64,9 @@ async function answer(call: ModuleCall, mod: TransformModule): Promise<void> {
   try {
     const value = call.fn === 'preprocess'
       ? await mod.preprocess!(call.request as never, context)
-      : await mod.postprocess!(call.response as never, call.request as never, context);
+      : call.fn === 'postprocess'
+        ? await mod.postprocess!(call.response as never, call.request as never, context)
+        : await mod.combine!(call.answers as never, call.request as never, context);
     send({ id: call.id, ok: true, value });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

@@ -11,7 +11,8 @@ import { requestFrom, responseFrom } from './results.ts';
 import type { StepDeps, StepPlugin, StepRequest, StepResponse, TransformStep } from './step.ts';
 import { WorkerPool, type WorkerReply } from './worker-pool.ts';
 
-const workerScript = new URL('./module-worker.ts', import.meta.url);
+/** workerScript is the worker a module runs on (an ensemble graph's combine module too). */
+export const workerScript = new URL('./module-worker.ts', import.meta.url);
 
 const moduleSchema = z.strictObject({
   module: z.string().min(1).describe('Path of an ESM or TypeScript module, relative to the config file. It exports preprocess(request, context) and/or postprocess(response, request, context), and may export load(context).'),
@@ -78,8 +79,8 @@ class ModuleStep implements TransformStep {
   }
 }
 
-// valueOf gives a call's value, or the module's error: 400 for badRequest(), 500 for the rest.
-function valueOf(reply: WorkerReply, name: string, fn: string): unknown {
+/** valueOf gives a call's value, or the module's error: 400 for badRequest(), 500 for the rest. */
+export function valueOf(reply: WorkerReply, name: string, fn: string): unknown {
   if (reply.ok) return reply.value;
   const { error } = reply;
   if (error.code === 'bad_request') throw new GatewayError('bad_request', `${name}: ${error.message}`);

@@ -16,7 +16,7 @@ export type WorkerReply =
 /** WorkerEvent is any message a worker sends. */
 export type WorkerEvent =
   | WorkerReply
-  | { type: 'ready'; exports: Array<'preprocess' | 'postprocess'> }
+  | { type: 'ready'; exports: Array<'preprocess' | 'postprocess' | 'combine'> }
   | { type: 'load_failed'; message: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error' | 'debug'; args: unknown[] };
 
@@ -60,7 +60,7 @@ export class WorkerPool {
   #replaced = 0;
   #loadError: string | undefined;
   /** The functions the module exports, once a worker has loaded it. */
-  exports: ReadonlyArray<'preprocess' | 'postprocess'> = [];
+  exports: ReadonlyArray<'preprocess' | 'postprocess' | 'combine'> = [];
 
   constructor(opts: PoolOptions) {
     this.#opts = opts;

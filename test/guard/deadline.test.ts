@@ -45,6 +45,30 @@ test('a shorter x-request-timeout-ms wins; a longer one does not extend the mode
   assert.ok(longer.below.deadline >= longer.before + 1_000 && longer.below.deadline <= longer.after + 1_000);
 });
 
+test('a nested call (a graph\'s step) keeps the deadline it came with when that is sooner', async () => {
+  const { ctx } = modelContext();
+  const outer = performance.now() + 200;
+  ctx.deadline = outer;
+  let below: CallContext | undefined;
+  await stage(30_000, async (_r, c) => { below = { ...c }; return okResponse; })(req, ctx);
+  assert.equal(below!.deadline <= outer, true, `deadline ${below!.deadline - outer} ms after the outer one`);
+  // A later outer deadline does not extend the model's own timeout.
+  const { ctx: late } = modelContext();
+  late.deadline = performance.now() + 60_000;
+  const before = performance.now();
+  await stage(1_000, async (_r, c) => { below = { ...c }; return okResponse; })(req, late);
+  assert.ok(below!.deadline <= performance.now() + 1_000 && below!.deadline >= before + 1_000);
+});
+
+test('a nested call whose outer deadline has passed answers 504 at once', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { ctx } = modelContext();
+  ctx.deadline = performance.now() - 5;
+  const p = stage(30_000, () => new Promise(() => {}))(req, ctx);
+  t.mock.timers.tick(1);
+  return assert.rejects(p, (e: GatewayError) => e.code === 'deadline_exceeded' && /within 0 ms/.test(e.message));
+});
+
 test('an invalid x-request-timeout-ms is ignored: the model\'s timeout holds', async () => {
   for (const value of ['abc', '-5', '0', '', 'Infinity', '10ms']) {
     const { below, before, after } = await seen(2_000, { [timeoutHeader]: value });
