@@ -1,6 +1,7 @@
 // transform.ts — issue 15's benchmark: examples/image-classifier served two ways, side by side in
-// one run, the same 224x224 JPEGs (red, green, blue, mildly noisy) as Vertex {"instances":
-// [{"b64": ...}]} bodies, the same closed-loop concurrency (wrk, 4 connections):
+// one run, the same JPEGs (red, green, blue, mildly noisy; 224x224, and 1024x768 as a phone app
+// would upload a photo) as Vertex {"instances": [{"b64": ...}]} bodies, resized to the model's
+// 32x32 on both sides, at the same closed-loop concurrency (wrk, 4 connections):
 //   - infergate: the example's config as shipped (its `transform` decodes, resizes to 32x32 and
 //     normalizes each image, the ONNX backend runs the model, the labels step names the class);
 //   - the seeds' way: bench/flask-image.py under gunicorn (2 sync workers), Pillow + numpy + Python
@@ -13,7 +14,7 @@
 // seconds from the gateway's /metrics where it exports them, and always the gateway's CPU per
 // request beside the same model answering a ready v2 tensor without a transform; the event-loop
 // delay p99 while transforms run (target ≤ 5 ms).
-// Runnable alone: node bench/transform.ts   (BENCH_SECONDS per measured run, default 8)
+// Runnable alone: node bench/transform.ts   (BENCH_SECONDS per measured run, default 6)
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -29,14 +30,21 @@ const venv = fileURLToPath(new URL('../.tmp/bench-venv/', import.meta.url));
 const colours: Array<[string, number[]]> = [['red', [200, 50, 40]], ['green', [40, 180, 60]], ['blue', [30, 60, 210]]];
 const connections = 4;
 
-/** images makes one 224x224 JPEG per colour, with a fixed pseudo-random noise of ±40. */
-async function images(): Promise<Array<{ label: string; jpeg: Buffer }>> {
+/** Size is one image size the bench sends: a thumbnail, and a photo as a phone app would upload it. */
+interface Size { width: number; height: number; noise: number; quality: number }
+const sizes: Size[] = [{ width: 224, height: 224, noise: 40, quality: 90 }, { width: 1024, height: 768, noise: 20, quality: 85 }];
+
+interface Shot { label: string; body: string; bytes: number }
+
+/** images makes one JPEG per colour at a size, with a fixed pseudo-random noise, as Vertex b64 bodies. */
+async function images(size: Size): Promise<Shot[]> {
   let seed = 11;
   const rand = (): number => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
   return Promise.all(colours.map(async ([label, rgb]) => {
-    const px = Buffer.alloc(224 * 224 * 3);
-    for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, Math.round(rgb[i % 3]! + (rand() - 0.5) * 80)));
-    return { label, jpeg: await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).jpeg({ quality: 90 }).toBuffer() };
+    const px = Buffer.alloc(size.width * size.height * 3);
+    for (let i = 0; i < px.length; i++) px[i] = Math.max(0, Math.min(255, Math.round(rgb[i % 3]! + (rand() - 0.5) * 2 * size.noise)));
+    const jpeg = await sharp(px, { raw: { width: size.width, height: size.height, channels: 3 } }).jpeg({ quality: size.quality }).toBuffer();
+    return { label, body: JSON.stringify({ instances: [{ b64: jpeg.toString('base64') }] }), bytes: jpeg.length };
   }));
 }
 
@@ -59,7 +67,7 @@ async function measure(url: string, bodies: string[], seconds: number, pids: () 
 }
 
 // checkLabels posts each image once and insists on its colour, so a run never measures errors.
-async function checkLabels(url: string, shots: Array<{ label: string; body: string }>): Promise<void> {
+async function checkLabels(url: string, shots: Shot[]): Promise<void> {
   for (const { label, body } of shots) {
     const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const text = await res.text();
@@ -78,16 +86,20 @@ function loopDelayP99Ms(metrics: string): number | undefined {
   return m === null ? undefined : round(Math.max(0, Number(m[1]) * 1000 - 10));
 }
 
-// transformSeconds reads the mean seconds per call of every infergate_transform* histogram
-// series in the scrape, by its labels; empty when the gateway exports none.
-function transformSeconds(metrics: string): Record<string, number> {
-  const sums = new Map<string, number>();
+// stepTotals reads the sum and count of every infergate_transform* histogram series in a scrape.
+function stepTotals(metrics: string): Map<string, { sum: number; count: number }> {
+  const out = new Map<string, { sum: number; count: number }>();
+  const at = (key: string): { sum: number; count: number } => out.get(key) ?? out.set(key, { sum: 0, count: 0 }).get(key)!;
+  for (const m of metrics.matchAll(/^(infergate_transform\w*)_(sum|count)(\{[^}]*\})?\s+(\S+)/gm)) at(`${m[1]}${m[3] ?? ''}`)[m[2] as 'sum' | 'count'] = Number(m[4]);
+  return out;
+}
+
+// msPerCall gives each series' mean milliseconds per call between two scrapes.
+function msPerCall(before: Map<string, { sum: number; count: number }>, after: Map<string, { sum: number; count: number }>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of metrics.matchAll(/^(infergate_transform\w*)_sum(\{[^}]*\})?\s+(\S+)/gm)) sums.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
-  for (const m of metrics.matchAll(/^(infergate_transform\w*)_count(\{[^}]*\})?\s+(\S+)/gm)) {
-    const key = `${m[1]}${m[2] ?? ''}`;
-    const count = Number(m[3]);
-    if (sums.has(key) && count > 0) out[key] = round((sums.get(key)! / count) * 1000, 4);
+  for (const [key, a] of after) {
+    const b = before.get(key) ?? { sum: 0, count: 0 };
+    if (a.count > b.count) out[key.replace(/^infergate_transform_seconds/, '')] = round(((a.sum - b.sum) / (a.count - b.count)) * 1000, 3);
   }
   return out;
 }
@@ -150,27 +162,29 @@ function rawTensorBody(rgb: number[]): string {
   return JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, 32, 32], data }] });
 }
 
-/** runTransformBench measures both ways and returns the figures. */
-export async function runTransformBench(seconds = Number(process.env.BENCH_SECONDS ?? 8)): Promise<Record<string, unknown>> {
-  const shots = (await images()).map(({ label, jpeg }) => ({ label, body: JSON.stringify({ instances: [{ b64: jpeg.toString('base64') }] }), bytes: jpeg.length }));
-  const bodies = shots.map((s) => s.body);
+/** runTransformBench measures both ways at each image size and returns the figures. */
+export async function runTransformBench(seconds = Number(process.env.BENCH_SECONDS ?? 6)): Promise<Record<string, unknown>> {
+  const shots = await Promise.all(sizes.map(images));
+  const name = (k: number): string => `${sizes[k]!.width}x${sizes[k]!.height}`;
   const result: Record<string, unknown> = {
-    images: `${shots.length} JPEGs 224x224 (${shots.map((s) => `${s.label} ${s.bytes} B`).join(', ')}), Vertex b64 instances, 1 per request`,
+    images: sizes.map((s, k) => `${name(k)} JPEGs (${shots[k]!.map((x) => `${x.label} ${x.bytes} B`).join(', ')})`).join('; ') + '; Vertex b64 instances, 1 per request',
     connections, secondsPerRun: seconds,
   };
-
+  const infergate: Run[] = [];
   const gw = await startGatewayFromFile(`${example}config.yaml`);
-  let infergate: Run;
   try {
     const url = `${gw.url}/predict`;
-    await checkLabels(url, shots);
-    await scrape(gw); // a scrape resets the loop-delay histogram: start-up and model load are left out
-    infergate = await measure(url, bodies, seconds, () => processTree(gw.process.pid!));
-    const metrics = await scrape(gw);
-    const steps = transformSeconds(metrics);
-    result.infergate = infergate;
-    result.loopDelayP99Ms = loopDelayP99Ms(metrics) ?? 'not exported';
-    result.transformMsPerCall = Object.keys(steps).length > 0 ? steps : 'no infergate_transform* histogram in /metrics';
+    for (const k of sizes.keys()) await checkLabels(url, shots[k]!);
+    for (const k of sizes.keys()) {
+      const before = stepTotals(await scrape(gw)); // a scrape also resets the loop-delay histogram
+      infergate.push(await measure(url, shots[k]!.map((x) => x.body), seconds, () => processTree(gw.process.pid!)));
+      const metrics = await scrape(gw);
+      const steps = msPerCall(before, stepTotals(metrics));
+      result[`infergate${name(k)}`] = {
+        ...infergate[k], loopDelayP99Ms: loopDelayP99Ms(metrics) ?? 'not exported',
+        transformMsPerCall: Object.keys(steps).length > 0 ? steps : 'no infergate_transform* histogram in /metrics',
+      };
+    }
   } finally {
     await gw.stop();
   }
@@ -180,7 +194,7 @@ export async function runTransformBench(seconds = Number(process.env.BENCH_SECON
     const url = `${raw.url}/v2/models/classifier/infer`;
     const rawRun = await measure(url, colours.map(([, rgb]) => rawTensorBody(rgb)), Math.max(3, Math.round(seconds / 2)), () => processTree(raw.process.pid!));
     result.rawTensorNoTransform = rawRun;
-    result.transformCpuMsPerRequest = round(infergate.cpuMsPerRequest - rawRun.cpuMsPerRequest);
+    result.transformCpuMsPerRequest = Object.fromEntries(sizes.map((_, k) => [name(k), round(infergate[k]!.cpuMsPerRequest - rawRun.cpuMsPerRequest)]));
   } finally {
     await raw.stop();
   }
@@ -198,12 +212,18 @@ export async function runTransformBench(seconds = Number(process.env.BENCH_SECON
   try {
     const flask = await startFlask(py.python ?? '/usr/bin/python3', flaskEnv);
     try {
-      await checkLabels(flask.url, shots);
+      for (const k of sizes.keys()) await checkLabels(flask.url, shots[k]!);
       const extra = modelGateway === undefined ? [] : [modelGateway.process.pid!];
-      const flaskRun = await measure(flask.url, bodies, seconds, () => [...flask.pids(), ...extra]);
-      result.flaskGunicorn = flaskRun;
-      result.reqPerCpuSecondRatio = round(infergate.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9));
-      result.reqPerSecondRatio = round(infergate.rps / Math.max(flaskRun.rps, 1e-9));
+      const ratios: Record<string, unknown> = {};
+      for (const k of sizes.keys()) {
+        const flaskRun = await measure(flask.url, shots[k]!.map((x) => x.body), seconds, () => [...flask.pids(), ...extra]);
+        result[`flaskGunicorn${name(k)}`] = flaskRun;
+        ratios[name(k)] = {
+          reqPerCpuSecond: round(infergate[k]!.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9)),
+          reqPerSecond: round(infergate[k]!.rps / Math.max(flaskRun.rps, 1e-9)),
+        };
+      }
+      result.infergateOverFlask = ratios;
     } finally {
       await flask.stop();
     }
