@@ -8,9 +8,8 @@
 // example splits one like it in two: a scaler that standardizes the measurements and a
 // classifier of standardized features (trained with other settings, so its probabilities differ
 // from iris's). buildMlp makes the larger random-weight model the benchmark uses (bench/onnx.ts
-// writes it to a temp folder). buildImageClassifier makes the small convolutional network of
-// examples/image-classifier, whose hand-set filters name an image's dominant colour (no
-// training data needed).
+// writes it to a temp folder). buildImageClassifier makes examples/image-classifier's small CNN,
+// whose hand-set filters name an image's dominant colour (no training data needed).
 
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -198,8 +197,7 @@ export const imageClasses = ['red', 'green', 'blue'];
  */
 export function buildImageClassifier(): Uint8Array {
   const filters = 3, channels = 3, k = 3;
-  const w: number[] = [];
-  const bias: number[] = [];
+  const w: number[] = [], bias: number[] = [];
   for (let m = 0; m < filters; m++) {
     let b = 0;
     for (let c = 0; c < channels; c++) {
@@ -219,16 +217,12 @@ export function buildImageClassifier(): Uint8Array {
     name: 'classifier',
     input: [valueInfo('image', FLOAT, ['batch', channels, 32, 32])],
     output: [valueInfo('probabilities', FLOAT, ['batch', imageClasses.length])],
-    initializer: [
-      initializer('conv_w', [filters, channels, k, k], w), initializer('conv_b', [filters], bias),
-      initializer('fc_w', [filters, imageClasses.length], dense), initializer('fc_b', [imageClasses.length], [0, 0, 0]),
-    ],
+    initializer: [initializer('conv_w', [filters, channels, k, k], w), initializer('conv_b', [filters], bias),
+      initializer('fc_w', [filters, imageClasses.length], dense), initializer('fc_b', [imageClasses.length], [0, 0, 0])],
     node: [
       node('Conv', ['image', 'conv_w', 'conv_b'], ['conv'], [{ name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [k, k] }]),
-      node('Relu', ['conv'], ['excess']),
-      node('GlobalAveragePool', ['excess'], ['pooled']),
-      node('Flatten', ['pooled'], ['features'], [intAttr('axis', 1)]),
-      node('Gemm', ['features', 'fc_w', 'fc_b'], ['logits']),
+      node('Relu', ['conv'], ['excess']), node('GlobalAveragePool', ['excess'], ['pooled']),
+      node('Flatten', ['pooled'], ['features'], [intAttr('axis', 1)]), node('Gemm', ['features', 'fc_w', 'fc_b'], ['logits']),
       node('Softmax', ['logits'], ['probabilities'], [intAttr('axis', -1)]),
     ],
   }, `Dominant-colour image classifier (${imageClasses.join(', ')}), hand-set weights, by backends/onnx/build-models.ts; input normalized with mean ${imageMean.join(',')} and std ${imageStd.join(',')}.`);
