@@ -3,7 +3,7 @@
 // is decoded, and decoding and resizing run in libuv's thread pool, off the event loop. Then
 // one pass over the decoded bytes writes them, normalized, into the batch tensor.
 
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { GatewayError } from '../../errors.ts';
 
 /** ImagePlan is what every image of a request is turned into. */
@@ -29,6 +29,12 @@ export interface Pixels {
 
 const accepted: ReadonlySet<string> = new Set(['png', 'jpeg', 'webp', 'gif']);
 
+// Many small images at once, not one large one fast: each image decodes on one libvips thread
+// (the libuv pool runs several images side by side), which halves the CPU per 224×224 JPEG that
+// libvips' own threads cost; its operation cache only holds memory for inputs never seen twice.
+sharp.concurrency(1);
+sharp.cache(false);
+
 /**
  * decodeImage decodes image `index` of a request by the plan. Not an accepted image (PNG, JPEG,
  * WebP, GIF: its first frame) or corrupt → 400 bad_request; more pixels than maxPixels → 413
@@ -36,9 +42,31 @@ const accepted: ReadonlySet<string> = new Set(['png', 'jpeg', 'webp', 'gif']);
  */
 export async function decodeImage(bytes: Buffer, index: number, plan: ImagePlan): Promise<Pixels> {
   const where = `image: instance ${index}`;
+  let size: { width: number; height: number } | undefined;
+  if (plan.width === undefined || plan.height === undefined) {
+    // No resize: the crop needs the image's own size, so its header is read first.
+    size = orientedSize(await readHeader(bytes, where, plan));
+  } else {
+    // A resize knows its size: one pipeline, whose pixel limit libvips checks on the header
+    // before any pixel is decoded. The format is told by its first bytes.
+    const format = sniffFormat(bytes);
+    if (format === undefined) await readHeader(bytes, where, plan);
+  }
+  let pipeline = sharp(bytes, { limitInputPixels: plan.maxPixels, autoOrient: true });
+  pipeline = plan.gray ? pipeline.grayscale() : pipeline.toColourspace('srgb');
+  pipeline = pipeline.removeAlpha();
+  if (plan.width !== undefined && plan.height !== undefined) {
+    pipeline = pipeline.resize(plan.width, plan.height, { fit: plan.fit, position: 'centre', kernel: plan.kernel });
+    size = { width: plan.width, height: plan.height };
+  }
+  return finish(pipeline, bytes, where, plan, size!);
+}
+
+// readHeader reads an image's header (no pixel decoded, whatever size it declares) and refuses
+// a format that is not taken, or more pixels than the limit, naming them.
+async function readHeader(bytes: Buffer, where: string, plan: ImagePlan): Promise<Metadata> {
   let meta: Metadata;
   try {
-    // Reads the header only: no pixel is decoded here, whatever size it declares.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new GatewayError('bad_request', `${where} is not a PNG, JPEG, WebP or GIF image (${(err as Error).message})`);
@@ -51,14 +79,20 @@ export async function decodeImage(bytes: Buffer, index: number, plan: ImagePlan)
     throw new GatewayError('payload_too_large',
       `${where} is ${meta.width}x${meta.pageHeight ?? meta.height} (${pixels} pixels), above this model's limit of ${plan.maxPixels} pixels (maxPixels)`);
   }
-  let pipeline = sharp(bytes, { limitInputPixels: plan.maxPixels, autoOrient: true });
-  pipeline = plan.gray ? pipeline.grayscale() : pipeline.toColourspace('srgb');
-  pipeline = pipeline.removeAlpha();
-  let size = orientedSize(meta);
-  if (plan.width !== undefined && plan.height !== undefined) {
-    pipeline = pipeline.resize(plan.width, plan.height, { fit: plan.fit, position: 'centre', kernel: plan.kernel });
-    size = { width: plan.width, height: plan.height };
-  }
+  return meta;
+}
+
+/** sniffFormat tells PNG, JPEG, GIF and WebP by their signatures; anything else is undefined. */
+export function sniffFormat(b: Buffer): 'png' | 'jpeg' | 'gif' | 'webp' | undefined {
+  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 6 && b.toString('latin1', 0, 6).match(/^GIF8[79]a$/)) return 'gif';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  return undefined;
+}
+
+// finish crops, decodes and resizes; a pixel-limit failure is a 413 naming the image's size.
+async function finish(pipeline: Sharp, bytes: Buffer, where: string, plan: ImagePlan, size: { width: number; height: number }): Promise<Pixels> {
   if (plan.crop !== undefined) {
     const { width, height } = plan.crop;
     if (width > size.width || height > size.height) {
@@ -72,7 +106,10 @@ export async function decodeImage(bytes: Buffer, index: number, plan: ImagePlan)
     return { data, width: info.width, height: info.height, channels: info.channels };
   } catch (err) {
     const message = (err as Error).message;
-    if (/pixel limit/i.test(message)) throw new GatewayError('payload_too_large', `${where} is above this model's limit of ${plan.maxPixels} pixels (maxPixels)`);
+    if (/pixel limit/i.test(message)) {
+      await readHeader(bytes, where, plan); // throws the 413 that names the size
+      throw new GatewayError('payload_too_large', `${where} is above this model's limit of ${plan.maxPixels} pixels (maxPixels)`);
+    }
     throw new GatewayError('bad_request', `${where} could not be decoded (${message})`);
   }
 }

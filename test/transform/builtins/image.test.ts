@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { Tensor } from '../../../src/tensors/tensor.ts';
+import { sniffFormat } from '../../../src/transform/builtins/image-decode.ts';
 import { image, imageSchema } from '../../../src/transform/builtins/image.ts';
 import { bombPng, imageOf, solidImage } from '../../support/images.ts';
 import { buildStep, preprocess, rejectsWith, stepCall, stepDeps, stepRequest } from '../../support/step-harness.ts';
@@ -180,6 +181,28 @@ describe('image: bad requests', () => {
     assert.ok(process.memoryUsage().rss - before < 300 * 1024 * 1024, 'the bomb was decoded');
     // Only the header is valid here: decoding it would fail as corrupt (400), not as too large.
     await rejectsWith(preprocess(buildStep(image, {}), body(bombPng(20000, 20000, true))), 'payload_too_large', /20000x20000/);
+  });
+
+  it('with a resize (one decode pipeline, no header pass) a bomb is still a 413 naming its size, and never decoded', async () => {
+    const resized = buildStep(image, { width: 32, height: 32 });
+    const before = process.memoryUsage().rss;
+    await rejectsWith(preprocess(resized, body(bombPng(20000, 20000))), 'payload_too_large',
+      /^image: instance 0 is 20000x20000 \(400000000 pixels\), above this model's limit of 16777216 pixels \(maxPixels\)$/);
+    await rejectsWith(preprocess(resized, body(bombPng(20000, 20000, true))), 'payload_too_large', /20000x20000/);
+    assert.ok(process.memoryUsage().rss - before < 300 * 1024 * 1024, 'the bomb was decoded');
+    await rejectsWith(preprocess(resized, body(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'))), 'bad_request', /^image: instance 0 is a svg image; send PNG, JPEG, WebP or GIF$/);
+    await rejectsWith(preprocess(resized, body(Buffer.from('plain words'))), 'bad_request', /^image: instance 0 is not a PNG, JPEG, WebP or GIF image/);
+    const truncated = (await png()).subarray(0, 40);
+    await rejectsWith(preprocess(resized, body(truncated)), 'bad_request', /^image: instance 0 /);
+  });
+
+  it('tells the accepted formats by their first bytes', async () => {
+    assert.equal(sniffFormat(await png()), 'png');
+    assert.equal(sniffFormat(await sharp({ create: { width: 2, height: 2, channels: 3, background: 'red' } }).jpeg().toBuffer()), 'jpeg');
+    assert.equal(sniffFormat(await sharp({ create: { width: 2, height: 2, channels: 3, background: 'red' } }).webp().toBuffer()), 'webp');
+    assert.equal(sniffFormat(await sharp({ create: { width: 2, height: 2, channels: 3, background: 'red' } }).gif().toBuffer()), 'gif');
+    assert.equal(sniffFormat(Buffer.from('GIF8')), undefined);
+    assert.equal(sniffFormat(Buffer.from('RIFF0000WAVE')), undefined);
   });
 
   it('maxPixels is per image and configurable', async () => {
