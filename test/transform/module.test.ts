@@ -47,6 +47,7 @@ export function preprocess(request) {
   if (how === 'hang') for (;;) {}
   if (how === 'crash') process.exit(3);
   if (how === 'shape') return 42;
+  if (how === 'function') return { instances: [() => 1] };
   if (how === 'busy') { const end = Date.now() + 400; while (Date.now() < end) {} }
   return { instances: request.instances };
 }
@@ -147,6 +148,13 @@ models:
     assert.match((await res.json() as { error: string }).error, /preprocess returned number 42; expected \{instances/);
   });
 
+  it('answers 500 when preprocess returns what cannot cross threads (a function), and keeps serving', async () => {
+    const res = await post('bad', { instances: [[1, 2, 3, 4]] }, { 'x-how': 'function' });
+    assert.equal(res.status, 500);
+    assert.match((await res.json() as { error: string }).error, /module .*bad\.js: preprocess threw DataCloneError/);
+    assert.equal((await post('bad', { instances: [[5.1, 3.5, 1.4, 0.2]] })).status, 200);
+  });
+
   it('cuts off a module that hangs at the deadline, and serves the next call on a fresh worker', async () => {
     const res = await post('bad', { instances: [[1, 2, 3, 4]] }, { 'x-how': 'hang' });
     assert.equal(res.status, 504);
@@ -222,6 +230,34 @@ describe('infergate check and transform modules', () => {
       assert.equal(out.status, 1);
       assert.match(out.stderr, /a transform step is one object with one of the keys image, scale, softmax, topk, labels, module; got "resize"/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('modules that cannot load', () => {
+  it('a syntax error, or a module exporting nothing the gateway calls, keeps its model not ready, saying why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'transform-broken-'));
+    writeFileSync(join(dir, 'syntax.js'), 'export function preprocess(r) { return r;\n');
+    writeFileSync(join(dir, 'empty.js'), 'export const version = 1;\n');
+    const gw = await startGateway(`
+frontends: { kserve: {} }
+backends: { local: { type: onnx, modelRepository: ${repo} } }
+models:
+  syntax: { transform: { module: ${join(dir, 'syntax.js')}, workers: 1 }, targets: [ { backend: local, model: iris } ] }
+  empty: { transform: { module: ${join(dir, 'empty.js')}, workers: 1 }, targets: [ { backend: local, model: iris } ] }
+  iris: { targets: [ { backend: local } ] }
+`);
+    try {
+      const errorOf = async (model: string): Promise<string> => {
+        const res = await fetch(`${gw.url}/v1/models/${model}:predict`, { method: 'POST', body: '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' });
+        return res.status === 503 ? (await res.json() as { error: string }).error : '';
+      };
+      await waitFor(async () => /load failed: .*SyntaxError|load failed: .*Unexpected end/i.test(await errorOf('syntax')), 10_000);
+      await waitFor(async () => /load failed: it exports none of preprocess, postprocess and combine/.test(await errorOf('empty')), 10_000);
+      assert.equal((await fetch(`${gw.url}/v2/models/iris/ready`)).status, 200, 'the other models are served');
+    } finally {
+      await gw.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
