@@ -29,6 +29,7 @@ export const errorCodes = {
   length_required: { status: 411, origin: 'client' },
   payload_too_large: { status: 413, origin: 'client' },
   response_too_large: { status: 413, origin: 'client' },
+  not_acceptable: { status: 406, origin: 'client' },
   unsupported_media_type: { status: 415, origin: 'client' },
   expectation_failed: { status: 417, origin: 'client' },
   headers_too_large: { status: 431, origin: 'client' },

@@ -25,12 +25,25 @@ export function parseCsv(body: Buffer): number[][] {
 }
 
 /**
- * formatCsv writes one line per prediction: an array's values comma-separated, anything else
- * one cell; a string or nested value with a comma, quote or newline is quoted (RFC 4180).
+ * formatCsv writes one line per prediction, as cells: a scalar is one cell, an array one cell
+ * per element, an object one cell per scalar value and one per element of an array value, in
+ * key order ({"label": 0, "probabilities": [0.9, 0.1]} → 0,0.9,0.1). What is nested deeper is
+ * one JSON cell; a cell with a comma, quote or newline is quoted (RFC 4180).
  */
 export function formatCsv(predictions: readonly unknown[]): string {
-  const lines = predictions.map((p) => (Array.isArray(p) ? p.map(csvCell).join(',') : csvCell(p)));
+  const lines = predictions.map((p) => cellsOf(p).map(csvCell).join(','));
   return `${lines.join('\n')}\n`;
+}
+
+function cellsOf(p: unknown): unknown[] {
+  if (Array.isArray(p)) return p;
+  if (typeof p !== 'object' || p === null) return [p];
+  const out: unknown[] = [];
+  for (const v of Object.values(p)) {
+    if (Array.isArray(v)) out.push(...v);
+    else out.push(v);
+  }
+  return out;
 }
 
 function csvCell(v: unknown): string {

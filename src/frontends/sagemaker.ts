@@ -1,18 +1,21 @@
 // sagemaker.ts — the SageMaker BYOC hosting contract: GET /ping (200, empty body, when ready)
 // and POST /invocations. JSON bodies carry rows ({"instances"}) or v2 tensors; text/csv carries
-// rows of numbers and is answered in CSV when the client accepts text/csv. Binary tensors use
+// rows of numbers and JSON Lines one instance per line. The answer's type follows Accept (JSON,
+// CSV or JSON Lines for rows; 406 when it allows none). Binary tensors use
 // Triton-on-SageMaker framing (the JSON header size in the content type: SageMaker passes no
 // custom headers). https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
 
 import { z } from 'zod';
 import { formatCsv, parseCsv } from '../codecs/csv.ts';
 import { size } from '../config/units.ts';
-import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest } from '../types.ts';
+import type { FrontendDeps, FrontendFactory, HttpRequest, ModelHandle } from '../types.ts';
 import type { InferRequest } from '../tensors/tensor.ts';
+import { GatewayError } from '../errors.ts';
 import { answerReply, checkResponseSize, predictionsOf, predictReply, type ReplyLimit } from './answer.ts';
 import { header, mediaTypeOf, readPredictBody, sizedContentType, type PredictBody } from './body.ts';
 import { callModel, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
+import { chooseAnswerType, formatJsonLines, jsonLinesTypes, parseJsonLines, rowAnswerTypes } from './sagemaker-content.ts';
 
 const sagemakerSchema = z.strictObject({
   model: z.string().describe('Gateway model that answers /invocations.'),
@@ -39,19 +42,18 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
         frontend: 'sagemaker',
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, targetModel(req, deps) ?? config.model);
-          if (mediaTypeOf(req.headers['content-type']) === 'text/csv') {
-            const raw = await req.body();
-            const request: InferRequest = { instances: parseCsv(raw) };
-            if (handle.transform !== undefined) request.payload = { contentType: 'text/csv', body: raw };
-            const { response, headers } = await callModel(req, handle, request, limit);
-            if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
-            const predictions = predictionsOf(handle.transform === undefined ? request : {}, response);
-            return wantsCsv(req) ? csvReply(predictions, limit, headers) : predictReply({ request, framing: 'header' }, response, handle, limit, headers);
-          }
-          const body: PredictBody = await readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv'] }, handle);
+          forwardCustomAttributes(req);
+          const body = await readInvocation(req, handle);
+          // Decided before the model runs: an answer the client cannot take is not computed.
+          const rows = body.request.inputs === undefined;
+          const type = chooseAnswerType(header(req, 'accept'), rows ? rowAnswerTypes : tensorAnswerTypes);
           const { response, headers } = await callModel(req, handle, body.request, limit);
-          if (response.answer === undefined && body.request.instances !== undefined && wantsCsv(req)) {
-            return csvReply(predictionsOf(handle.transform === undefined ? body.request : {}, response), limit, headers);
+          if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
+          if (rows && type !== 'application/json') {
+            const predictions = predictionsOf(handle.transform === undefined ? body.request : {}, response);
+            const text = type === 'text/csv' ? formatCsv(predictions) : formatJsonLines(predictions);
+            checkResponseSize(Buffer.byteLength(text), limit);
+            return { status: 200, headers: { ...headers, 'content-type': type }, body: text };
           }
           return predictReply(body, response, handle, limit, headers);
         },
@@ -71,21 +73,38 @@ function targetModel(req: HttpRequest, deps: FrontendDeps): string | undefined {
   return undefined;
 }
 
-// wantsCsv: the first of text/csv and application/json (or */*) named in Accept wins; JSON otherwise.
-function wantsCsv(req: HttpRequest): boolean {
-  const accept = header(req, 'accept');
-  if (accept === undefined) return false;
-  for (const part of accept.split(',')) {
-    const type = mediaTypeOf(part);
-    if (type === 'text/csv') return true;
-    if (type === 'application/json' || type === '*/*' || type === 'application/*') return false;
+// What a v2 tensor answer can be sent as: JSON, or binary in either framing.
+const tensorAnswerTypes = ['application/json', sagemakerBinary.mediaType, 'application/octet-stream'] as const;
+
+// readInvocation reads the body: text/csv and JSON Lines rows here, the rest as every predict
+// route does. For a model whose transform reads any body, rows that do not parse go to it as bytes.
+async function readInvocation(req: HttpRequest, handle: ModelHandle): Promise<PredictBody> {
+  const media = mediaTypeOf(req.headers['content-type']);
+  if (media !== 'text/csv' && !jsonLinesTypes.has(media)) {
+    return readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv', 'application/jsonlines'] }, handle);
   }
-  return false;
+  const raw = await req.body();
+  const payload = { contentType: media, body: raw };
+  let request: InferRequest;
+  try {
+    request = { instances: media === 'text/csv' ? parseCsv(raw) : parseJsonLines(raw, req.maxJsonDepth) };
+  } catch (err) {
+    if (handle.transform?.takesPayload !== true) throw err;
+    return { request: { payload }, framing: 'header' };
+  }
+  if (handle.transform !== undefined) request.payload = payload;
+  return { request, framing: 'header' };
 }
 
-// csvReply answers predictions in text/csv, within the response limit.
-function csvReply(predictions: unknown[], limit: ReplyLimit, headers: Record<string, string>): HttpReply {
-  const text = formatCsv(predictions);
-  checkResponseSize(Buffer.byteLength(text), limit);
-  return { status: 200, headers: { ...headers, 'content-type': 'text/csv' }, body: text };
+// forwardCustomAttributes passes X-Amzn-SageMaker-Custom-Attributes on to the backend, as
+// SageMaker passes it to the container: opaque, at most 1024 visible ASCII characters.
+function forwardCustomAttributes(req: HttpRequest): void {
+  const value = header(req, customAttributes);
+  if (value === undefined) return;
+  if (value.length > 1024 || !/^[\x20-\x7e]*$/.test(value)) {
+    throw new GatewayError('bad_request', `${customAttributes} must be at most 1024 visible ASCII characters`);
+  }
+  req.call.forward[customAttributes] = value;
 }
+
+const customAttributes = 'x-amzn-sagemaker-custom-attributes';

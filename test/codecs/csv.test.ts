@@ -28,6 +28,10 @@ test('parseCsv: a body with no rows → 400 saying what to send', () => {
 
 test('formatCsv: a line per prediction; rows comma-separated; text with a comma, quote or newline quoted', () => {
   assert.equal(formatCsv([3, 7.5]), '3\n7.5\n');
-  assert.equal(formatCsv([[1, 2], 'a,b', { k: 1 }, true, 10n]), '1,2\n"a,b"\n"{""k"":1}"\ntrue\n10\n');
+  assert.equal(formatCsv([[1, 2], 'a,b', { k: 1 }, true, 10n]), '1,2\n"a,b"\n1\ntrue\n10\n');
+  // An object's scalar and flat-array values are cells, in key order (the iris model's answer).
+  assert.equal(formatCsv([{ label: 0, probabilities: [0.9, 0.05, 0.05] }, { label: 2, probabilities: [0, 0.1, 0.9] }]), '0,0.9,0.05,0.05\n2,0,0.1,0.9\n');
+  // Deeper nesting is one JSON cell, quoted.
+  assert.equal(formatCsv([[[1, 2], 3], { m: { a: 1 } }]), '"[1,2]",3\n"{""a"":1}"\n');
   assert.equal(formatCsv(['plain', 'line\nbreak', ['x', 'say "hi"']]), 'plain\n"line\nbreak"\nx,"say ""hi"""\n');
 });

@@ -44,10 +44,48 @@ test('text/csv rows of numbers → instances; CSV answer when Accept is text/csv
   assert.deepEqual(json.json(), { predictions: [3] });
   const jsonFirst = await inject(routesFor(), 'POST', '/invocations', { body: '1,2', headers: { 'content-type': 'text/csv', accept: 'application/json, text/csv' } });
   assert.deepEqual(jsonFirst.json(), { predictions: [3] });
-  // JSON in, CSV out; rows become comma-separated lines, nested values a quoted JSON cell.
-  const rows = fakeModel('iris', { infer: () => ({ predictions: [[1, 2], 'a,b', { k: 1 }] }) });
+  // JSON in, CSV out; rows become comma-separated lines, an object its values as cells.
+  const rows = fakeModel('iris', { infer: () => ({ predictions: [[1, 2], 'a,b', { label: 1, probabilities: [0.25, 0.75] }] }) });
   const r = await inject(routesFor(fakeDeps([rows])), 'POST', '/invocations', { body: { instances: [1, 2, 3] }, headers: { accept: 'text/csv' } });
-  assert.equal(r.text(), '1,2\n"a,b"\n"{""k"":1}"\n');
+  assert.equal(r.text(), '1,2\n"a,b"\n1,0.25,0.75\n');
+});
+
+test('Accept is honoured with q-values and wildcards; one that allows nothing offered is 406 naming what is', async () => {
+  const ask = (accept: string) => inject(routesFor(), 'POST', '/invocations', { body: '1,2\n3,4', headers: { 'content-type': 'text/csv', accept } });
+  assert.equal((await ask('text/csv;q=0.5, application/json;q=0.9')).headers['content-type'], 'application/json');
+  assert.equal((await ask('application/json;q=0, text/*')).headers['content-type'], 'text/csv');
+  assert.equal((await ask('*/*')).headers['content-type'], 'application/json');
+  const lines = await ask('application/jsonlines');
+  assert.equal(lines.headers['content-type'], 'application/jsonlines');
+  assert.equal(lines.text(), '3\n7\n');
+  const refused = await ask('image/png, text/html');
+  assert.equal(refused.status, 406);
+  assert.equal(refused.json().code, 'not_acceptable');
+  assert.match(refused.json().error, /"image\/png, text\/html" allows none of .*application\/json, text\/csv, application\/jsonlines/);
+  // A v2 tensor answer is JSON or binary: CSV is not offered for it.
+  const tensors = await inject(routesFor(fakeDeps([fakeModel('iris')])), 'POST', '/invocations', {
+    body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] }, headers: { accept: 'text/csv' },
+  });
+  assert.equal(tensors.status, 406);
+});
+
+test('JSON Lines in: one instance per line; a bad line is 400 naming it', async () => {
+  const r = await inject(routesFor(), 'POST', '/invocations', { body: '[1,2]\n\n[3,4]\n', headers: { 'content-type': 'application/jsonlines', accept: 'application/jsonlines' } });
+  assert.equal(r.status, 200);
+  assert.equal(r.text(), '3\n7\n');
+  const bad = await inject(routesFor(), 'POST', '/invocations', { body: '[1,2]\n[3,\n', headers: { 'content-type': 'application/jsonl' } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json().error, /^JSON Lines line 2: /);
+});
+
+test('X-Amzn-SageMaker-Custom-Attributes goes on to the backend as it came; a value SageMaker would refuse is 400', async () => {
+  let seen: Record<string, string> | undefined;
+  const model = fakeModel('iris', { infer: (_req, ctx) => { seen = { ...ctx.forward }; return { predictions: [1] }; } });
+  const r = await inject(routesFor(fakeDeps([model])), 'POST', '/invocations', { body: { instances: [1] }, headers: { 'x-amzn-sagemaker-custom-attributes': 'trace=abc,k=v' } });
+  assert.equal(r.status, 200);
+  assert.equal(seen?.['x-amzn-sagemaker-custom-attributes'], 'trace=abc,k=v');
+  const long = await inject(routesFor(fakeDeps([model])), 'POST', '/invocations', { body: { instances: [1] }, headers: { 'x-amzn-sagemaker-custom-attributes': 'x'.repeat(1025) } });
+  assert.equal(long.status, 400);
 });
 
 test('bad CSV → 400 naming line and column; empty CSV → 400', async () => {
