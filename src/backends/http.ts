@@ -10,9 +10,12 @@ import { clip, describeValue, GatewayError } from '../errors.ts';
 import { tensorSpecSchema } from '../tensors/spec.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
-import { oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
+import { headerOf, oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { createRawProxy, type RawProxy } from './passthrough.ts';
 import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+
+// SageMaker's opaque per-request attributes, both ways (the sagemaker frontend forwards the client's).
+const customAttributesHeader = 'x-amzn-sagemaker-custom-attributes';
 
 const { url, urls, connectTimeoutMs, maxResponseBytes, outlierDetection } = serverFields;
 
@@ -69,10 +72,13 @@ export const http: BackendFactory<HttpConfig> = {
             const instances = req.instances ?? (req.inputs === undefined ? undefined : tensorsToInstances(req.inputs));
             if (instances === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
             const body = stringifyJson(req.parameters === undefined ? { instances } : { instances, parameters: req.parameters });
+            let attributes: string | undefined;
             const predictions = await link.exchange({
               method: 'POST', path, body, ctx, headers: { 'content-type': 'application/json', accept: 'application/json' },
-            }, (answer) => readPredictions(answer, where, instances.length));
+            }, (answer) => { attributes = headerOf(answer, customAttributesHeader); return readPredictions(answer, where, instances.length); });
             const out: InferResponse = { modelName: model, ...(version === undefined ? {} : { modelVersion: version }) };
+            // A model server's own SageMaker custom attributes go back to the client (the sagemaker frontend writes them).
+            if (attributes !== undefined && attributes.length <= 1024 && /^[\x20-\x7e]*$/.test(attributes)) out.headers = { [customAttributesHeader]: attributes };
             if (req.inputs !== undefined && req.instances === undefined) out.outputs = predictionsToTensors(predictions, meta.outputs, name);
             else out.predictions = predictions;
             return out;

@@ -48,6 +48,9 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
           const rows = body.request.inputs === undefined;
           const type = chooseAnswerType(header(req, 'accept'), rows ? rowAnswerTypes : tensorAnswerTypes);
           const { response, headers } = await callModel(req, handle, body.request, limit);
+          // The model server's own custom attributes go back to the caller, as SageMaker returns them.
+          const attributes = response.headers?.[customAttributes];
+          if (attributes !== undefined) headers[customAttributes] = attributes;
           if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
           if (rows && type !== 'application/json') {
             const predictions = predictionsOf(handle.transform === undefined ? body.request : {}, response);

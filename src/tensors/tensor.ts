@@ -61,6 +61,8 @@ export interface InferResponse {
    * frontend writes it as it is (JSON, or bytes with their content type).
    */
   answer?: { kind: 'json'; value: unknown } | { kind: 'bytes'; body: Buffer; contentType: string };
+  /** Answer headers a server sent for the client (SageMaker custom attributes); a frontend decides which it writes. */
+  headers?: Record<string, string>;
 }
 
 /** TensorSpec describes one input or output of a model; -1 marks a variable dimension. */

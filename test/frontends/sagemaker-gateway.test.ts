@@ -2,6 +2,8 @@
 // answered in CSV cells, JSON Lines in and out, 406 for an Accept that allows nothing offered
 // (the model is not run), and custom attributes reaching an HTTP model server as they came.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startEchoBackend, type EchoBackend } from '../support/echo-backend.ts';
@@ -12,14 +14,28 @@ const repo = fileURLToPath(new URL('../../backends/onnx', import.meta.url));
 describe('SageMaker /invocations content types through the gateway', () => {
   let gw: RunningGateway;
   let echo: EchoBackend;
+  let attributing: Server;
   before(async () => {
     echo = await startEchoBackend();
+    // A model server that sets custom attributes of its own on its answer.
+    attributing = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('x-amzn-sagemaker-custom-attributes', 'model-said=yes');
+        res.setHeader('content-type', 'application/json');
+        res.end('{"predictions": [42]}');
+      });
+    });
+    await new Promise<void>((r) => attributing.listen(0, '127.0.0.1', r));
+    const attributingUrl = `http://127.0.0.1:${(attributing.address() as AddressInfo).port}`;
     gw = await startGateway(`
 frontends: { sagemaker: { model: iris }, kserve: {} }
 backends:
   local: { type: onnx, modelRepository: ${repo} }
   flask: { type: http, url: ${echo.url}, predictPath: /predict }
+  attributing: { type: http, url: ${attributingUrl} }
 models:
+  said: { targets: [ { backend: attributing } ] }
   iris: { targets: [ { backend: local } ] }
   sums: { targets: [ { backend: flask } ] }
 `);
@@ -27,6 +43,7 @@ models:
   after(async () => {
     await gw?.stop();
     await echo?.close();
+    await new Promise((r) => attributing?.close(r));
   });
 
   const invoke = (body: string, headers: Record<string, string>): Promise<Response> =>
@@ -64,5 +81,14 @@ models:
     });
     assert.equal(res.status, 200);
     assert.equal(echo.requests.at(-1)?.headers['x-amzn-sagemaker-custom-attributes'], 'c000b4f9-df62-4c85-a0bf-7c525f9104a4');
+    // The client's attributes are not echoed: only a model server's own come back.
+    assert.equal(res.headers.get('x-amzn-sagemaker-custom-attributes'), null);
+  });
+
+  it('returns the model server\'s own custom attributes to the caller', async () => {
+    const res = await invoke('{"instances": [[1]]}', { 'content-type': 'application/json', 'x-amzn-sagemaker-target-model': 'said' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { predictions: [42] });
+    assert.equal(res.headers.get('x-amzn-sagemaker-custom-attributes'), 'model-said=yes');
   });
 });
