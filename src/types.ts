@@ -185,6 +185,11 @@ export interface ModelHandle {
   ready(): boolean;
   /** Present when the model has a transform: `takesPayload` when its preprocess reads any body. */
   transform?: { takesPayload: boolean };
+  /**
+   * True when a body that is not rows or tensors goes down the path as bytes (`payload`): the
+   * transform reads any body, or every target's backend takes raw bodies.
+   */
+  takesPayload?: boolean;
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */

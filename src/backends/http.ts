@@ -27,6 +27,8 @@ const httpSchema = z.strictObject({
   healthPath: z.string().regex(/^\//).default('/health').describe('GET path for health; 2xx = ready.'),
   connectTimeoutMs,
   maxResponseBytes,
+  raw: z.boolean().default(false).describe(
+    'Take bodies that are not {"instances"} JSON (an image, CSV, an OpenAI request) on the platform predict routes: sent to predictPath unchanged with their content type, the answer returned unchanged (Vertex rawPredict).'),
   rawTimeoutMs: duration.prefault('60s').describe('Raw (passthrough) routes to this server: longest wait for its next byte.'),
   metadata: z.strictObject({
     inputs: z.array(tensorSpecSchema).optional(),
@@ -69,6 +71,9 @@ export const http: BackendFactory<HttpConfig> = {
           metadata: async () => structuredClone(meta),
           health,
           infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
+            if (req.instances === undefined && req.inputs === undefined && req.payload !== undefined && config.raw) {
+              return { modelName: model, answer: await link.exchange(rawRequest(path, req.payload, ctx), (a) => rawAnswer(a, where)) };
+            }
             const instances = req.instances ?? (req.inputs === undefined ? undefined : tensorsToInstances(req.inputs));
             if (instances === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
             const body = stringifyJson(req.parameters === undefined ? { instances } : { instances, parameters: req.parameters });
@@ -96,6 +101,21 @@ export const http: BackendFactory<HttpConfig> = {
     };
   },
 };
+
+// rawRequest sends the client's body on as it came: its content type (with parameters) and Accept.
+function rawRequest(path: string, payload: NonNullable<InferRequest['payload']>, ctx: CallContext) {
+  const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v.join(', ') : v);
+  const accept = single(ctx.headers.accept);
+  const headers: Record<string, string> = { 'content-type': single(ctx.headers['content-type']) ?? (payload.contentType || 'application/octet-stream') };
+  if (accept !== undefined) headers.accept = accept;
+  return { method: 'POST' as const, path, body: payload.body, ctx, headers };
+}
+
+// rawAnswer gives a 2xx answer back as it came, with the server's content type.
+function rawAnswer(answer: ServerAnswer, where: string): NonNullable<InferResponse['answer']> {
+  if (answer.status < 200 || answer.status >= 300) throw predictError(answer, where);
+  return { kind: 'bytes', body: answer.body, contentType: headerOf(answer, 'content-type') ?? 'application/octet-stream' };
+}
 
 /** readPredictions checks a predict answer: a 2xx JSON object with one prediction per instance. */
 function readPredictions(answer: ServerAnswer, where: string, rows: number): unknown[] {

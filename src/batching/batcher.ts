@@ -64,7 +64,8 @@ export const batcher = {
     return {
       stage: (next) => {
         const batched = b.stage(next);
-        const route: Infer = (req, ctx) => (limit.value === 0 ? next(req, ctx) : batched(req, ctx));
+        // A raw body (no rows, no tensors) has nothing to merge: it goes on alone.
+        const route: Infer = (req, ctx) => (limit.value === 0 || (req.instances === undefined && req.inputs === undefined) ? next(req, ctx) : batched(req, ctx));
         // Only the first calls wait for the limit; after that no extra turn of the event loop.
         return (req, ctx) => (limit.value === undefined ? limit.learn(ctx.signal).then(() => route(req, ctx)) : route(req, ctx));
       },

@@ -36,7 +36,7 @@ export function predictionsOf(request: InferRequest, response: InferResponse): u
 export function predictReply(body: PredictBody, response: InferResponse, handle: ModelHandle, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
   if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
   const { request } = body;
-  if (handle.transform !== undefined && (request.instances !== undefined || request.inputs === undefined)) {
+  if ((handle.transform !== undefined && request.instances !== undefined) || (request.instances === undefined && request.inputs === undefined)) {
     return jsonReply({ predictions: predictionsOf({}, response) }, limit, headers);
   }
   if (request.instances !== undefined) return jsonReply({ predictions: predictionsOf(request, response) }, limit, headers);

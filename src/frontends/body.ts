@@ -71,12 +71,13 @@ export function header(http: HttpRequest, name: string): string | undefined {
  * readPredictBody checks the content type (415 before the body is read), reads the body and
  * decodes it as rows, v2 JSON tensors or binary tensors, with a 400 that says what is wrong.
  * For a model with a transform, the request keeps the body as it came (`payload`); when the
- * transform reads any body, one that is not rows or tensors is handed to it as is.
+ * model takes any body (its transform reads any, or its backends take raw bodies), one that is
+ * not rows or tensors goes down the path as is.
  */
 export async function readPredictBody(http: HttpRequest, opts: PredictBodyOptions, handle?: ModelHandle): Promise<PredictBody> {
-  if (handle?.transform === undefined) return decodePredictBody(http, opts);
+  if (handle === undefined || (handle.transform === undefined && handle.takesPayload !== true)) return decodePredictBody(http, opts);
   const contentType = mediaTypeOf(header(http, 'content-type'));
-  if (!handle.transform.takesPayload) {
+  if (handle.takesPayload !== true) {
     const body = await decodePredictBody(http, opts);
     body.request.payload = { contentType, body: await http.body() };
     return body;
@@ -87,7 +88,7 @@ export async function readPredictBody(http: HttpRequest, opts: PredictBodyOption
     body.request.payload = { contentType, body: await http.body() };
     return body;
   } catch (err) {
-    // Not rows or tensors (an image, CSV, a JSON shape of the module's own): the transform reads it.
+    // Not rows or tensors (an image, CSV, an OpenAI body): the transform or the raw backend takes it.
     const code = (err as { code?: string }).code;
     if (code !== 'unsupported_media_type' && code !== 'bad_request' && code !== 'invalid_json' && code !== 'bad_tensor') throw err;
     return { request: { payload: { contentType, body: await http.body() } }, framing };

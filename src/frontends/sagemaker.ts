@@ -92,10 +92,10 @@ async function readInvocation(req: HttpRequest, handle: ModelHandle): Promise<Pr
   try {
     request = { instances: media === 'text/csv' ? parseCsv(raw) : parseJsonLines(raw, req.maxJsonDepth) };
   } catch (err) {
-    if (handle.transform?.takesPayload !== true) throw err;
+    if (handle.takesPayload !== true) throw err;
     return { request: { payload }, framing: 'header' };
   }
-  if (handle.transform !== undefined) request.payload = payload;
+  if (handle.transform !== undefined || handle.takesPayload === true) request.payload = payload;
   return { request, framing: 'header' };
 }
 

@@ -152,7 +152,14 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
   if (!Object.hasOwn(config.models, name)) return undefined;
   const pipeline = pipelines.get(name)!;
   const model = config.models[name]!;
-  const transform = model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } };
+  // A body that is not rows or tensors goes on as bytes when the transform reads any body, or
+  // every target's backend takes raw bodies (an http backend with `raw: true`).
+  const payload = takesPayload(model.transform) || (model.targets !== undefined && model.targets.length > 0 &&
+    model.targets.every((t) => (config.backends[t.backend] as { raw?: boolean } | undefined)?.raw === true));
+  const transform = {
+    ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),
+    ...(payload ? { takesPayload: true } : {}),
+  };
   const graph = pipeline.graph;
   if (graph !== undefined) {
     // A graph has no versions of its own: a client naming one gets 404.
