@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { vertexBinaryType } from '../codecs/v2-binary.ts';
 import { size } from '../config/units.ts';
-import type { FrontendDeps, FrontendFactory, HttpRequest, RawRoute, Route } from '../types.ts';
+import type { Backend, FrontendDeps, FrontendFactory, HttpRequest, RawRoute, Route } from '../types.ts';
 import { predictReply } from './answer.ts';
 import { readPredictBody, sizedContentType, type PredictBodyOptions } from './body.ts';
 import { callModel, lookupModel } from './model-call.ts';
@@ -23,6 +23,8 @@ const vertexSchema = z.strictObject({
   rawPredictRoute: routePath.optional().describe('POST path streamed unparsed to rawBackend (rawPredict-style: any payload, any answer).'),
   rawBackend: z.string().optional().describe('Backend whose raw proxy serves rawPredictRoute (http or passthrough).'),
   rawBackendPath: routePath.optional().describe('Path on rawBackend for rawPredictRoute; default the request\'s own path.'),
+  invokeBackend: z.string().optional().describe(
+    'Backend (http or passthrough) that serves Vertex\'s invoke routes (models uploaded with invokeRoutePrefix "/*", on dedicated endpoints): /invoke/foo/bar is streamed to its /foo/bar, any method, unparsed.'),
   maxResponseBytes: size.prefault('1.5mb').describe(
     'Largest answer; a larger one is refused with 413 response_too_large, never cut (Vertex shared public endpoints allow 1.5 MB).'),
 }).describe('Vertex AI custom container: AIP_PREDICT_ROUTE and AIP_HEALTH_ROUTE.');
@@ -55,9 +57,33 @@ export const vertex: FrontendFactory<VertexConfig> = {
       { method: 'GET', path: config.healthRoute, frontend: 'vertex', handle: async () => readinessReply(deps, { ready: true }) },
     ];
     if (config.rawPredictRoute !== undefined) routes.push(rawPredict(config, deps));
+    if (config.invokeBackend !== undefined) routes.push(invokeRoutes(config.invokeBackend, deps));
     return routes;
   },
 };
+
+// invokeRoutes serves /invoke/* as Vertex's invoke method names it: the path after /invoke, on
+// the backend, streamed both ways (an LLM server's own routes, streaming answers included).
+function invokeRoutes(name: string, deps: FrontendDeps): RawRoute {
+  const proxy = rawProxyOf(name, deps, 'frontends.vertex.invokeBackend');
+  return {
+    method: '*',
+    path: '/invoke/*',
+    frontend: 'vertex',
+    raw(req, res, ctx) {
+      const rest = ctx.path.slice('/invoke'.length);
+      proxy(req, res, rest.startsWith('/') ? rest : `/${rest}`, ctx.fail);
+    },
+  };
+}
+
+// rawProxyOf finds a backend's raw proxy, or says at build time why it has none.
+function rawProxyOf(name: string, deps: FrontendDeps, where: string): NonNullable<Backend['proxy']> {
+  const backend = deps.backend(name);
+  if (backend === undefined) throw new Error(`${where}: unknown backend "${name}"`);
+  if (backend.proxy === undefined) throw new Error(`${where}: backend "${name}" (${backend.type}) cannot stream raw requests`);
+  return backend.proxy.bind(backend);
+}
 
 // rawPredict streams the body to a backend's raw proxy without parsing it. A wrong backend is
 // a config error, found when the routes are built (start or reload), not on the first request.
@@ -65,10 +91,7 @@ function rawPredict(config: VertexConfig, deps: FrontendDeps): RawRoute {
   const where = 'frontends.vertex.rawBackend';
   if (config.rawBackend === undefined) throw new Error(`${where}: rawPredictRoute ${config.rawPredictRoute} needs rawBackend, the backend to stream it to`);
   if (config.rawPredictRoute === config.predictRoute) throw new Error('frontends.vertex.rawPredictRoute: must differ from predictRoute');
-  const backend = deps.backend(config.rawBackend);
-  if (backend === undefined) throw new Error(`${where}: unknown backend "${config.rawBackend}"`);
-  if (backend.proxy === undefined) throw new Error(`${where}: backend "${config.rawBackend}" (${backend.type}) cannot stream raw requests`);
-  const proxy = backend.proxy.bind(backend);
+  const proxy = rawProxyOf(config.rawBackend, deps, where);
   const fixed = config.rawBackendPath;
   return {
     method: 'POST',

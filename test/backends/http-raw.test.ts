@@ -88,3 +88,55 @@ models:
     assert.equal(chat.status, 400);
   });
 });
+
+describe('Vertex invoke routes (invokeRoutePrefix "/*")', () => {
+  let gw: RunningGateway;
+  let server: Server;
+  const seen: Seen[] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ headers: req.headers, body: Buffer.concat(chunks), path: req.url ?? '' });
+        if (req.url === '/health') { res.end('ok'); return; }
+        // A streamed answer, as an LLM server sends one.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {"n":1}\n\n');
+        setTimeout(() => res.end('data: [DONE]\n\n'), 20);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    gw = await startGateway(`
+frontends: { vertex: { model: m, invokeBackend: llm } }
+backends: { llm: { type: http, url: ${url} } }
+models: { m: { targets: [ { backend: llm } ] } }
+`);
+  });
+  after(async () => {
+    await gw?.stop();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it('serves /invoke/foo/bar as the backend\'s /foo/bar, any method, the answer streamed through', async () => {
+    const res = await fetch(`${gw.url}/invoke/v1/chat/completions`, { method: 'POST', body: '{"stream": true}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    assert.equal(await res.text(), 'data: {"n":1}\n\ndata: [DONE]\n\n');
+    assert.equal(seen.at(-1)!.path, '/v1/chat/completions');
+    assert.equal(seen.at(-1)!.body.toString(), '{"stream": true}');
+    const get = await fetch(`${gw.url}/invoke/v1/models?limit=2`);
+    assert.equal(get.status, 200);
+    assert.equal(seen.at(-1)!.path, '/v1/models?limit=2');
+  });
+
+  it('refuses an invokeBackend that cannot stream, naming it, at start', async () => {
+    const dead = await startGateway(`
+frontends: { vertex: { model: m, invokeBackend: nowhere } }
+backends: { llm: { type: http, url: http://127.0.0.1:9 } }
+models: { m: { targets: [ { backend: llm } ] } }
+`, { waitReady: false }).then(async (g) => { await g.stop(); return undefined; }, (err: Error) => err);
+    assert.match(String(dead?.message), /frontends\.vertex\.invokeBackend: unknown backend \\?"nowhere/);
+  });
+});
