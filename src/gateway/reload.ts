@@ -44,13 +44,19 @@ async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, log: L
   const added = [...next.pipelines.values()].flatMap((p) => p.targets
     .filter((t) => t.weight > 0 && (fresh.has(next.backends.get(t.backend)!) || !served.has(keyOf(p.name, t))))
     .map((t) => ({ model: p.name, target: t })));
+  // A model built anew whose stages are not ready yet (a transform module still loading) is waited
+  // for too: the old one goes on answering meanwhile.
+  const oldPipelines = new Set(old.pipelines.values());
+  const loading = [...next.pipelines.values()].filter((p) => !oldPipelines.has(p));
   const until = performance.now() + warmSeconds * 1000;
   await pollHealth(next, log);
-  while (added.some((a) => !a.target.health.ready) && performance.now() < until) {
+  while ((added.some((a) => !a.target.health.ready) || loading.some((p) => !p.ready())) && performance.now() < until) {
     await new Promise((r) => setTimeout(r, 200));
     await pollHealth(next, log);
   }
   await Promise.allSettled(added.filter((a) => a.target.health.ready).map((a) => a.target.endpoint.metadata(AbortSignal.timeout(10_000))));
+  const unready = loading.filter((p) => !p.ready());
+  if (unready.length > 0) log.warn({ models: unready.map((p) => p.name) }, `models whose stages are not ready after ${warmSeconds} s (a transform loading or failed); swapped in`);
   const cold = added.filter((a) => !a.target.health.ready);
   if (cold.length > 0) {
     log.warn({ targets: cold.map((a) => `${a.model}/${a.target.name}`), reasons: cold.map((a) => a.target.health.reason) },
