@@ -6,9 +6,10 @@
 // Modes: no batching; Triton-style fixed delay (maxQueueDelayMs 2); work-conserving; adaptive.
 // Per mode: a 10% → 90% → 10% load step (per-phase p99, settle time), then a sweep of offered
 // loads from 5% of unbatched capacity up to 1.1× the mode's capacity (the last point is
-// saturation: goodput vs the ceiling N/(a + N·b)). Batched modes run with maxConcurrentBatches
-// 2: one batch runs at the backend while the next one travels, so the backend does not idle for
-// the gateway round trip between batches; one extra run measures saturation with 1 slot.
+// saturation: goodput vs the ceiling N/(a + N·b)). Batched modes run with the defaults, which
+// give maxConcurrentBatches 2: one batch runs at the backend while the next one travels, so the
+// backend does not idle for the gateway round trip between batches; one extra run measures
+// saturation with 1 slot (the default before).
 // Runnable alone: node bench/batching.ts   (≈ 2.5 min; BENCH_SCALE multiplies every run length;
 // writes bench/results/batching.json, which bench/chart.ts turns into bench/charts/.)
 
@@ -24,7 +25,6 @@ import { startNodeServer, type Proc } from './support/processes.ts';
 const A = 10;
 const B = 0.1;
 const N = 32;
-const SLOTS = 2;
 const TIMEOUT_MS = 2000;
 const unbatchedCapacity = 1000 / (A + B); // ≈ 99 rows/s
 const ceiling = (N * 1000) / (A + N * B); // ≈ 2,424 rows/s
@@ -33,9 +33,10 @@ const scale = Number(process.env.BENCH_SCALE ?? 1);
 export type Mode = 'none' | 'fixed' | 'workConserving' | 'adaptive';
 const modes: Record<Mode, Partial<BatchingConfig> | undefined> = {
   none: undefined,
-  fixed: { maxBatchSize: N, maxQueueDelayMs: 2, maxConcurrentBatches: SLOTS },
-  workConserving: { maxBatchSize: N, maxConcurrentBatches: SLOTS },
-  adaptive: { maxBatchSize: N, adaptive: true, maxConcurrentBatches: SLOTS },
+  // Each mode with the defaults: maxConcurrentBatches is left at its default (2).
+  fixed: { maxBatchSize: N, maxQueueDelayMs: 2 },
+  workConserving: { maxBatchSize: N },
+  adaptive: { maxBatchSize: N, adaptive: true },
 };
 
 // Offered loads (rows/s): 5% and 20% of unbatched capacity, then up towards each ceiling.
@@ -100,7 +101,7 @@ export async function runBatchingBench(): Promise<Record<string, unknown>> {
   }
   return {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, note: 'shared with other work', loadAverage1m: { before: round(loadBefore), after: round(loadavg()[0]!) } },
-    backend: { a: A, b: B, maxBatchSize: N, maxConcurrentBatches: SLOTS, timeoutMs: TIMEOUT_MS, note: 'stand-in HTTP backend with a known cost, one batch at a time' },
+    backend: { a: A, b: B, maxBatchSize: N, maxConcurrentBatches: 'default (2)', timeoutMs: TIMEOUT_MS, note: 'stand-in HTTP backend with a known cost, one batch at a time' },
     unbatchedCapacity: round(unbatchedCapacity), ceiling: round(ceiling),
     idleOverheadUs: await idleOverhead(),
     modes: results,

@@ -55,7 +55,7 @@ describe('batcher plugin: the backend\'s batch limit', () => {
     assert.equal(batcher.name, 'batcher');
     assert.equal(batcher.create({}, {} as TargetStageDeps), undefined);
     const model = z.strictObject(batcher.schema.model!);
-    assert.deepEqual(model.parse({ batching: {} }).batching, { maxBatchSize: 32, maxQueueDelayMs: 0, maxConcurrentBatches: 1, maxQueueRows: 4096, adaptive: false });
+    assert.deepEqual(model.parse({ batching: {} }).batching, { maxBatchSize: 32, maxQueueDelayMs: 0, maxConcurrentBatches: 2, maxQueueRows: 4096, adaptive: false });
     assert.deepEqual(z.strictObject(batcher.schema.target!).parse({}), {}, 'optional');
   });
 
