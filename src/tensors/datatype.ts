@@ -205,10 +205,17 @@ function toFloat(v: unknown): number | undefined {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** floatToHalf rounds a number to IEEE 754 binary16 bits (round to nearest even). */
+/**
+ * floatToHalf rounds a number to IEEE 754 binary16 bits (round to nearest even). The bits come
+ * from the value's float32 form, whose own rounding can land exactly on a halfway point; such a
+ * tie is settled by where the number itself lies, so the result is what rounding it once gives.
+ */
 export function floatToHalf(value: number): number {
   f32[0] = value;
   const x = u32[0]!;
+  // > 0: the number is further from zero than its float32 form; < 0: nearer; 0: the same.
+  const beyond = Math.abs(value) - Math.abs(f32[0]!);
+  const up = (rem: number, mid: number, half: number): boolean => rem > mid || (rem === mid && (beyond > 0 || (beyond === 0 && (half & 1) === 1)));
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -222,12 +229,12 @@ export function floatToHalf(value: number): number {
     let half = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
+    if (up(rem, mid, half)) half++;
     return sign | half;
   }
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
+  if (up(rem, 0x1000, half)) half++;
   return sign | half;
 }
 

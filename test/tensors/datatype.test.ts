@@ -31,6 +31,13 @@ test('b64 objects become BYTES and invalid UTF-8 comes back as b64', () => {
   assert.deepEqual(toJsonValues('BYTES', data), [{ b64: '/wA=' }]);
 });
 
+test('FP16 conversion rounds once: a double just past a halfway point whose float32 form is the halfway point', () => {
+  // 5.845703125 is halfway between two halves; a hair above it must round up, as Math.f16round does.
+  for (const x of [5.845703125000001, 5.845703124999999, -5.845703125000001, 65519.99999999999, 2 ** -25 * (1 + 2 ** -40)]) {
+    assert.equal(halfToFloat(floatToHalf(x)), Math.f16round(x), String(x));
+  }
+});
+
 test('FP16 conversion matches Math.f16round for any double', () => {
   fc.assert(fc.property(fc.double(), (x) => {
     const expected = Math.f16round(x);
