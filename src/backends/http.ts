@@ -13,6 +13,7 @@ import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
 import { headerOf, oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { createRawProxy, type RawProxy } from './passthrough.ts';
 import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { watchStream, type StreamLabels } from './shared/stream-watch.ts';
 
 // SageMaker's opaque per-request attributes, both ways (the sagemaker frontend forwards the client's).
 const customAttributesHeader = 'x-amzn-sagemaker-custom-attributes';
@@ -29,7 +30,7 @@ const httpSchema = z.strictObject({
   maxResponseBytes,
   raw: z.boolean().default(false).describe(
     'Take bodies that are not {"instances"} JSON (an image, CSV, an OpenAI request) on the platform predict routes: sent to predictPath unchanged with their content type, the answer returned unchanged (Vertex rawPredict).'),
-  rawTimeoutMs: duration.prefault('60s').describe('Raw (passthrough) routes to this server: longest wait for its next byte.'),
+  rawTimeoutMs: duration.prefault('60s').describe('Raw (passthrough) routes and streamed raw answers from this server: longest wait for its next byte.'),
   metadata: z.strictObject({
     inputs: z.array(tensorSpecSchema).optional(),
     outputs: z.array(tensorSpecSchema).optional(),
@@ -72,7 +73,8 @@ export const http: BackendFactory<HttpConfig> = {
           health,
           infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
             if (req.instances === undefined && req.inputs === undefined && req.payload !== undefined && config.raw) {
-              return { modelName: model, answer: await link.exchange(rawRequest(path, req.payload, ctx), (a) => rawAnswer(a, where)) };
+              const labels = { backend: name, target: ctx.target ?? '' };
+              return { modelName: model, answer: await link.exchange(rawRequest(path, req.payload, ctx), (a) => rawAnswer(a, where, config.rawTimeoutMs, labels)) };
             }
             const instances = req.instances ?? (req.inputs === undefined ? undefined : tensorsToInstances(req.inputs));
             if (instances === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
@@ -108,13 +110,22 @@ function rawRequest(path: string, payload: NonNullable<InferRequest['payload']>,
   const accept = single(ctx.headers.accept);
   const headers: Record<string, string> = { 'content-type': single(ctx.headers['content-type']) ?? (payload.contentType || 'application/octet-stream') };
   if (accept !== undefined) headers.accept = accept;
-  return { method: 'POST' as const, path, body: payload.body, ctx, headers };
+  return { method: 'POST' as const, path, body: payload.body, ctx, headers, streamWhen: isStreamed };
 }
 
-// rawAnswer gives a 2xx answer back as it came, with the server's content type.
-function rawAnswer(answer: ServerAnswer, where: string): NonNullable<InferResponse['answer']> {
+// isStreamed: server-sent events, or a body of no declared length (chunked), is relayed as it comes.
+function isStreamed(headers: ServerAnswer['headers']): boolean {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  return type.startsWith('text/event-stream') || headers['content-length'] === undefined;
+}
+
+// rawAnswer gives a 2xx answer back as it came, with the server's content type: streamed when
+// the server streams it (the gap between chunks bounded by rawTimeoutMs), else buffered.
+function rawAnswer(answer: ServerAnswer, where: string, idleMs: number, labels: StreamLabels): NonNullable<InferResponse['answer']> {
   if (answer.status < 200 || answer.status >= 300) throw predictError(answer, where);
-  return { kind: 'bytes', body: answer.body, contentType: headerOf(answer, 'content-type') ?? 'application/octet-stream' };
+  const contentType = headerOf(answer, 'content-type') ?? 'application/octet-stream';
+  if (answer.stream !== undefined) return { kind: 'stream', body: watchStream(answer.stream, idleMs, labels, where), contentType };
+  return { kind: 'bytes', body: answer.body, contentType };
 }
 
 /** readPredictions checks a predict answer: a 2xx JSON object with one prediction per instance. */

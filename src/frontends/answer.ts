@@ -83,6 +83,8 @@ export function tensorReply(body: PredictBody, response: InferResponse, handle: 
 /** answerReply writes a transform's own answer: JSON as it is, or bytes with their content type. */
 export function answerReply(answer: NonNullable<InferResponse['answer']>, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
   if (answer.kind === 'json') return jsonReply(answer.value, limit, headers);
+  // A stream has no size to check: its memory is bounded by backpressure, not by buffering.
+  if (answer.kind === 'stream') return { status: 200, headers: { ...headers, 'content-type': answer.contentType }, body: answer.body };
   checkResponseSize(answer.body.length, limit);
   return { status: 200, headers: { ...headers, 'content-type': answer.contentType }, body: answer.body };
 }

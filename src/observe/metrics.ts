@@ -38,6 +38,21 @@ export const transformDuration = new Histogram({
   registers: [registry],
 });
 
+export const streamDuration = new Histogram({
+  name: 'infergate_stream_duration_seconds',
+  help: 'Time a streamed answer took from its first byte to its end, by backend, target and outcome (ok, error: an idle gap, a failure, a client that left).',
+  labelNames: ['backend', 'target', 'outcome'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+  registers: [registry],
+});
+
+export const streamBytes = new Counter({
+  name: 'infergate_stream_bytes_total',
+  help: 'Bytes of streamed answers relayed to clients, by backend and target.',
+  labelNames: ['backend', 'target'] as const,
+  registers: [registry],
+});
+
 export const inFlight = new Gauge({
   name: 'infergate_in_flight_requests',
   help: 'Requests being served, by frontend.',

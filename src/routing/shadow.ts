@@ -157,7 +157,9 @@ export function createShadow(config: ShadowConfig, shadow: Infer, opts: ShadowOp
     stage: (next) => (req, ctx) => {
       const started = performance.now();
       return next(req, ctx).then((res) => {
-        if (!closed && config.percent > 0 && picked()) schedule(req, res, ctx, performance.now() - started);
+        // Only rows and tensors are copied: a raw body's answer (streamed, or bytes) has no
+        // predictions to compare, and a stream is never played twice.
+        if (!closed && config.percent > 0 && res.answer === undefined && picked()) schedule(req, res, ctx, performance.now() - started);
         return res;
       });
     },

@@ -3,12 +3,14 @@
 // from), and handler replies. Never a stack trace, never HTML.
 
 import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { stringifyJson } from '../codecs/json.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { HttpReply } from '../types.ts';
 
 /** writeReply sends a handler's reply; objects become JSON. */
 export function writeReply(res: ServerResponse, reply: HttpReply): void {
+  if (reply.body instanceof Readable) { writeStream(res, reply, reply.body); return; }
   if (res.headersSent || res.destroyed) return;
   let body: Buffer | string | undefined;
   const headers: Record<string, string> = { ...reply.headers };
@@ -23,6 +25,33 @@ export function writeReply(res: ServerResponse, reply: HttpReply): void {
   else if (reply.status !== 204 && reply.status !== 304) headers['content-length'] = '0';
   res.writeHead(reply.status, headers);
   res.end(body);
+}
+
+/**
+ * writeStream relays a streamed answer chunk by chunk (chunked transfer), pausing the source
+ * while the client's buffer is full. A client that leaves destroys the source (which aborts the
+ * server's call). A failure after the first byte ends the answer so the client can tell: an
+ * error event for server-sent events, else the chunked body is cut (no final chunk).
+ */
+function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): void {
+  if (res.headersSent || res.destroyed) { source.destroy(); return; }
+  const headers: Record<string, string> = { ...reply.headers };
+  const sse = (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
+  if (sse) headers['cache-control'] ??= 'no-cache';
+  res.writeHead(reply.status, headers);
+  res.flushHeaders();
+  let ended = false;
+  source.on('data', (chunk: Buffer) => { if (!res.write(chunk)) source.pause(); });
+  res.on('drain', () => source.resume());
+  source.once('end', () => { ended = true; res.end(); });
+  source.once('error', (err) => {
+    ended = true;
+    if (res.destroyed) return;
+    const e = toGatewayError(err);
+    if (sse) res.end(`event: error\ndata: ${stringifyJson(e.toJSON())}\n\n`);
+    else res.destroy(e);
+  });
+  res.once('close', () => { if (!ended) source.destroy(); });
 }
 
 /** writeError sends a GatewayError (or anything, mapped through toGatewayError) as JSON. */

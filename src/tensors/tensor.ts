@@ -60,9 +60,20 @@ export interface InferResponse {
    * An answer a transform's postprocess made that is neither predictions nor outputs: the
    * frontend writes it as it is (JSON, or bytes with their content type).
    */
-  answer?: { kind: 'json'; value: unknown } | { kind: 'bytes'; body: Buffer; contentType: string };
+  answer?: { kind: 'json'; value: unknown } | { kind: 'bytes'; body: Buffer; contentType: string } | StreamedAnswer;
   /** Answer headers a server sent for the client (SageMaker custom attributes); a frontend decides which it writes. */
   headers?: Record<string, string>;
+}
+
+/**
+ * StreamedAnswer is a server's answer relayed as it comes (server-sent events, a chunked body):
+ * the frontend writes its chunks as they arrive; an error on it after the first byte ends the
+ * answer in a way the client can tell (an SSE error event, or a cut chunked body).
+ */
+export interface StreamedAnswer {
+  kind: 'stream';
+  body: import('node:stream').Readable;
+  contentType: string;
 }
 
 /** TensorSpec describes one input or output of a model; -1 marks a variable dimension. */

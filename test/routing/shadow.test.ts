@@ -196,9 +196,13 @@ test('the shadow plugin: no `shadow` block, no stage; with one, copies go to the
   const stage = shadowPlugin.create({ shadow: shadowSchema.parse({ backend: 'shadow', version: 3 }) }, deps)!;
   try {
     assert.deepEqual(asked, [['plugin', '3']], 'the gateway model name by default, the version as a string');
+    // An answer of its own (a raw body's bytes or stream) has nothing to compare: never copied.
+    const bytes = { answer: { kind: 'bytes' as const, body: Buffer.from('x'), contentType: 'text/plain' } };
+    assert.deepEqual(await stage.stage(async () => bytes)(req, context()), bytes);
     assert.deepEqual(await stage.stage(async () => ({ predictions: [1] }))(req, context()), { predictions: [1] });
     while (copies === 0) await new Promise((r) => setImmediate(r));
     assert.equal((stage.status!() as { sent: number }).sent, 1);
+    assert.equal(copies, 1);
   } finally {
     await stage.close!();
   }

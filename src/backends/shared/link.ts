@@ -4,17 +4,22 @@
 // is always consumed or destroyed), time it, and map transport failures to GatewayErrors in one
 // place; plus the status mapping and schema fields these backends share.
 
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { duration, size } from '../../config/units.ts';
-import { clip, GatewayError, toGatewayError } from '../../errors.ts';
+import { GatewayError, toGatewayError } from '../../errors.ts';
 import { backendDuration } from '../../observe/metrics.ts';
 import type { CallContext, Health } from '../../types.ts';
 import { answerBudget, type ByteBudget } from './budget.ts';
 import { parserFailure, poolFor } from './client.ts';
 import { pickerFor, type EndpointLease, type EndpointPicker } from './endpoints.ts';
 import { outlierDetectionSchema } from './outlier.ts';
+import type { ServerAnswer } from './server-answer.ts';
+
+export type { ServerAnswer } from './server-answer.ts';
+export { errorText, headerOf, retryAfterOf, statusError } from './server-answer.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
@@ -33,11 +38,6 @@ export function oneOfUrl(c: { url?: string | undefined; urls?: string[] | undefi
 }
 
 /** ServerAnswer is a model server's whole answer, read into memory. */
-export interface ServerAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
 
 /** errorBodyBytes caps what is read of a failed answer: it is only read for its message. */
 export const errorBodyBytes = 64 * 1024;
@@ -50,6 +50,8 @@ export interface SendOptions {
   /** The client call, for its signal, forwarded headers and metrics; absent for probes. */
   ctx?: CallContext;
   signal?: AbortSignal;
+  /** Says from a 2xx answer's headers whether its body is streamed to the caller instead of read. */
+  streamWhen?(headers: ServerAnswer['headers']): boolean;
 }
 
 /** ServerLink sends requests to one backend's server (one or several replicas). */
@@ -94,10 +96,19 @@ export class ServerLink {
    */
   async exchange<T>(opts: SendOptions, read: (answer: ServerAnswer) => T): Promise<T> {
     const lease = this.#picker.acquire();
+    let stream: Readable | undefined;
     try {
-      return await this.#sendTo(lease.url, opts, read);
+      return await this.#sendTo(lease.url, opts, (answer) => {
+        stream = answer.stream;
+        return read(answer);
+      });
+    } catch (err) {
+      stream?.destroy();
+      throw err;
     } finally {
-      lease.release();
+      // A streamed answer keeps its URL leased (in flight) until its body is done.
+      if (stream !== undefined && !stream.destroyed) stream.once('close', () => lease.release());
+      else lease.release();
     }
   }
 
@@ -144,6 +155,12 @@ export class ServerLink {
         ...(opts.body === undefined ? {} : { body: opts.body }),
       });
       const ok = res.statusCode >= 200 && res.statusCode < 300;
+      if (ok && read !== undefined && opts.streamWhen?.(res.headers) === true) {
+        // The first byte is in: from here the caller reads, and the call counts as answered.
+        const value = read({ status: res.statusCode, headers: res.headers, body: Buffer.alloc(0), stream: res.body });
+        this.#picker.record(url);
+        return value;
+      }
       const body = await readCapped(res, ok ? this.#maxBytes : errorBodyBytes, `backend "${this.name}"`,
         { callMax: opts.ctx?.maxResponseBytes, budget: answerBudget, held, signal });
       const answer: ServerAnswer = { status: res.statusCode, headers: res.headers, body };
@@ -244,44 +261,4 @@ export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number,
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-/** errorText reads the message of a `{"error": "..."}` body (KServe v2, TF Serving, TorchServe `message`). */
-export function errorText(body: Buffer): string | undefined {
-  try {
-    const doc = JSON.parse(body.toString('utf8')) as { error?: unknown; message?: unknown };
-    const msg = typeof doc.error === 'string' ? doc.error : typeof doc.message === 'string' ? doc.message : undefined;
-    return msg === undefined ? undefined : clip(msg, 500);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * statusError is the common mapping of a failed answer: the client's mistakes (4xx) keep the
- * server's status and message; server failures (5xx) become 502 backend_error; 429 stays 429.
- */
-export function statusError(answer: ServerAnswer, where: string): GatewayError {
-  const { status } = answer;
-  const message = errorText(answer.body);
-  const retry = retryAfterOf(answer);
-  if (status === 429) return new GatewayError('backend_overloaded', message ?? `${where} is overloaded`, retry);
-  if (status === 503) return new GatewayError('backend_unavailable', `${where} is unavailable (503)${message === undefined ? '' : `: ${message}`}`, retry);
-  if (status >= 400 && status < 500) {
-    const code = status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'bad_request';
-    return new GatewayError(code, message ?? `${where} answered ${status}`, { status });
-  }
-  return new GatewayError('backend_error', `${where} failed with ${status}${message === undefined ? '' : `: ${message}`}`);
-}
-
-/** retryAfterOf gives the server's Retry-After seconds as error options, when it sent one. */
-export function retryAfterOf(answer: ServerAnswer): { retryAfter?: number } {
-  const v = Number(answer.headers['retry-after']);
-  return Number.isFinite(v) && v > 0 ? { retryAfter: v } : {};
-}
-
-/** headerOf reads a single-valued header of an answer. */
-export function headerOf(answer: ServerAnswer, name: string): string | undefined {
-  const v = answer.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
