@@ -10,7 +10,7 @@ import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 // The server's behaviour is chosen per request by the body's "mode".
-interface Control { next?: () => void; closed: number; written: number }
+interface Control { next?: () => void; closed: number; written: number; flaky?: number }
 
 describe('streamed answers on the platform routes', () => {
   let gw: RunningGateway;
@@ -30,9 +30,15 @@ describe('streamed answers on the platform routes', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     gw = await startGateway(`
-frontends: { vertex: { model: llm } }
+frontends: { vertex: { model: llm }, oci: { model: guarded, predictRoute: /oci/predict, healthRoute: /oci/health } }
 backends: { llm: { type: http, url: ${url}, raw: true, rawTimeoutMs: 400ms } }
-models: { llm: { timeoutMs: 600ms, targets: [ { backend: llm } ] } }
+models:
+  llm: { timeoutMs: 600ms, targets: [ { backend: llm } ] }
+  guarded:
+    timeoutMs: 600ms
+    targets: [ { backend: llm } ]
+    retry: { attempts: 1, budgetPercent: 100 }
+    breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 30s }
 `);
   });
   after(async () => {
@@ -43,6 +49,9 @@ models: { llm: { timeoutMs: 600ms, targets: [ { backend: llm } ] } }
 
   const ask = (mode: string, signal?: AbortSignal): Promise<Response> =>
     fetch(`${gw.url}/predict`, { method: 'POST', body: JSON.stringify({ mode }), headers: { 'content-type': 'application/json' }, ...(signal === undefined ? {} : { signal }) });
+  // The model with retry and a breaker, on OCI's route.
+  const askGuarded = (mode: string): Promise<Response> =>
+    fetch(`${gw.url}/oci/predict`, { method: 'POST', body: JSON.stringify({ mode }), headers: { 'content-type': 'application/json' } });
   const readChunk = async (reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> => {
     const { value, done } = await reader.read();
     return done ? '' : Buffer.from(value).toString();
@@ -106,6 +115,23 @@ models: { llm: { timeoutMs: 600ms, targets: [ { backend: llm } ] } }
     assert.ok(total > 60 * 1024 * 1024, `read ${total}`);
   });
 
+  it('a refusal before the first byte is retried; the stream then comes from the second attempt', async () => {
+    const before = control.flaky ?? 0;
+    const res = await askGuarded('flaky');
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'data: {"attempt":2}\n\n');
+    assert.equal((control.flaky ?? 0) - before, 2);
+  });
+
+  it('failures before the first byte open the breaker', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 10 && !seen.includes('circuit_open'); i++) seen.push((await (await askGuarded('fail500')).json() as { code: string }).code);
+    assert.ok(seen.includes('backend_error') && seen.at(-1) === 'circuit_open', seen.join(', '));
+    const open = await askGuarded('sse-stepped');
+    assert.equal(open.status, 503, 'the open breaker refuses the stream too');
+    assert.equal((await open.json() as { code: string }).code, 'circuit_open');
+  });
+
   it('counts streamed bytes and durations in /metrics', async () => {
     const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
     assert.match(text, /infergate_stream_bytes_total\{backend="llm",target="llm\/llm"\} [1-9]/);
@@ -162,6 +188,16 @@ function serve(mode: string, res: ServerResponse, control: Control): void {
       pump();
       return;
     }
+    case 'flaky':
+      control.flaky = (control.flaky ?? 0) + 1;
+      if (control.flaky % 2 === 1) { res.writeHead(503, { 'content-type': 'application/json' }); res.end('{"error": "warming up"}'); return; }
+      sse();
+      res.end('data: {"attempt":2}\n\n');
+      return;
+    case 'fail500':
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error": "the model broke"}');
+      return;
     default:
       res.statusCode = 400;
       res.end('unknown mode');
