@@ -224,12 +224,17 @@ export interface HttpReply {
   body?: unknown;
 }
 
+/** ErrorStyle is how a route's errors are written: the gateway's {"error", "code"}, or OpenAI's error object. */
+export type ErrorStyle = 'openai';
+
 /** Route is one method + path of a frontend. Paths use {name} placeholders for strict names. */
 export interface Route {
   method: 'GET' | 'POST' | 'HEAD';
   path: string;
   /** Frontend name, for metrics labels. */
   frontend: string;
+  /** Errors written in another API's shape (OpenAI's), for that API's clients. */
+  errorStyle?: ErrorStyle;
   handle(req: HttpRequest): Promise<HttpReply>;
 }
 
@@ -273,6 +278,8 @@ export interface BackendDeps {
 export interface BackendFactory<C extends { type: string } = { type: string }> {
   type: C['type'];
   schema: ZodType<C>;
+  /** True when a backend so configured takes raw bodies (requests with a `payload` and no rows or tensors). */
+  takesPayload?(config: C): boolean;
   create(name: string, config: C, deps: BackendDeps): Backend;
 }
 

@@ -46,6 +46,7 @@ type HttpConfig = z.infer<typeof httpSchema>;
 export const http: BackendFactory<HttpConfig> = {
   type: 'http',
   schema: httpSchema,
+  takesPayload: (config) => config.raw,
   create(name, config, deps): Backend {
     const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;

@@ -3,6 +3,7 @@
 import type { BackendFactory } from '../types.ts';
 import { http } from './http.ts';
 import { onnx } from './onnx/onnx.ts';
+import { openai } from './openai.ts';
 import { passthrough } from './passthrough.ts';
 import { tfserving } from './tfserving.ts';
 import { torchserve } from './torchserve.ts';
@@ -11,6 +12,7 @@ import { triton } from './triton.ts';
 export const backends: Record<string, BackendFactory<any>> = {
   http,
   onnx,
+  openai,
   passthrough,
   triton,
   tfserving,

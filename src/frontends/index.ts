@@ -4,6 +4,7 @@ import type { FrontendFactory } from '../types.ts';
 import { kserveV1 } from './kserve-v1.ts';
 import { kserveV2 } from './kserve-v2.ts';
 import { oci } from './oci.ts';
+import { openaiFront } from './openai.ts';
 import { sagemaker } from './sagemaker.ts';
 import { vertex } from './vertex.ts';
 
@@ -11,6 +12,7 @@ export const frontends: Record<string, FrontendFactory<any>> = {
   vertex,
   oci,
   sagemaker,
+  openai: openaiFront,
   // One `kserve` block serves both protocol versions; its v1 / v2 switches turn each off.
   kserve: { ...kserveV2, routes: (config, deps) => [...kserveV2.routes(config, deps), ...kserveV1.routes(config, deps)] },
 };

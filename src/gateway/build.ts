@@ -153,9 +153,12 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
   const pipeline = pipelines.get(name)!;
   const model = config.models[name]!;
   // A body that is not rows or tensors goes on as bytes when the transform reads any body, or
-  // every target's backend takes raw bodies (an http backend with `raw: true`).
+  // every target's backend takes raw bodies (openai, or http with `raw: true`).
   const payload = takesPayload(model.transform) || (model.targets !== undefined && model.targets.length > 0 &&
-    model.targets.every((t) => (config.backends[t.backend] as { raw?: boolean } | undefined)?.raw === true));
+    model.targets.every((t) => {
+      const cfg = config.backends[t.backend];
+      return cfg !== undefined && backendRegistry[cfg.type]?.takesPayload?.(cfg) === true;
+    }));
   const transform = {
     ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),
     ...(payload ? { takesPayload: true } : {}),

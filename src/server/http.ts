@@ -206,7 +206,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     // must be told apart from the primary's.
     if (call?.target !== undefined && !res.headersSent) res.setHeader('x-infergate-target', call.target);
     settle(err);
-    const e = writeError(res, err);
+    const e = writeError(res, err, match.kind === 'route' ? match.route.errorStyle : undefined);
     code = e.status;
     if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);
     else if ((child ?? options.log).isLevelEnabled('debug')) logOf().debug({ code: e.code }, e.message);

@@ -6,7 +6,7 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { stringifyJson } from '../codecs/json.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
-import type { HttpReply } from '../types.ts';
+import type { ErrorStyle, HttpReply } from '../types.ts';
 
 /** writeReply sends a handler's reply; objects become JSON. */
 export function writeReply(res: ServerResponse, reply: HttpReply): void {
@@ -55,7 +55,7 @@ function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): v
 }
 
 /** writeError sends a GatewayError (or anything, mapped through toGatewayError) as JSON. */
-export function writeError(res: ServerResponse, err: unknown): GatewayError {
+export function writeError(res: ServerResponse, err: unknown, style?: ErrorStyle): GatewayError {
   const e = toGatewayError(err);
   if (res.headersSent) {
     // The answer already started: the only honest signal left is a broken connection.
@@ -63,7 +63,7 @@ export function writeError(res: ServerResponse, err: unknown): GatewayError {
     return e;
   }
   if (e.code === 'client_closed' || res.destroyed) return e;
-  writeReply(res, errorReply(e));
+  writeReply(res, errorReply(e, style));
   return e;
 }
 
@@ -79,9 +79,19 @@ export function rawErrorResponse(err: unknown): string {
   return `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Error'}\r\n${lines}\r\n${body}`;
 }
 
-// errorReply is the answer to an error: its status, its headers and Retry-After, {"error", "code"}.
-function errorReply(e: GatewayError): HttpReply {
+// errorReply is the answer to an error: its status, its headers and Retry-After, {"error", "code"}
+// (or, on a route that speaks OpenAI's API, its error object, which OpenAI clients read).
+function errorReply(e: GatewayError, style?: ErrorStyle): HttpReply {
   const headers: Record<string, string> = { ...e.headers };
   if (e.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfter)));
+  if (style === 'openai') return { status: e.status, headers, body: { error: { message: e.message, type: openaiErrorType(e.status), param: null, code: e.code } } };
   return { status: e.status, headers, body: e.toJSON() };
+}
+
+// openaiErrorType gives the `type` OpenAI's API puts on an error of that status.
+function openaiErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return 'rate_limit_error';
+  return status < 500 ? 'invalid_request_error' : 'server_error';
 }

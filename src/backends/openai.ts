@@ -1,0 +1,105 @@
+// openai.ts — any OpenAI-compatible server (vLLM, TGI, llama.cpp, SGLang, Ollama): chat
+// completions, completions and embeddings, sent on as JSON with `model` set to the server's
+// model name, and answered as the server answered, streamed (server-sent events) when the
+// client asked `stream: true`. Readiness from GET /v1/models (or healthPath).
+// https://platform.openai.com/docs/api-reference
+
+import { z } from 'zod';
+import { parseJson, stringifyJson } from '../codecs/json.ts';
+import { duration } from '../config/units.ts';
+import { describeValue, GatewayError } from '../errors.ts';
+import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
+import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
+import { headerOf, oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
+import { watchStream } from './shared/stream-watch.ts';
+
+const openaiSchema = z.strictObject({
+  type: z.literal('openai'),
+  ...serverFields,
+  apiKey: z.string().min(1).optional().describe('Sent as "Authorization: Bearer KEY" to the server (write "${OPENAI_API_KEY}"); the client\'s own Authorization is never passed on.'),
+  healthPath: z.string().regex(/^\//).default('/v1/models').describe('GET path for readiness; 2xx = ready (vLLM and TGI also have /health).'),
+  streamIdleTimeoutMs: duration.prefault('60s').describe('Longest gap between two chunks of a streamed answer; past it the stream ends with an error event.'),
+}).superRefine(oneOfUrl).describe('An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/embeddings.');
+
+type OpenaiConfig = z.infer<typeof openaiSchema>;
+
+/** openaiRoutes are the OpenAI API paths this backend calls, by the body's kind. */
+export const openaiRoutes = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+} as const;
+
+/** openai is the registry entry of the OpenAI-compatible backend. */
+export const openai: BackendFactory<OpenaiConfig> = {
+  type: 'openai',
+  schema: openaiSchema,
+  takesPayload: () => true,
+  create(name, config, deps): Backend {
+    const link = new ServerLink(name, config, deps.log);
+    const where = `backend "${name}"`;
+    const auth: Record<string, string> = config.apiKey === undefined ? {} : { authorization: `Bearer ${config.apiKey}` };
+    const health = (signal?: AbortSignal): Promise<Health> =>
+      link.probe(config.healthPath, (a) => (a.status >= 200 && a.status < 300 ? undefined : `${config.healthPath} answered ${a.status}`), signal);
+    return {
+      name,
+      type: 'openai',
+      start: async () => {},
+      model(model) {
+        return {
+          health,
+          metadata: async () => ({ name: model, platform: 'openai', inputs: [], outputs: [] }),
+          infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
+            const body = openaiBody(req, model);
+            const path = req.payload?.path ?? routeOf(body);
+            const stream = body.stream === true;
+            const labels = { backend: name, target: ctx.target ?? '' };
+            const answer = await link.exchange({
+              method: 'POST', path, body: stringifyJson(body), ctx,
+              headers: { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', ...auth },
+              streamWhen: () => stream,
+            }, (a) => {
+              if (a.status < 200 || a.status >= 300) throw openaiError(a, where);
+              const contentType = headerOf(a, 'content-type') ?? (stream ? 'text/event-stream' : 'application/json');
+              if (a.stream !== undefined) return { kind: 'stream' as const, body: watchStream(a.stream, config.streamIdleTimeoutMs, labels, where), contentType };
+              return { kind: 'bytes' as const, body: a.body, contentType };
+            });
+            return { modelName: model, answer };
+          },
+        };
+      },
+      health,
+      endpoints: () => link.endpoints(),
+      close: async () => {},
+    };
+  },
+};
+
+// openaiBody reads an OpenAI request body and names the server's model in it.
+function openaiBody(req: InferRequest, model: string): Record<string, unknown> {
+  if (req.payload === undefined) {
+    throw new GatewayError('bad_request', 'an OpenAI-compatible model takes OpenAI request bodies ({"messages": ...}, {"prompt": ...} or {"input": ...}), not rows or tensors');
+  }
+  const doc = parseJson(req.payload.body, { maxDepth: 64 });
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('bad_request', `the request body is ${describeValue(doc)}; expected an OpenAI request object`);
+  return { ...(doc as Record<string, unknown>), model };
+}
+
+// routeOf tells an OpenAI body's kind by its keys, for bodies that came on a platform route.
+function routeOf(body: Record<string, unknown>): string {
+  if (body.messages !== undefined) return openaiRoutes.chat;
+  if (body.prompt !== undefined) return openaiRoutes.completions;
+  if (body.input !== undefined) return openaiRoutes.embeddings;
+  throw new GatewayError('bad_request', 'the request body has none of "messages" (chat), "prompt" (completions) or "input" (embeddings)');
+}
+
+// openaiError maps a server's error answer, keeping an OpenAI error's message.
+function openaiError(answer: ServerAnswer, where: string): GatewayError {
+  let message: string | undefined;
+  try {
+    const doc = JSON.parse(answer.body.toString('utf8')) as { error?: { message?: unknown } };
+    if (typeof doc.error?.message === 'string') message = doc.error.message;
+  } catch { /* not JSON: the status says it */ }
+  if (message === undefined) return statusError(answer, where);
+  return statusError({ ...answer, body: Buffer.from(JSON.stringify({ error: message })) }, where);
+}

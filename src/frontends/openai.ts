@@ -1,0 +1,69 @@
+// openai.ts — OpenAI's API in front: POST /v1/chat/completions, /v1/completions and
+// /v1/embeddings route by the body's "model" to the gateway model of that name (or an alias),
+// whose path (split, sticky, rollback, guards) ends in an OpenAI-compatible backend; the answer
+// is the server's, streamed when it streams. GET /v1/models lists the models. Errors are written
+// as OpenAI's error object, which OpenAI clients read.
+// https://platform.openai.com/docs/api-reference
+
+import { z } from 'zod';
+import { parseJson } from '../codecs/json.ts';
+import { size } from '../config/units.ts';
+import { clip, describeValue, GatewayError } from '../errors.ts';
+import type { FrontendDeps, FrontendFactory, HttpRequest, ModelHandle, Route } from '../types.ts';
+import { answerReply, jsonReply, type ReplyLimit } from './answer.ts';
+import { checkName, callModel, lookupModel } from './model-call.ts';
+
+const openaiFrontSchema = z.strictObject({
+  aliases: z.record(z.string().min(1).max(256), z.string()).default({}).describe(
+    'Model names clients send that are not gateway names (e.g. "meta-llama/Llama-3.1-8B-Instruct": llama), each to a gateway model.'),
+  listModels: z.boolean().default(true).describe('Serve GET /v1/models; turn off when the kserve block serves KServe v1, whose GET /v1/models is another answer.'),
+  maxResponseBytes: size.prefault('64mb').describe('Largest answer that is not streamed; a larger one is refused with 413 response_too_large.'),
+}).describe('OpenAI API: /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models; the body\'s "model" names the gateway model.');
+
+type OpenaiFrontConfig = z.infer<typeof openaiFrontSchema>;
+
+const paths = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+
+/** openaiFront is the registry entry of the OpenAI API frontend. */
+export const openaiFront: FrontendFactory<OpenaiFrontConfig> = {
+  type: 'openai',
+  schema: openaiFrontSchema,
+  routes(config, deps) {
+    for (const [alias, model] of Object.entries(config.aliases)) {
+      if (deps.models(model) === undefined) throw new Error(`frontends.openai.aliases: "${alias}" names model "${model}", which is not configured`);
+    }
+    const limit: ReplyLimit = { frontend: 'openai', maxResponseBytes: config.maxResponseBytes };
+    const routes: Route[] = paths.map((path) => ({
+      method: 'POST', path, frontend: 'openai', errorStyle: 'openai',
+      async handle(req: HttpRequest) {
+        const body = await req.body();
+        const handle = modelOf(deps, config, parseJson(body, { maxDepth: req.maxJsonDepth }));
+        if (handle.takesPayload !== true) {
+          throw new GatewayError('bad_request', `model "${handle.name}" is not served by an OpenAI-compatible backend, so it takes no OpenAI requests`);
+        }
+        const { response, headers } = await callModel(req, handle, { payload: { contentType: 'application/json', body, path } }, limit);
+        if (response.answer === undefined) throw new GatewayError('backend_bad_reply', `model "${handle.name}" answered without an OpenAI answer`);
+        return answerReply(response.answer, limit, headers);
+      },
+    }));
+    const listed = (name: string): Record<string, unknown> => ({ id: name, object: 'model', created: 0, owned_by: 'infergate' });
+    if (!config.listModels) return routes;
+    routes.push(
+      { method: 'GET', path: '/v1/models', frontend: 'openai', errorStyle: 'openai', handle: async () => jsonReply({ object: 'list', data: deps.modelNames().map(listed) }, limit) },
+      {
+        method: 'GET', path: '/v1/models/{model}', frontend: 'openai', errorStyle: 'openai',
+        handle: async (req) => jsonReply(listed(lookupModel(deps, config.aliases[req.params.model!] ?? req.params.model!).name), limit),
+      },
+    );
+    return routes;
+  },
+};
+
+// modelOf reads the body's "model": a gateway model name or an alias, else 400 or 404.
+function modelOf(deps: FrontendDeps, config: OpenaiFrontConfig, doc: unknown): ModelHandle {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('bad_request', `the request body is ${describeValue(doc)}; expected an OpenAI request object`);
+  const model = (doc as { model?: unknown }).model;
+  if (typeof model !== 'string' || model === '') throw new GatewayError('bad_request', 'the request body needs "model", the name of a served model (GET /v1/models lists them)');
+  const aliased = Object.hasOwn(config.aliases, model) ? config.aliases[model]! : undefined;
+  return lookupModel(deps, aliased ?? checkName(clip(model, 300), 'the "model" field'));
+}

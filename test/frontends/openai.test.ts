@@ -1,0 +1,133 @@
+// The OpenAI API in front and OpenAI-compatible servers behind, through the real gateway,
+// driven by the official `openai` npm client (baseURL pointed at the gateway) against a
+// protocol-faithful fake (test/support/fake-openai.ts): chat, streamed chat, completions,
+// embeddings, the model list, OpenAI error objects, aliases, sticky routing across two servers,
+// and an OpenAI body on the Vertex predict route. vLLM, TGI and llama.cpp themselves cannot run
+// here; the fake is written from the OpenAI API reference.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import OpenAI, { NotFoundError, BadRequestError } from 'openai';
+import { startFakeOpenai, type FakeOpenai } from '../support/fake-openai.ts';
+import { startGateway, type RunningGateway } from '../support/gateway.ts';
+
+describe('OpenAI API through the gateway', () => {
+  let gw: RunningGateway;
+  let a: FakeOpenai;
+  let b: FakeOpenai;
+  let client: OpenAI;
+  before(async () => {
+    a = await startFakeOpenai({ model: 'meta-llama/Llama-3.1-8B-Instruct', name: 'a' });
+    b = await startFakeOpenai({ model: 'meta-llama/Llama-3.1-8B-Instruct', name: 'b' });
+    gw = await startGateway(`
+frontends:
+  openai: { aliases: { "meta-llama/Llama-3.1-8B-Instruct": llama } }
+  vertex: { model: llama }
+  sagemaker: { model: solo }
+  oci: { model: solo, predictRoute: /v1/oci/completions, healthRoute: /oci/health }
+backends:
+  vllm-a: { type: openai, url: ${a.url}, apiKey: server-secret }
+  vllm-b: { type: openai, url: ${b.url} }
+models:
+  llama:
+    targets:
+      - { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct", weight: 50, name: a }
+      - { backend: vllm-b, model: "meta-llama/Llama-3.1-8B-Instruct", weight: 50, name: b }
+    sticky: { header: x-session-id }
+  solo:
+    targets: [ { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct" } ]
+`);
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
+  });
+  after(async () => {
+    await gw?.stop();
+    await a?.close();
+    await b?.close();
+  });
+
+  it('answers a chat completion, naming the server\'s model to the server and never passing the client\'s key on', async () => {
+    const done = await client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 });
+    assert.equal(done.object, 'chat.completion');
+    assert.equal(done.choices[0]!.message.content, 't0@a t1@a t2@a');
+    const seen = a.requests.at(-1)!;
+    assert.equal(seen.path, '/v1/chat/completions');
+    assert.equal(seen.body.model, 'meta-llama/Llama-3.1-8B-Instruct');
+    assert.equal(seen.headers.authorization, 'Bearer server-secret');
+  });
+
+  it('streams a chat completion chunk by chunk', async () => {
+    const stream = await client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, stream: true });
+    let text = '';
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta.content ?? '';
+    }
+    assert.equal(text, 't0@a t1@a t2@a t3@a t4@a');
+    assert.ok(chunks >= 6, `${chunks} chunks`);
+  });
+
+  it('answers completions (whole and streamed) and embeddings', async () => {
+    const whole = await client.completions.create({ model: 'solo', prompt: 'say', max_tokens: 2 });
+    assert.equal(whole.choices[0]!.text, 't0@a t1@a');
+    let streamed = '';
+    for await (const c of await client.completions.create({ model: 'solo', prompt: 'say', max_tokens: 3, stream: true })) streamed += c.choices[0]?.text ?? '';
+    assert.equal(streamed, 't0@a t1@a t2@a');
+    const emb = await client.embeddings.create({ model: 'solo', input: ['x', 'y'] });
+    assert.deepEqual(emb.data.map((d) => d.index), [0, 1]);
+    assert.equal(a.requests.at(-1)!.path, '/v1/embeddings');
+  });
+
+  it('takes the server\'s own model name through an alias', async () => {
+    const done = await client.chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+    assert.match(done.choices[0]!.message.content!, /^t0@[ab]$/);
+  });
+
+  it('lists the gateway\'s models', async () => {
+    const ids: string[] = [];
+    for await (const m of client.models.list()) ids.push(m.id);
+    assert.deepEqual(ids.sort(), ['llama', 'solo']);
+  });
+
+  it('answers errors as OpenAI error objects the client reads: an unknown model is 404 model_not_found', async () => {
+    await assert.rejects(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }),
+      (err: unknown) => err instanceof NotFoundError && err.code === 'model_not_found' && /model "nope" is not served here/.test(err.message));
+    await assert.rejects(client.chat.completions.create({ model: '', messages: [] }), (err: unknown) => err instanceof BadRequestError && /needs "model"/.test(err.message));
+  });
+
+  it('keeps a session on one server (sticky routing across LLM backends, for KV-cache reuse)', async () => {
+    const servedBy = async (session: string): Promise<string> => {
+      const done = await client.chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 }, { headers: { 'x-session-id': session } });
+      return done.choices[0]!.message.content!.split('@')[1]!;
+    };
+    const seen = new Set<string>();
+    for (let s = 0; s < 12; s++) {
+      const first = await servedBy(`session-${s}`);
+      assert.equal(await servedBy(`session-${s}`), first);
+      assert.equal(await servedBy(`session-${s}`), first);
+      seen.add(first);
+    }
+    assert.deepEqual([...seen].sort(), ['a', 'b'], 'sessions spread over both servers');
+  });
+
+  it('takes OpenAI bodies on SageMaker /invocations (streamed) and on an OCI predict route set to a completions path', async () => {
+    const sm = await fetch(`${gw.url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true }) });
+    assert.equal(sm.headers.get('content-type'), 'text/event-stream');
+    assert.match(await sm.text(), /"delta":\{"content":" t1@a"\}/);
+    const oci = await fetch(`${gw.url}/v1/oci/completions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'say', max_tokens: 2 }) });
+    assert.equal(oci.status, 200);
+    assert.equal((await oci.json() as { choices: Array<{ text: string }> }).choices[0]!.text, 't0@a t1@a');
+    assert.equal(a.requests.at(-1)!.path, '/v1/completions');
+  });
+
+  it('takes an OpenAI body on the Vertex predict route (vLLM\'s Vertex mode), streamed too', async () => {
+    const res = await fetch(`${gw.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true }) });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const text = await res.text();
+    assert.match(text, /"delta":\{"content":"t0@[ab]"\}/);
+    assert.ok(text.endsWith('data: [DONE]\n\n'));
+  });
+});
