@@ -4,6 +4,7 @@
 // client asked `stream: true`. Readiness from GET /v1/models (or healthPath).
 // https://platform.openai.com/docs/api-reference
 
+import { pipeline } from 'node:stream';
 import { z } from 'zod';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { duration } from '../config/units.ts';
@@ -12,6 +13,7 @@ import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
 import { headerOf, oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { watchStream } from './shared/stream-watch.ts';
+import { tokenMeter } from './shared/token-meter.ts';
 
 const openaiSchema = z.strictObject({
   type: z.literal('openai'),
@@ -54,6 +56,7 @@ export const openai: BackendFactory<OpenaiConfig> = {
             const path = req.payload?.path ?? routeOf(body);
             const stream = body.stream === true;
             const labels = { backend: name, target: ctx.target ?? '' };
+            const started = performance.now();
             const answer = await link.exchange({
               method: 'POST', path, body: stringifyJson(body), ctx,
               headers: { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', ...auth },
@@ -61,7 +64,11 @@ export const openai: BackendFactory<OpenaiConfig> = {
             }, (a) => {
               if (a.status < 200 || a.status >= 300) throw openaiError(a, where);
               const contentType = headerOf(a, 'content-type') ?? (stream ? 'text/event-stream' : 'application/json');
-              if (a.stream !== undefined) return { kind: 'stream' as const, body: watchStream(a.stream, config.streamIdleTimeoutMs, labels, where), contentType };
+              if (a.stream !== undefined) {
+                // pipeline: a failure or a client that left, on either side, ends both.
+                const metered = pipeline(a.stream, tokenMeter(labels, started), () => {});
+                return { kind: 'stream' as const, body: watchStream(metered, config.streamIdleTimeoutMs, labels, where), contentType };
+              }
               return { kind: 'bytes' as const, body: a.body, contentType };
             });
             return { modelName: model, answer };

@@ -53,6 +53,29 @@ export const streamBytes = new Counter({
   registers: [registry],
 });
 
+export const timeToFirstToken = new Histogram({
+  name: 'infergate_time_to_first_token_seconds',
+  help: 'OpenAI-style streams: time from the call to the first chunk with text, by backend and target.',
+  labelNames: ['backend', 'target'] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+
+export const interTokenLatency = new Histogram({
+  name: 'infergate_inter_token_latency_seconds',
+  help: 'OpenAI-style streams: time between two chunks with text, by backend and target.',
+  labelNames: ['backend', 'target'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+  registers: [registry],
+});
+
+export const tokensOut = new Counter({
+  name: 'infergate_tokens_out_total',
+  help: 'OpenAI-style streams: chunks with text relayed (one token each, as vLLM, TGI and llama.cpp send them), by backend and target.',
+  labelNames: ['backend', 'target'] as const,
+  registers: [registry],
+});
+
 export const inFlight = new Gauge({
   name: 'infergate_in_flight_requests',
   help: 'Requests being served, by frontend.',

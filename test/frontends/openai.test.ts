@@ -11,6 +11,11 @@ import { startFakeOpenai, type FakeOpenai } from '../support/fake-openai.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 
 describe('OpenAI API through the gateway', () => {
+  const tokensCounted = async (): Promise<number> => {
+    const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    const m = /infergate_tokens_out_total\{backend="vllm-a",[^}]*\} (\d+)/.exec(text);
+    return m === null ? 0 : Number(m[1]);
+  };
   let gw: RunningGateway;
   let a: FakeOpenai;
   let b: FakeOpenai;
@@ -75,6 +80,16 @@ models:
     const emb = await client.embeddings.create({ model: 'solo', input: ['x', 'y'] });
     assert.deepEqual(emb.data.map((d) => d.index), [0, 1]);
     assert.equal(a.requests.at(-1)!.path, '/v1/embeddings');
+  });
+
+  it('counts time to first token, inter-token latency and tokens out for streams', async () => {
+    const before = await tokensCounted();
+    for await (const _ of await client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, stream: true })) { /* read it all */ }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await tokensCounted()) - before, 4, 'one per chunk with text; the role and final chunks carry none');
+    const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+    assert.match(text, /infergate_time_to_first_token_seconds_count\{backend="vllm-a",target="vllm-a\/meta-llama\/Llama-3.1-8B-Instruct"\} [1-9]/);
+    assert.match(text, /infergate_inter_token_latency_seconds_count\{backend="vllm-a",[^}]*\} [1-9]/);
   });
 
   it('takes the server\'s own model name through an alias', async () => {
