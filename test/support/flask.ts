@@ -46,8 +46,25 @@ export interface RunningFlask {
   stop(): Promise<void>;
 }
 
-/** startFlask starts gunicorn on a free port and resolves once GET /health answers 200. */
+/**
+ * startFlask starts gunicorn on a free port and resolves once GET /health answers 200 as the
+ * iris server does. The port is free when picked, but another test's server may take it before
+ * gunicorn binds: then gunicorn exits, or the other server answers, and a new port is tried.
+ */
 export async function startFlask(timeoutMs = 60_000): Promise<RunningFlask> {
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startFlaskOnce(timeoutMs);
+    } catch (err) {
+      lastError = err as Error;
+      if (!/port taken/.test(lastError.message)) throw err;
+    }
+  }
+  throw lastError!;
+}
+
+async function startFlaskOnce(timeoutMs: number): Promise<RunningFlask> {
   const port = await freePort();
   const cfg = flaskSpawnCommand(port);
   const child = spawn(cfg.command[0]!, cfg.command.slice(1), {
@@ -74,13 +91,16 @@ export async function startFlask(timeoutMs = 60_000): Promise<RunningFlask> {
   while (Date.now() < until) {
     if (spawnError !== undefined || child.exitCode !== null) {
       await stop();
-      throw new Error(`gunicorn did not start (${spawnError?.message ?? `exit ${child.exitCode}`}):\n${output}`);
+      const taken = /address already in use/i.test(output) ? 'port taken: ' : '';
+      throw new Error(`${taken}gunicorn did not start (${spawnError?.message ?? `exit ${child.exitCode}`}):\n${output}`);
     }
     try {
       const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.ok) return { url, port, logs: () => output, stop };
-    } catch {
+      const text = await res.text();
+      if (res.ok && /"model":\s*"iris"/.test(text)) return { url, port, logs: () => output, stop };
+      if (res.ok) { await stop(); throw new Error(`port taken: ${url}/health answered ${text.slice(0, 80)}, not the iris server`); }
+    } catch (err) {
+      if ((err as Error).message.startsWith('port taken')) throw err;
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
