@@ -190,6 +190,8 @@ export interface ModelHandle {
    * transform reads any body, or every target's backend takes raw bodies.
    */
   takesPayload?: boolean;
+  /** The API every target's server speaks, when it is one a frontend translates to (KServe generate → OpenAI). */
+  speaks?: 'openai';
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */

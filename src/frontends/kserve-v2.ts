@@ -13,6 +13,7 @@ import { GatewayError } from '../errors.ts';
 import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest, ModelHandle, Route } from '../types.ts';
 import { jsonReply, tensorReply, type ReplyLimit } from './answer.ts';
 import { readPredictBody } from './body.ts';
+import { generateRoutes } from './kserve-generate.ts';
 import { callModel, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
 
@@ -67,6 +68,7 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
         },
       );
     }
+    routes.push(...generateRoutes(deps, limit));
     return routes;
   },
 };

@@ -162,6 +162,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
   const transform = {
     ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),
     ...(payload ? { takesPayload: true } : {}),
+    ...(model.targets !== undefined && model.targets.length > 0 && model.targets.every((t) => config.backends[t.backend]?.type === 'openai') ? { speaks: 'openai' as const } : {}),
   };
   const graph = pipeline.graph;
   if (graph !== undefined) {

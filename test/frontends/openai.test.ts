@@ -28,10 +28,12 @@ frontends:
   openai: { aliases: { "meta-llama/Llama-3.1-8B-Instruct": llama } }
   vertex: { model: llama }
   sagemaker: { model: solo }
+  kserve: { v1: false }
   oci: { model: solo, predictRoute: /v1/oci/completions, healthRoute: /oci/health }
 backends:
   vllm-a: { type: openai, url: ${a.url}, apiKey: server-secret }
   vllm-b: { type: openai, url: ${b.url} }
+  rows: { type: http, url: ${a.url} }
 models:
   llama:
     targets:
@@ -40,6 +42,7 @@ models:
     sticky: { header: x-session-id }
   solo:
     targets: [ { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct" } ]
+  rows: { targets: [ { backend: rows } ] }
 `);
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
   });
@@ -100,7 +103,7 @@ models:
   it('lists the gateway\'s models', async () => {
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    assert.deepEqual(ids.sort(), ['llama', 'solo']);
+    assert.deepEqual(ids.sort(), ['llama', 'rows', 'solo']);
   });
 
   it('answers errors as OpenAI error objects the client reads: an unknown model is 404 model_not_found', async () => {
@@ -134,6 +137,30 @@ models:
     assert.equal(oci.status, 200);
     assert.equal((await oci.json() as { choices: Array<{ text: string }> }).choices[0]!.text, 't0@a t1@a');
     assert.equal(a.requests.at(-1)!.path, '/v1/completions');
+  });
+
+  it('answers the KServe generate extension from an OpenAI completion, whole and as generate_stream events', async () => {
+    const res = await fetch(`${gw.url}/v2/models/solo/generate`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text_input: 'say', parameters: { max_tokens: 2, temperature: 0 }, unknown_knob: 1 }) });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { model_name: 'solo', model_version: '', text_output: 't0@a t1@a' });
+    const sent = a.requests.at(-1)!;
+    assert.equal(sent.path, '/v1/completions');
+    assert.deepEqual(sent.body, { prompt: 'say', stream: false, max_tokens: 2, temperature: 0, model: 'meta-llama/Llama-3.1-8B-Instruct' });
+    const stream = await fetch(`${gw.url}/v2/models/solo/generate_stream`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text_input: 'say', max_tokens: 3 }) });
+    assert.equal(stream.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    const events = (await stream.text()).split('\n\n').filter((e) => e !== '').map((e) => JSON.parse(e.replace(/^data: /, '')) as { text_output: string });
+    assert.deepEqual(events.map((e) => e.text_output).join(''), 't0@a t1@a t2@a');
+  });
+
+  it('refuses generate without "text_input", or for a model that does not speak OpenAI, with a 400 saying why', async () => {
+    const bad = await fetch(`${gw.url}/v2/models/solo/generate`, { method: 'POST', body: '{"prompt": "x"}', headers: { 'content-type': 'application/json' } });
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json() as { error: string }).error, /"text_input" must be a string/);
+    const rows = await fetch(`${gw.url}/v2/models/rows/generate`, { method: 'POST', body: '{"text_input": "x"}', headers: { 'content-type': 'application/json' } });
+    assert.equal(rows.status, 400);
+    assert.match((await rows.json() as { error: string }).error, /not served by an OpenAI-compatible backend/);
   });
 
   it('takes an OpenAI body on the Vertex predict route (vLLM\'s Vertex mode), streamed too', async () => {
