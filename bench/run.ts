@@ -12,6 +12,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   routing: async () => (await import('./routing.ts')).runRoutingBench(),
   slowloris: async () => (await import('./slowloris.ts')).runSlowlorisBench(),
   transform: async () => (await import('./transform.ts')).runTransformBench(),
+  streaming: async () => (await import('./streaming.ts')).runStreamingBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);

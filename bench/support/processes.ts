@@ -27,8 +27,11 @@ export function startNodeServer(file: string, args: string[] = []): Promise<Proc
   });
 }
 
-/** startNginx runs nginx-light with one worker, proxying to `upstreamPort` with upstream keepalive. */
-export async function startNginx(listenPort: number, upstreamPort: number): Promise<Proc> {
+/**
+ * startNginx runs nginx-light with one worker, proxying to `upstreamPort` with upstream
+ * keepalive; `buffering: false` relays answers as they come (proxy_buffering off, for streams).
+ */
+export async function startNginx(listenPort: number, upstreamPort: number, opts: { buffering?: boolean } = {}): Promise<Proc> {
   const dir = mkdtempSync(join(tmpdir(), 'infergate-nginx-'));
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, `
@@ -50,7 +53,7 @@ http {
     location / {
       proxy_pass http://model;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection "";${opts.buffering === false ? '\n      proxy_buffering off;\n      proxy_read_timeout 120s;' : ''}
     }
   }
 }

@@ -4,7 +4,6 @@
 // client asked `stream: true`. Readiness from GET /v1/models (or healthPath).
 // https://platform.openai.com/docs/api-reference
 
-import { pipeline } from 'node:stream';
 import { z } from 'zod';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { duration } from '../config/units.ts';
@@ -65,9 +64,7 @@ export const openai: BackendFactory<OpenaiConfig> = {
               if (a.status < 200 || a.status >= 300) throw openaiError(a, where);
               const contentType = headerOf(a, 'content-type') ?? (stream ? 'text/event-stream' : 'application/json');
               if (a.stream !== undefined) {
-                // pipeline: a failure or a client that left, on either side, ends both.
-                const metered = pipeline(a.stream, tokenMeter(labels, started), () => {});
-                return { kind: 'stream' as const, body: watchStream(metered, config.streamIdleTimeoutMs, labels, where), contentType };
+                return { kind: 'stream' as const, body: watchStream(a.stream, config.streamIdleTimeoutMs, labels, where, tokenMeter(labels, started)), contentType };
               }
               return { kind: 'bytes' as const, body: a.body, contentType };
             });
