@@ -5,6 +5,8 @@
 
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { GatewayError } from '../errors.ts';
+import { endStreams } from './reply.ts';
 
 export interface LifecycleDeps {
   servers: Server[];
@@ -48,8 +50,15 @@ export async function shutdown(deps: LifecycleDeps, signal: string): Promise<num
     s.closeIdleConnections();
   })));
   const idleSweep = setInterval(() => deps.servers.forEach((s) => s.closeIdleConnections()), 100);
-  const left = Math.max(0, budgetMs - (performance.now() - started));
-  const finished = await Promise.race([closed.then(() => true), sleep(left).then(() => false)]);
+  const left = Math.max(0, budgetMs - (performance.now() - started) - streamEndMs);
+  let finished = await Promise.race([closed.then(() => true), sleep(left).then(() => false)]);
+  if (!finished) {
+    // Streams still open (LLM answers) are ended with an error event the client can read, and
+    // get a moment to flush it before their connections are closed.
+    const ended = endStreams(new GatewayError('draining', 'the gateway is shutting down; this stream was ended before it finished'));
+    if (ended > 0) deps.log.warn({ streams: ended }, 'drain time is up: ending the open streams');
+    finished = await Promise.race([closed.then(() => true), sleep(streamEndMs).then(() => false)]);
+  }
   clearInterval(idleSweep);
   if (!finished) {
     deps.log.warn('drain time is up: closing the remaining connections');
@@ -63,6 +72,9 @@ export async function shutdown(deps: LifecycleDeps, signal: string): Promise<num
   deps.log.info({ ms: Math.round(performance.now() - started) }, 'stopped');
   return 0;
 }
+
+// Taken from the end of the drain budget: the time ended streams get to write their last event.
+const streamEndMs = 250;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -35,6 +35,8 @@ export function writeReply(res: ServerResponse, reply: HttpReply): void {
  */
 function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): void {
   if (res.headersSent || res.destroyed) { source.destroy(); return; }
+  openStreams.add(source);
+  source.once('close', () => openStreams.delete(source));
   const headers: Record<string, string> = { ...reply.headers };
   const sse = (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
   if (sse) headers['cache-control'] ??= 'no-cache';
@@ -52,6 +54,20 @@ function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): v
     else res.destroy(e);
   });
   res.once('close', () => { if (!ended) source.destroy(); });
+}
+
+// The streams being relayed now, so that a drain can end them as a failure would.
+const openStreams = new Set<Readable>();
+
+/**
+ * endStreams ends every stream still being relayed, as a failure after the first byte does (an
+ * SSE error event carrying `err`, or a cut chunked body): at the end of a drain, so that clients
+ * are told rather than left with a connection that just closes. Gives how many it ended.
+ */
+export function endStreams(err: GatewayError): number {
+  const n = openStreams.size;
+  for (const s of [...openStreams]) s.destroy(err);
+  return n;
 }
 
 /** writeError sends a GatewayError (or anything, mapped through toGatewayError) as JSON. */

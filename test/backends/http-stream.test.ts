@@ -203,3 +203,38 @@ function serve(mode: string, res: ServerResponse, control: Control): void {
       res.end('unknown mode');
   }
 }
+
+describe('a stream still open when the drain time is up', () => {
+  it('is ended with an error event the client reads, and the gateway exits 0', async () => {
+    const control: Control = { closed: 0, written: 0 };
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'GET') { res.end('ok'); return; }
+        serve('sse-forever', res, control);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const gw = await startGateway(`
+server: { drainSeconds: 1, drainDelaySeconds: 0 }
+frontends: { vertex: { model: llm } }
+backends: { llm: { type: http, url: http://127.0.0.1:${(server.address() as AddressInfo).port}, raw: true } }
+models: { llm: { targets: [ { backend: llm } ] } }
+`);
+    try {
+      const res = await fetch(`${gw.url}/predict`, { method: 'POST', body: '{"mode": "sse-forever"}', headers: { 'content-type': 'application/json' } });
+      const reader = res.body!.getReader();
+      await reader.read();
+      const exited = new Promise<number | null>((r) => gw.process.once('exit', (code) => r(code)));
+      gw.process.kill('SIGTERM');
+      let text = '';
+      for (let { value, done } = await reader.read(); !done; { value, done } = await reader.read()) text += Buffer.from(value!).toString();
+      assert.match(text, /event: error\ndata: {"error":"the gateway is shutting down; this stream was ended before it finished","code":"draining"}\n\n$/);
+      assert.equal(await exited, 0);
+    } finally {
+      await gw.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
