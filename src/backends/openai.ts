@@ -51,6 +51,10 @@ export const openai: BackendFactory<OpenaiConfig> = {
           health,
           metadata: async () => ({ name: model, platform: 'openai', inputs: [], outputs: [] }),
           infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
+            const options = req.parameters?.[embeddingOptions];
+            if (req.instances !== undefined && typeof options === 'string') {
+              return { modelName: model, predictions: await embed(link, { ...(JSON.parse(options) as object), model, input: req.instances }, req.instances.length, ctx, auth, where) };
+            }
             const body = openaiBody(req, model);
             const path = req.payload?.path ?? routeOf(body);
             const stream = body.stream === true;
@@ -78,6 +82,26 @@ export const openai: BackendFactory<OpenaiConfig> = {
     };
   },
 };
+
+// The parameter an embeddings request's other fields come in as rows (frontends/openai.ts sets it).
+const embeddingOptions = 'openai_embedding_options';
+
+// embed asks for the embeddings of a (possibly merged) list of inputs and gives them in input
+// order, one per input, by each answer's index.
+async function embed(link: ServerLink, body: Record<string, unknown>, count: number, ctx: CallContext, auth: Record<string, string>, where: string): Promise<unknown[]> {
+  return link.exchange({ method: 'POST', path: openaiRoutes.embeddings, body: stringifyJson(body), ctx, headers: { 'content-type': 'application/json', ...auth } }, (a) => {
+    if (a.status < 200 || a.status >= 300) throw openaiError(a, where);
+    const data = (parseJson(a.body, { maxDepth: 64 }) as { data?: Array<{ index?: unknown; embedding?: unknown }> } | null)?.data;
+    const out: unknown[] = new Array(count);
+    for (const d of Array.isArray(data) ? data : []) {
+      if (typeof d.index === 'number' && Number.isInteger(d.index) && d.index >= 0 && d.index < count) out[d.index] = d.embedding;
+    }
+    for (let i = 0; i < count; i++) {
+      if (out[i] === undefined) throw new GatewayError('backend_bad_reply', `${where} answered no embedding for input ${i} of ${count}`);
+    }
+    return out;
+  });
+}
 
 // openaiBody reads an OpenAI request body and names the server's model in it.
 function openaiBody(req: InferRequest, model: string): Record<string, unknown> {

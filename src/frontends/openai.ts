@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseJson } from '../codecs/json.ts';
 import { size } from '../config/units.ts';
 import { clip, describeValue, GatewayError } from '../errors.ts';
+import type { InferRequest } from '../tensors/tensor.ts';
 import type { FrontendDeps, FrontendFactory, HttpRequest, ModelHandle, Route } from '../types.ts';
 import { answerReply, jsonReply, type ReplyLimit } from './answer.ts';
 import { checkName, callModel, lookupModel } from './model-call.ts';
@@ -24,6 +25,9 @@ type OpenaiFrontConfig = z.infer<typeof openaiFrontSchema>;
 
 const paths = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
 
+/** embeddingOptions is the parameter an embeddings request's other fields travel in as rows (backends/openai.ts reads it). */
+export const embeddingOptions = 'openai_embedding_options';
+
 /** openaiFront is the registry entry of the OpenAI API frontend. */
 export const openaiFront: FrontendFactory<OpenaiFrontConfig> = {
   type: 'openai',
@@ -37,7 +41,15 @@ export const openaiFront: FrontendFactory<OpenaiFrontConfig> = {
       method: 'POST', path, frontend: 'openai', errorStyle: 'openai',
       async handle(req: HttpRequest) {
         const body = await req.body();
-        const handle = modelOf(deps, config, parseJson(body, { maxDepth: req.maxJsonDepth }));
+        const doc = parseJson(body, { maxDepth: req.maxJsonDepth });
+        const handle = modelOf(deps, config, doc);
+        // Embeddings of a list of inputs go as rows, so the model's batcher may merge them.
+        const rows = path === '/v1/embeddings' && handle.speaks === 'openai' ? embeddingRows(doc as Record<string, unknown>) : undefined;
+        if (rows !== undefined) {
+          const { response, headers } = await callModel(req, handle, rows, limit);
+          const data = (response.predictions ?? []).map((embedding, index) => ({ object: 'embedding', index, embedding }));
+          return jsonReply({ object: 'list', data, model: (doc as { model: string }).model }, limit, headers);
+        }
         if (handle.takesPayload !== true) {
           throw new GatewayError('bad_request', `model "${handle.name}" is not served by an OpenAI-compatible backend, so it takes no OpenAI requests`);
         }
@@ -58,6 +70,16 @@ export const openaiFront: FrontendFactory<OpenaiFrontConfig> = {
     return routes;
   },
 };
+
+// embeddingRows gives an embeddings request whose input is strings (or one string) as rows:
+// one instance per input, the other fields as a parameter, so that only requests asking the
+// same of the server share a batch. Token-array inputs go as the body they are.
+function embeddingRows(doc: Record<string, unknown>): InferRequest | undefined {
+  const { model: _model, input, ...rest } = doc;
+  const inputs = typeof input === 'string' ? [input] : input;
+  if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((i) => typeof i === 'string')) return undefined;
+  return { instances: inputs, parameters: { [embeddingOptions]: JSON.stringify(rest) } };
+}
 
 // modelOf reads the body's "model": a gateway model name or an alias, else 400 or 404.
 function modelOf(deps: FrontendDeps, config: OpenaiFrontConfig, doc: unknown): ModelHandle {

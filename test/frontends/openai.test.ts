@@ -43,6 +43,9 @@ models:
   solo:
     targets: [ { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct" } ]
   rows: { targets: [ { backend: rows } ] }
+  batched:
+    targets: [ { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct" } ]
+    batching: { maxBatchSize: 8, maxQueueDelayMs: 200 }
 `);
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key', maxRetries: 0 });
   });
@@ -95,6 +98,29 @@ models:
     assert.match(text, /infergate_inter_token_latency_seconds_count\{backend="vllm-a",[^}]*\} [1-9]/);
   });
 
+  it('batches embeddings: two requests merge into one server call, and each gets its own answers back by index', async () => {
+    const before = a.requests.length;
+    const [first, second] = await Promise.all([
+      client.embeddings.create({ model: 'batched', input: ['a1', 'a2'], encoding_format: 'float' }),
+      client.embeddings.create({ model: 'batched', input: ['b1', 'b2'], encoding_format: 'float' }),
+    ]);
+    const calls = a.requests.slice(before);
+    assert.equal(calls.length, 1, 'one merged call');
+    const merged = calls[0]!.body.input as string[];
+    assert.deepEqual([...merged].sort(), ['a1', 'a2', 'b1', 'b2']);
+    // The fake embeds merged input i as [i, 0.5, -0.5]: each client gets the embeddings of its
+    // own inputs, in its order, renumbered from 0.
+    assert.deepEqual(first.data.map((d) => [d.index, d.embedding[0]]), [[0, merged.indexOf('a1')], [1, merged.indexOf('a2')]]);
+    assert.deepEqual(second.data.map((d) => [d.index, d.embedding[0]]), [[0, merged.indexOf('b1')], [1, merged.indexOf('b2')]]);
+    // Different options do not share a call.
+    const mixed = a.requests.length;
+    await Promise.all([
+      client.embeddings.create({ model: 'batched', input: 'x', encoding_format: 'float' }),
+      client.embeddings.create({ model: 'batched', input: 'y', encoding_format: 'float', dimensions: 2 }),
+    ]);
+    assert.equal(a.requests.length - mixed, 2);
+  });
+
   it('takes the server\'s own model name through an alias', async () => {
     const done = await client.chat.completions.create({ model: 'meta-llama/Llama-3.1-8B-Instruct', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
     assert.match(done.choices[0]!.message.content!, /^t0@[ab]$/);
@@ -103,7 +129,7 @@ models:
   it('lists the gateway\'s models', async () => {
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    assert.deepEqual(ids.sort(), ['llama', 'rows', 'solo']);
+    assert.deepEqual(ids.sort(), ['batched', 'llama', 'rows', 'solo']);
   });
 
   it('answers errors as OpenAI error objects the client reads: an unknown model is 404 model_not_found', async () => {
