@@ -10,7 +10,7 @@ import { duration } from '../config/units.ts';
 import { describeValue, GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
-import { headerOf, oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
+import { headerOf, oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
 import { watchStream } from './shared/stream-watch.ts';
 import { tokenMeter } from './shared/token-meter.ts';
 
@@ -65,7 +65,7 @@ export const openai: BackendFactory<OpenaiConfig> = {
               headers: { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', ...auth },
               streamWhen: () => stream,
             }, (a) => {
-              if (a.status < 200 || a.status >= 300) throw openaiError(a, where);
+              if (a.status < 200 || a.status >= 300) throw statusError(a, where);
               const contentType = headerOf(a, 'content-type') ?? (stream ? 'text/event-stream' : 'application/json');
               if (a.stream !== undefined) {
                 return { kind: 'stream' as const, body: watchStream(a.stream, config.streamIdleTimeoutMs, labels, where, tokenMeter(labels, started)), contentType };
@@ -90,7 +90,7 @@ const embeddingOptions = 'openai_embedding_options';
 // order, one per input, by each answer's index.
 async function embed(link: ServerLink, body: Record<string, unknown>, count: number, ctx: CallContext, auth: Record<string, string>, where: string): Promise<unknown[]> {
   return link.exchange({ method: 'POST', path: openaiRoutes.embeddings, body: stringifyJson(body), ctx, headers: { 'content-type': 'application/json', ...auth } }, (a) => {
-    if (a.status < 200 || a.status >= 300) throw openaiError(a, where);
+    if (a.status < 200 || a.status >= 300) throw statusError(a, where);
     const data = (parseJson(a.body, { maxDepth: 64 }) as { data?: Array<{ index?: unknown; embedding?: unknown }> } | null)?.data;
     const out: unknown[] = new Array(count);
     for (const d of Array.isArray(data) ? data : []) {
@@ -108,7 +108,7 @@ function openaiBody(req: InferRequest, model: string): Record<string, unknown> {
   if (req.payload === undefined) {
     throw new GatewayError('bad_request', 'an OpenAI-compatible model takes OpenAI request bodies ({"messages": ...}, {"prompt": ...} or {"input": ...}), not rows or tensors');
   }
-  const doc = parseJson(req.payload.body, { maxDepth: 64 });
+  const doc = req.payload.document ?? parseJson(req.payload.body, { maxDepth: 64 });
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('bad_request', `the request body is ${describeValue(doc)}; expected an OpenAI request object`);
   return { ...(doc as Record<string, unknown>), model };
 }
@@ -119,15 +119,4 @@ function routeOf(body: Record<string, unknown>): string {
   if (body.prompt !== undefined) return openaiRoutes.completions;
   if (body.input !== undefined) return openaiRoutes.embeddings;
   throw new GatewayError('bad_request', 'the request body has none of "messages" (chat), "prompt" (completions) or "input" (embeddings)');
-}
-
-// openaiError maps a server's error answer, keeping an OpenAI error's message.
-function openaiError(answer: ServerAnswer, where: string): GatewayError {
-  let message: string | undefined;
-  try {
-    const doc = JSON.parse(answer.body.toString('utf8')) as { error?: { message?: unknown } };
-    if (typeof doc.error?.message === 'string') message = doc.error.message;
-  } catch { /* not JSON: the status says it */ }
-  if (message === undefined) return statusError(answer, where);
-  return statusError({ ...answer, body: Buffer.from(JSON.stringify({ error: message })) }, where);
 }

@@ -53,7 +53,7 @@ export const openaiFront: FrontendFactory<OpenaiFrontConfig> = {
         if (handle.takesPayload !== true) {
           throw new GatewayError('bad_request', `model "${handle.name}" is not served by an OpenAI-compatible backend, so it takes no OpenAI requests`);
         }
-        const { response, headers } = await callModel(req, handle, { payload: { contentType: 'application/json', body, path } }, limit);
+        const { response, headers } = await callModel(req, handle, { payload: { contentType: 'application/json', body, path, document: doc as Record<string, unknown> } }, limit);
         if (response.answer === undefined) throw new GatewayError('backend_bad_reply', `model "${handle.name}" answered without an OpenAI answer`);
         return answerReply(response.answer, limit, headers);
       },

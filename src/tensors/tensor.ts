@@ -41,9 +41,10 @@ export interface InferRequest {
    * The client's body as it came, for a model with a transform: its preprocess may read any
    * payload (an image, a JSON shape of its own). When neither `inputs` nor `instances` is set,
    * this is all the request is, and the transform makes the rest. `path` is the API route the
-   * client called when the frontend speaks the backend's own API (OpenAI's /v1/chat/completions).
+   * client called when the frontend speaks the backend's own API (OpenAI's /v1/chat/completions);
+   * `document` the body as that frontend already parsed it, so it is not parsed twice.
    */
-  payload?: { contentType: string; body: Buffer; path?: string };
+  payload?: { contentType: string; body: Buffer; path?: string; document?: Record<string, unknown> };
 }
 
 /**

@@ -43,6 +43,8 @@ models:
   solo:
     targets: [ { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct" } ]
   rows: { targets: [ { backend: rows } ] }
+  misnamed:
+    targets: [ { backend: vllm-a, model: not-served-there } ]
   batched:
     targets: [ { backend: vllm-a, model: "meta-llama/Llama-3.1-8B-Instruct" } ]
     batching: { maxBatchSize: 8, maxQueueDelayMs: 200 }
@@ -129,13 +131,18 @@ models:
   it('lists the gateway\'s models', async () => {
     const ids: string[] = [];
     for await (const m of client.models.list()) ids.push(m.id);
-    assert.deepEqual(ids.sort(), ['batched', 'llama', 'rows', 'solo']);
+    assert.deepEqual(ids.sort(), ['batched', 'llama', 'misnamed', 'rows', 'solo']);
   });
 
   it('answers errors as OpenAI error objects the client reads: an unknown model is 404 model_not_found', async () => {
     await assert.rejects(client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }),
       (err: unknown) => err instanceof NotFoundError && err.code === 'model_not_found' && /model "nope" is not served here/.test(err.message));
     await assert.rejects(client.chat.completions.create({ model: '', messages: [] }), (err: unknown) => err instanceof BadRequestError && /needs "model"/.test(err.message));
+  });
+
+  it('passes an OpenAI server\'s own error on with its status and message', async () => {
+    await assert.rejects(client.chat.completions.create({ model: 'misnamed', messages: [{ role: 'user', content: 'hi' }] }),
+      (err: unknown) => err instanceof NotFoundError && /The model `not-served-there` does not exist/.test(err.message));
   });
 
   it('keeps a session on one server (sticky routing across LLM backends, for KV-cache reuse)', async () => {

@@ -13,11 +13,15 @@ export interface ServerAnswer {
   stream?: Readable;
 }
 
-/** errorText reads the message of a `{"error": "..."}` body (KServe v2, TF Serving, TorchServe `message`). */
+/**
+ * errorText reads the message of a `{"error": "..."}` body (KServe v2, TF Serving), of
+ * `{"error": {"message": "..."}}` (OpenAI-compatible servers), or TorchServe's `message`.
+ */
 export function errorText(body: Buffer): string | undefined {
   try {
     const doc = JSON.parse(body.toString('utf8')) as { error?: unknown; message?: unknown };
-    const msg = typeof doc.error === 'string' ? doc.error : typeof doc.message === 'string' ? doc.message : undefined;
+    const nested = (doc.error as { message?: unknown } | null | undefined)?.message;
+    const msg = typeof doc.error === 'string' ? doc.error : typeof nested === 'string' ? nested : typeof doc.message === 'string' ? doc.message : undefined;
     return msg === undefined ? undefined : clip(msg, 500);
   } catch {
     return undefined;

@@ -272,6 +272,7 @@ describe('statusError and the shared helpers', () => {
   it('errorText reads error or message and clips it; retryAfterOf ignores what is not a positive number', () => {
     assert.equal(errorText(Buffer.from('{"error": "e", "message": "m"}')), 'e');
     assert.equal(errorText(Buffer.from('{"message": "m"}')), 'm');
+    assert.equal(errorText(Buffer.from('{"error": {"message": "no such model", "type": "invalid_request_error"}}')), 'no such model');
     assert.equal(errorText(Buffer.from('not json')), undefined);
     assert.equal(errorText(Buffer.from(JSON.stringify({ error: 'x'.repeat(600) })))!.length, 501);
     assert.deepEqual(retryAfterOf(a(429, '', { 'retry-after': 'soon' })), {});
