@@ -36,11 +36,11 @@ export function predictionsOf(request: InferRequest, response: InferResponse): u
 export function predictReply(body: PredictBody, response: InferResponse, handle: ModelHandle, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
   if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
   const { request } = body;
-  if ((handle.transform !== undefined && request.instances !== undefined) || (request.instances === undefined && request.inputs === undefined)) {
-    return jsonReply({ predictions: predictionsOf({}, response) }, limit, headers);
-  }
-  if (request.instances !== undefined) return jsonReply({ predictions: predictionsOf(request, response) }, limit, headers);
-  return tensorReply(body, response, handle, limit, headers);
+  if (request.inputs !== undefined) return tensorReply(body, response, handle, limit, headers);
+  // Rows, or a body that was neither (a transform made the rest): counted only when the model's
+  // own rows answer the client's instances.
+  const counted = request.instances !== undefined && handle.transform === undefined ? request : {};
+  return jsonReply({ predictions: predictionsOf(counted, response) }, limit, headers);
 }
 
 /**

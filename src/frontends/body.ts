@@ -77,23 +77,19 @@ export function header(http: HttpRequest, name: string): string | undefined {
 export async function readPredictBody(http: HttpRequest, opts: PredictBodyOptions, handle?: ModelHandle): Promise<PredictBody> {
   if (handle === undefined || (handle.transform === undefined && handle.takesPayload !== true)) return decodePredictBody(http, opts);
   const contentType = mediaTypeOf(header(http, 'content-type'));
-  if (handle.takesPayload !== true) {
-    const body = await decodePredictBody(http, opts);
-    body.request.payload = { contentType, body: await http.body() };
-    return body;
-  }
-  const framing = opts.binaryType ?? 'header';
   try {
     const body = await decodePredictBody(http, opts);
     body.request.payload = { contentType, body: await http.body() };
     return body;
   } catch (err) {
     // Not rows or tensors (an image, CSV, an OpenAI body): the transform or the raw backend takes it.
-    const code = (err as { code?: string }).code;
-    if (code !== 'unsupported_media_type' && code !== 'bad_request' && code !== 'invalid_json' && code !== 'bad_tensor') throw err;
-    return { request: { payload: { contentType, body: await http.body() } }, framing };
+    if (handle.takesPayload !== true || !notRowsOrTensors.has((err as { code?: string }).code ?? '')) throw err;
+    return { request: { payload: { contentType, body: await http.body() } }, framing: opts.binaryType ?? 'header' };
   }
 }
+
+// The refusals that say a body is not rows or tensors (as opposed to too large, or unreadable).
+const notRowsOrTensors: ReadonlySet<string> = new Set(['unsupported_media_type', 'bad_request', 'invalid_json', 'bad_tensor']);
 
 async function decodePredictBody(http: HttpRequest, opts: PredictBodyOptions): Promise<PredictBody> {
   const contentType = header(http, 'content-type') ?? '';
