@@ -6,6 +6,7 @@
 
 import { pipeline, Transform } from 'node:stream';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
+import { SseReader } from '../codecs/sse.ts';
 import { describeValue, GatewayError } from '../errors.ts';
 import type { FrontendDeps, HttpRequest, ModelHandle, Route } from '../types.ts';
 import { answerReply, jsonReply, type ReplyLimit } from './answer.ts';
@@ -70,22 +71,17 @@ function textOf(doc: unknown, handle: ModelHandle): string {
 
 // generateEvents turns a completion's event stream into generate_stream events, as they come.
 function generateEvents(handle: ModelHandle): Transform {
-  let pending = '';
+  const events = new SseReader();
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
-      pending += chunk.toString('utf8');
       let out = '';
-      for (let end = pending.indexOf('\n\n'); end >= 0; end = pending.indexOf('\n\n')) {
-        const event = pending.slice(0, end);
-        pending = pending.slice(end + 2);
-        const at = event.indexOf('data:');
-        const data = at < 0 ? '' : event.slice(at + 5).trim();
-        if (data === '' || data === '[DONE]') continue;
+      for (const data of events.push(chunk)) {
+        if (data === '[DONE]') continue;
         let text: string;
         try {
           text = textOf(JSON.parse(data), handle);
         } catch {
-          continue; // not a completion chunk (a comment, a keep-alive): nothing to say
+          continue; // not a completion chunk (a keep-alive, another object): nothing to say
         }
         out += `data: ${stringifyJson(generateResponse(handle, text))}\n\n`;
       }

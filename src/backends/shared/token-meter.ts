@@ -4,31 +4,24 @@
 // and llama.cpp send one token per chunk. It looks for the text field in each event's bytes
 // rather than parsing it: at thousands of tokens a second, JSON.parse per token was the cost.
 
+import { SseReader } from '../../codecs/sse.ts';
 import { interTokenLatency, timeToFirstToken, tokensOut } from '../../observe/metrics.ts';
 import type { ChunkMeter, StreamLabels } from './stream-watch.ts';
 
 /** tokenMeter times the tokens of one stream; `started` is the call's start (performance.now()). */
 export function tokenMeter(labels: StreamLabels, started: number): ChunkMeter {
-  let pending = '';
+  const events = new SseReader();
   let last: number | undefined;
   let tokens = 0;
   return {
     chunk(data, now) {
-      pending += data.toString('utf8');
-      // Events end at a blank line; an event cut by a chunk boundary waits for the rest.
-      let from = 0;
-      for (let end = pending.indexOf('\n\n'); end >= 0; end = pending.indexOf('\n\n', from)) {
-        if (carriesText(pending, from, end)) {
-          tokens++;
-          if (last === undefined) timeToFirstToken.observe(labels, (now - started) / 1000);
-          else interTokenLatency.observe(labels, (now - last) / 1000);
-          last = now;
-        }
-        from = end + 2;
+      for (const event of events.push(data)) {
+        if (!carriesText(event)) continue;
+        tokens++;
+        if (last === undefined) timeToFirstToken.observe(labels, (now - started) / 1000);
+        else interTokenLatency.observe(labels, (now - last) / 1000);
+        last = now;
       }
-      pending = pending.slice(from);
-      // A stream that is not SSE never meets a blank line: keep no more than one event's worth.
-      if (pending.length > 1 << 20) pending = '';
     },
     end() {
       if (tokens > 0) tokensOut.inc(labels, tokens);
@@ -36,12 +29,12 @@ export function tokenMeter(labels: StreamLabels, started: number): ChunkMeter {
   };
 }
 
-// carriesText says whether the event in text[from, end) has a non-empty "content" or "text"
-// string: a chat delta's or a completion's token.
-function carriesText(text: string, from: number, end: number): boolean {
+// carriesText says whether an event's data has a non-empty "content" or "text" string: a chat
+// delta's or a completion's token.
+function carriesText(data: string): boolean {
   for (const key of ['"content":"', '"text":"']) {
-    const at = text.indexOf(key, from);
-    if (at >= 0 && at < end && text.charCodeAt(at + key.length) !== 34 /* " */) return true;
+    const at = data.indexOf(key);
+    if (at >= 0 && data.charCodeAt(at + key.length) !== 34 /* " */) return true;
   }
   return false;
 }
