@@ -4,21 +4,16 @@
 // a postprocess's answer is: predictions, outputs, or an answer of its own; a badRequest() is 400.
 
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { relative } from 'node:path';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext } from '../types.ts';
-import type { TransformRequest, TransformResponse } from '../transform/contract.ts';
-import type { ModuleWorkerData } from '../transform/module-worker.ts';
-import { valueOf, workerScript } from '../transform/module.ts';
+import type { TransformResponse } from '../transform/contract.ts';
+import { modulePool, valueOf } from '../transform/module.ts';
 import { responseFrom } from '../transform/results.ts';
-import { WorkerPool } from '../transform/worker-pool.ts';
+import { stepRequestOf } from '../transform/stage.ts';
+import type { WorkerPool } from '../transform/worker-pool.ts';
 import type { CombineModuleConfig } from './schema.ts';
-
-// Each built combine module imports afresh (a reload re-reads the user's file).
-let generation = 0;
 
 /** CombineModule is one ensemble's combine module and its workers. */
 export class CombineModule {
@@ -30,13 +25,7 @@ export class CombineModule {
 
   constructor(config: CombineModuleConfig, graph: string, log: Logger) {
     if (!existsSync(config.module)) throw new Error(`models.${graph}.graph.combine: module "${config.module}" does not exist`);
-    const shown = relative(process.cwd(), config.module);
-    this.name = `combine module ${shown.startsWith('..') ? config.module : shown}`;
-    const workerData: ModuleWorkerData = { file: config.module, model: graph, options: config.options, generation: ++generation };
-    this.#pool = new WorkerPool({
-      script: workerScript, workerData, name: this.name, log,
-      size: config.workers ?? availableParallelism(), maxQueue: config.maxQueue,
-    });
+    ({ name: this.name, pool: this.#pool } = modulePool('combine module', config, graph, log));
     // Started once the gateway is built, so `infergate check` (which builds and closes) starts no worker.
     setImmediate(() => {
       if (this.#closed) return;
@@ -57,7 +46,7 @@ export class CombineModule {
   async combine(answers: InferResponse[], req: InferRequest, ctx: CallContext): Promise<InferResponse> {
     const why = this.notReady();
     if (why !== undefined) throw new GatewayError('not_ready', why);
-    const reply = await this.#pool.run({ fn: 'combine', answers: answers.map(transformResponse), request: transformRequest(req, ctx) }, ctx.signal);
+    const reply = await this.#pool.run({ fn: 'combine', answers: answers.map(transformResponse), request: stepRequestOf(req, ctx) }, ctx.signal);
     const res = responseFrom(valueOf(reply, this.name, 'combine'), this.name);
     const out: InferResponse = {};
     if (res.predictions !== undefined) out.predictions = res.predictions;
@@ -83,15 +72,5 @@ function transformResponse(res: InferResponse): TransformResponse {
   if (res.predictions !== undefined) out.predictions = res.predictions;
   if (res.outputs !== undefined) out.outputs = res.outputs;
   if (res.parameters !== undefined) out.parameters = res.parameters;
-  return out;
-}
-
-function transformRequest(req: InferRequest, ctx: CallContext): TransformRequest {
-  const out: TransformRequest = { headers: ctx.headers, contentType: req.payload?.contentType ?? '' };
-  if (req.instances !== undefined) out.instances = req.instances;
-  if (req.inputs !== undefined) out.inputs = req.inputs;
-  if (req.parameters !== undefined) out.parameters = req.parameters;
-  if (req.outputs !== undefined) out.outputs = req.outputs;
-  if (req.payload !== undefined) out.body = req.payload.body;
   return out;
 }

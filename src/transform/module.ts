@@ -4,6 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import type { ModuleWorkerData } from './module-worker.ts';
@@ -11,8 +12,8 @@ import { requestFrom, responseFrom } from './results.ts';
 import type { StepDeps, StepPlugin, StepRequest, StepResponse, TransformStep } from './step.ts';
 import { WorkerPool, type WorkerReply } from './worker-pool.ts';
 
-/** workerScript is the worker a module runs on (an ensemble graph's combine module too). */
-export const workerScript = new URL('./module-worker.ts', import.meta.url);
+// The worker a user's module runs on (a transform step's, an ensemble's combine).
+const workerScript = new URL('./module-worker.ts', import.meta.url);
 
 const moduleSchema = z.strictObject({
   module: z.string().min(1).describe('Path of an ESM or TypeScript module, relative to the config file. It exports preprocess(request, context) and/or postprocess(response, request, context), and may export load(context).'),
@@ -23,8 +24,23 @@ const moduleSchema = z.strictObject({
 
 export type ModuleStepConfig = z.infer<typeof moduleSchema>;
 
-// Each built module step imports afresh: a reload re-reads the user's file.
+// Each module pool built imports afresh: a reload re-reads the user's file.
 let generation = 0;
+
+/** ModulePoolConfig is what a user-code pool is built from: the module's step, or a graph's combine. */
+export interface ModulePoolConfig { module: string; options: Record<string, unknown>; workers?: number | undefined; maxQueue: number }
+
+/**
+ * modulePool makes the worker pool for a user's module (a transform step, an ensemble's
+ * combine): named `<kind> <path>` in errors and status, importing the module afresh.
+ */
+export function modulePool(kind: string, config: ModulePoolConfig, model: string, log: Logger): { name: string; pool: WorkerPool } {
+  const shown = relative(process.cwd(), config.module);
+  const name = `${kind} ${shown.startsWith('..') ? config.module : shown}`;
+  const workerData: ModuleWorkerData = { file: config.module, model, options: config.options, generation: ++generation };
+  const pool = new WorkerPool({ script: workerScript, workerData, name, log, size: config.workers ?? availableParallelism(), maxQueue: config.maxQueue });
+  return { name, pool };
+}
 
 /** moduleStep is the registry entry of the `module` step. */
 export const moduleStep: StepPlugin<ModuleStepConfig> = {
@@ -44,13 +60,7 @@ class ModuleStep implements TransformStep {
   #pool: WorkerPool;
 
   constructor(config: ModuleStepConfig, deps: StepDeps) {
-    const shown = relative(process.cwd(), config.module);
-    this.name = `module ${shown.startsWith('..') ? config.module : shown}`;
-    const workerData: ModuleWorkerData = { file: config.module, model: deps.model, options: config.options, generation: ++generation };
-    this.#pool = new WorkerPool({
-      script: workerScript, workerData, name: this.name, log: deps.log,
-      size: config.workers ?? availableParallelism(), maxQueue: config.maxQueue,
-    });
+    ({ name: this.name, pool: this.#pool } = modulePool('module', config, deps.model, deps.log));
   }
 
   load(): Promise<void> {

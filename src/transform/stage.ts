@@ -168,7 +168,8 @@ async function timed<T>(model: string, step: string, phase: string, work: () => 
   }
 }
 
-function stepRequestOf(req: InferRequest, ctx: CallContext): StepRequest {
+/** stepRequestOf gives a request as user code sees it: what the frontend decoded, the headers, the body as it came. */
+export function stepRequestOf(req: InferRequest, ctx: CallContext): StepRequest {
   const out: StepRequest = { headers: ctx.headers, contentType: req.payload?.contentType ?? '' };
   if (req.payload !== undefined) out.body = req.payload.body;
   if (req.instances !== undefined) out.instances = req.instances;
