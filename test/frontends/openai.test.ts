@@ -5,10 +5,17 @@
 // and an OpenAI body on the Vertex predict route. vLLM, TGI and llama.cpp themselves cannot run
 // here; the fake is written from the OpenAI API reference.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import OpenAI, { NotFoundError, BadRequestError } from 'openai';
 import { startFakeOpenai, type FakeOpenai } from '../support/fake-openai.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+
+const mainFile = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 describe('OpenAI API through the gateway', () => {
   const tokensCounted = async (): Promise<number> => {
@@ -204,5 +211,32 @@ models:
     const text = await res.text();
     assert.match(text, /"delta":\{"content":"t0@[ab]"\}/);
     assert.ok(text.endsWith('data: [DONE]\n\n'));
+  });
+});
+
+describe('frontends.openai config', () => {
+  const check = (yaml: string): { status: number | null; stderr: string } => {
+    const dir = mkdtempSync(join(tmpdir(), 'openai-check-'));
+    try {
+      writeFileSync(join(dir, 'config.yaml'), yaml);
+      const out = spawnSync(process.execPath, [mainFile, 'check', join(dir, 'config.yaml')], { encoding: 'utf8' });
+      return { status: out.status, stderr: out.stderr };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const base = 'backends: { llm: { type: openai, url: http://127.0.0.1:9 } }\nmodels: { llama: { targets: [ { backend: llm } ] } }\n';
+
+  it('refuses an alias that names no configured model', () => {
+    const out = check(`${base}frontends: { openai: { aliases: { "org/Model-7B": nope } } }\n`);
+    assert.equal(out.status, 1);
+    assert.match(out.stderr, /frontends\.openai\.aliases: "org\/Model-7B" names model "nope", which is not configured/);
+  });
+
+  it('with KServe v1 on, GET /v1/models is claimed twice unless listModels is off', () => {
+    const both = check(`${base}frontends: { openai: {}, kserve: {} }\n`);
+    assert.equal(both.status, 1);
+    assert.match(both.stderr, /GET \/v1\/models is claimed by both/);
+    assert.equal(check(`${base}frontends: { openai: { listModels: false }, kserve: {} }\n`).status, 0);
   });
 });
