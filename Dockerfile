@@ -22,11 +22,12 @@ ARG VARIANT
 ARG TARGETARCH
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# onnxruntime-node's install script fetches the CUDA 12 execution provider from NuGet when asked
-# (cuda12); the CPU build skips it. Then keep only this platform's native binaries: the package ships
-# macOS and Windows builds too, about 220 MB the CPU image has no use for.
-RUN if [ "$VARIANT" = gpu ]; then export ONNXRUNTIME_NODE_INSTALL=cuda12; else export ONNXRUNTIME_NODE_INSTALL=skip; fi \
- && npm ci --omit=dev --no-audit --no-fund \
+# onnxruntime-node's install script only fetches the CUDA 12 execution provider from NuGet.
+# package.json's allowScripts keeps npm from running it (the env var covers an npm older than
+# 11.16); the GPU build runs it on purpose, with cuda12. Then keep only this platform's native
+# binaries: the package ships macOS and Windows builds too, about 220 MB the image has no use for.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund \
+ && if [ "$VARIANT" = gpu ]; then ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install; fi \
  && npm cache clean --force \
  && ortarch=$([ "${TARGETARCH:-amd64}" = arm64 ] && echo arm64 || echo x64) \
  && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 2 -maxdepth 2 ! -path "*/linux/${ortarch}" -exec rm -rf {} +
