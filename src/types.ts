@@ -190,8 +190,11 @@ export interface ModelHandle {
    * transform reads any body, or every target's backend takes raw bodies.
    */
   takesPayload?: boolean;
-  /** The API every target's server speaks, when it is one a frontend translates to (KServe generate → OpenAI). */
-  speaks?: 'openai';
+  /**
+   * The API every target's server speaks, when a frontend has a use for it: KServe generate is
+   * translated to OpenAI completions, or passed through to Triton's own generate extension.
+   */
+  speaks?: 'openai' | 'triton';
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */

@@ -1,6 +1,7 @@
 // triton.ts — NVIDIA Triton Inference Server over KServe v2 HTTP: JSON or the binary tensor
 // extension, metadata from /v2/models/{m} and max_batch_size from /v2/models/{m}/config.
-// A v2 request the client sent as is (req.raw) goes out without re-encoding its tensors.
+// A v2 request the client sent as is (req.raw) goes out without re-encoding its tensors. The
+// generate extension (KServe generate, generate_stream) is passed through: Triton has it.
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
 
@@ -9,7 +10,7 @@ import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
 import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
-import { size } from '../config/units.ts';
+import { duration, size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
@@ -17,6 +18,8 @@ import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from
 import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
 import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { type StreamLabels, watchStream } from './shared/stream-watch.ts';
+import { tokenMeter } from './shared/token-meter.ts';
 
 const tritonSchema = z.strictObject({
   type: z.literal('triton'),
@@ -24,6 +27,7 @@ const tritonSchema = z.strictObject({
   binary: z.boolean().default(true).describe('Send tensors with the binary tensor extension and ask for binary outputs (true), or plain v2 JSON (false).'),
   binaryOutputBytes: size.prefault('1kb').describe('With binary on, outputs expected smaller than this (from the metadata shape and the batch) come back as JSON; 0 = every output binary.'),
   metadata: metadataOverrideSchema.optional(),
+  streamIdleTimeoutMs: duration.prefault('60s').describe('generate_stream: longest gap between two events from Triton; past it the stream ends with an error event.'),
   spawn: spawnSchema.optional(),
 }).superRefine(oneOfUrl).describe('NVIDIA Triton Inference Server (KServe v2 HTTP, binary tensor extension).');
 
@@ -51,7 +55,12 @@ export const triton: BackendFactory<TritonConfig> = {
       model: (model, version) => table.endpoint(model, version, () => {
         const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
         const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
-        return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, config.binaryOutputBytes, health) };
+        const endpoint = modelEndpoint(link, base, where, cache, config.binary, config.binaryOutputBytes, health);
+        const tensors = endpoint.infer;
+        endpoint.infer = (req, ctx) => req.payload !== undefined && req.inputs === undefined && req.instances === undefined
+          ? generate(link, base, where, req.payload, ctx, { backend: name, target: ctx.target ?? '' }, config.streamIdleTimeoutMs)
+          : tensors(req, ctx);
+        return { cache, endpoint };
       }),
       forget: (model, version) => table.forget(model, version),
       health,
@@ -110,6 +119,27 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
       return out;
     },
   };
+}
+
+// generate passes a KServe generate request to Triton's own extension, and its answer back: the
+// events of generate_stream as they come (gaps bounded by idleMs), or the one JSON object.
+async function generate(link: ServerLink, base: string, where: string, payload: NonNullable<InferRequest['payload']>, ctx: CallContext,
+  labels: StreamLabels, idleMs: number): Promise<InferResponse> {
+  const path = payload.path;
+  if (path !== 'generate' && path !== 'generate_stream') throw new GatewayError('bad_request', `${where} takes tensors or rows, or a generate request; not a raw body`);
+  const stream = path === 'generate_stream';
+  const started = performance.now();
+  const answer = await link.exchange({
+    method: 'POST', path: `${base}/${path}`, body: payload.body, ctx,
+    headers: { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' },
+    streamWhen: () => stream,
+  }, (a) => {
+    if (a.status !== 200) throw tritonError(a, where);
+    const contentType = headerOf(a, 'content-type') ?? (stream ? 'text/event-stream' : 'application/json');
+    if (a.stream !== undefined) return { kind: 'stream' as const, body: watchStream(a.stream, idleMs, labels, where, tokenMeter(labels, started)), contentType };
+    return { kind: 'bytes' as const, body: a.body, contentType };
+  });
+  return { answer };
 }
 
 // rowsToModelInputs stacks rows into the model's inputs. Triton reports a batching model's

@@ -179,6 +179,19 @@ models:
     assert.equal(a.requests.at(-1)!.path, '/v1/completions');
   });
 
+  it('streams on OCI\'s predict route and on /predictWithResponseStream, chunk by chunk (MODEL_DEPLOY_ENABLE_STREAMING)', async () => {
+    for (const path of ['/v1/oci/completions', '/predictWithResponseStream']) {
+      const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'say', max_tokens: 3, stream: true }) });
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('content-type'), 'text/event-stream', path);
+      assert.equal(res.headers.get('content-length'), null, `${path}: chunked, not buffered`);
+      const text = await res.text();
+      assert.equal([...text.matchAll(/"text":"( ?t\d@a)"/g)].map((m) => m[1]).join(''), 't0@a t1@a t2@a', path);
+      assert.ok(text.endsWith('data: [DONE]\n\n'), path);
+    }
+  });
+
   it('answers the KServe generate extension from an OpenAI completion, whole and as generate_stream events', async () => {
     const res = await fetch(`${gw.url}/v2/models/solo/generate`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text_input: 'say', parameters: { max_tokens: 2, temperature: 0 }, unknown_knob: 1 }) });
@@ -200,7 +213,7 @@ models:
     assert.match((await bad.json() as { error: string }).error, /"text_input" must be a string/);
     const rows = await fetch(`${gw.url}/v2/models/rows/generate`, { method: 'POST', body: '{"text_input": "x"}', headers: { 'content-type': 'application/json' } });
     assert.equal(rows.status, 400);
-    assert.match((await rows.json() as { error: string }).error, /not served by an OpenAI-compatible backend/);
+    assert.match((await rows.json() as { error: string }).error, /served by neither an OpenAI-compatible backend \(type: openai\).* nor Triton/);
   });
 
   it('takes an OpenAI body on the Vertex predict route (vLLM\'s Vertex mode), streamed too', async () => {
