@@ -1,5 +1,7 @@
 // proxy.ts — issue 2's benchmark: the gateway against going direct to the same backend, and the
-// gateway's raw passthrough against nginx (one worker, upstream keepalive) on the same route.
+// gateway's raw passthrough against nginx (one worker, upstream keepalive) on the same route,
+// beside two Node columns: the bare Node proxy (support/bare-proxy.ts, the floor for a Node
+// gateway: JSON parsed and written both ways, or bytes relayed) and @fastify/http-proxy.
 // Each figure is a ratio taken in one run on this machine, measured with wrk (one thread,
 // BENCH_CONNECTIONS connections, default 32), which leaves the cores to the servers.
 // Runnable alone: node bench/proxy.ts   (BENCH_SECONDS=5 BENCH_CONNECTIONS=1 to vary)
@@ -23,6 +25,9 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
   const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
   const nginxPort = await freePort();
   const nginx = await startNginx(nginxPort, backend.port);
+  const bare = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), 'json']);
+  const bareRaw = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), 'raw']);
+  const fastify = await startNodeServer(new URL('./support/fastify-proxy.ts', import.meta.url).href, [String(backend.port)]);
   const gw = await startGateway(`
 server: { logLevel: warn }
 frontends:
@@ -52,18 +57,29 @@ models:
     const gateway = await measured(`${gw.url}/predict`, gwPid);
     const passthrough = await measured(`${gw.url}/raw/predict`, gwPid);
     const viaNginx = await run(`http://127.0.0.1:${nginx.port}/predict`);
+    await run(`http://127.0.0.1:${bare.port}/predict`, 1);
+    await run(`http://127.0.0.1:${fastify.port}/predict`, 1);
+    const bareJson = await measured(`http://127.0.0.1:${bare.port}/predict`, bare.pid);
+    const bareBytes = await measured(`http://127.0.0.1:${bareRaw.port}/predict`, bareRaw.pid);
+    const viaFastify = await measured(`http://127.0.0.1:${fastify.port}/predict`, fastify.pid);
     return {
       tool: `wrk -t1 -c${connections} -d${durationS}s`,
       bodyBytes: body.length,
-      direct, gateway, passthrough, nginx: viaNginx,
+      direct, gateway, passthrough, nginx: viaNginx, bareNodeProxy: bareJson, bareNodeProxyRaw: bareBytes, fastifyHttpProxy: viaFastify,
       ratios: {
         gatewayOverDirect: round(gateway.rps / direct.rps),
         passthroughOverNginx: round(passthrough.rps / viaNginx.rps),
         gatewayOverNginx: round(gateway.rps / viaNginx.rps),
+        gatewayOverBareNodeProxy: round(gateway.rps / bareJson.rps),
+        passthroughOverBareNodeProxyRaw: round(passthrough.rps / bareBytes.rps),
+        gatewayOverFastify: round(gateway.rps / viaFastify.rps),
       },
-      note: 'cpuUsPerRequest: CPU of the backend process alone (direct) or of the gateway process alone (gateway, passthrough), per request answered.',
+      note: 'cpuUsPerRequest: CPU of the one process measured (backend for direct, gateway, bare proxy, fastify), per request answered. bareNodeProxy is the floor for a Node gateway (bench/support/bare-proxy.ts), not a product; fastifyHttpProxy relays bytes without parsing them.',
     };
   } finally {
+    await bare.stop();
+    await bareRaw.stop();
+    await fastify.stop();
     await gw.stop();
     await nginx.stop();
     await backend.stop();

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   proxy: async () => (await import('./proxy.ts')).runProxyBench(),
+  lowload: async () => (await import('./low-load.ts')).runLowLoadBench(),
   batching: async () => (await import('./batching.ts')).runBatchingBench(),
   onnx: async () => (await import('./onnx.ts')).runOnnxBench(),
   translation: async () => (await import('./translation.ts')).runTranslationBench(),
