@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 const scenarios: Record<string, () => Promise<unknown>> = {
   proxy: async () => (await import('./proxy.ts')).runProxyBench(),
   lowload: async () => (await import('./low-load.ts')).runLowLoadBench(),
+  config: async () => (await import('./config-build.ts')).runConfigBuildBench(),
   batching: async () => (await import('./batching.ts')).runBatchingBench(),
   onnx: async () => (await import('./onnx.ts')).runOnnxBench(),
   translation: async () => (await import('./translation.ts')).runTranslationBench(),
