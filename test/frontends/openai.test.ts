@@ -216,6 +216,21 @@ models:
     assert.match((await rows.json() as { error: string }).error, /served by neither an OpenAI-compatible backend \(type: openai\).* nor Triton/);
   });
 
+  it('serves the official client, streamed and whole, on each platform route (its requests sent to the platform\'s path)', async () => {
+    // What a platform SDK does for the client: the same body, posted to the route the platform calls.
+    const onRoute = (route: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k', maxRetries: 0,
+      fetch: (url, init) => fetch(String(url).replace(/\/v1\/(chat\/)?completions$/, route), init) });
+    for (const route of ['/predict', '/invocations', '/predictWithResponseStream']) {
+      const platform = onRoute(route);
+      const stream = await platform.chat.completions.create({ model: 'ignored-by-the-route', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      assert.match(text, /^t0@[ab] t1@[ab] t2@[ab]$/, route);
+      const whole = await platform.completions.create({ model: 'ignored-by-the-route', prompt: 'say', max_tokens: 2 });
+      assert.match(whole.choices[0]!.text, /^t0@[ab] t1@[ab]$/, route);
+    }
+  });
+
   it('takes an OpenAI body on the Vertex predict route (vLLM\'s Vertex mode), streamed too', async () => {
     const res = await fetch(`${gw.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true }) });
