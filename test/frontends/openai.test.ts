@@ -242,6 +242,59 @@ models:
   });
 });
 
+describe('canary rollback across OpenAI-compatible servers', () => {
+  let gw: RunningGateway;
+  let stable: FakeOpenai;
+  let canary: FakeOpenai;
+  before(async () => {
+    stable = await startFakeOpenai({ model: 'llama-8b', name: 'stable' });
+    canary = await startFakeOpenai({ model: 'llama-8b-v2', name: 'canary' });
+    gw = await startGateway(`
+frontends: { openai: {} }
+backends:
+  vllm: { type: openai, url: ${stable.url} }
+  vllm-next: { type: openai, url: ${canary.url} }
+models:
+  chat:
+    targets:
+      - { backend: vllm, model: llama-8b, weight: 50, name: stable }
+      - { backend: vllm-next, model: llama-8b-v2, weight: 50, name: canary }
+    rollback: { canary: canary, minRequests: 5, maxErrorRateRatio: 2 }
+`);
+  });
+  after(async () => {
+    await gw?.stop();
+    await stable?.close();
+    await canary?.close();
+  });
+
+  it('drops a failing LLM canary\'s weight to 0, and then serves every stream from the stable server', async () => {
+    canary.failing = true;
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k', maxRetries: 0 });
+    let failed = 0;
+    for (let i = 0; i < 30; i++) {
+      try {
+        await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+      } catch (err) {
+        assert.ok(err instanceof OpenAI.APIError, String(err));
+        failed++;
+      }
+    }
+    assert.ok(failed > 0 && failed < 30, `the canary failed some calls (${failed}) before it was rolled back`);
+    const status = JSON.stringify(await (await fetch(`${gw.adminUrl}/admin/status`)).json());
+    assert.match(status, /"canary":"canary","primary":"stable","state":"rolledBack"/);
+    const before = canary.requests.length;
+    for (let i = 0; i < 6; i++) {
+      const stream = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      assert.equal(text, 't0@stable t1@stable');
+    }
+    assert.equal(canary.requests.length, before, 'nothing more reached the canary');
+    assert.match(await (await fetch(`${gw.adminUrl}/metrics`)).text(), /infergate_rollbacks_total\{[^}]*model="chat"[^}]*\} 1/);
+  });
+});
+
 describe('frontends.openai config', () => {
   const check = (yaml: string): { status: number | null; stderr: string } => {
     const dir = mkdtempSync(join(tmpdir(), 'openai-check-'));
