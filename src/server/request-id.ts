@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+// OCI's own ids join their parts with slashes (…/…/…).
+const ociRequestIdPattern = /^[A-Za-z0-9._:/-]{1,128}$/;
 const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 // https://cloud.google.com/trace/docs/trace-context#legacy-http-header: TRACE_ID/SPAN_ID;o=OPTIONS,
 // the trace id 32 hex digits, the span id a decimal 64-bit number, o=1 when the trace is sampled.
@@ -15,10 +17,10 @@ const cloudTracePattern = /^([0-9a-fA-F]{32})\/(\d{1,20})(?:;o=([01]))?$/;
 
 /** requestIdOf gives the id a request is known by in logs, answers and backend calls. */
 export function requestIdOf(headers: IncomingHttpHeaders): string {
-  for (const name of ['x-request-id', 'opc-request-id'] as const) {
-    const value = headers[name];
-    if (typeof value === 'string' && requestIdPattern.test(value)) return value;
-  }
+  const own = headers['x-request-id'];
+  if (typeof own === 'string' && requestIdPattern.test(own)) return own;
+  const oci = headers['opc-request-id'];
+  if (typeof oci === 'string' && ociRequestIdPattern.test(oci)) return oci;
   const cloud = cloudTraceOf(headers);
   return cloud?.traceId ?? randomUUID();
 }
