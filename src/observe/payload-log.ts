@@ -22,7 +22,7 @@ export const payloadLogSchema = z.strictObject({
   percent: z.coerce.number().min(0).max(100).default(100).describe('Share of requests logged (evenly spread, e.g. 10 = every tenth).'),
   headers: z.array(z.string().min(1)).default([]).describe(
     'Request headers put in each event\'s `metadata` attribute (KServe `metadataHeaders`), "*" for all. Authorization, cookies and API keys are redacted as in the logs.'),
-  source: z.string().min(1).default(`urn:infergate:${hostname()}`).describe('The events\' `source` attribute.'),
+  source: z.string().min(1).optional().describe('The events\' `source` attribute; default "urn:infergate:HOSTNAME".'),
   namespace: z.string().default('').describe('The events\' `namespace` attribute (KServe: the InferenceService\'s namespace).'),
   component: z.string().default('predictor').describe('The events\' `component` attribute.'),
   maxQueue: z.coerce.number().int().min(1).default(1000).describe('Events waiting for the sink at most; beyond it new events are dropped (infergate_payload_events_total{outcome="dropped"}).'),
@@ -89,6 +89,7 @@ export function createPayloadLog(config: PayloadLogConfig, log: Logger, file?: F
   let closed = false;
   let idle: (() => void) | undefined;
   const limit = file === undefined ? config.concurrency : 1;
+  const source = config.source ?? `urn:infergate:${hostname()}`;
 
   const enqueue = (e: QueuedEvent): void => {
     if (closed || queue.length >= config.maxQueue || queuedBytes + e.bytes > config.maxQueueBytes) {
@@ -127,7 +128,7 @@ export function createPayloadLog(config: PayloadLogConfig, log: Logger, file?: F
       if (share < 100) return;
       share -= 100;
       const attributes = (type: string): Record<string, string> => ({
-        specversion: '1.0', id: r.requestId, source: config.source, type, time: new Date().toISOString(),
+        specversion: '1.0', id: r.requestId, source, type, time: new Date().toISOString(),
         inferenceservicename: r.model, namespace: config.namespace, component: config.component, endpoint: r.target ?? '',
         metadata: JSON.stringify(metadataOf(r.headers, config.headers)),
       });

@@ -10,7 +10,7 @@ import { duration } from '../config/units.ts';
 /** tracingSchema is the config's `tracing` block. */
 export const tracingSchema = z.strictObject({
   endpoint: z.string().optional().describe(
-    'OTLP/HTTP endpoint (base URL): spans go to <endpoint>/v1/traces. Default $OTEL_EXPORTER_OTLP_ENDPOINT ' +
+    'OTLP/HTTP endpoint (base URL): spans go to ENDPOINT/v1/traces. Default $OTEL_EXPORTER_OTLP_ENDPOINT ' +
     '($OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is taken as the full URL). Tracing is off when none of them is set; read at start only.'),
   serviceName: z.string().min(1).default('infergate').describe('service.name of the spans; $OTEL_SERVICE_NAME wins over it.'),
   sampleRatio: z.coerce.number().min(0).max(1).default(1).describe(

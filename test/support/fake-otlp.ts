@@ -34,6 +34,8 @@ export interface OtlpSpan {
 export interface FakeOtlp {
   url: string;
   spans: OtlpSpan[];
+  /** Spans received, kept or not. */
+  readonly received: number;
   /** Content types of the export requests received. */
   contentTypes: string[];
   /** Resolves with the spans once `done(spans)` holds (checked on each export). */
@@ -45,11 +47,13 @@ const hex = (n: number): RegExp => new RegExp(`^[0-9a-f]{${n}}$`);
 const traceIdPattern = hex(32);
 const spanIdPattern = hex(16);
 
-/** startFakeOtlp listens on 127.0.0.1, port 0. */
-export async function startFakeOtlp(): Promise<FakeOtlp> {
+/** startFakeOtlp listens on 127.0.0.1, port 0; with `keep: false` it decodes and counts spans but keeps none (benchmarks). */
+export async function startFakeOtlp(options: { keep?: boolean } = {}): Promise<FakeOtlp> {
+  const keep = options.keep !== false;
   const spans: OtlpSpan[] = [];
   const contentTypes: string[] = [];
   const waiters = new Set<() => void>();
+  let received = 0;
   const server: Server = createServer((req, res) => {
     void read(req).then((body) => {
       const answer = (status: number, doc: unknown): void => {
@@ -58,7 +62,7 @@ export async function startFakeOtlp(): Promise<FakeOtlp> {
       if (req.method !== 'POST') return answer(405, { code: 12, message: 'POST only' });
       if ((req.url ?? '').split('?')[0] !== '/v1/traces') return answer(404, { code: 5, message: `no signal at ${req.url}` });
       const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      contentTypes.push(type);
+      if (keep) contentTypes.push(type);
       if (type !== 'application/json') return answer(415, { code: 3, message: `this receiver takes application/json, not ${type}` });
       let decoded: OtlpSpan[];
       try {
@@ -67,7 +71,8 @@ export async function startFakeOtlp(): Promise<FakeOtlp> {
       } catch (err) {
         return answer(400, { code: 3, message: (err as Error).message });
       }
-      spans.push(...decoded);
+      received += decoded.length;
+      if (keep) spans.push(...decoded);
       answer(200, {});
       for (const w of [...waiters]) w();
     }, () => res.destroy());
@@ -79,6 +84,7 @@ export async function startFakeOtlp(): Promise<FakeOtlp> {
     url: `http://127.0.0.1:${port}`,
     spans,
     contentTypes,
+    get received() { return received; },
     waitFor: (done, timeoutMs = 15_000) => new Promise((resolve, reject) => {
       const check = (): void => {
         if (!done(spans)) return;
