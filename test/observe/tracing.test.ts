@@ -158,3 +158,23 @@ test('an unsampled traceparent (flags 00) records nothing, yet the backend still
   assert.equal(otlp.spans.filter((s) => s.traceId === traceId).length, 0);
   assert.ok(otlp.contentTypes.every((t) => t === 'application/json'), 'the exporter sends OTLP/JSON');
 });
+
+test('tracing.sampleRatio 0 records no new trace, and still follows a client\'s sampled traceparent', async () => {
+  const own = await startFakeOtlp();
+  const g = await startGateway(`${config(triton.url)}tracing: { endpoint: "${own.url}", sampleRatio: 0, exportDelayMs: 50ms }\n`);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${g.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances": [[1, 1, 1, 1]]}' });
+      assert.equal(r.status, 200);
+    }
+    // Spans are exported in the order they end: once this one is in, any of those before would be.
+    const p = traceparentOf(400);
+    const res = await fetch(`${g.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: p.header }, body: '{"instances": [[1, 1, 1, 1]]}' });
+    assert.equal(res.status, 200);
+    const spans = await own.waitFor((all) => all.some((s) => s.traceId === p.traceId && s.kind === 2));
+    assert.deepEqual([...new Set(spans.map((s) => s.traceId))], [p.traceId], 'only the client-sampled trace');
+  } finally {
+    await g.stop();
+    await own.close();
+  }
+});
