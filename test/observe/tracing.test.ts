@@ -17,9 +17,9 @@ let gw: RunningGateway;
 
 const config = (url: string): string => `
 frontends:
-  vertex: { model: linear, predictRoute: /predict, healthRoute: /health }
+  vertex: { model: linear, predictRoute: /predict, healthRoute: /health, rawPredictRoute: /raw, rawBackend: raw, rawBackendPath: /v2/models/linear/infer }
   kserve: {}
-backends: { tri: { type: triton, url: "${url}" } }
+backends: { tri: { type: triton, url: "${url}" }, raw: { type: passthrough, url: "${url}" } }
 models:
   linear:
     timeoutMs: 5000
@@ -157,6 +157,21 @@ test('an unsampled traceparent (flags 00) records nothing, yet the backend still
   await otlp.waitFor((all) => all.some((s) => s.traceId === p.traceId && s.kind === 2));
   assert.equal(otlp.spans.filter((s) => s.traceId === traceId).length, 0);
   assert.ok(otlp.contentTypes.every((t) => t === 'application/json'), 'the exporter sends OTLP/JSON');
+});
+
+test('a raw (streamed) route is a request span, and the upstream\'s parent', async () => {
+  const p = traceparentOf(500);
+  const before = triton.calls.length;
+  const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+  const res = await fetch(`${gw.url}/raw`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: p.header }, body });
+  assert.equal(res.status, 200, await res.text());
+  const spans = await otlp.waitFor((all) => all.some((s) => s.traceId === p.traceId && s.kind === 2));
+  const server = spans.find((s) => s.traceId === p.traceId && s.kind === 2)!;
+  assert.equal(server.name, 'POST /raw');
+  assert.equal(server.parentSpanId, p.spanId);
+  assert.equal(server.attributes['http.response.status_code'], 200);
+  const sent = triton.calls.slice(before).map((c) => c.headers.traceparent);
+  assert.deepEqual(sent, [`00-${p.traceId}-${server.spanId}-01`]);
 });
 
 test('tracing.sampleRatio 0 records no new trace, and still follows a client\'s sampled traceparent', async () => {
