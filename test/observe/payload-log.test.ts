@@ -2,7 +2,9 @@
 // response bodies as CloudEvents to a sink written from the CloudEvents HTTP binding
 // (test/support/fake-cloudevents.ts) — the events' attributes, one id for both, the bodies as
 // sent and answered, headers redacted as in the logs; a sink that hangs and one that refuses
-// cost events (counted in /metrics), never a prediction; JSON Lines to a file, sampled.
+// cost events (counted in /metrics), never a prediction; JSON Lines to a file, sampled. And the
+// ce-* header values: the binding (v1.0.2 §3.1.3.2) percent-encodes space, double quote, percent
+// and everything outside printable ASCII (as UTF-8 bytes), and nothing else.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { headerValue } from '../../src/observe/payload-log.ts';
 import { startFakeCloudEvents } from '../support/fake-cloudevents.ts';
 import { startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
@@ -165,3 +168,19 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe('headerValue (ce-* header values)', () => {
+  it('encodes space, ", % and non-ASCII, and leaves the rest of printable ASCII alone', () => {
+    assert.equal(headerValue('a b"c%d'), 'a%20b%22c%25d');
+    assert.equal(headerValue('é✓'), '%C3%A9%E2%9C%93');
+    assert.equal(headerValue('\t\n'), '%09%0A');
+    const printable = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter((c) => c !== '"' && c !== '%').join('');
+    assert.equal(headerValue(printable), printable);
+  });
+
+  it('round-trips through percent-decoding, JSON metadata included', () => {
+    for (const v of ['{"authorization":["[redacted]"],"x-user":["Zoë O\'Neil"]}', 'urn:infergate:host-1', '100% "quoted"']) {
+      assert.equal(decodeURIComponent(headerValue(v)), v);
+    }
+  });
+});
