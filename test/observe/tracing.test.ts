@@ -144,6 +144,18 @@ test('without a traceparent, X-Cloud-Trace-Context is the parent and its trace i
   assert.equal(server.attributes['infergate.request_id'], traceId);
 });
 
+test('OCI\'s opc-request-id is the request id: echoed in both headers, sent to the backend, on the span', async () => {
+  const id = 'D4E5F6A7B8/C9D0E1F2A3/B4C5D6E7F8';
+  const before = triton.calls.length;
+  const res = await predict('/predict', { instances: [[1, 1, 1, 1]] }, { 'opc-request-id': id });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-request-id'), id);
+  assert.equal(res.headers.get('opc-request-id'), id);
+  assert.deepEqual(triton.calls.slice(before).map((c) => c.headers['x-request-id']), [id]);
+  const spans = await otlp.waitFor((all) => all.some((s) => s.kind === 2 && s.attributes['infergate.request_id'] === id));
+  assert.equal(spans.find((s) => s.kind === 2 && s.attributes['infergate.request_id'] === id)!.parentSpanId, '', 'a new trace');
+});
+
 test('an unsampled traceparent (flags 00) records nothing, yet the backend still gets the trace', async () => {
   const traceId = 'fedcba98765432100123456789abcdef';
   const before = triton.calls.length;
