@@ -1,15 +1,15 @@
 // fake-otlp.ts (test support) — an OTLP/HTTP trace receiver written from the OTLP specification
 // (https://opentelemetry.io/docs/specs/otlp/#otlphttp): POST /v1/traces with an
 // ExportTraceServiceRequest, answered 200 with an ExportTraceServiceResponse in the request's
-// encoding. It takes the JSON encoding (Content-Type application/json; the spec's JSON mapping:
-// lowerCamelCase field names, trace and span ids as hex strings, enums as integers, 64-bit
-// integers as decimal strings or numbers), gzip'd or not. The gateway's exporter
-// (@opentelemetry/exporter-trace-otlp-http) sends that encoding; a protobuf body
-// (application/x-protobuf) gets 415 here, which the spec allows a server that does not take it.
-// A malformed body gets 400 with a google.rpc.Status, as the spec says.
+// encoding. Both encodings: binary protobuf (application/x-protobuf, read by otlp-protobuf.ts)
+// and JSON (application/json; the spec's JSON mapping: lowerCamelCase field names, trace and span
+// ids as hex strings, enums as integers, 64-bit integers as decimal strings or numbers), gzip'd
+// or not. The gateway's exporter (@opentelemetry/exporter-trace-otlp-http) sends JSON. Another
+// content type gets 415; a malformed body gets 400 with a google.rpc.Status, as the spec says.
 
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { exportRequestOf } from './otlp-protobuf.ts';
 
 /** OtlpSpan is one received span, its attributes read into plain values. */
 export interface OtlpSpan {
@@ -56,18 +56,21 @@ export async function startFakeOtlp(options: { keep?: boolean } = {}): Promise<F
   let received = 0;
   const server: Server = createServer((req, res) => {
     void read(req).then((body) => {
-      const answer = (status: number, doc: unknown): void => {
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const protobuf = type === 'application/x-protobuf';
+      // Answers in the request's encoding: an empty ExportTraceServiceResponse, or a google.rpc.Status.
+      const answer = (status: number, doc: { code?: number; message?: string }): void => {
+        if (protobuf) res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end(status === 200 ? Buffer.alloc(0) : rpcStatus(doc.code!, doc.message!));
+        else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
       };
       if (req.method !== 'POST') return answer(405, { code: 12, message: 'POST only' });
       if ((req.url ?? '').split('?')[0] !== '/v1/traces') return answer(404, { code: 5, message: `no signal at ${req.url}` });
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (keep) contentTypes.push(type);
-      if (type !== 'application/json') return answer(415, { code: 3, message: `this receiver takes application/json, not ${type}` });
+      if (type !== 'application/json' && !protobuf) return answer(415, { code: 3, message: `OTLP/HTTP takes application/x-protobuf or application/json, not ${type}` });
       let decoded: OtlpSpan[];
       try {
         const raw = req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body;
-        decoded = decodeExport(JSON.parse(raw.toString('utf8')));
+        decoded = decodeExport(protobuf ? exportRequestOf(raw) : JSON.parse(raw.toString('utf8')));
       } catch (err) {
         return answer(400, { code: 3, message: (err as Error).message });
       }
@@ -104,6 +107,17 @@ export async function startFakeOtlp(options: { keep?: boolean } = {}): Promise<F
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+// rpcStatus encodes a google.rpc.Status { int32 code = 1; string message = 2; }.
+function rpcStatus(code: number, message: string): Buffer {
+  const text = Buffer.from(message, 'utf8');
+  const length: number[] = [];
+  for (let n = text.length; ; n >>>= 7) {
+    if (n < 0x80) { length.push(n); break; }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x08, code, 0x12, ...length]), text]);
 }
 
 function read(req: IncomingMessage): Promise<Buffer> {
