@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { backendSchemas } from './backends/index.ts';
 import { loadWith, parseWith } from './config/load.ts';
 import { namePattern } from './config/names.ts';
+import { payloadLogSchema } from './observe/payload-log.ts';
+import { tracingSchema } from './observe/trace.ts';
 import { frontendSchemas } from './frontends/index.ts';
 import { graphSchema, resolveGraphFiles } from './graph/schema.ts';
 import { graphIssues } from './graph/validate.ts';
@@ -75,6 +77,8 @@ export const configSchema = z.strictObject({
   frontends: z.strictObject(frontendBlocks).prefault({}).describe('Platform contracts to answer; each is on when its block is present.'),
   backends: z.record(name, backendSchema).describe('Servers behind the gateway, by name.'),
   models: z.record(name, modelSchema).describe('Models the gateway serves, by name.'),
+  tracing: tracingSchema.prefault({}),
+  payloadLog: payloadLogSchema.optional(),
 }).superRefine((config, ctx) => {
   for (const [modelName, model] of Object.entries(config.models)) {
     const at = (...path: Array<string | number>): Array<string | number> => ['models', modelName, ...path];
