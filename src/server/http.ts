@@ -4,7 +4,7 @@
 // served one at a time (connection.ts).
 
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
@@ -35,6 +35,11 @@ export interface HttpServerOptions {
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** requestIdOf takes the client's x-request-id when it is a plain token of at most 128 characters, else makes one. */
+export function requestIdOf(header: unknown): string {
+  return typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+}
 
 /** createHttpServer makes the platform listener (not yet listening). */
 export function createHttpServer(options: HttpServerOptions): Server {
@@ -105,8 +110,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }, expectsContinue: boolean): Promise<void> {
   const started = performance.now();
-  const header = req.headers['x-request-id'];
-  const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+  const requestId = requestIdOf(req.headers['x-request-id']);
   res.setHeader('x-request-id', requestId);
   if (options.draining()) res.setHeader('connection', 'close');
   // The request's child logger is made on first use: most requests log nothing at the usual
@@ -174,7 +178,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     inFlight.inc({ frontend });
     controller = new AbortController();
     call = {
-      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req, requestId),
+      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req.headers, requestId),
       headers: req.headers, get log() { return logOf(); }, model: '',
     };
     let body: Promise<Buffer> | undefined;
@@ -230,12 +234,13 @@ function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string,
   return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
 }
 
-function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {
+/** forwardHeaders gives the headers a model call passes on: the request id, and a well-formed W3C traceparent with its tracestate. */
+export function forwardHeaders(headers: IncomingHttpHeaders, requestId: string): Record<string, string> {
   const out: Record<string, string> = { 'x-request-id': requestId };
-  const tp = req.headers.traceparent;
+  const tp = headers.traceparent;
   if (typeof tp === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(tp)) {
     out.traceparent = tp;
-    const ts = req.headers.tracestate;
+    const ts = headers.tracestate;
     if (typeof ts === 'string' && ts.length <= 512) out.tracestate = ts;
   }
   return out;
