@@ -26,7 +26,7 @@ export interface FakeTritonGrpc {
   hold: boolean;
   /** How many held calls were cancelled by their client. */
   cancelled: number;
-  /** Resolves when `n` calls are held. */
+  /** Resolves once `n` calls have been held in all (the count is never reset). */
   held(n: number): Promise<void>;
   release(): void;
   close(): Promise<void>;
