@@ -295,3 +295,32 @@ models: { linear: { targets: [ { backend: tri } ] } }
     }
   });
 });
+
+describe('draining on SIGTERM', () => {
+  test('health turns NOT_SERVING at once, calls are still served through the drain delay, then the gateway exits 0', async () => {
+    const draining = await startGateway(`
+server: { drainDelaySeconds: 2, drainSeconds: 10 }
+frontends: { grpc: { port: 0 } }
+backends: { tri: { type: triton, url: "${triton.url}" } }
+models: { linear: { targets: [ { backend: tri } ] } }
+`);
+    const h = healthClient(draining.grpcPort!);
+    const c = inferenceClient(draining.grpcPort!);
+    const exited = new Promise<number | null>((resolve) => draining.process.once('exit', (code) => resolve(code)));
+    try {
+      assert.equal((await h.call('Check', {})).response.status, 'SERVING');
+      draining.process.kill('SIGTERM');
+      await draining.waitForLog(/draining: readiness now answers 503/);
+      assert.equal((await h.call('Check', {})).response.status, 'NOT_SERVING');
+      assert.equal((await c.call('ServerReady', {})).response.ready, false);
+      // Still accepting during the drain delay, so load balancers see NOT_SERVING first.
+      const { response } = await c.call<{ raw_output_contents: Buffer[] }>('ModelInfer', linearRequest([[1, 2, 3, 4]]));
+      assert.deepEqual(fromF32(response.raw_output_contents[0]!), linearModel([[1, 2, 3, 4]])[0]);
+      assert.equal(await exited, 0, 'one SIGTERM: a clean exit');
+    } finally {
+      h.close();
+      c.close();
+      await draining.stop();
+    }
+  });
+});
