@@ -324,3 +324,27 @@ models: { linear: { targets: [ { backend: tri } ] } }
     }
   });
 });
+
+describe('reload under an open gRPC connection', () => {
+  test('a model added by a reload is served on the same connection; ModelConfig is UNIMPLEMENTED', async () => {
+    const yaml = (models: string): string => `
+frontends: { grpc: { port: 0 } }
+backends: { tri: { type: triton, url: "${triton.url}" } }
+models: { ${models} }
+`;
+    const reloading = await startGateway(yaml('double: { targets: [ { backend: tri } ] }'));
+    const c = inferenceClient(reloading.grpcPort!);
+    try {
+      assert.equal((await c.failure('ModelReady', { name: 'linear' })).code, status.NOT_FOUND);
+      assert.equal((await c.failure('ModelConfig', { name: 'double' })).code, status.UNIMPLEMENTED);
+      reloading.writeConfig(yaml('double: { targets: [ { backend: tri } ] }, linear: { targets: [ { backend: tri } ] }'));
+      const res = await fetch(`${reloading.adminUrl}/admin/reload`, { method: 'POST' });
+      assert.equal(res.status, 200, await res.text());
+      const { response } = await c.call<{ raw_output_contents: Buffer[] }>('ModelInfer', linearRequest([[1, 2, 3, 4]]));
+      assert.deepEqual(fromF32(response.raw_output_contents[0]!), linearModel([[1, 2, 3, 4]])[0]);
+    } finally {
+      c.close();
+      await reloading.stop();
+    }
+  });
+});
