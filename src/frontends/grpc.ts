@@ -32,7 +32,7 @@ export const grpcSchema = z.strictObject({
     'Calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). A client that opens more waits for a free one instead of ' +
     'making the gateway hold unbounded work per connection; 100 is what most gRPC servers and proxies advertise. The whole gateway is bounded by server.maxConcurrentRequests too.'),
   keepaliveTimeMs: duration.prefault('60s').describe(
-    'The gateway pings a connection idle this long, so connections whose client vanished (a killed pod, a NAT that forgot the flow) are closed rather than held forever.'),
+    'The gateway pings a connection idle this long, so connections whose client vanished (a killed pod, a NAT that forgot the flow) are closed rather than held forever; 0 = no pings.'),
   keepaliveTimeoutMs: duration.prefault('20s').describe('A ping not answered within this time closes the connection.'),
   maxConnectionAgeMs: duration.prefault('0s').describe(
     'When above 0, a connection is asked to go away (GOAWAY) after this long and the client reconnects: behind a Kubernetes Service (L4), ' +

@@ -59,8 +59,8 @@ export class GrpcListener implements Listener {
       // Above the frontend's own check (frontends/grpc.ts), which answers first with the REST message.
       'grpc.max_send_message_length': c.maxResponseBytes + 64 * 1024,
       'grpc.max_concurrent_streams': c.maxConcurrentStreams,
-      'grpc.keepalive_time_ms': c.keepaliveTimeMs,
-      'grpc.keepalive_timeout_ms': c.keepaliveTimeoutMs,
+      // 0 turns the pings off (grpc-js would otherwise ping without pause).
+      ...(c.keepaliveTimeMs > 0 ? { 'grpc.keepalive_time_ms': c.keepaliveTimeMs, 'grpc.keepalive_timeout_ms': c.keepaliveTimeoutMs } : {}),
       ...(c.maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': c.maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': c.maxConnectionAgeGraceMs } : {}),
     });
     const unary = <I, O>(name: string, guarded: boolean, handle: (msg: I, run: CallRun) => Promise<O | GrpcAnswer<O>>) =>
@@ -194,6 +194,7 @@ export class GrpcListener implements Listener {
       callback(status);
     } finally {
       begun?.end(code);
+      if (begun !== undefined && this.#options.log.isLevelEnabled('debug')) begun.run.ctx.log.debug({ rpc: name, status: code }, 'grpc call');
     }
   }
 
