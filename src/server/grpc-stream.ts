@@ -35,7 +35,7 @@ export interface Admission {
 const perStream = 64;
 
 /** streamInfer serves one ModelStreamInfer call; admit() admits each of its requests. */
-export function streamInfer(call: ServerDuplexStream<GrpcInferRequest, unknown>, admit: (requestId: string) => Admission): void {
+export function streamInfer(call: ServerDuplexStream<GrpcInferRequest, unknown>, admit: (requestId: string) => Admission, refuse: (msg: unknown) => void): void {
   let pending = 0;
   let ended = false;
   let count = 0;
@@ -58,6 +58,7 @@ export function streamInfer(call: ServerDuplexStream<GrpcInferRequest, unknown>,
       let code = 200;
       try {
         admitted = admit(requestId);
+        refuse(msg);
         await admitted.run.guard();
         const { message } = await modelInfer(admitted.run.deps, msg, admitted.run.ctx, grpcLimit(admitted.run.config));
         write({ error_message: '', infer_response: message });

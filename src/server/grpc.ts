@@ -7,11 +7,11 @@
 // status. What each RPC answers is frontends/grpc.ts's. It reads the current state on every call,
 // so a reload swaps models and the grpc block's auth under open connections.
 
-import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServiceDefinition, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { healthService, inferenceService } from '../codecs/grpc-proto.ts';
 import type { GrpcInferRequest } from '../codecs/v2-grpc.ts';
-import { GatewayError } from '../errors.ts';
+import { clip, GatewayError } from '../errors.ts';
 import {
   grpcLimit, healthOf, modelInfer, modelMetadata, modelReady, serverLive, serverMetadataAnswer, serverReady,
   type GrpcAnswer, type GrpcConfig,
@@ -65,20 +65,20 @@ export class GrpcListener implements Listener {
     });
     const unary = <I, O>(name: string, guarded: boolean, handle: (msg: I, run: CallRun) => Promise<O | GrpcAnswer<O>>) =>
       (call: ServerUnaryCall<I, O>, callback: sendUnaryData<O>): void => { void this.#unary(name, guarded, call, callback, handle); };
-    this.#server.addService(inferenceService, {
+    this.#server.addService(checkedMessages(inferenceService), {
       ServerLive: unary('ServerLive', false, async () => serverLive()),
       ServerReady: unary('ServerReady', false, async (_m, run) => serverReady(run.deps)),
       ModelReady: unary('ModelReady', false, async (m: { name?: string; version?: string }, run) => modelReady(run.deps, m)),
       ServerMetadata: unary('ServerMetadata', false, async () => serverMetadataAnswer()),
       ModelMetadata: unary('ModelMetadata', false, async (m: { name?: string; version?: string }, run) => modelMetadata(run.deps, m)),
       ModelInfer: unary('ModelInfer', true, async (m: GrpcInferRequest, run) => modelInfer(run.deps, m, run.ctx, grpcLimit(run.config))),
-      ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => streamInfer(call, (requestId) => this.#begin(call, requestId)),
+      ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => streamInfer(call, (requestId) => this.#begin(call, requestId), refuseUnreadable),
       ModelConfig: unary('ModelConfig', false, async () => {
         throw new GatewayError('method_not_allowed', 'ModelConfig (Triton\'s model configuration extension) is not served by infergate; use ModelMetadata');
       }),
     });
     // Probes carry no credentials: health is never guarded.
-    this.#server.addService(healthService, {
+    this.#server.addService(checkedMessages(healthService), {
       Check: unary('Check', false, async (m: { service?: string }, run) => {
         const status = healthOf(run.deps, m.service);
         if (status === 'SERVICE_UNKNOWN') throw new GatewayError('not_found', `no service "${m.service}" here; ask about "" or "inference.GRPCInferenceService"`);
@@ -179,6 +179,7 @@ export class GrpcListener implements Listener {
     let code = 200;
     try {
       begun = this.#begin(call);
+      refuseUnreadable(call.request);
       if (guarded) await begun.run.guard();
       const out = await handle(call.request, begun.run);
       const answer = isAnswer(out) ? out : { message: out, headers: {} };
@@ -231,6 +232,29 @@ export class GrpcListener implements Listener {
     }
     return access;
   }
+}
+
+// A message that is not valid protobuf: grpc-js would answer INTERNAL itself, but it is the
+// client's mistake, so the deserializer hands the handler a marker and the handler refuses it.
+const unreadable = Symbol('unreadable message');
+
+function checkedMessages(service: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(Object.entries(service).map(([name, method]) => [name, {
+    ...method,
+    requestDeserialize: (bytes: Buffer) => {
+      try {
+        return method.requestDeserialize(bytes);
+      } catch (err) {
+        return { [unreadable]: `the ${name} request is not a valid protobuf message: ${clip((err as Error).message, 120)}` };
+      }
+    },
+  }])) as ServiceDefinition;
+}
+
+/** refuseUnreadable throws 400 bad_request for a message its deserializer could not read. */
+export function refuseUnreadable(msg: unknown): void {
+  const why = (msg as { [unreadable]?: string } | null)?.[unreadable];
+  if (why !== undefined) throw new GatewayError('bad_request', why);
 }
 
 function isAnswer<O>(out: O | GrpcAnswer<O>): out is GrpcAnswer<O> {

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { status } from '@grpc/grpc-js';
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { identityModel } from '../../backends/onnx/build-models.ts';
 import { linearModel, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
@@ -177,6 +177,19 @@ describe('errors: the REST message, Triton\'s code', () => {
       const err = await client.failure('ModelInfer', request);
       assert.equal(err.code, status.INVALID_ARGUMENT, `${JSON.stringify(request)}: ${err.details}`);
       assert.match(err.details, message);
+    }
+  });
+
+  test('bytes that are not a protobuf message are INVALID_ARGUMENT, not INTERNAL', async () => {
+    const raw = new Client(`127.0.0.1:${gw.grpcPort}`, credentials.createInsecure());
+    try {
+      const err = await new Promise<ServiceError>((resolve, reject) => {
+        raw.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0xff, 0xff, 0xff]), (e) => (e ? resolve(e) : reject(new Error('accepted'))));
+      });
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.match(err.details, /the ModelInfer request is not a valid protobuf message/);
+    } finally {
+      raw.close();
     }
   });
 
