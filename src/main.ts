@@ -105,7 +105,7 @@ async function serve(file: string): Promise<number> {
   // watched, so a Kubernetes ConfigMap's symlink swap counts).
   const watcher = watchConfig({ file, reload: () => gateway.reload(), log, watchFile: config.server.watchConfig, sighup: true });
   installSignalHandlers({
-    get servers() { return gateway.servers; },
+    get servers() { return gateway.listeners; },
     drainSeconds: config.server.drainSeconds,
     drainDelaySeconds: config.server.drainDelaySeconds,
     log,
@@ -124,7 +124,7 @@ async function serve(file: string): Promise<number> {
     // The listeners opened before the start failed (a model that does not load): close them
     // and everything else, or the process would linger listening but never ready.
     watcher.close();
-    for (const server of gateway.servers) {
+    for (const server of gateway.listeners) {
       server.close();
       server.closeAllConnections();
     }

@@ -119,6 +119,10 @@ export const configSchema = z.strictObject({
     }
   }
   for (const issue of graphIssues(config.models)) ctx.addIssue({ code: 'custom', ...issue });
+  const grpcPort = (config.frontends.grpc as { port?: number } | undefined)?.port;
+  if (grpcPort !== undefined && grpcPort !== 0 && (grpcPort === config.server.port || grpcPort === config.server.adminPort)) {
+    ctx.addIssue({ code: 'custom', path: ['frontends', 'grpc', 'port'], message: `port ${grpcPort} is already the ${grpcPort === config.server.port ? 'server' : 'admin'} port; gRPC needs a port of its own` });
+  }
   for (const [fname, fe] of Object.entries(config.frontends)) {
     const model = (fe as { model?: string } | undefined)?.model;
     if (model !== undefined && !Object.hasOwn(config.models, model)) {

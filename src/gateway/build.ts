@@ -28,6 +28,8 @@ export interface State {
   pipelines: Map<string, ModelPipeline>;
   router: Router;
   adminRouter: Router;
+  /** What the frontends reach models through (the gRPC listener reads it per call). */
+  frontendDeps: FrontendDeps;
 }
 
 /** StateHooks are what the routes need of the running gateway. */
@@ -111,7 +113,7 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   }
   const admin = adminRoutes({ status: hooks.status, reload: hooks.reload, token: config.server.adminToken });
   return {
-    config, backends, pipelines,
+    config, backends, pipelines, frontendDeps: deps,
     adminRouter: new Router(admin),
     router: new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes),
   };
