@@ -5,8 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { linesWithRepeatedKeys } from './json-keys.ts';
 
 const mainFile = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -49,6 +51,16 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
 
 let besideCount = 0;
 
+// Every gateway a test file starts writes its output here; once the file's tests are done, a JSON
+// line that carries a key twice fails the file (readers disagree on which copy counts).
+const outputs: Array<() => string> = [];
+after(() => {
+  const bad = outputs.flatMap((output) => linesWithRepeatedKeys(output()));
+  if (bad.length > 0) {
+    throw new Error(`gateway log lines repeat keys:\n${bad.map((b) => `${b.keys.join(', ')} in ${b.line}`).join('\n')}`);
+  }
+});
+
 /**
  * startGatewayFromFile runs a config file as it is (an example's), but on free ports of 127.0.0.1:
  * the copy withTestServer makes is written beside the original, so the paths in it that are
@@ -70,6 +82,7 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  outputs.push(() => output);
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onText = (chunk: Buffer): void => {
     output += chunk.toString();

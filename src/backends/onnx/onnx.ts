@@ -92,10 +92,11 @@ export const onnx: BackendFactory<OnnxConfig> = {
           for (const skipped of info.skipped) {
             if (warned.has(skipped)) continue; // one warning per provider problem, not per model
             warned.add(skipped);
-            deps.log.warn({ backend: name, skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
+            deps.log.warn({ skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
           }
-          if (config.warmup) await warmUp(loaded, config.workers, name, deps.log);
-          deps.log.info({ backend: name, model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers },
+          if (config.warmup) await warmUp(loaded, config.workers, deps.log);
+          // deps.log is bound to { backend } already (gateway/build.ts).
+          deps.log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers },
             `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
         }
       } catch (err) {
@@ -180,7 +181,7 @@ function metadataOf(m: Loaded, model: string): ModelMetadata {
 // warmUp runs one inference on zeros; a model may reject zeros (a Reshape fed a shape input),
 // so a failure here is logged, not fatal: the model loaded and real inputs may well work.
 // One run per worker, at once, so each worker's session gets its first (slow) run.
-async function warmUp(m: Loaded, workers: number, backend: string, log: { warn(o: object, msg: string): void }): Promise<void> {
+async function warmUp(m: Loaded, workers: number, log: { warn(o: object, msg: string): void }): Promise<void> {
   const zeros = (): Tensor[] => m.inputs.map((s): Tensor => {
     const shape = s.shape.map((d) => (d < 0 ? 1 : d));
     return { name: s.name, datatype: s.datatype, shape, data: allocate(s.datatype, elementCount(shape)) };
@@ -188,6 +189,6 @@ async function warmUp(m: Loaded, workers: number, backend: string, log: { warn(o
   try {
     await Promise.all(Array.from({ length: workers }, () => m.pool.run(zeros(), undefined, undefined, true)));
   } catch (err) {
-    log.warn({ backend, model: m.file.name, path: m.file.path, err: (err as Error).message }, `warm-up of ${m.file.path} on zero inputs failed`);
+    log.warn({ model: m.file.name, path: m.file.path, err: (err as Error).message }, `warm-up of ${m.file.path} on zero inputs failed`);
   }
 }
