@@ -7,8 +7,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { compose, type Composed } from './compose.ts';
+import { TargetStats } from './observe/model-stats.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
 import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
+import { rowsOf } from './tensors/shape.ts';
 import type { ModelMetadata } from './tensors/tensor.ts';
 import type { Backend, Health, Infer, ModelEndpoint, ModelLookup, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
 
@@ -36,6 +38,8 @@ export interface TargetPath extends RoutedTarget {
   close(): Promise<void>;
   /** What the path was built from: a reload reuses the path when both are the same. */
   readonly origin: { backend: Backend; settings: unknown };
+  /** Its calls and backend executions as Triton's statistics extension counts them (GET /v2/models/{m}/stats). */
+  readonly stats: TargetStats;
 }
 
 interface BuiltPath { endpoint: ModelEndpoint; infer: Infer; built: Composed }
@@ -50,13 +54,16 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   // A target's own keys (batching) override its model's.
   const stageConfig: Record<string, unknown> = { ...config };
   for (const [key, value] of Object.entries(t)) if (value !== undefined) stageConfig[key] = value;
+  const stats = new TargetStats();
   const build = (version: string | undefined, label: string): BuiltPath => {
     const endpoint = backend.model(backendModel, version);
     const built = compose(stages, stageConfig, {
       model, target: label, backend: t.backend, log, endpoint, health: () => target.health,
       ...(config.metadata?.maxBatchSize === undefined ? {} : { maxBatchSize: config.metadata.maxBatchSize }),
     });
-    return { endpoint, built, infer: built.stage(endpoint.infer) };
+    // Timed twice: the whole target path (a request), and each backend call (an execution: a batch).
+    const execute = timed(endpoint.infer, (ok, rows, ns) => stats.execution(ok, rows, ns));
+    return { endpoint, built, infer: timed(built.stage(execute), (ok, rows, ns) => stats.call(ok, rows, ns)) };
   };
   const own = build(t.version, name);
   // Calls for versions no target pins carry one name: metric labels come from the config only.
@@ -85,8 +92,24 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
     }),
     close: async () => { await Promise.allSettled([own.built.close(), versions?.close()]); },
     origin: { backend, settings },
+    stats,
   };
   return target;
+}
+
+// timed calls `done` with the outcome, the rows and the nanoseconds of each call of `infer`.
+function timed(infer: Infer, done: (ok: boolean, rows: number, ns: number) => void): Infer {
+  return async (req, ctx) => {
+    const start = process.hrtime.bigint();
+    try {
+      const res = await infer(req, ctx);
+      done(true, rowsOf(req), Number(process.hrtime.bigint() - start));
+      return res;
+    } catch (err) {
+      done(false, rowsOf(req), Number(process.hrtime.bigint() - start));
+      throw err;
+    }
+  };
 }
 
 // The config keys a list of stages reads, found once per list (a config may hold 20,000 targets).

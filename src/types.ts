@@ -149,6 +149,11 @@ export interface ModelEndpoint {
   metadata(signal?: AbortSignal): Promise<ModelMetadata>;
   /** Model-level readiness (backend health + model ready + metadata known). */
   health(signal?: AbortSignal): Promise<Health>;
+  /**
+   * The model's configuration in Triton's JSON shape (GET v2/models/{m}/config), for backends
+   * that know more than the metadata says (Triton's own, the ONNX backend's instances).
+   */
+  config?(signal?: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 /** Backend is one configured server kind instance (a Triton, a Flask app, the ONNX runtime). */
@@ -183,6 +188,10 @@ export interface ModelHandle {
   infer: Infer;
   metadata(): Promise<ModelMetadata>;
   ready(): boolean;
+  /** The model's configuration in Triton's JSON shape (kserve-v2's GET .../config). */
+  config?(): Promise<Record<string, unknown>>;
+  /** Triton's statistics extension `$model_stat` objects for the model (version), from what its targets measured. */
+  stats?(): Promise<Array<Record<string, unknown>>>;
   /** Present when the model has a transform: `takesPayload` when its preprocess reads any body. */
   transform?: { takesPayload: boolean };
   /**

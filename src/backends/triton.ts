@@ -67,6 +67,14 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
   const binaryOutputs = binaryChoice(cache, binaryOutputBytes);
   return {
     metadata: (signal) => cache.get(signal),
+    // Triton's own configuration, as its model configuration extension answers it.
+    async config(signal) {
+      const answer = await link.send({ method: 'GET', path: `${base}/config`, ...(signal === undefined ? {} : { signal }) });
+      if (answer.status !== 200) throw tritonStatusError(answer, `${where} model config (GET ${base}/config)`);
+      const doc = parseJson(answer.body, { what: `${where} model config` });
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('backend_bad_reply', `${where} model config is not a JSON object`);
+      return doc as Record<string, unknown>;
+    },
     async health(signal) {
       const server = await serverHealth(signal);
       if (!server.ready) return server;

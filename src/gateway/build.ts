@@ -19,6 +19,8 @@ import { guardRoutes, type AccessConfig } from '../server/access.ts';
 import { adminRoutes } from '../server/admin.ts';
 import { Router } from '../server/router.ts';
 import { withOverride, type TargetPath } from '../target.ts';
+import { tritonModelConfig } from '../codecs/triton-config.ts';
+import { modelConfigOf, modelStatsOf } from './triton-views.ts';
 import type { Backend, FrontendDeps, ModelHandle, RawRoute, Route } from '../types.ts';
 
 /** State is everything one config version runs on; a reload builds a new one and swaps it in. */
@@ -175,6 +177,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
         return pipeline.infer(req, ctx);
       },
       metadata: async () => withOverride(await graph.metadata(), model.metadata, name),
+      config: async () => tritonModelConfig(withOverride(await graph.metadata(), model.metadata, name), { platform: 'ensemble' }),
       ready: () => graph.ready() && pipeline.ready(),
       ...transform,
     };
@@ -190,6 +193,8 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
       return pipeline.infer(req, ctx);
     },
     metadata: async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name),
+    config: () => modelConfigOf(name, model, serving[0]!, version, async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name)),
+    stats: () => modelStatsOf(name, serving, version),
     ready: () => serving.some((t) => t.health.ready) && pipeline.ready(),
     ...transform,
   };

@@ -2,7 +2,9 @@
 // (or one file) with no other server. Each model gets a pool of worker threads, one session
 // each (session.run blocks its thread); start() loads and warms every model before ready.
 
+import { basename } from 'node:path';
 import { z } from 'zod';
+import { tritonModelConfig } from '../../codecs/triton-config.ts';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration } from '../../observe/metrics.ts';
@@ -109,6 +111,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
 
     const endpoint = (model: string, version?: string): ModelEndpoint => ({
       metadata: async () => metadataOf(lookup(model, version), model),
+      config: async () => configOf(lookup(model, version), model, config.workers),
       health: async () => {
         if (!started) return { ready: false, reason: failure ?? 'loading models' };
         return find(model, version) === undefined ? { ready: false, reason: `no model "${model}"${version === undefined ? '' : ` version ${version}`}` } : { ready: true };
@@ -176,6 +179,15 @@ function metadataOf(m: Loaded, model: string): ModelMetadata {
     maxBatchSize: batched ? largeBatch : 0,
     parameters: { executionProvider: m.info.provider },
   };
+}
+
+// configOf is the model as Triton's onnxruntime backend would describe it: its inputs and outputs,
+// max_batch_size, and one instance per worker thread, on the provider the session runs on.
+function configOf(m: Loaded, model: string, workers: number): Record<string, unknown> {
+  return tritonModelConfig(metadataOf(m, model), {
+    platform: 'onnxruntime_onnx', backend: 'onnxruntime', instances: workers,
+    kind: m.info.provider === 'cpu' ? 'KIND_CPU' : 'KIND_GPU', defaultModelFilename: basename(m.file.path),
+  });
 }
 
 // warmUp runs one inference on zeros; a model may reject zeros (a Reshape fed a shape input),
