@@ -87,7 +87,7 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
     path: (version) => (version === undefined || versions === undefined ? own.infer : versions.path(version).infer),
     endpointFor: (version) => (version === undefined || version === t.version || versions === undefined ? own.endpoint : versions.path(version).endpoint),
     status: () => ({
-      name, ready: target.health.ready, reason: target.health.reason, ...own.built.status(),
+      name, backend: t.backend, ready: target.health.ready, reason: target.health.reason, ...own.built.status(),
       ...(versions === undefined ? {} : { versions: versions.status() }),
     }),
     close: async () => { await Promise.allSettled([own.built.close(), versions?.close()]); },

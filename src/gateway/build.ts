@@ -16,7 +16,7 @@ import { modelPipeline, type ModelPipeline } from '../pipeline.ts';
 import { rebuiltOnReload, takesPayload } from '../transform/stage.ts';
 import type { Config, ModelConfig } from '../schema.ts';
 import { guardRoutes, type AccessConfig } from '../server/access.ts';
-import { adminRoutes } from '../server/admin.ts';
+import { adminRoutes, statusPageRoute } from '../server/admin.ts';
 import { Router } from '../server/router.ts';
 import { withOverride, type TargetPath } from '../target.ts';
 import { tritonModelConfig } from '../codecs/triton-config.ts';
@@ -114,7 +114,7 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   const admin = adminRoutes({ status: hooks.status, reload: hooks.reload, token: config.server.adminToken });
   return {
     config, backends, pipelines,
-    adminRouter: new Router(admin),
+    adminRouter: new Router([...admin, statusPageRoute]),
     router: new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes),
   };
 }
