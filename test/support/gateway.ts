@@ -35,6 +35,8 @@ export interface StartOptions {
   waitReady?: boolean;
   args?: string[];
   timeoutMs?: number;
+  /** Leave server.adminPort as the YAML has it, absent included (default: 0 when absent). */
+  keepAdminPort?: boolean;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface StartOptions {
 export async function startGateway(yaml: string, options: StartOptions = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'infergate-test-'));
   const configFile = join(dir, 'config.yaml');
-  writeFileSync(configFile, withTestServer(yaml));
+  writeFileSync(configFile, withTestServer(yaml, options.keepAdminPort === true));
   return launch(configFile, options, () => rmSync(dir, { recursive: true, force: true }));
 }
 
@@ -128,7 +130,7 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
     if (options.waitReady !== false) await waitForLog(/"message":"started"/, options.timeoutMs ?? 60_000);
     return {
       url, adminUrl, port: listening.port, adminPort: listening.adminPort, process: child, configFile,
-      logs: () => output, waitForLog, stop, writeConfig: (text) => writeFileSync(configFile, withTestServer(text)),
+      logs: () => output, waitForLog, stop, writeConfig: (text) => writeFileSync(configFile, withTestServer(text, options.keepAdminPort === true)),
     };
   } catch (err) {
     await stop(2000);
@@ -137,12 +139,12 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
 }
 
 /** withTestServer sets server.host to 127.0.0.1 and port/adminPort to 0 unless the YAML sets them. */
-export function withTestServer(yaml: string): string {
+export function withTestServer(yaml: string, keepAdminPort = false): string {
   const doc = (parse(yaml) ?? {}) as { server?: Record<string, unknown> };
   const server = { ...doc.server };
   server.host ??= '127.0.0.1';
   server.port ??= 0;
-  if (!('adminPort' in server)) server.adminPort = 0;
+  if (!('adminPort' in server) && !keepAdminPort) server.adminPort = 0;
   // The launcher reads the "listening" and "started" lines, which are logged at info.
   if (server.logLevel === undefined || ['warn', 'error', 'fatal', 'silent'].includes(String(server.logLevel))) server.logLevel = 'info';
   return stringify({ ...doc, server });
