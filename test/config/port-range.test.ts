@@ -2,6 +2,7 @@
 // through the real gateway process: with the range set and no adminPort, the admin port and a
 // spawned backend's {port} (at start and after a reload) all lie in the range.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +49,16 @@ describe('PortRange', () => {
       assert.equal(await range.takeFree('127.0.0.1'), low + 1);
     } finally {
       busy.close();
+    }
+  });
+
+  it('comes from SAGEMAKER_SAFE_PORT_RANGE in config/sagemaker.yaml and config/default.yaml, and is absent without it', () => {
+    for (const file of ['config/sagemaker.yaml', 'config/default.yaml']) {
+      const text = readFileSync(file, 'utf8');
+      assert.equal(parseConfig(text, file, { SAGEMAKER_SAFE_PORT_RANGE: '23000-23999' }).server.portRange, '23000-23999', file);
+      const plain = parseConfig(text, file, {}).server;
+      assert.equal(plain.portRange, undefined, file);
+      assert.equal(plain.adminPort, undefined, `${file}: 9090 when there is no range`);
     }
   });
 
