@@ -9,8 +9,9 @@ import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tenso
 /**
  * CallContext travels with one client request through every stage. The server makes it; each
  * field is then written in one place only, as the request goes down the path: `model` and
- * `version` by the model's handle, `deadline` and `signal` by the deadline stage, `target` by
- * the split. Everything else reads it.
+ * `version` by the model's handle, `deadline` and `signal` by the deadline stage (over the outer
+ * deadline a frontend's callModel may set first: the platform's own timeout), `target` by the
+ * split. Everything else reads it.
  */
 export interface CallContext {
   requestId: string;
