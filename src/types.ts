@@ -150,10 +150,7 @@ export interface ModelEndpoint {
   metadata(signal?: AbortSignal): Promise<ModelMetadata>;
   /** Model-level readiness (backend health + model ready + metadata known). */
   health(signal?: AbortSignal): Promise<Health>;
-  /**
-   * The model's configuration in Triton's JSON shape (GET v2/models/{m}/config), for backends
-   * that know more than the metadata says (Triton's own, the ONNX backend's instances).
-   */
+  /** Triton's JSON model config, from backends that know more than the metadata (Triton's own, ONNX instances). */
   config?(signal?: AbortSignal): Promise<Record<string, unknown>>;
 }
 
@@ -189,9 +186,8 @@ export interface ModelHandle {
   infer: Infer;
   metadata(): Promise<ModelMetadata>;
   ready(): boolean;
-  /** The model's configuration in Triton's JSON shape (kserve-v2's GET .../config). */
+  /** Triton's JSON model config (GET v2/models/{m}/config) and `$model_stat` objects (GET .../stats). */
   config?(): Promise<Record<string, unknown>>;
-  /** Triton's statistics extension `$model_stat` objects for the model (version), from what its targets measured. */
   stats?(): Promise<Array<Record<string, unknown>>>;
   /** Present when the model has a transform: `takesPayload` when its preprocess reads any body. */
   transform?: { takesPayload: boolean };
