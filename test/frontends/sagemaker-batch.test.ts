@@ -2,7 +2,8 @@
 // SageMaker sets in a transform job's container: GET /execution-parameters offers them, the body
 // limit is SAGEMAKER_MAX_PAYLOAD_IN_MB, and with MULTI_RECORD a mini-batch of records one per line
 // (JSON Lines, CSV, or a JSON Lines file sent as application/json) answers one line per record, in
-// order, as AssembleWith Line needs. With SINGLE_RECORD a JSON body is one record.
+// order, as AssembleWith Line needs. With SINGLE_RECORD a JSON body is one record. And
+// config/sagemaker-async.yaml takes bodies beyond the real-time limit.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startGatewayFromFile, type RunningGateway } from '../support/gateway.ts';
@@ -82,5 +83,21 @@ describe('SageMaker batch transform, SINGLE_RECORD', () => {
     const lines = await invoke(gw, `${JSON.stringify(setosa)}\n${JSON.stringify(virginica)}\n`, { 'content-type': 'application/json' });
     assert.equal(lines.status, 400);
     assert.equal((JSON.parse(lines.text) as { code: string }).code, 'invalid_json');
+  });
+});
+
+describe('SageMaker asynchronous inference, config/sagemaker-async.yaml', () => {
+  let gw: RunningGateway;
+  before(async () => {
+    gw = await startGatewayFromFile('config/sagemaker-async.yaml', { env: { INFERGATE_MODEL_REPOSITORY: 'backends/onnx' } });
+  });
+  after(async () => { await gw?.stop(); });
+
+  it('takes a body beyond the real-time 6 MB', async () => {
+    // 8 MB: one instance, and JSON whitespace after it (what a large upload costs, not what it computes).
+    const body = `{"instances": [${JSON.stringify(virginica)}]}${' '.repeat(8 * 1024 * 1024)}`;
+    const r = await invoke(gw, body, { 'content-type': 'application/json' });
+    assert.equal(r.status, 200, r.text.slice(0, 200));
+    assert.equal((JSON.parse(r.text) as { predictions: Array<{ label: number }> }).predictions[0]!.label, 2);
   });
 });
