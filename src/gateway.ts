@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { answerBudget } from './backends/shared/budget.ts';
+import { PortRange } from './config/port-range.ts';
 import { closeClients } from './backends/shared/client.ts';
 import { buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
@@ -47,11 +48,20 @@ export class Gateway {
   #retiring = new Set<Promise<void>>();
   #lastRetire: Promise<void> | undefined;
   #closing = new AbortController();
+  /** server.portRange as the gateway hands it out (the admin port, {port} backends). */
+  #ports: PortRange | undefined;
 
   constructor(config: Config, options: GatewayOptions) {
     this.#log = options.log;
     this.#options = options;
-    this.#state = this.#build(config, new Map());
+    const range = config.server.portRange;
+    this.#ports = range === undefined ? undefined : new PortRange(range);
+    // With a port range (SageMaker), each {port} backend's first process listens on a port of it.
+    const ports = new Map<string, number>();
+    if (this.#ports !== undefined) {
+      for (const [name, cfg] of Object.entries(config.backends)) if (portHost(name, cfg) !== undefined) ports.set(name, this.#ports.take());
+    }
+    this.#state = this.#build(config, new Map(), { ports });
     this.#health = new HealthPoller(() => this.#state, this.#log);
   }
 
@@ -82,7 +92,8 @@ export class Gateway {
     let adminPort = port;
     if (s.adminPort !== 'same') {
       const admin = make(() => this.#state.adminRouter);
-      adminPort = await listenOn(admin, s.adminPort, s.adminHost);
+      const wanted = s.adminPort ?? (this.#ports === undefined ? defaultAdminPort : await this.#ports.takeFree(s.adminHost));
+      adminPort = await listenOn(admin, wanted, s.adminHost);
       this.#servers.push(admin);
     }
     const grpcBlock = (): GrpcBlock | undefined => this.#state.config.frontends.grpc as GrpcBlock | undefined;
@@ -180,7 +191,7 @@ export class Gateway {
     for (const [name, cfg] of Object.entries(config.backends)) {
       if (reuse.has(name)) continue;
       const host = portHost(name, cfg);
-      if (host !== undefined) ports.set(name, await freePort(host));
+      if (host !== undefined) ports.set(name, this.#ports === undefined ? await freePort(host) : await this.#ports.takeFree(host));
       else if ((cfg as { spawn?: unknown }).spawn !== undefined && old.backends.has(name)) {
         this.#log.warn({ backend: name }, `backend "${name}" changed and its spawn block has no {port}: the new process ` +
           'binds the same port as the old one, which is still running, so it cannot start until the old one stops; ' +
@@ -229,9 +240,9 @@ export class Gateway {
     };
   }
 
-  #build(config: Config, reuse: Map<string, Backend>): State {
+  #build(config: Config, reuse: Map<string, Backend>, carry: Carry = {}): State {
     answerBudget.setLimit(config.server.maxBufferedBytes);
-    return buildState(config, reuse, this.#hooks());
+    return buildState(config, reuse, this.#hooks(), carry);
   }
 
   // A reload builds in slices, so the running state keeps answering while a large config builds.
@@ -247,6 +258,9 @@ export class Gateway {
 
 type ReloadResult = { ok: boolean; error?: string };
 type GrpcBlock = GrpcConfig & AccessConfig;
+
+/** The admin port when the config names none and has no port range. */
+const defaultAdminPort = 9090;
 
 // freePort asks the kernel for a free port on `host` (listen on 0, read it, close it).
 function freePort(host: string): Promise<number> {

@@ -144,7 +144,7 @@ function exposedAdmin(server: Config['server']): string | undefined {
   if (server.adminToken !== undefined) return undefined;
   const host = server.adminPort === 'same' ? server.host : server.adminHost;
   const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i.test(host);
-  return loopback ? undefined : `${host}:${server.adminPort === 'same' ? server.port : server.adminPort}`;
+  return loopback ? undefined : `${host}:${server.adminPort === 'same' ? server.port : server.adminPort ?? (server.portRange === undefined ? 9090 : server.portRange)}`;
 }
 
 // A warning rather than a refusal: Prometheus in another pod or container must reach /metrics,

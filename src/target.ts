@@ -8,8 +8,10 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { compose, type Composed } from './compose.ts';
 import { derive, spanned } from './observe/trace.ts';
+import { TargetStats } from './observe/model-stats.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
 import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
+import { rowsOf } from './tensors/shape.ts';
 import type { ModelMetadata } from './tensors/tensor.ts';
 import type { Backend, Health, Infer, ModelEndpoint, ModelLookup, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
 
@@ -37,6 +39,8 @@ export interface TargetPath extends RoutedTarget {
   close(): Promise<void>;
   /** What the path was built from: a reload reuses the path when both are the same. */
   readonly origin: { backend: Backend; settings: unknown };
+  /** Its calls and backend executions as Triton's statistics extension counts them (GET /v2/models/{m}/stats). */
+  readonly stats: TargetStats;
 }
 
 interface BuiltPath { endpoint: ModelEndpoint; infer: Infer; built: Composed }
@@ -51,13 +55,17 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   // A target's own keys (batching) override its model's.
   const stageConfig: Record<string, unknown> = { ...config };
   for (const [key, value] of Object.entries(t)) if (value !== undefined) stageConfig[key] = value;
+  const stats = new TargetStats();
   const build = (version: string | undefined, label: string): BuiltPath => {
     const endpoint = backend.model(backendModel, version);
     const built = compose(stages, stageConfig, {
       model, target: label, backend: t.backend, log, endpoint, health: () => target.health,
       ...(config.metadata?.maxBatchSize === undefined ? {} : { maxBatchSize: config.metadata.maxBatchSize }),
     });
-    return { endpoint, built, infer: built.stage(attempt(endpoint.infer, label, t.backend)) };
+    // Timed twice: the whole target path (a request), and each backend call (an execution: a batch),
+    // which is also a client span per attempt when the call is traced.
+    const execute = timed(attempt(endpoint.infer, label, t.backend), (ok, rows, ns) => stats.execution(ok, rows, ns));
+    return { endpoint, built, infer: timed(built.stage(execute), (ok, rows, ns) => stats.call(ok, rows, ns)) };
   };
   const own = build(t.version, name);
   // Calls for versions no target pins carry one name: metric labels come from the config only.
@@ -81,11 +89,12 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
     path: (version) => (version === undefined || versions === undefined ? own.infer : versions.path(version).infer),
     endpointFor: (version) => (version === undefined || version === t.version || versions === undefined ? own.endpoint : versions.path(version).endpoint),
     status: () => ({
-      name, ready: target.health.ready, reason: target.health.reason, ...own.built.status(),
+      name, backend: t.backend, ready: target.health.ready, reason: target.health.reason, ...own.built.status(),
       ...(versions === undefined ? {} : { versions: versions.status() }),
     }),
     close: async () => { await Promise.allSettled([own.built.close(), versions?.close()]); },
     origin: { backend, settings },
+    stats,
   };
   return target;
 }
@@ -102,6 +111,21 @@ export function attempt(infer: Infer, target: string, backend: string): Infer {
       'infergate.target': target, 'infergate.backend': backend, 'http.request.resend_count': ctx.retry ?? 0,
     });
     return spanned(span, infer(req, derive(ctx, { trace: span, forward: { ...ctx.forward, ...span.headers() } })));
+  };
+}
+
+// timed calls `done` with the outcome, the rows and the nanoseconds of each call of `infer`.
+function timed(infer: Infer, done: (ok: boolean, rows: number, ns: number) => void): Infer {
+  return async (req, ctx) => {
+    const start = process.hrtime.bigint();
+    try {
+      const res = await infer(req, ctx);
+      done(true, rowsOf(req), Number(process.hrtime.bigint() - start));
+      return res;
+    } catch (err) {
+      done(false, rowsOf(req), Number(process.hrtime.bigint() - start));
+      throw err;
+    }
   };
 }
 

@@ -10,8 +10,9 @@ import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tenso
 /**
  * CallContext travels with one client request through every stage. The server makes it; each
  * field is then written in one place only, as the request goes down the path: `model` and
- * `version` by the model's handle, `deadline` and `signal` by the deadline stage, `target` by
- * the split. Everything else reads it.
+ * `version` by the model's handle, `deadline` and `signal` by the deadline stage (over the outer
+ * deadline a frontend's callModel may set first: the platform's own timeout), `target` by the
+ * split. Everything else reads it.
  */
 export interface CallContext {
   requestId: string;
@@ -157,6 +158,8 @@ export interface ModelEndpoint {
   metadata(signal?: AbortSignal): Promise<ModelMetadata>;
   /** Model-level readiness (backend health + model ready + metadata known). */
   health(signal?: AbortSignal): Promise<Health>;
+  /** Triton's JSON model config, from backends that know more than the metadata (Triton's own, ONNX instances). */
+  config?(signal?: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 /** Backend is one configured server kind instance (a Triton, a Flask app, the ONNX runtime). */
@@ -191,6 +194,9 @@ export interface ModelHandle {
   infer: Infer;
   metadata(): Promise<ModelMetadata>;
   ready(): boolean;
+  /** Triton's JSON model config (GET v2/models/{m}/config) and `$model_stat` objects (GET .../stats). */
+  config?(): Promise<Record<string, unknown>>;
+  stats?(): Promise<Array<Record<string, unknown>>>;
   /** Present when the model has a transform: `takesPayload` when its preprocess reads any body. */
   transform?: { takesPayload: boolean };
   /**

@@ -89,7 +89,7 @@ test('status shows each configured stage under its name, per model and per targe
   await pipeline.infer({ instances: [[1]] }, context());
   const status = pipeline.status() as { split: unknown; rollback: unknown; targets: Array<Record<string, unknown>> };
   assert.deepEqual(Object.keys(status), ['rollback', 'split', 'targets']);
-  assert.deepEqual(Object.keys(status.targets[0]!), ['name', 'ready', 'reason', 'batcher', 'limit', 'breaker', 'retry']);
+  assert.deepEqual(Object.keys(status.targets[0]!), ['name', 'backend', 'ready', 'reason', 'batcher', 'limit', 'breaker', 'retry']);
   assert.deepEqual(status.targets[0]!.breaker, { state: 'closed' });
   assert.equal((status.targets[0]!.limit as { inFlight: number }).inFlight, 0);
   await pipeline.close();

@@ -97,11 +97,14 @@ interface TensorCall {
   infer(req: InferRequest, ctx: CallContext): Promise<InferResponse>;
   /** Resolves with why the model is not ready, or undefined when it is. */
   unready(signal?: AbortSignal): Promise<string | undefined>;
+  /** Triton's own model configuration, where the protocol gives it (else it is built from the metadata). */
+  config?(signal?: AbortSignal): Promise<Record<string, unknown>>;
 }
 
 function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, serverHealth: (signal?: AbortSignal) => Promise<Health>): ModelEndpoint {
   return {
     metadata: (signal) => cache.get(signal),
+    ...(call.config === undefined ? {} : { config: call.config }),
     async health(signal) {
       const server = await serverHealth(signal);
       if (!server.ready) return server;
@@ -167,6 +170,14 @@ function httpCall(link: ServerLink, base: string, where: string, binary: boolean
     async unready(signal) {
       const answer = await link.send({ method: 'GET', path: `${base}/ready`, ...(signal === undefined ? {} : { signal }) });
       return answer.status === 200 ? undefined : `${base}/ready answered ${answer.status}`;
+    },
+    // Triton's own configuration, as its model configuration extension answers it.
+    async config(signal) {
+      const answer = await link.send({ method: 'GET', path: `${base}/config`, ...(signal === undefined ? {} : { signal }) });
+      if (answer.status !== 200) throw tritonStatusError(answer, `${where} model config (GET ${base}/config)`);
+      const doc = parseJson(answer.body, { what: `${where} model config` });
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('backend_bad_reply', `${where} model config is not a JSON object`);
+      return doc as Record<string, unknown>;
     },
   };
 }

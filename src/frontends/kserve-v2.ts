@@ -4,6 +4,10 @@
 // can forward them without re-encoding.
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
+// Triton's model configuration and statistics extensions (.../config, .../stats) answer what
+// Triton tooling (tritonclient, perf_analyzer, model_analyzer) asks besides the metadata:
+// https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_model_configuration.md
+// https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_statistics.md
 
 import { z } from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
@@ -28,7 +32,7 @@ export const kserveSchema = z.strictObject({
 export type KserveConfig = z.infer<typeof kserveSchema>;
 
 /** serverMetadata is the v2 server metadata: name, version and the protocol extensions served. */
-export const serverMetadata = { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data'] } as const;
+export const serverMetadata = { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] } as const;
 
 /** kserveV2 is the registry entry of the KServe v2 frontend (the `kserve` block with v2 on). */
 export const kserveV2: FrontendFactory<KserveConfig> = {
@@ -43,12 +47,29 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
       get('/v2/health/live', async () => ({ status: 200, body: { live: true } })),
       get('/v2/health/ready', async () => readinessReply(deps, { ready: true })),
       get('/v2', async () => ({ status: 200, body: serverMetadata })),
+      // Every model's statistics (graphs count none of their own: their steps are models here).
+      get('/v2/models/stats', async () => {
+        const handles = deps.modelNames().map((n) => deps.models(n)).filter((h) => h?.stats !== undefined);
+        return jsonReply({ model_stats: (await Promise.all(handles.map((h) => h!.stats!()))).flat() }, limit);
+      }),
     ];
     for (const base of ['/v2/models/{model}', '/v2/models/{model}/versions/{version}']) {
       routes.push(
         get(base, async (req) => {
           const handle = model(deps, req);
           return jsonReply(encodeMetadata(await handle.metadata()), limit);
+        }),
+        get(`${base}/config`, async (req) => {
+          const handle = model(deps, req);
+          if (handle.config === undefined) throw new GatewayError('not_found', `model "${handle.name}" has no model configuration`);
+          return jsonReply(await handle.config(), limit);
+        }),
+        get(`${base}/stats`, async (req) => {
+          const handle = model(deps, req);
+          if (handle.stats === undefined) {
+            throw new GatewayError('not_found', `model "${handle.name}" is a graph: it keeps no statistics of its own; its steps' are under their model names`);
+          }
+          return jsonReply({ model_stats: await handle.stats() }, limit);
         }),
         get(`${base}/ready`, async (req) => {
           const handle = model(deps, req);

@@ -28,10 +28,14 @@ export function checkName(value: string, what: string): string {
 
 /**
  * callModel runs the model with the request's context; the headers carry x-infergate-target.
- * The frontend's response limit goes with the call, so a backend reads no more than it.
+ * The frontend's response limit goes with the call, so a backend reads no more than it; so does
+ * the platform's own timeout (maxCallMs), as an outer deadline the deadline stage keeps when it
+ * comes before the model's timeoutMs.
  */
-export async function callModel(http: HttpRequest, handle: ModelHandle, request: InferRequest, limit?: { maxResponseBytes: number }): Promise<{ response: InferResponse; headers: Record<string, string> }> {
+export async function callModel(http: HttpRequest, handle: ModelHandle, request: InferRequest,
+  limit?: { maxResponseBytes: number; maxCallMs?: number }): Promise<{ response: InferResponse; headers: Record<string, string> }> {
   if (limit !== undefined) http.call.maxResponseBytes = limit.maxResponseBytes;
+  if (limit?.maxCallMs !== undefined) http.call.deadline = Math.min(http.call.deadline, performance.now() + limit.maxCallMs);
   const response = await handle.infer(request, http.call);
   const headers: Record<string, string> = {};
   if (http.call.target !== undefined) headers['x-infergate-target'] = http.call.target;

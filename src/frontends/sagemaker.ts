@@ -15,11 +15,13 @@ import { answerReply, checkResponseSize, predictionsOf, predictReply, type Reply
 import { header, mediaTypeOf, readPredictBody, sizedContentType, type PredictBody } from './body.ts';
 import { callModel, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
+import { batchTransformSchema, executionParametersRoute, severalJsonLines, type BatchTransformConfig } from './sagemaker-batch.ts';
 import { chooseAnswerType, formatJsonLines, jsonLinesTypes, parseJsonLines, rowAnswerTypes } from './sagemaker-content.ts';
 
 const sagemakerSchema = z.strictObject({
   model: z.string().describe('Gateway model that answers /invocations.'),
   maxResponseBytes: size.prefault('6mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut (SageMaker real-time allows 6 MB).'),
+  batchTransform: batchTransformSchema.prefault({}),
 }).describe('SageMaker BYOC: GET /ping and POST /invocations on SAGEMAKER_BIND_TO_PORT (8080).');
 
 type SagemakerConfig = z.infer<typeof sagemakerSchema>;
@@ -36,6 +38,7 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
     return [
       // SageMaker wants an empty body; 503 (not ready) keeps the JSON error shape.
       { method: 'GET', path: '/ping', frontend: 'sagemaker', handle: async () => readinessReply(deps) },
+      executionParametersRoute(config.batchTransform),
       {
         method: 'POST',
         path: '/invocations',
@@ -43,10 +46,11 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, targetModel(req, deps) ?? config.model);
           forwardCustomAttributes(req);
-          const body = await readInvocation(req, handle);
+          const { body, lines } = await readInvocation(req, handle, config.batchTransform);
           // Decided before the model runs: an answer the client cannot take is not computed.
+          // Records read one per line answer one line each unless Accept asks otherwise.
           const rows = body.request.inputs === undefined;
-          const type = chooseAnswerType(header(req, 'accept'), rows ? rowAnswerTypes : tensorAnswerTypes);
+          const type = chooseAnswerType(header(req, 'accept'), !rows ? tensorAnswerTypes : lines ? linesFirst : rowAnswerTypes);
           const { response, headers } = await callModel(req, handle, body.request, limit);
           // The model server's own custom attributes go back to the caller, as SageMaker returns them.
           const attributes = response.headers?.[customAttributes];
@@ -76,16 +80,32 @@ function targetModel(req: HttpRequest, deps: FrontendDeps): string | undefined {
   return undefined;
 }
 
+// What rows read from a JSON body of several lines can be sent as: JSON Lines first.
+const linesFirst = ['application/jsonlines', 'application/json', 'text/csv'] as const;
+
 // What a v2 tensor answer can be sent as: JSON, or binary in either framing.
 const tensorAnswerTypes = ['application/json', sagemakerBinary.mediaType, 'application/octet-stream'] as const;
 
 // readInvocation reads the body: text/csv and JSON Lines rows here, the rest as every predict
 // route does. For a model whose transform reads any body, rows that do not parse go to it as bytes.
-async function readInvocation(req: HttpRequest, handle: ModelHandle): Promise<PredictBody> {
-  const media = mediaTypeOf(req.headers['content-type']);
+// A JSON body that is records one per line (batch transform, MULTI_RECORD) is read as JSON Lines.
+async function readInvocation(req: HttpRequest, handle: ModelHandle, batch: BatchTransformConfig): Promise<{ body: PredictBody; lines: boolean }> {
+  let media = mediaTypeOf(req.headers['content-type']);
+  let lines = false;
   if (media !== 'text/csv' && !jsonLinesTypes.has(media)) {
-    return readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv', 'application/jsonlines'] }, handle);
+    try {
+      return { body: await readPredictBody(req, { rows: true, tensors: true, binaryType: sagemakerBinary, alsoAccepted: ['text/csv', 'application/jsonlines'] }, handle), lines };
+    } catch (err) {
+      if (!(err instanceof GatewayError && err.code === 'invalid_json' && media === 'application/json' && severalJsonLines(batch, await req.body()))) throw err;
+      media = 'application/jsonlines';
+      lines = true;
+    }
   }
+  return { body: await readRecords(req, handle, media), lines };
+}
+
+// readRecords reads a CSV or JSON Lines body as rows, one per line.
+async function readRecords(req: HttpRequest, handle: ModelHandle, media: string): Promise<PredictBody> {
   const raw = await req.body();
   const payload = { contentType: media, body: raw };
   let request: InferRequest;

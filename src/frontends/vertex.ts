@@ -2,11 +2,18 @@
 // {"instances": [...], "parameters": {...}} → {"predictions": [...]}, one per instance, in order,
 // and GET AIP_HEALTH_ROUTE (200 only when ready). Vertex adds deployedModelId itself, so the
 // answer never carries it. v2 {"inputs"} bodies and Triton-on-Vertex binary bodies are taken too.
+// The endpoint type sets the limits: a dedicated public endpoint (recommended) takes 10 MB and an
+// inference timeout of 10 min by default, configurable up to 1 h; a shared public endpoint 1.5 MB
+// and 60 s. The gateway refuses a larger answer itself (413) and answers 504 just before Vertex
+// would give the call up, with a reason instead of Vertex's bare timeout.
 // https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements
+// https://cloud.google.com/vertex-ai/docs/predictions/using-dedicated-endpoints
+// https://cloud.google.com/vertex-ai/docs/predictions/create-public-endpoint
 
 import { z } from 'zod';
 import { vertexBinaryType } from '../codecs/v2-binary.ts';
-import { size } from '../config/units.ts';
+import { duration, size } from '../config/units.ts';
+import { GatewayError } from '../errors.ts';
 import type { Backend, FrontendDeps, FrontendFactory, HttpRequest, RawRoute, Route } from '../types.ts';
 import { predictReply } from './answer.ts';
 import { readPredictBody, sizedContentType, type PredictBodyOptions } from './body.ts';
@@ -25,11 +32,24 @@ const vertexSchema = z.strictObject({
   rawBackendPath: routePath.optional().describe('Path on rawBackend for rawPredictRoute; default the request\'s own path.'),
   invokeBackend: z.string().optional().describe(
     'Backend (http or passthrough) that serves Vertex\'s invoke routes (models uploaded with invokeRoutePrefix "/*", on dedicated endpoints): /invoke/foo/bar is streamed to its /foo/bar, any method, unparsed.'),
-  maxResponseBytes: size.prefault('1.5mb').describe(
-    'Largest answer; a larger one is refused with 413 response_too_large, never cut (Vertex shared public endpoints allow 1.5 MB).'),
+  endpoint: z.enum(['dedicated', 'shared']).default('dedicated').describe(
+    'The Vertex endpoint type the model is deployed to: "dedicated" (recommended: 10 MB answers, inference timeout 10 min by default, up to 1 h) or "shared" (1.5 MB, 60 s). It sets the defaults of maxResponseBytes and timeoutMs.'),
+  timeoutMs: duration.optional().describe(
+    'The endpoint\'s inference timeout (a dedicated endpoint\'s clientConnectionConfig.inferenceTimeout): each call gets a deadline 1 s inside it (504 with a reason, before Vertex gives up). Default 10 min (dedicated) or 60 s (shared); at most 1 h (dedicated) or 60 s (shared).'),
+  maxResponseBytes: size.optional().describe(
+    'Largest answer; a larger one is refused with 413 response_too_large, never cut. Default 10 MB (dedicated) or 1.5 MB (shared).'),
 }).describe('Vertex AI custom container: AIP_PREDICT_ROUTE and AIP_HEALTH_ROUTE.');
 
 type VertexConfig = z.infer<typeof vertexSchema>;
+
+/** vertexEndpoints are each endpoint type's limits, as Vertex documents them. */
+export const vertexEndpoints = {
+  dedicated: { maxResponseBytes: 10 * 1024 ** 2, timeoutMs: 600_000, maxTimeoutMs: 3_600_000 },
+  shared: { maxResponseBytes: Math.round(1.5 * 1024 ** 2), timeoutMs: 60_000, maxTimeoutMs: 60_000 },
+} as const;
+
+// The deadline is this much inside the endpoint's timeout, so the gateway's 504 reaches Vertex first.
+const answerMarginMs = 1000;
 
 /** vertexBinary is Triton-on-Vertex framing: the JSON header size travels in the content type. */
 const vertexBinary = sizedContentType(vertexBinaryType);
@@ -41,7 +61,12 @@ export const vertex: FrontendFactory<VertexConfig> = {
   type: 'vertex',
   schema: vertexSchema,
   routes(config, deps) {
-    const limit = { frontend: 'vertex', maxResponseBytes: config.maxResponseBytes };
+    const endpoint = vertexEndpoints[config.endpoint];
+    const timeoutMs = config.timeoutMs ?? endpoint.timeoutMs;
+    if (timeoutMs > endpoint.maxTimeoutMs) {
+      throw new GatewayError('bad_config', `frontends.vertex.timeoutMs: ${timeoutMs} ms is longer than a ${config.endpoint} endpoint allows (${endpoint.maxTimeoutMs / 1000} s)`);
+    }
+    const limit = { frontend: 'vertex', maxResponseBytes: config.maxResponseBytes ?? endpoint.maxResponseBytes, maxCallMs: Math.max(1, timeoutMs - answerMarginMs) };
     const routes: Array<Route | RawRoute> = [
       {
         method: 'POST',

@@ -16,9 +16,11 @@ import { modelPipeline, type ModelPipeline } from '../pipeline.ts';
 import { rebuiltOnReload, takesPayload } from '../transform/stage.ts';
 import type { Config, ModelConfig } from '../schema.ts';
 import { guardRoutes, type AccessConfig } from '../server/access.ts';
-import { adminRoutes } from '../server/admin.ts';
+import { adminRoutes, statusPageRoute } from '../server/admin.ts';
 import { Router } from '../server/router.ts';
 import { withOverride, type TargetPath } from '../target.ts';
+import { tritonModelConfig } from '../codecs/triton-config.ts';
+import { modelConfigOf, modelStatsOf } from './triton-views.ts';
 import type { Backend, FrontendDeps, ModelHandle, RawRoute, Route } from '../types.ts';
 
 /** State is everything one config version runs on; a reload builds a new one and swaps it in. */
@@ -114,7 +116,7 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   const admin = adminRoutes({ status: hooks.status, reload: hooks.reload, token: config.server.adminToken });
   return {
     config, backends, pipelines, frontendDeps: deps,
-    adminRouter: new Router(admin),
+    adminRouter: new Router([...admin, statusPageRoute]),
     router: new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes),
   };
 }
@@ -185,6 +187,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
         return pipeline.infer(req, ctx);
       },
       metadata: async () => withOverride(await graph.metadata(), model.metadata, name),
+      config: async () => tritonModelConfig(withOverride(await graph.metadata(), model.metadata, name), { platform: 'ensemble' }),
       ready: () => graph.ready() && pipeline.ready(),
       ...transform,
     };
@@ -200,6 +203,8 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
       return pipeline.infer(req, ctx);
     },
     metadata: async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name),
+    config: () => modelConfigOf(name, model, serving[0]!, version, async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name)),
+    stats: () => modelStatsOf(name, serving, version),
     ready: () => serving.some((t) => t.health.ready) && pipeline.ready(),
     ...transform,
   };

@@ -1,10 +1,12 @@
 // admin.ts — /metrics, /admin/status and /admin/reload, on the admin port (or the main port
-// when no admin port is configured), all three behind a bearer token when one is set.
+// when no admin port is configured), all three behind a bearer token when one is set; and the
+// status page that reads them, at / on the admin port and /admin on either (status-page.ts).
 
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import { registry } from '../observe/metrics.ts';
 import type { HttpRequest, Route } from '../types.ts';
+import { statusPage } from './status-page.ts';
 
 export interface AdminDeps {
   status(): unknown;
@@ -23,6 +25,8 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     }
   };
   return [
+    // The page holds no data (its script sends the token with each read), so it needs none itself.
+    { method: 'GET', path: '/admin', frontend: 'admin', handle: async () => statusPage() },
     {
       method: 'GET', path: '/metrics', frontend: 'admin',
       // Behind the token too: with adminPort "same" the metrics would otherwise be public.
@@ -43,6 +47,9 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     },
   ];
 }
+
+/** statusPageRoute is the status page at /: only on a separate admin port, where / is free. */
+export const statusPageRoute: Route = { method: 'GET', path: '/', frontend: 'admin', handle: async () => statusPage() };
 
 /** sameSecret compares in constant time (for equal lengths; lengths are not secret). */
 export function sameSecret(given: string, expected: string): boolean {

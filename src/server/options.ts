@@ -1,6 +1,7 @@
 // options.ts — the `server` block of the config: listener, limits and lifecycle.
 
 import { z } from 'zod';
+import { portRangeSchema } from '../config/port-range.ts';
 import { duration, size } from '../config/units.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -9,7 +10,8 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0').describe('Address to listen on; platforms require 0.0.0.0.'),
   port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
-  adminPort: z.union([port, z.literal('same')]).default(9090).describe('Port for /metrics and /admin/* (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port.'),
+  adminPort: z.union([port, z.literal('same')]).optional().describe('Port for /metrics, /admin/* and the status page (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port. Omitted: 9090, or the first free port of portRange when that is set.'),
+  portRange: portRangeSchema.describe('Ports the gateway may take besides `port`, "LOW-HIGH" (SageMaker: ${SAGEMAKER_SAFE_PORT_RANGE}); "" = none. When set, an omitted adminPort and each spawned backend\'s {port} come from it.'),
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
   adminToken: z.string().optional().describe('Bearer token required on /metrics and /admin/* when set (Prometheus then needs it as its scrape bearer token). Without it, an admin port off loopback is warned about at start.'),
   maxBodyBytes: size.prefault('10mb').describe('Largest request body (e.g. 10mb, 512kb); larger → 413 before the body is read. A gzip or deflate body is bounded decoded too.'),

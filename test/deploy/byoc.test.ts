@@ -59,8 +59,13 @@ for (const recipe of recipes) {
       const url = new URL(String(backend.url));
       assert.equal(url.hostname, '127.0.0.1', 'the model server is not exposed beside the gateway');
       assert.notEqual(Number(url.port), surface.server.port);
+      // Told to listen on {port}: the url's port at first start, a port of server.portRange when
+      // that is set (SageMaker's safe range), a free one for each process a reload starts.
       const bind = spawn.command.join(' ') + JSON.stringify(spawn.env ?? {});
-      assert.ok(bind.includes(url.port), `the server is told to listen on ${url.port}`);
+      assert.ok(bind.includes('{port}'), 'the server is told to listen on {port}');
+      const onSageMaker = readSurface(`${root}${configCopy!.source}`, { SAGEMAKER_SAFE_PORT_RANGE: '23000-23999' });
+      assert.equal(onSageMaker.server.portRange, '23000-23999', 'the port range is SageMaker\'s safe range when it gives one');
+      assert.equal(surface.server.portRange, undefined);
       // Paths the spawned server needs come from COPY instructions.
       const paths = [spawn.cwd, ...spawn.command.map((a) => /^--model-repository=(\/.*)$/.exec(a)?.[1])].filter((p): p is string => p !== undefined);
       for (const p of paths) {

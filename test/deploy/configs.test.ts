@@ -111,6 +111,26 @@ describe('platform terms', () => {
     assert.ok(s.server.drainSeconds < 30, 'SageMaker kills 30 s after SIGTERM');
   });
 
+  it('sagemaker.yaml in a batch transform job: the body limit, strategy and concurrency SageMaker sets', () => {
+    const env = { SAGEMAKER_MAX_PAYLOAD_IN_MB: '20', SAGEMAKER_BATCH_STRATEGY: 'SINGLE_RECORD', SAGEMAKER_MAX_CONCURRENT_TRANSFORMS: '4' };
+    const s = readSurface(`${root}config/sagemaker.yaml`, env);
+    assert.equal(s.server.maxBodyBytes, parseSize('20mb'));
+    assert.deepEqual(s.frontends.sagemaker!.batchTransform, { batchStrategy: 'SINGLE_RECORD', maxPayloadInMB: '20', maxConcurrentTransforms: '4' });
+    const plain = readSurface(`${root}config/sagemaker.yaml`);
+    assert.deepEqual(plain.frontends.sagemaker!.batchTransform, { batchStrategy: 'MULTI_RECORD', maxPayloadInMB: '6', maxConcurrentTransforms: '1' });
+  });
+
+  it('sagemaker-async.yaml: 1 GB bodies and answers, inside 3,600 s, drained inside 30 s', () => {
+    const s = readSurface(`${root}config/sagemaker-async.yaml`);
+    assert.equal(s.server.maxBodyBytes, parseSize('1gb'));
+    assert.equal(parseSize(s.frontends.sagemaker!.maxResponseBytes as string), parseSize('1gb'));
+    assert.ok(s.server.maxBufferedBytes >= parseSize('1gb')!);
+    const timeout = parseDuration(s.models.iris!.timeoutMs)!;
+    assert.ok(timeout > 900_000 && timeout < 3_600_000, `${timeout}`);
+    assert.ok(s.server.requestTimeoutMs >= 60_000, 'a 1 GB body has time to arrive');
+    assert.ok(s.server.drainSeconds < 30);
+  });
+
   it('BYOC configs answer Vertex, OCI and SageMaker on the platform port', () => {
     for (const file of ['deploy/byoc/triton/infergate.yaml', 'deploy/byoc/flask/infergate.yaml']) {
       for (const [env, port] of [[{}, 8080], [{ AIP_HTTP_PORT: '7080' }, 7080], [{ SAGEMAKER_BIND_TO_PORT: '7081' }, 7081]] as const) {

@@ -12,11 +12,13 @@ import { fakeDeps, fakeModel, inject } from '../support/fake-request.ts';
 const routesFor = (deps: FrontendDeps, extra: Record<string, unknown> = {}) =>
   vertex.routes(vertex.schema.parse({ model: 'iris', ...extra }), deps);
 
-test('schema defaults: /predict, /health, 1.5 MB response limit; routes are route paths', () => {
+test('schema defaults: /predict, /health, a dedicated endpoint; routes are route paths', () => {
   const c = vertex.schema.parse({ model: 'iris' });
   assert.equal(c.predictRoute, '/predict');
   assert.equal(c.healthRoute, '/health');
-  assert.equal(c.maxResponseBytes, 1572864);
+  assert.equal(c.endpoint, 'dedicated');
+  assert.equal(c.maxResponseBytes, undefined, 'from the endpoint type');
+  assert.equal(vertex.schema.safeParse({ model: 'iris', endpoint: 'private' }).success, false);
   assert.equal(vertex.schema.safeParse({ model: 'iris', predictRoute: '/p/{x}' }).success, false);
   assert.equal(vertex.schema.safeParse({}).success, false, 'model is required');
 });
@@ -92,6 +94,24 @@ test('tensors from the backend for a rows request become one prediction per row'
   })]));
   const r = await inject(routes, 'POST', '/predict', { body: { instances: [[0], [0]] } });
   assert.deepEqual(r.json(), { predictions: [[1, 2], [3, 4]] });
+});
+
+test('the endpoint type sets the answer limit: 10 MB on a dedicated endpoint, 1.5 MB on a shared one', async () => {
+  const twoMb = 'x'.repeat(2 * 1024 * 1024);
+  const deps = fakeDeps([fakeModel('iris', { infer: () => ({ predictions: [twoMb] }) })]);
+  const dedicated = await inject(routesFor(deps), 'POST', '/predict', { body: { instances: [1] } });
+  assert.equal(dedicated.status, 200);
+  const shared = await inject(routesFor(deps, { endpoint: 'shared' }), 'POST', '/predict', { body: { instances: [1] } });
+  assert.equal(shared.status, 413);
+  assert.match(shared.json().error, /limit of 1572864 bytes/);
+  const eleven = await inject(routesFor(fakeDeps([fakeModel('iris', { infer: () => ({ predictions: ['x'.repeat(11 * 1024 * 1024)] }) })])), 'POST', '/predict', { body: { instances: [1] } });
+  assert.equal(eleven.status, 413);
+});
+
+test('the endpoint type bounds timeoutMs: up to 1 h on a dedicated endpoint, 60 s on a shared one', () => {
+  assert.doesNotThrow(() => routesFor(fakeDeps([]), { timeoutMs: '1h' }));
+  assert.throws(() => routesFor(fakeDeps([]), { timeoutMs: '61m' }), /longer than a dedicated endpoint allows \(3600 s\)/);
+  assert.throws(() => routesFor(fakeDeps([]), { endpoint: 'shared', timeoutMs: '90s' }), /longer than a shared endpoint allows \(60 s\)/);
 });
 
 test('an answer above maxResponseBytes → 413 response_too_large naming the limit, never cut', async () => {

@@ -2,11 +2,16 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createLogger, redactPaths, silentLogger } from '../../src/observe/log.ts';
+import { repeatedKeys } from '../support/json-keys.ts';
 
-function sink(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
+function sink(): { stream: Writable; lines: () => Array<Record<string, unknown>>; raw: () => string[] } {
   let text = '';
   const stream = new Writable({ write(chunk, _enc, done) { text += chunk.toString(); done(); } });
-  return { stream, lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    raw: () => text.split('\n').filter(Boolean),
+  };
 }
 
 describe('createLogger', () => {
@@ -102,6 +107,64 @@ describe('createLogger', () => {
     for (const p of ['req.headers.authorization', 'req.headers["x-api-key"]', 'authorization', 'apiKey', 'token', 'adminToken']) {
       assert.ok(redactPaths.includes(p), p);
     }
+  });
+});
+
+describe('one key once per line', () => {
+  it('drops a field the child logger already carries with the same value', () => {
+    const out = sink();
+    createLogger('info', out.stream).child({ backend: 'local' }).info({ backend: 'local', model: 'iris' }, 'onnx model iris/1 loaded');
+    const [text] = out.raw();
+    assert.deepEqual(repeatedKeys(text!), []);
+    assert.equal(text!.match(/"backend"/g)!.length, 1);
+    const [line] = out.lines();
+    assert.equal(line!.backend, 'local');
+    assert.equal(line!.model, 'iris');
+  });
+
+  it('keeps a field whose value differs from the bound one under "repeated"', () => {
+    const out = sink();
+    createLogger('info', out.stream).child({ model: 'ensemble' }).warn({ model: 'step-a', level: 3, severity: 'x', time: 1 }, 'step failed');
+    const [text] = out.raw();
+    assert.deepEqual(repeatedKeys(text!), []);
+    const [line] = out.lines();
+    assert.equal(line!.model, 'ensemble');
+    assert.equal(line!.level, 'warn');
+    assert.equal(line!.severity, 'WARNING');
+    assert.deepEqual(line!.repeated, { model: 'step-a', level: 3, severity: 'x', time: 1 });
+  });
+
+  it('keeps one copy, the child\'s, when a child rebinds a key', () => {
+    const out = sink();
+    createLogger('info', out.stream).child({ backend: 'a', requestId: 'r1' }).child({ backend: 'b' }).child({ target: 't' }).info('x');
+    const [text] = out.raw();
+    assert.deepEqual(repeatedKeys(text!), []);
+    const [line] = out.lines();
+    assert.equal(line!.backend, 'b');
+    assert.equal(line!.requestId, 'r1');
+    assert.equal(line!.target, 't');
+    assert.equal(line!.service, 'infergate');
+  });
+
+  it('leaves a message field alone when no message string is given, and redacts still', () => {
+    const out = sink();
+    const log = createLogger('info', out.stream).child({ requestId: 'r1' });
+    log.info({ message: 'from the object' });
+    log.info({ requestId: 'r1', token: 's3cret' }, 'twice');
+    const [a, b] = out.lines();
+    assert.equal(a!.message, 'from the object');
+    assert.equal(b!.token, '[redacted]');
+    for (const text of out.raw()) assert.deepEqual(repeatedKeys(text), []);
+  });
+});
+
+describe('repeatedKeys (test support)', () => {
+  it('names repeated keys at any depth, and none in a clean text', () => {
+    assert.deepEqual(repeatedKeys('{"backend":"local","backend":"local"}'), ['backend']);
+    assert.deepEqual(repeatedKeys('{"a":{"b":1,"b":[{"c":1,"c":2}]},"d":"{\\"d\\":1}"}'), ['a.b', 'a.b[0].c']);
+    assert.deepEqual(repeatedKeys('{"a":[1,-2.5e3,true,null,"x\\"y"],"b":{}}'), []);
+    assert.throws(() => repeatedKeys('{"a":1'));
+    assert.throws(() => repeatedKeys('{"a":1} x'));
   });
 });
 

@@ -5,8 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { linesWithRepeatedKeys } from './json-keys.ts';
 
 const mainFile = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -35,6 +37,8 @@ export interface StartOptions {
   waitReady?: boolean;
   args?: string[];
   timeoutMs?: number;
+  /** Leave server.adminPort as the YAML has it, absent included (default: 0 when absent). */
+  keepAdminPort?: boolean;
 }
 
 /**
@@ -45,11 +49,21 @@ export interface StartOptions {
 export async function startGateway(yaml: string, options: StartOptions = {}): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'infergate-test-'));
   const configFile = join(dir, 'config.yaml');
-  writeFileSync(configFile, withTestServer(yaml));
+  writeFileSync(configFile, withTestServer(yaml, options.keepAdminPort === true));
   return launch(configFile, options, () => rmSync(dir, { recursive: true, force: true }));
 }
 
 let besideCount = 0;
+
+// Every gateway a test file starts writes its output here; once the file's tests are done, a JSON
+// line that carries a key twice fails the file (readers disagree on which copy counts).
+const outputs: Array<() => string> = [];
+after(() => {
+  const bad = outputs.flatMap((output) => linesWithRepeatedKeys(output()));
+  if (bad.length > 0) {
+    throw new Error(`gateway log lines repeat keys:\n${bad.map((b) => `${b.keys.join(', ')} in ${b.line}`).join('\n')}`);
+  }
+});
 
 /**
  * startGatewayFromFile runs a config file as it is (an example's), but on free ports of 127.0.0.1:
@@ -72,6 +86,7 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  outputs.push(() => output);
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onText = (chunk: Buffer): void => {
     output += chunk.toString();
@@ -118,7 +133,7 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
     return {
       url, adminUrl, port: listening.port, adminPort: listening.adminPort, process: child, configFile,
       ...(listening.grpcPort === undefined ? {} : { grpcPort: listening.grpcPort }),
-      logs: () => output, waitForLog, stop, writeConfig: (text) => writeFileSync(configFile, withTestServer(text)),
+      logs: () => output, waitForLog, stop, writeConfig: (text) => writeFileSync(configFile, withTestServer(text, options.keepAdminPort === true)),
     };
   } catch (err) {
     await stop(2000);
@@ -127,12 +142,12 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
 }
 
 /** withTestServer sets server.host to 127.0.0.1 and port/adminPort to 0 unless the YAML sets them. */
-export function withTestServer(yaml: string): string {
+export function withTestServer(yaml: string, keepAdminPort = false): string {
   const doc = (parse(yaml) ?? {}) as { server?: Record<string, unknown> };
   const server = { ...doc.server };
   server.host ??= '127.0.0.1';
   server.port ??= 0;
-  if (!('adminPort' in server)) server.adminPort = 0;
+  if (!('adminPort' in server) && !keepAdminPort) server.adminPort = 0;
   // The launcher reads the "listening" and "started" lines, which are logged at info.
   if (server.logLevel === undefined || ['warn', 'error', 'fatal', 'silent'].includes(String(server.logLevel))) server.logLevel = 'info';
   return stringify({ ...doc, server });

@@ -2,7 +2,9 @@
 // (or one file) with no other server. Each model gets a pool of worker threads, one session
 // each (session.run blocks its thread); start() loads and warms every model before ready.
 
+import { basename } from 'node:path';
 import { z } from 'zod';
+import { tritonModelConfig } from '../../codecs/triton-config.ts';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration } from '../../observe/metrics.ts';
@@ -92,10 +94,11 @@ export const onnx: BackendFactory<OnnxConfig> = {
           for (const skipped of info.skipped) {
             if (warned.has(skipped)) continue; // one warning per provider problem, not per model
             warned.add(skipped);
-            deps.log.warn({ backend: name, skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
+            deps.log.warn({ skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
           }
-          if (config.warmup) await warmUp(loaded, config.workers, name, deps.log);
-          deps.log.info({ backend: name, model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers },
+          if (config.warmup) await warmUp(loaded, config.workers, deps.log);
+          // deps.log is bound to { backend } already (gateway/build.ts).
+          deps.log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers },
             `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
         }
       } catch (err) {
@@ -108,6 +111,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
 
     const endpoint = (model: string, version?: string): ModelEndpoint => ({
       metadata: async () => metadataOf(lookup(model, version), model),
+      config: async () => configOf(lookup(model, version), model, config.workers),
       health: async () => {
         if (!started) return { ready: false, reason: failure ?? 'loading models' };
         return find(model, version) === undefined ? { ready: false, reason: `no model "${model}"${version === undefined ? '' : ` version ${version}`}` } : { ready: true };
@@ -177,10 +181,19 @@ function metadataOf(m: Loaded, model: string): ModelMetadata {
   };
 }
 
+// configOf is the model as Triton's onnxruntime backend would describe it: its inputs and outputs,
+// max_batch_size, and one instance per worker thread, on the provider the session runs on.
+function configOf(m: Loaded, model: string, workers: number): Record<string, unknown> {
+  return tritonModelConfig(metadataOf(m, model), {
+    platform: 'onnxruntime_onnx', backend: 'onnxruntime', instances: workers,
+    kind: m.info.provider === 'cpu' ? 'KIND_CPU' : 'KIND_GPU', defaultModelFilename: basename(m.file.path),
+  });
+}
+
 // warmUp runs one inference on zeros; a model may reject zeros (a Reshape fed a shape input),
 // so a failure here is logged, not fatal: the model loaded and real inputs may well work.
 // One run per worker, at once, so each worker's session gets its first (slow) run.
-async function warmUp(m: Loaded, workers: number, backend: string, log: { warn(o: object, msg: string): void }): Promise<void> {
+async function warmUp(m: Loaded, workers: number, log: { warn(o: object, msg: string): void }): Promise<void> {
   const zeros = (): Tensor[] => m.inputs.map((s): Tensor => {
     const shape = s.shape.map((d) => (d < 0 ? 1 : d));
     return { name: s.name, datatype: s.datatype, shape, data: allocate(s.datatype, elementCount(shape)) };
@@ -188,6 +201,6 @@ async function warmUp(m: Loaded, workers: number, backend: string, log: { warn(o
   try {
     await Promise.all(Array.from({ length: workers }, () => m.pool.run(zeros(), undefined, undefined, true)));
   } catch (err) {
-    log.warn({ backend, model: m.file.name, path: m.file.path, err: (err as Error).message }, `warm-up of ${m.file.path} on zero inputs failed`);
+    log.warn({ model: m.file.name, path: m.file.path, err: (err as Error).message }, `warm-up of ${m.file.path} on zero inputs failed`);
   }
 }
