@@ -66,8 +66,9 @@ export function serverReady(deps: FrontendDeps): { ready: boolean } {
 
 /** serverMetadataAnswer answers ServerMetadata. */
 export function serverMetadataAnswer(): { name: string; version: string; extensions: string[] } {
-  // Binary tensors are native to gRPC (raw contents): the REST extension is not one here.
-  return { name: serverMetadata.name, version: serverMetadata.version, extensions: [] };
+  // Binary tensors are native to gRPC (raw contents): the REST extension is not one here, nor
+  // statistics, which only REST serves.
+  return { name: serverMetadata.name, version: serverMetadata.version, extensions: ['model_configuration'] };
 }
 
 /** modelReady answers ModelReady; a model not served is NOT_FOUND, as over REST. */
@@ -78,6 +79,37 @@ export function modelReady(deps: FrontendDeps, msg: { name?: string; version?: s
 /** modelMetadata answers ModelMetadata. */
 export async function modelMetadata(deps: FrontendDeps, msg: { name?: string; version?: string }): Promise<GrpcModelMetadata> {
   return encodeGrpcMetadata(await modelOf(deps, msg.name, msg.version).metadata());
+}
+
+/**
+ * modelConfig answers ModelConfig with the configuration REST's GET .../config gives (Triton's own,
+ * the ONNX backend's, or written from the metadata), in the fields of ModelConfig this service
+ * defines: what perf_analyzer and tritonclient read (inputs, outputs, batching, instances).
+ */
+export async function modelConfig(deps: FrontendDeps, msg: { name?: string; version?: string }): Promise<{ config: Record<string, unknown> }> {
+  const handle = modelOf(deps, msg.name, msg.version);
+  if (handle.config === undefined) throw new GatewayError('not_found', `model "${handle.name}" has no model configuration`);
+  const c = await handle.config();
+  return {
+    config: {
+      ...pick(c, ['name', 'platform', 'backend', 'max_batch_size']),
+      input: listOf(c.input, ['name', 'data_type', 'format', 'dims', 'optional']),
+      output: listOf(c.output, ['name', 'data_type', 'dims', 'label_filename']),
+      instance_group: listOf(c.instance_group, ['name', 'count', 'gpus', 'kind']),
+      ...(c.dynamic_batching === undefined ? {} : { dynamic_batching: pick(c.dynamic_batching, ['preferred_batch_size', 'max_queue_delay_microseconds']) }),
+      ...(c.model_transaction_policy === undefined ? {} : { model_transaction_policy: pick(c.model_transaction_policy, ['decoupled']) }),
+    },
+  };
+}
+
+// pick keeps the keys of a JSON object that ModelConfig's messages define here.
+function pick(o: unknown, keys: string[]): Record<string, unknown> {
+  if (o === null || typeof o !== 'object') return {};
+  return Object.fromEntries(keys.filter((k) => (o as Record<string, unknown>)[k] !== undefined).map((k) => [k, (o as Record<string, unknown>)[k]]));
+}
+
+function listOf(v: unknown, keys: string[]): Array<Record<string, unknown>> {
+  return Array.isArray(v) ? v.map((x) => pick(x, keys)) : [];
 }
 
 /**

@@ -13,7 +13,7 @@ import { healthService, inferenceService } from '../codecs/grpc-proto.ts';
 import type { GrpcInferRequest } from '../codecs/v2-grpc.ts';
 import { clip, GatewayError } from '../errors.ts';
 import {
-  grpcLimit, healthOf, modelInfer, modelMetadata, modelReady, serverLive, serverMetadataAnswer, serverReady,
+  grpcLimit, healthOf, modelConfig, modelInfer, modelMetadata, modelReady, serverLive, serverMetadataAnswer, serverReady,
   type GrpcAnswer, type GrpcConfig,
 } from '../frontends/grpc.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
@@ -73,9 +73,7 @@ export class GrpcListener implements Listener {
       ModelMetadata: unary('ModelMetadata', false, async (m: { name?: string; version?: string }, run) => modelMetadata(run.deps, m)),
       ModelInfer: unary('ModelInfer', true, async (m: GrpcInferRequest, run) => modelInfer(run.deps, m, run.ctx, grpcLimit(run.config))),
       ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => streamInfer(call, (requestId) => this.#begin(call, requestId), refuseUnreadable),
-      ModelConfig: unary('ModelConfig', false, async () => {
-        throw new GatewayError('method_not_allowed', 'ModelConfig (Triton\'s model configuration extension) is not served by infergate; use ModelMetadata');
-      }),
+      ModelConfig: unary('ModelConfig', false, async (m: { name?: string; version?: string }, run) => modelConfig(run.deps, m)),
     });
     // Probes carry no credentials: health is never guarded.
     this.#server.addService(checkedMessages(healthService), {

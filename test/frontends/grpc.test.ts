@@ -84,6 +84,22 @@ test('ServerLive, ServerReady, ServerMetadata, ModelReady and ModelMetadata answ
   assert.deepEqual(model.inputs.map((i) => [i.name, i.datatype, i.shape.map(Number)]), [['x', 'FP32', [-1, 4]]]);
 });
 
+test('ModelConfig answers what REST\'s GET .../config does, in protobuf: inputs, outputs, batching (perf_analyzer reads it first)', async () => {
+  assert.deepEqual((await client.call<{ extensions: string[] }>('ServerMetadata', {})).response.extensions, ['model_configuration']);
+  for (const name of ['linear', 'identity']) {
+    const rest = await (await fetch(`${gw.url}/v2/models/${name}/config`)).json() as Record<string, any>;
+    const { config } = (await client.call<{ config: Record<string, any> }>('ModelConfig', { name })).response;
+    assert.equal(config.name, name);
+    assert.equal(config.max_batch_size ?? 0, rest.max_batch_size ?? 0, name);
+    const tensors = (list: Array<Record<string, any>> = []) => list.map((t) => [t.name, t.data_type, (t.dims ?? []).map(Number)]);
+    assert.deepEqual(tensors(config.input), tensors(rest.input), `${name} inputs`);
+    assert.deepEqual(tensors(config.output), tensors(rest.output), `${name} outputs`);
+    assert.ok(config.input.length > 0 && config.input.every((t: { data_type: string }) => /^TYPE_[A-Z0-9]+$/.test(t.data_type)), JSON.stringify(config.input));
+    assert.equal(Number(config.dynamic_batching?.max_queue_delay_microseconds ?? -1), Number(rest.dynamic_batching?.max_queue_delay_microseconds ?? -1), `${name} batching`);
+  }
+  assert.equal((await client.failure('ModelConfig', { name: 'nope' })).code, status.NOT_FOUND);
+});
+
 test('ModelInfer with raw contents answers raw contents, the id echoed, request id and traceparent passed on', async () => {
   const rows = [[1, 2, 3, 4], [0.5, -1, 2, 8]];
   const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -339,7 +355,7 @@ models: { linear: { targets: [ { backend: tri } ] } }
 });
 
 describe('reload under an open gRPC connection', () => {
-  test('a model added by a reload is served on the same connection; ModelConfig is UNIMPLEMENTED', async () => {
+  test('a model added by a reload is served on the same connection', async () => {
     const yaml = (models: string): string => `
 frontends: { grpc: { port: 0 } }
 backends: { tri: { type: triton, url: "${triton.url}" } }
@@ -349,7 +365,6 @@ models: { ${models} }
     const c = inferenceClient(reloading.grpcPort!);
     try {
       assert.equal((await c.failure('ModelReady', { name: 'linear' })).code, status.NOT_FOUND);
-      assert.equal((await c.failure('ModelConfig', { name: 'double' })).code, status.UNIMPLEMENTED);
       reloading.writeConfig(yaml('double: { targets: [ { backend: tri } ] }, linear: { targets: [ { backend: tri } ] }'));
       const res = await fetch(`${reloading.adminUrl}/admin/reload`, { method: 'POST' });
       assert.equal(res.status, 200, await res.text());
