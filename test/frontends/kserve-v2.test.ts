@@ -43,9 +43,9 @@ test('health: live is 200 even when not ready; ready follows the gateway', async
   assert.equal(r.json().code, 'not_ready');
 });
 
-test('GET /v2: server metadata with the package version and binary_tensor_data', async () => {
+test('GET /v2: server metadata with the package version, binary_tensor_data and model_repository', async () => {
   const r = await inject(routesFor(), 'GET', '/v2');
-  assert.deepEqual(r.json(), { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data'] });
+  assert.deepEqual(r.json(), { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_repository'] });
 });
 
 test('model metadata, with and without a version, is what the handle reports', async () => {
