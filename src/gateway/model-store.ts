@@ -80,19 +80,24 @@ export class ModelStore {
    */
   async load(name: string, source?: string): Promise<void> {
     if (this.has(name)) throw new GatewayError('model_exists', `model "${name}" is already loaded`);
-    const bytes = await this.#lifecycle.footprint(name, source);
-    if (this.has(name)) throw new GatewayError('model_exists', `model "${name}" is already loaded`);
-    await this.#makeRoom(name, bytes);
+    // Taken at once, so a load of the same name arriving meanwhile is 409, not a second load.
     let finish!: () => void;
-    this.#pending.set(name, { bytes, done: new Promise<void>((r) => { finish = r; }) });
+    const pending = { bytes: 0, done: new Promise<void>((r) => { finish = r; }) };
+    this.#pending.set(name, pending);
+    let loading = false;
     try {
+      const bytes = await this.#lifecycle.footprint(name, source);
+      await this.#makeRoom(name, bytes);
+      pending.bytes = bytes;
+      loading = true;
       await this.#lifecycle.load(name, source);
-      const entry = this.#register(name, source ?? name, bytes);
+      const entry = this.#register(name, source ?? name, pending.bytes);
       entry.pipeline.targets[0]!.health = await entry.pipeline.targets[0]!.endpoint.health();
-      this.#log.info({ model: name, source: entry.source, bytes, usedBytes: this.usedBytes() }, `model ${name} loaded at run time`);
+      this.#log.info({ model: name, source: entry.source, bytes: entry.bytes, usedBytes: this.usedBytes() }, `model ${name} loaded at run time`);
     } catch (err) {
-      // A failed load leaves nothing behind (the backend may hold a failed slot).
-      await this.#lifecycle.unload(name).catch(() => {});
+      // A failed load leaves nothing behind (the backend may hold a failed slot); a name the
+      // backend already had (model_exists) is not this load's to unload.
+      if (loading && !(err instanceof GatewayError && err.code === 'model_exists')) await this.#lifecycle.unload(name).catch(() => {});
       throw err;
     } finally {
       this.#pending.delete(name);
@@ -143,7 +148,8 @@ export class ModelStore {
   // makeRoom evicts least recently used models until `bytes` (and one more model) fit, or throws 507.
   async #makeRoom(name: string, bytes: number): Promise<void> {
     const budget = this.config.maxModelsMemory;
-    const fits = (): boolean => (budget === undefined || this.usedBytes() + bytes <= budget) && this.#models.size + this.#pending.size < this.config.maxModels;
+    // The pending entries include this load's own (holding no bytes yet).
+    const fits = (): boolean => (budget === undefined || this.usedBytes() + bytes <= budget) && this.#models.size + this.#pending.size <= this.config.maxModels;
     if (budget !== undefined && bytes > budget) {
       throw new GatewayError('insufficient_memory', `model "${name}" needs about ${bytes} bytes, more than the whole budget (maxModelsMemory ${budget})`);
     }
