@@ -67,7 +67,8 @@ export const dynamicModelsSchema = z.strictObject({
   whenFull: z.enum(['evict', 'refuse']).default('evict').describe(
     'A load that does not fit the budget: "evict" unloads the least recently used loaded models until it fits; "refuse" answers 507 insufficient_memory (SageMaker then unloads models itself).'),
   maxModels: z.coerce.number().int().min(1).max(100_000).default(1000).describe('Most models loaded at run time at once; past it a load evicts or is refused as with the memory budget.'),
-}).describe('Models loaded at run time from a template: SageMaker multi-model endpoints (POST /models) and KServe repository loads of models the config does not name.');
+}).describe('Models loaded at run time from a template: SageMaker multi-model endpoints (POST /models) and KServe repository loads of models the config does not name. ' +
+  '`template` is a `models.NAME` block without `targets` (batching, timeoutMs, breaker, concurrency…).');
 
 // The model keys that configure the path to targets (the split, shadow, rollback and every target
 // stage): a graph model has no targets, so any of them set other than to its default is an error.
