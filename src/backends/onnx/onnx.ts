@@ -7,6 +7,7 @@
 // repository API, SageMaker multi-model endpoints) through `lifecycle`.
 
 import { z } from 'zod';
+import { size } from '../../config/units.ts';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration, modelLoadSeconds, modelMemoryBytes } from '../../observe/metrics.ts';
@@ -38,6 +39,8 @@ const onnxSchema = z.strictObject({
   executionProviders: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cpu']).describe(
     'Execution providers tried in order, cpu always last; one that cannot load (no CUDA libraries) is skipped with one warning.'),
   workers: z.coerce.number().int().min(1).max(64).default(1).describe('Worker threads per model, each with its own session; calls beyond that wait in a queue.'),
+  workerMemory: size.prefault('32mb').describe(
+    'Memory one worker thread holds besides the model\'s weights (its V8 heap and the runtime), counted in each model\'s estimate (file size + this, times workers) against dynamicModels.maxModelsMemory.'),
   intraOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads one operator may use inside a session (0 = one per core); 1 suits a shared machine.'),
   interOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads running independent operators in parallel (0 = runtime default).'),
   spinning: z.boolean().default(false).describe('Let idle runtime threads spin for work: lower latency, but burns CPU while idle.'),
@@ -79,7 +82,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
       const began = performance.now();
       try {
         const loaded = await loadFiles(files, config, name, deps.log, warned);
-        const bytes = await footprintOf(files, config.workers);
+        const bytes = await footprintOf(files, config.workers, config.workerMemory);
         modelLoadSeconds.observe({ backend: name, model: label, outcome: 'ok' }, (performance.now() - began) / 1000);
         modelMemoryBytes.inc({ backend: name, model: label }, bytes);
         return {
@@ -226,7 +229,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
 
     const lifecycle: ModelLifecycle = {
       models: () => [...slots.values()].flatMap((s) => s.states()),
-      footprint: async (model, source) => footprintOf(source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model), config.workers),
+      footprint: async (model, source) => footprintOf(source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model), config.workers, config.workerMemory),
       load: async (model, source) => {
         const slot = slots.get(model);
         if (slot !== undefined && source !== undefined && slot.source !== source) {
