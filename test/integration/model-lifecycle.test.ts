@@ -54,7 +54,8 @@ models:
     any = await startGateway(`
 server: { modelLoadErrors: continue, readyWhen: any }
 frontends: { kserve: {} }
-backends: { local: { type: onnx, modelRepository: ${repo} } }
+backends: { local: { type: onnx, modelRepository: ${repo}, loadAll: true } }
+dynamicModels: { backend: local }
 models:
   iris: { targets: [ { backend: local } ] }
   broken: { targets: [ { backend: local } ] }
@@ -95,6 +96,14 @@ models:
     assert.equal((await fetch(`${gw.url}/v2/models/unnamed/ready`)).status, 404);
     const status = await (await fetch(`${gw.adminUrl}/admin/status`, { headers: token })).json() as { backends: Record<string, { models: Array<{ name: string }> }> };
     assert.deepEqual([...new Set(status.backends.local!.models.map((m) => m.name))].sort(), ['broken', 'iris']);
+  });
+
+  it('with loadAll, serves the repository models the config does not name through the dynamicModels template', async () => {
+    const res = await fetch(`${any.url}/v2/models/unnamed/infer`, { method: 'POST', headers: json, body: tensors });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await fetch(`${any.url}/v2/models/unnamed/ready`)).status, 200);
+    const index = await (await fetch(`${any.url}/v2/repository/index`, { method: 'POST' })).json() as Array<{ name: string; state: string }>;
+    assert.deepEqual(index.map((e) => `${e.name}:${e.state}`), ['broken:UNAVAILABLE', 'iris:READY', 'unnamed:READY']);
   });
 
   it('answers the version routes for exactly the versions the policy serves', async () => {
