@@ -138,6 +138,9 @@ export const configSchema = z.strictObject({
   const dynamic = config.dynamicModels;
   if (dynamic !== undefined && !Object.hasOwn(config.backends, dynamic.backend)) {
     ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'], message: `unknown backend "${dynamic.backend}"; configured: ${Object.keys(config.backends).join(', ') || 'none'}` });
+  } else if (dynamic !== undefined && config.backends[dynamic.backend]!.type !== 'onnx') {
+    // Only a backend that loads models itself can load one at run time.
+    ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'], message: `backend "${dynamic.backend}" is of type ${config.backends[dynamic.backend]!.type}, which does not load models itself; use an onnx backend` });
   }
   for (const issue of graphIssues(config.models)) ctx.addIssue({ code: 'custom', ...issue });
   for (const [fname, fe] of Object.entries(config.frontends)) {

@@ -35,6 +35,8 @@ export class ModelStore {
   #models = new Map<string, Dynamic>();
   // Loads in progress, with the bytes they hold back from the budget.
   #pending = new Map<string, { bytes: number; done: Promise<void> }>();
+  // Unloads in progress: a load of the same name waits for its unload to finish.
+  #unloading = new Map<string, Promise<void>>();
   #clock = 0;
 
   constructor(config: DynamicModelsConfig, backend: Backend, log: Logger) {
@@ -86,6 +88,7 @@ export class ModelStore {
     this.#pending.set(name, pending);
     let loading = false;
     try {
+      await this.#unloading.get(name);
       const bytes = await this.#lifecycle.footprint(name, source);
       await this.#makeRoom(name, bytes);
       pending.bytes = bytes;
@@ -115,9 +118,17 @@ export class ModelStore {
       return this.unload(name);
     }
     this.#models.delete(name);
-    if (m.inFlight > 0) await new Promise<void>((resolve) => m.drained.push(resolve));
-    await m.pipeline.close();
-    await this.#lifecycle.unload(name).catch((err: unknown) => this.#log.warn({ model: name, err: (err as Error).message }, 'unloading a run-time model failed'));
+    const done = (async () => {
+      if (m.inFlight > 0) await new Promise<void>((resolve) => m.drained.push(resolve));
+      await m.pipeline.close();
+      await this.#lifecycle.unload(name).catch((err: unknown) => this.#log.warn({ model: name, err: (err as Error).message }, 'unloading a run-time model failed'));
+    })();
+    this.#unloading.set(name, done);
+    try {
+      await done;
+    } finally {
+      if (this.#unloading.get(name) === done) this.#unloading.delete(name);
+    }
     this.#log.info({ model: name }, `model ${name} unloaded`);
   }
 
