@@ -60,7 +60,8 @@ export const modelSchema = z.strictObject({
 
 /** dynamicModelsSchema is the template of models loaded at run time (SageMaker multi-model endpoints, the KServe repository API). */
 export const dynamicModelsSchema = z.strictObject({
-  backend: z.string().describe('Backend that loads them: one that loads models itself (onnx; its `file` is the model file inside each loaded folder).'),
+  backend: z.string().describe(
+    'Backend that loads them: onnx (each is the `file` inside the folder loaded: "an ONNX model at <url>/model.onnx"), or triton with modelControl ("a Triton model of that name", loaded through its repository API).'),
   template: modelSchema.omit({ targets: true, graph: true }).prefault({}).describe(
     'The model block every loaded model gets (batching, timeoutMs, breaker, concurrency…), its one target being the backend above.'),
   maxModelsMemory: size.optional().describe('Memory budget of the loaded models together (e.g. 4gb), as the backend estimates each (onnx: file size times workers); absent = no budget.'),
@@ -138,9 +139,10 @@ export const configSchema = z.strictObject({
   const dynamic = config.dynamicModels;
   if (dynamic !== undefined && !Object.hasOwn(config.backends, dynamic.backend)) {
     ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'], message: `unknown backend "${dynamic.backend}"; configured: ${Object.keys(config.backends).join(', ') || 'none'}` });
-  } else if (dynamic !== undefined && config.backends[dynamic.backend]!.type !== 'onnx') {
+  } else if (dynamic !== undefined && !loadsModels(config.backends[dynamic.backend]!)) {
     // Only a backend that loads models itself can load one at run time.
-    ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'], message: `backend "${dynamic.backend}" is of type ${config.backends[dynamic.backend]!.type}, which does not load models itself; use an onnx backend` });
+    ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'],
+      message: `backend "${dynamic.backend}" (type ${config.backends[dynamic.backend]!.type}) does not load models itself; use an onnx backend, or a triton one with modelControl: true` });
   }
   for (const issue of graphIssues(config.models)) ctx.addIssue({ code: 'custom', ...issue });
   for (const [fname, fe] of Object.entries(config.frontends)) {
@@ -156,6 +158,11 @@ export type Config = z.infer<typeof configSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
 export type DynamicModelsConfig = z.infer<typeof dynamicModelsSchema>;
+
+// loadsModels says whether a backend loads and unloads models at run time (onnx; triton with modelControl).
+function loadsModels(backend: { type: string }): boolean {
+  return backend.type === 'onnx' || (backend.type === 'triton' && (backend as { modelControl?: boolean }).modelControl === true);
+}
 
 /** targetName gives a target's name: configured, or "<backend>/<model>[/<version>]". */
 export function targetName(t: { name?: string | undefined; backend: string; model?: string | undefined; version?: string | undefined }, model: string): string {

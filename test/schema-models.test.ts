@@ -15,7 +15,7 @@ test('a multi-model endpoint needs dynamicModels; a plain SageMaker block needs 
   refused(`frontends: { sagemaker: {} }\n${backends}models: {}\n`, /frontends\.sagemaker\.model.*multiModel: true/s);
   refused(`frontends: { sagemaker: { multiModel: true } }\n${backends}models: {}\n`, /add a dynamicModels block/);
   refused(`frontends: { sagemaker: { multiModel: true } }\n${backends}dynamicModels: { backend: nope }\nmodels: {}\n`, /dynamicModels\.backend.*unknown backend "nope"/s);
-  refused(`frontends: { sagemaker: { multiModel: true } }\nbackends: { t: { type: triton, url: "http://127.0.0.1:8000" } }\ndynamicModels: { backend: t }\nmodels: {}\n`, /type triton, which does not load models itself/);
+  refused(`frontends: { sagemaker: { multiModel: true } }\nbackends: { t: { type: triton, url: "http://127.0.0.1:8000" } }\ndynamicModels: { backend: t }\nmodels: {}\n`, /\(type triton\) does not load models itself/);
   const c = parseConfig(`frontends: { sagemaker: { multiModel: true } }\n${backends}dynamicModels: { backend: mme, maxModelsMemory: 2gb, template: { timeoutMs: 5s } }\nmodels: {}\n`, 'c.yaml');
   assert.equal(c.dynamicModels!.maxModelsMemory, 2 * 1024 ** 3);
   assert.equal(c.dynamicModels!.whenFull, 'evict');

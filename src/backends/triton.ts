@@ -17,6 +17,7 @@ import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from
 import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
 import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { v2Repository } from './shared/v2-repository.ts';
 
 const tritonSchema = z.strictObject({
   type: z.literal('triton'),
@@ -25,6 +26,8 @@ const tritonSchema = z.strictObject({
   binaryOutputBytes: size.prefault('1kb').describe('With binary on, outputs expected smaller than this (from the metadata shape and the batch) come back as JSON; 0 = every output binary.'),
   metadata: metadataOverrideSchema.optional(),
   spawn: spawnSchema.optional(),
+  modelControl: z.boolean().default(false).describe(
+    'Load and unload models on the server through its repository API (Triton with --model-control-mode=explicit): the gateway\'s repository API and dynamicModels then act on it.'),
 }).superRefine(oneOfUrl).describe('NVIDIA Triton Inference Server (KServe v2 HTTP, binary tensor extension).');
 
 type TritonConfig = z.infer<typeof tritonSchema>;
@@ -41,12 +44,14 @@ export const triton: BackendFactory<TritonConfig> = {
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
     const table = new ModelTable(name, deps.log);
+    const lifecycle = config.modelControl ? v2Repository(link, where) : undefined;
 
     return {
       name, type: 'triton',
       async start() {
         await supervisor?.start();
         table.start();
+        await lifecycle?.refresh();
       },
       model: (model, version) => table.endpoint(model, version, () => {
         const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
@@ -57,6 +62,7 @@ export const triton: BackendFactory<TritonConfig> = {
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
+      ...(lifecycle === undefined ? {} : { lifecycle }),
       close: async () => { await supervisor?.stop(); },
     };
   },
