@@ -1,10 +1,12 @@
 // types.ts — the contracts every folder codes against. Implementations live elsewhere; this
-// file imports only the canonical tensors and the logger type.
+// file imports only the canonical tensors, the model lifecycle contracts and the logger type.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ZodRawShape, ZodType } from 'zod';
+import type { ModelLifecycle, ModelRepository } from './model-lifecycle.ts';
 import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tensor.ts';
+export type { LoadedModel, ModelLifecycle, ModelRepository, ModelState, RepositoryEntry } from './model-lifecycle.ts';
 
 /**
  * CallContext travels with one client request through every stage. The server makes it; each
@@ -127,9 +129,8 @@ export interface RoutedTarget {
   /** The backend model version this target pins, when it pins one. */
   version?: string;
   /**
-   * Present when the target takes versions no target pins (`versions: any`): the name a call
-   * for such a version carries (x-infergate-target, metric label), "<target>@any" whatever the
-   * version, so labels come from the config alone.
+   * Present when the target takes versions no target pins (`versions: any`): the name a call for such a
+   * version carries (x-infergate-target, metric label), "<target>@any" whatever the version, so labels come from the config alone.
    */
   versionLabel?(version: string): string;
   /** Ready and not cut off (breaker open): a split may send traffic here. */
@@ -171,40 +172,8 @@ export interface Backend {
   refresh?(): Promise<void>;
   /** Each server URL's calls in flight and outlier ejection, for backends that call URLs. */
   endpoints?(): Record<string, { inFlight: number; ejected: boolean }>;
-  /** Present on backends that load models themselves (onnx): their models' lifecycle. */
-  lifecycle?: ModelLifecycle;
+  /** Their models' lifecycle, on backends that load models themselves (onnx; triton with modelControl). */ lifecycle?: ModelLifecycle;
   close(): Promise<void>;
-}
-
-/** ModelState is where one model (version) of a backend is in its lifecycle. */
-export interface ModelState {
-  name: string;
-  version: string;
-  state: 'loading' | 'ready' | 'unavailable' | 'unloading';
-  /** Why the model is unavailable (its load error, or "unloaded"). */
-  reason?: string;
-  /** Seconds the last load took. */
-  loadSeconds?: number;
-  /** What the loaded model holds in memory, as the backend estimates it (bytes). */
-  bytes?: number;
-}
-
-/**
- * ModelLifecycle loads and unloads a backend's models at run time: the KServe repository API,
- * SageMaker multi-model endpoints and lazy loading go through it.
- */
-export interface ModelLifecycle {
-  /** Every model the backend knows: loaded, loading, failed or unloaded. */
-  models(): ModelState[];
-  /**
-   * footprint estimates the bytes `name` will hold once loaded (from `source`, a folder or file,
-   * when given; else from the backend's own repository), before loading it. Throws model_not_found.
-   */
-  footprint(name: string, source?: string): Promise<number>;
-  /** load loads `name` (from `source` when given) and resolves when it serves; a second call shares the first. */
-  load(name: string, source?: string): Promise<ModelState[]>;
-  /** unload stops taking calls for `name`, lets the calls in flight finish, then frees it. */
-  unload(name: string): Promise<void>;
 }
 
 /** ModelHandle is what a frontend gets for a model name: the whole path behind it. */
@@ -225,11 +194,7 @@ export interface ModelHandle {
   takesPayload?: boolean;
   /** The API every target's server speaks, when it is one a frontend translates to (KServe generate → OpenAI). */
   speaks?: 'openai';
-  /**
-   * The model's (or version's) readiness asked of its backend now: a version no target pins is
-   * asked of the backend for that version, so a version route answers for exactly what is served.
-   */
-  health?(): Promise<Health>;
+  /** Readiness now, for per-model ready routes (a version no target pins is asked of the backend). */ health?(): Promise<Health>;
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */
@@ -239,8 +204,7 @@ export type ModelLookup = (name: string, version?: string) => ModelHandle | unde
 export interface HttpRequest {
   method: string;
   path: string;
-  /** The query string's parameters (SageMaker's list models API pages with next_page_token). */
-  query?: URLSearchParams;
+  /** The query string's parameters (SageMaker's list models API pages with next_page_token). */ query?: URLSearchParams;
   params: Record<string, string>;
   headers: IncomingHttpHeaders;
   /**
@@ -277,8 +241,7 @@ export interface Route {
   frontend: string;
   /** Errors written in another API's shape (OpenAI's), for that API's clients. */
   errorStyle?: ErrorStyle;
-  /** Behind server.adminToken when one is set (routes that change what is served: model load and unload). */
-  admin?: boolean;
+  /** Behind server.adminToken when one is set (model load and unload). */ admin?: boolean;
   handle(req: HttpRequest): Promise<HttpReply>;
 }
 
@@ -310,50 +273,14 @@ export interface FrontendDeps {
   ready(): boolean;
   /** The backend by name, for passthrough routes. */
   backend(name: string): Backend | undefined;
-  /** Models loaded and unloaded at run time, and every model's lifecycle state (repository APIs). */
-  repository: ModelRepository;
+  /** Every model's lifecycle state, and models loaded and unloaded at run time (repository APIs). */ repository: ModelRepository;
   log: Logger;
-}
-
-/** LoadedModel is one model the repository loaded at run time (SageMaker's load model API). */
-export interface LoadedModel {
-  name: string;
-  /** Where it was loaded from (SageMaker's "url"). */
-  source: string;
-  bytes: number;
-}
-
-/** RepositoryEntry is one model in the repository index: its lifecycle state over its targets. */
-export interface RepositoryEntry {
-  name: string;
-  version?: string;
-  state: 'LOADING' | 'READY' | 'UNAVAILABLE' | 'UNLOADING';
-  reason: string;
-}
-
-/**
- * ModelRepository is the gateway's models as the repository APIs see them: the configured ones
- * (loaded and unloaded on their backends) and those loaded at run time from the config's
- * `dynamicModels` template.
- */
-export interface ModelRepository {
-  /** Every model: configured ones, loaded ones, and those a loadAll backend holds. */
-  index(): Promise<RepositoryEntry[]>;
-  /** Loads `name`, from `source` when given (a run-time model); 409 model_exists when `exclusive` and loaded. */
-  load(name: string, options?: { source?: string; exclusive?: boolean }): Promise<void>;
-  /** Unloads `name`: 404 when it is not loaded. */
-  unload(name: string): Promise<void>;
-  /** The models loaded at run time, by name order. */
-  loaded(): LoadedModel[];
-  /** Whether run-time loads are configured (a `dynamicModels` block). */
-  readonly dynamic: boolean;
 }
 
 /** BackendDeps is what gateway.ts hands every backend factory. */
 export interface BackendDeps {
   log: Logger;
-  /** server.modelLoadErrors: whether a model that fails to load stops the start (exit) or is marked unavailable (continue). */
-  modelLoadErrors?: 'exit' | 'continue';
+  /** server.modelLoadErrors: a model that fails to load stops the start (exit) or is unavailable (continue). */ modelLoadErrors?: 'exit' | 'continue';
 }
 
 /** BackendFactory is a backend file's registry entry: its type, config schema and constructor. */
