@@ -64,7 +64,7 @@ export const dynamicModelsSchema = z.strictObject({
     'Backend that loads them: onnx (each is the `file` inside the folder loaded: "an ONNX model at <url>/model.onnx"), or triton with modelControl ("a Triton model of that name", loaded through its repository API).'),
   template: modelSchema.omit({ targets: true, graph: true }).prefault({}).describe(
     'The model block every loaded model gets (batching, timeoutMs, breaker, concurrency…), its one target being the backend above.'),
-  maxModelsMemory: size.optional().describe('Memory budget of the loaded models together (e.g. 4gb), as the backend estimates each (onnx: file size times workers); absent = no budget.'),
+  maxModelsMemory: size.optional().describe('Memory budget of the loaded models together (e.g. 4gb), as the backend estimates each (onnx: file size plus workerMemory, times workers); absent = no budget.'),
   whenFull: z.enum(['evict', 'refuse']).default('evict').describe(
     'A load that does not fit the budget: "evict" unloads the least recently used loaded models until it fits; "refuse" answers 507 insufficient_memory (SageMaker then unloads models itself).'),
   maxModels: z.coerce.number().int().min(1).max(100_000).default(1000).describe('Most models loaded at run time at once; past it a load evicts or is refused as with the memory budget.'),

@@ -231,7 +231,7 @@ export const modelLoadSeconds = new Histogram({
 
 export const modelMemoryBytes = new Gauge({
   name: 'infergate_model_memory_bytes',
-  help: 'Memory the loaded models hold, as the backend estimates it (onnx: file size times workers), by backend and model; models loaded at run time are summed under model="_runtime".',
+  help: 'Memory the loaded models hold, as the backend estimates it (onnx: file size plus workerMemory, times workers), by backend and model; models loaded at run time are summed under model="_runtime".',
   labelNames: ['backend', 'model'] as const,
   registers: [registry],
 });
