@@ -46,6 +46,7 @@ frontends: { kserve: { repository: true }, sagemaker: { model: iris } }
 backends:
   local: { type: onnx, modelRepository: ${repo}, versions: { iris: { latest: 2 } } }
   lazy: { type: onnx, modelRepository: ${repo}, lazy: true }
+dynamicModels: { backend: local, template: { batching: { maxBatchSize: 4 } } }
 models:
   iris: { targets: [ { backend: local, versions: any } ] }
   broken: { targets: [ { backend: local } ] }
@@ -158,6 +159,19 @@ models:
     assert.equal(unknown.status, 404);
     // Off unless repository: true.
     assert.equal((await fetch(`${any.url}/v2/repository/models/iris/unload`, { method: 'POST' })).status, 404);
+  });
+
+  it('loads a repository model the config does not name through the repository API, and unloads it', async () => {
+    const path = `${gw.url}/v2/models/unnamed/infer`;
+    assert.equal((await fetch(path, { method: 'POST', headers: json, body: tensors })).status, 404);
+    const load = await fetch(`${gw.url}/v2/repository/models/unnamed/load`, { method: 'POST', headers: token });
+    assert.equal(load.status, 200, await load.clone().text());
+    assert.equal((await fetch(path, { method: 'POST', headers: json, body: tensors })).status, 200);
+    const index = await (await fetch(`${gw.url}/v2/repository/index`, { method: 'POST' })).json() as Array<{ name: string; state: string }>;
+    assert.deepEqual(index.filter((e) => e.name === 'unnamed').map((e) => e.state), ['READY']);
+    assert.equal((await fetch(`${gw.url}/v2/repository/models/unnamed/unload`, { method: 'POST', headers: token })).status, 200);
+    assert.equal((await fetch(path, { method: 'POST', headers: json, body: tensors })).status, 404);
+    assert.equal((await fetch(`${gw.url}/v2/repository/models/unnamed/unload`, { method: 'POST', headers: token })).status, 404);
   });
 
   it('loads a lazy model once for concurrent first calls', async () => {
