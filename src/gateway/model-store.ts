@@ -54,7 +54,8 @@ export class ModelStore {
   handle(name: string): ModelHandle | undefined {
     const m = this.#models.get(name);
     if (m !== undefined) return m.handle;
-    if (this.#pending.has(name)) return undefined;
+    // Loading, or being unloaded (its backend model still serves the calls in flight): not one to adopt.
+    if (this.#pending.has(name) || this.#unloading.has(name)) return undefined;
     // A loadAll backend's repository model that no configured model names: served by the template.
     const held = this.#lifecycle.models().filter((s) => s.name === name && s.state === 'ready');
     if (held.length === 0) return undefined;
