@@ -96,7 +96,10 @@ export class ModelStore {
       loading = true;
       await this.#lifecycle.load(name, source);
       const entry = this.#register(name, source ?? name, pending.bytes);
-      entry.pipeline.targets[0]!.health = await entry.pipeline.targets[0]!.endpoint.health();
+      const target = entry.pipeline.targets[0]!;
+      // Registered: from here the model is loaded, whatever its first health check says.
+      loading = false;
+      target.health = await target.endpoint.health().catch((err: unknown) => ({ ready: false, reason: (err as Error).message }));
       this.#log.info({ model: name, source: entry.source, bytes: entry.bytes, usedBytes: this.usedBytes() }, `model ${name} loaded at run time`);
     } catch (err) {
       // A failed load leaves nothing behind (the backend may hold a failed slot); a name the
