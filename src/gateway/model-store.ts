@@ -41,7 +41,7 @@ export class ModelStore {
 
   constructor(config: DynamicModelsConfig, backend: Backend, log: Logger) {
     if (backend.lifecycle === undefined) {
-      throw new GatewayError('bad_config', `dynamicModels.backend "${backend.name}" is a ${backend.type} backend, which does not load models itself; use an onnx backend`);
+      throw new GatewayError('bad_config', `dynamicModels.backend "${backend.name}" is a ${backend.type} backend, which does not load models itself; use an onnx backend, or a triton one with modelControl: true`);
     }
     this.config = config;
     this.backend = backend;

@@ -23,7 +23,7 @@ export function createRepository(pipelines: ReadonlyMap<string, ModelPipeline>, 
       for (const [name, p] of pipelines) {
         const states = loadable(name).flatMap(({ backend, model }) => backend.lifecycle!.models().filter((s) => s.name === model));
         if (states.length > 0) {
-          for (const s of states) out.push({ name, version: s.version, state: upper(s.state), reason: s.reason ?? '' });
+          for (const s of states) out.push({ name, ...(s.version === '' ? {} : { version: s.version }), state: upper(s.state), reason: s.reason ?? '' });
           continue;
         }
         // A model on a remote server (or a graph): its state is its readiness.
