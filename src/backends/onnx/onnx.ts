@@ -193,7 +193,8 @@ export const onnx: BackendFactory<OnnxConfig> = {
       const slot = find(model);
       if (slot === undefined) return { ready: false, reason: `no model "${model}"` };
       if (v !== undefined && slot.files !== undefined && !slot.files.some((f) => f.version === v)) return { ready: false, reason: `no model "${model}" version ${v}` };
-      if (slot.state === 'ready' || (slot.state === 'unloaded' && config.lazy && slot.reason !== 'unloaded')) return { ready: true };
+      // A lazy model counts as ready before and while its first load runs: calls wait for it.
+      if (slot.state === 'ready' || (config.lazy && (slot.state === 'loading' || (slot.state === 'unloaded' && slot.reason !== 'unloaded')))) return { ready: true };
       return { ready: false, reason: slot.state === 'unavailable' ? `failed to load: ${slot.reason}` : slot.state === 'unloaded' ? (slot.reason ?? 'not loaded') : slot.state };
     };
 

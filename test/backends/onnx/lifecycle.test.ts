@@ -116,7 +116,11 @@ describe('onnx model lifecycle', () => {
     const before = await loadsOf('iris');
     assert.equal(b.lifecycle!.models()[0]!.state, 'unavailable');
     assert.match(b.lifecycle!.models()[0]!.reason!, /loads on first use/);
-    const answers = await Promise.all(Array.from({ length: 8 }, () => b.model('iris').infer(row, ctx())));
+    const calls = Array.from({ length: 8 }, () => b.model('iris').infer(row, ctx()));
+    // Loading now: still ready (a health poll meanwhile must not turn the calls away).
+    assert.equal(b.lifecycle!.models()[0]!.state, 'loading');
+    assert.equal((await b.model('iris').health()).ready, true);
+    const answers = await Promise.all(calls);
     assert.equal(answers.length, 8);
     const [state] = b.lifecycle!.models();
     assert.equal(state!.state, 'ready');
