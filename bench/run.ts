@@ -16,6 +16,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   transform: async () => (await import('./transform.ts')).runTransformBench(),
   streaming: async () => (await import('./streaming.ts')).runStreamingBench(),
   grpc: async () => (await import('./grpc.ts')).runGrpcBench(),
+  multiModel: async () => (await import('./multi-model.ts')).runMultiModelBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);

@@ -24,6 +24,8 @@ export const errorCodes = {
   forbidden: { status: 403, origin: 'client' },
   not_found: { status: 404, origin: 'client' },
   model_not_found: { status: 404, origin: 'client' },
+  // A model load asked for a name already loaded (SageMaker's multi-model contract: 409).
+  model_exists: { status: 409, origin: 'client' },
   method_not_allowed: { status: 405, origin: 'client' },
   request_timeout: { status: 408, origin: 'client' },
   length_required: { status: 411, origin: 'client' },
@@ -43,6 +45,8 @@ export const errorCodes = {
   draining: { status: 503, origin: 'gateway', retryAfter: 5 },
   circuit_open: { status: 503, origin: 'gateway', retryAfter: 5 },
   buffers_full: { status: 503, origin: 'gateway', retryAfter: 1 },
+  // A model does not fit the memory budget for loaded models (SageMaker's multi-model contract: 507).
+  insufficient_memory: { status: 507, origin: 'gateway' },
   // A transform (user code or a built-in) failed at a request it was given: not the backend's fault.
   transform_failed: { status: 500, origin: 'gateway' },
   // The backend refused the work: nothing ran, a later try may succeed.

@@ -114,12 +114,17 @@ export class Gateway {
   /** ready says whether health routes answer 200. */
   ready(): boolean {
     if (!this.#started || this.#draining) return false;
-    if (this.#state.config.server.readiness === 'self') return true;
+    const server = this.#state.config.server;
+    if (server.readiness === 'self') return true;
+    let any = false;
     for (const p of this.#state.pipelines.values()) {
       // A model stage that refuses every call (a transform still loading, or whose load failed) too.
-      if (!p.ready() || p.targets.some((t) => !t.health.ready && t.weight > 0)) return false;
+      const ready = p.ready() && !p.targets.some((t) => !t.health.ready && t.weight > 0);
+      if (!ready && server.readyWhen === 'all') return false;
+      any ||= ready;
     }
-    return true;
+    // readyWhen any: one ready model is enough (a config of run-time models only is ready once started).
+    return server.readyWhen === 'all' || any || this.#state.pipelines.size === 0;
   }
 
   startDraining(): void { this.#draining = true; }
@@ -222,6 +227,7 @@ export class Gateway {
     await Promise.allSettled([...this.#retiring]);
     const s = this.#state;
     await Promise.allSettled([...s.pipelines.values()].map((p) => p.close()));
+    await s.store?.close();
     await Promise.allSettled([...s.backends.values()].map((b) => b.close()));
     await closeClients();
   }
@@ -236,7 +242,10 @@ export class Gateway {
       draining: this.#draining,
       inFlight: s.router.active,
       models: Object.fromEntries([...s.pipelines].map(([name, p]) => [name, p.status()])),
-      backends: Object.fromEntries([...s.backends].map(([name, b]) => [name, { type: b.type, ...(b.endpoints === undefined ? {} : { endpoints: b.endpoints() }) }])),
+      backends: Object.fromEntries([...s.backends].map(([name, b]) => [name, {
+        type: b.type, ...(b.endpoints === undefined ? {} : { endpoints: b.endpoints() }), ...(b.lifecycle === undefined ? {} : { models: b.lifecycle.models() }),
+      }])),
+      ...(s.store === undefined ? {} : { dynamicModels: s.store.status() }),
     };
   }
 

@@ -6,7 +6,7 @@ import { backends } from './backends/index.ts';
 import { outlierDetectionSchema } from './backends/shared/outlier.ts';
 import { frontends } from './frontends/index.ts';
 import { combineModuleSchema, graphSchema, switchCaseSchema, wiredStepSchema } from './graph/schema.ts';
-import { modelSchema, targetSchema } from './schema.ts';
+import { dynamicModelsSchema, modelSchema, targetSchema } from './schema.ts';
 import { payloadLogSchema } from './observe/payload-log.ts';
 import { tracingSchema } from './observe/trace.ts';
 import { serverSchema } from './server/options.ts';
@@ -48,6 +48,7 @@ export function renderReference(): string {
   section('`models.NAME.graph.sequence[]` (a step written as an object)', wiredStepSchema);
   section('`models.NAME.graph.switch[]`', switchCaseSchema);
   section('`models.NAME.graph.combine` (a module)', combineModuleSchema);
+  section('`dynamicModels`', dynamicModelsSchema, ['template']);
   for (const b of blocks) {
     const title = b.model && b.target ? `\`models.NAME.${b.key}\` (and \`targets[].${b.key}\`)` : b.model ? `\`models.NAME.${b.key}\`` : `\`models.NAME.targets[].${b.key}\``;
     section(`${title}, the ${b.stage} stage`, b.schema);

@@ -10,6 +10,7 @@ import { loadWith, parseWith } from './config/load.ts';
 import { namePattern } from './config/names.ts';
 import { payloadLogSchema } from './observe/payload-log.ts';
 import { tracingSchema } from './observe/trace.ts';
+import { size } from './config/units.ts';
 import { frontendSchemas } from './frontends/index.ts';
 import { graphSchema, resolveGraphFiles } from './graph/schema.ts';
 import { graphIssues } from './graph/validate.ts';
@@ -59,6 +60,19 @@ export const modelSchema = z.strictObject({
   }).optional().describe('Overrides the metadata the backend reports.'),
 }).describe('A model the gateway serves.');
 
+/** dynamicModelsSchema is the template of models loaded at run time (SageMaker multi-model endpoints, the KServe repository API). */
+export const dynamicModelsSchema = z.strictObject({
+  backend: z.string().describe(
+    'Backend that loads them: onnx (each is the `file` inside the folder loaded: "an ONNX model at <url>/model.onnx"), or triton with modelControl ("a Triton model of that name", loaded through its repository API).'),
+  template: modelSchema.omit({ targets: true, graph: true }).prefault({}).describe(
+    'The model block every loaded model gets (batching, timeoutMs, breaker, concurrency…), its one target being the backend above.'),
+  maxModelsMemory: size.optional().describe('Memory budget of the loaded models together (e.g. 4gb), as the backend estimates each (onnx: file size plus workerMemory, times workers); absent = no budget.'),
+  whenFull: z.enum(['evict', 'refuse']).default('evict').describe(
+    'A load that does not fit the budget: "evict" unloads the least recently used loaded models until it fits; "refuse" answers 507 insufficient_memory (SageMaker then unloads models itself).'),
+  maxModels: z.coerce.number().int().min(1).max(100_000).default(1000).describe('Most models loaded at run time at once; past it a load evicts or is refused as with the memory budget.'),
+}).describe('Models loaded at run time from a template: SageMaker multi-model endpoints (POST /models) and KServe repository loads of models the config does not name. ' +
+  '`template` is a `models.NAME` block without `targets` (batching, timeoutMs, breaker, concurrency…).');
+
 // The model keys that configure the path to targets (the split, shadow, rollback and every target
 // stage): a graph model has no targets, so any of them set other than to its default is an error.
 const targetBoundFields = stageFields([...modelStages.filter((s) => !(graphModelStages as readonly unknown[]).includes(s)), ...targetStages], 'model');
@@ -79,6 +93,7 @@ export const configSchema = z.strictObject({
   models: z.record(name, modelSchema).describe('Models the gateway serves, by name.'),
   tracing: tracingSchema.prefault({}),
   payloadLog: payloadLogSchema.optional(),
+  dynamicModels: dynamicModelsSchema.optional(),
 }).superRefine((config, ctx) => {
   for (const [modelName, model] of Object.entries(config.models)) {
     const at = (...path: Array<string | number>): Array<string | number> => ['models', modelName, ...path];
@@ -118,6 +133,21 @@ export const configSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: at('shadow', 'backend'), message: `unknown backend "${model.shadow.backend}"` });
     }
   }
+  const sm = config.frontends.sagemaker as { model?: string; multiModel?: boolean } | undefined;
+  if (sm !== undefined && sm.model === undefined && sm.multiModel !== true) {
+    ctx.addIssue({ code: 'custom', path: ['frontends', 'sagemaker', 'model'], message: 'name the model that answers /invocations (or set multiModel: true)' });
+  }
+  if (sm?.multiModel === true && config.dynamicModels === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['frontends', 'sagemaker', 'multiModel'], message: 'a multi-model endpoint loads models from the dynamicModels template; add a dynamicModels block' });
+  }
+  const dynamic = config.dynamicModels;
+  if (dynamic !== undefined && !Object.hasOwn(config.backends, dynamic.backend)) {
+    ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'], message: `unknown backend "${dynamic.backend}"; configured: ${Object.keys(config.backends).join(', ') || 'none'}` });
+  } else if (dynamic !== undefined && !loadsModels(config.backends[dynamic.backend]!)) {
+    // Only a backend that loads models itself can load one at run time.
+    ctx.addIssue({ code: 'custom', path: ['dynamicModels', 'backend'],
+      message: `backend "${dynamic.backend}" (type ${config.backends[dynamic.backend]!.type}) does not load models itself; use an onnx backend, or a triton one with modelControl: true` });
+  }
   for (const issue of graphIssues(config.models)) ctx.addIssue({ code: 'custom', ...issue });
   const grpcPort = (config.frontends.grpc as { port?: number } | undefined)?.port;
   if (grpcPort !== undefined && grpcPort !== 0 && (grpcPort === config.server.port || grpcPort === config.server.adminPort)) {
@@ -135,6 +165,12 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
+export type DynamicModelsConfig = z.infer<typeof dynamicModelsSchema>;
+
+// loadsModels says whether a backend loads and unloads models at run time (onnx; triton with modelControl).
+function loadsModels(backend: { type: string }): boolean {
+  return backend.type === 'onnx' || (backend.type === 'triton' && (backend as { modelControl?: boolean }).modelControl === true);
+}
 
 /** targetName gives a target's name: configured, or "<backend>/<model>[/<version>]". */
 export function targetName(t: { name?: string | undefined; backend: string; model?: string | undefined; version?: string | undefined }, model: string): string {

@@ -1,11 +1,13 @@
-// types.ts — the contracts every folder codes against. Implementations live elsewhere; this
-// file imports only the canonical tensors, the logger type and the span handle type.
+// types.ts — the contracts every folder codes against. Implementations live elsewhere; this file
+// imports only the canonical tensors, the model lifecycle contracts, the logger and span types.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ZodRawShape, ZodType } from 'zod';
 import type { TraceSpan } from './observe/trace.ts';
+import type { ModelLifecycle, ModelRepository } from './model-lifecycle.ts';
 import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tensor.ts';
+export type { LoadedModel, ModelLifecycle, ModelRepository, ModelState, RepositoryEntry } from './model-lifecycle.ts';
 
 /**
  * CallContext travels with one client request through every stage. The server makes it; each
@@ -16,10 +18,7 @@ import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tenso
  */
 export interface CallContext {
   requestId: string;
-  /**
-   * Aborted when the client goes away; from the deadline stage on, at the deadline too.
-   * The reason is a GatewayError.
-   */
+  /** Aborted (with a GatewayError) when the client goes away; from the deadline stage on, at the deadline too. */
   signal: AbortSignal;
   /** Absolute deadline, in performance.now() milliseconds; Infinity above the deadline stage. */
   deadline: number;
@@ -34,15 +33,9 @@ export interface CallContext {
   version?: string;
   /** The target that serves the call (x-infergate-target, metric label). */
   target?: string;
-  /**
-   * The most answer bytes the frontend will send for this call (its maxResponseBytes), set by
-   * callModel: a backend reads no more of a server's answer than this (413 response_too_large).
-   */
+  /** The frontend's maxResponseBytes, set by callModel: a backend reads no more of an answer (413 response_too_large). */
   maxResponseBytes?: number;
-  /**
-   * The span the path's own spans go under, only when tracing is on (src/observe/trace.ts): the
-   * request's, a batch's for the call that batch makes, an attempt's below the retry stage.
-   */
+  /** The span the path's spans go under, when tracing is on: the request's, a batch's, an attempt's below retry. */
   trace?: TraceSpan;
   /** Which retry this call is, set by the retry stage when tracing is on (absent: the first attempt). */
   retry?: number;
@@ -136,9 +129,8 @@ export interface RoutedTarget {
   /** The backend model version this target pins, when it pins one. */
   version?: string;
   /**
-   * Present when the target takes versions no target pins (`versions: any`): the name a call
-   * for such a version carries (x-infergate-target, metric label), "<target>@any" whatever the
-   * version, so labels come from the config alone.
+   * Present when the target takes versions no target pins (`versions: any`): the name a call for such a
+   * version carries (x-infergate-target, metric label), "<target>@any" whatever the version, so labels come from the config alone.
    */
   versionLabel?(version: string): string;
   /** Ready and not cut off (breaker open): a split may send traffic here. */
@@ -146,10 +138,7 @@ export interface RoutedTarget {
 }
 
 /** Health is a backend's or target's readiness with the reason when it is not ready. */
-export interface Health {
-  ready: boolean;
-  reason?: string;
-}
+export interface Health { ready: boolean; reason?: string }
 
 /** ModelEndpoint is one model (and version) on one backend: the last step of the path. */
 export interface ModelEndpoint {
@@ -171,10 +160,7 @@ export interface Backend {
   model(name: string, version?: string): ModelEndpoint;
   /** Server-level health, polled by the gateway. */
   health(signal?: AbortSignal): Promise<Health>;
-  /**
-   * A raw stream proxy for routes that must not be parsed, when the backend has one. `fail`
-   * answers a failure before the upstream's headers went out (server/reply.ts writes it).
-   */
+  /** A raw stream proxy for unparsed routes; `fail` answers a failure before the upstream's headers went out. */
   proxy?(req: IncomingMessage, res: ServerResponse, path: string, fail: (err: unknown) => void): void;
   /** Drops what model(name, version) made, when the gateway no longer needs it (a version path evicted). */
   forget?(name: string, version?: string): void;
@@ -182,6 +168,8 @@ export interface Backend {
   refresh?(): Promise<void>;
   /** Each server URL's calls in flight and outlier ejection, for backends that call URLs. */
   endpoints?(): Record<string, { inFlight: number; ejected: boolean }>;
+  /** Their models' lifecycle, on backends that load models themselves (onnx; triton with modelControl). */
+  lifecycle?: ModelLifecycle;
   close(): Promise<void>;
 }
 
@@ -199,16 +187,12 @@ export interface ModelHandle {
   stats?(): Promise<Array<Record<string, unknown>>>;
   /** Present when the model has a transform: `takesPayload` when its preprocess reads any body. */
   transform?: { takesPayload: boolean };
-  /**
-   * True when a body that is not rows or tensors goes down the path as bytes (`payload`): the
-   * transform reads any body, or every target's backend takes raw bodies.
-   */
+  /** True when a body that is not rows or tensors goes on as bytes (`payload`): a transform or every target takes them. */
   takesPayload?: boolean;
-  /**
-   * The API every target's server speaks, when a frontend has a use for it: KServe generate is
-   * translated to OpenAI completions, or passed through to Triton's own generate extension.
-   */
+  /** What every target's server speaks, for KServe generate: translated to OpenAI, or passed through to Triton. */
   speaks?: 'openai' | 'triton';
+  /** Readiness now, for per-model ready routes (a version no target pins is asked of the backend). */
+  health?(): Promise<Health>;
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */
@@ -218,6 +202,7 @@ export type ModelLookup = (name: string, version?: string) => ModelHandle | unde
 export interface HttpRequest {
   method: string;
   path: string;
+  /** The query string's parameters (SageMaker's list models API pages with next_page_token). */ query?: URLSearchParams;
   params: Record<string, string>;
   headers: IncomingHttpHeaders;
   /**
@@ -248,12 +233,13 @@ export type ErrorStyle = 'openai';
 
 /** Route is one method + path of a frontend. Paths use {name} placeholders for strict names. */
 export interface Route {
-  method: 'GET' | 'POST' | 'HEAD';
+  method: 'GET' | 'POST' | 'HEAD' | 'DELETE';
   path: string;
   /** Frontend name, for metrics labels. */
   frontend: string;
   /** Errors written in another API's shape (OpenAI's), for that API's clients. */
   errorStyle?: ErrorStyle;
+  /** Behind server.adminToken when one is set (model load and unload). */ admin?: boolean;
   handle(req: HttpRequest): Promise<HttpReply>;
 }
 
@@ -285,12 +271,14 @@ export interface FrontendDeps {
   ready(): boolean;
   /** The backend by name, for passthrough routes. */
   backend(name: string): Backend | undefined;
+  /** Every model's lifecycle state, and models loaded and unloaded at run time (repository APIs). */ repository: ModelRepository;
   log: Logger;
 }
 
 /** BackendDeps is what gateway.ts hands every backend factory. */
 export interface BackendDeps {
   log: Logger;
+  /** server.modelLoadErrors: a model that fails to load stops the start (exit) or is unavailable (continue). */ modelLoadErrors?: 'exit' | 'continue';
 }
 
 /** BackendFactory is a backend file's registry entry: its type, config schema and constructor. */

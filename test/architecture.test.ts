@@ -125,7 +125,7 @@ export const LAYERS: Array<{ name: string; members: string[] }> = [
   { name: 'backends', members: ['src/backends/'] },
   { name: 'codecs', members: ['src/codecs/'] },
   { name: 'tensors', members: ['src/tensors/'] },
-  { name: 'bottom', members: ['src/config/', 'src/errors.ts', 'src/observe/', 'src/types.ts'] },
+  { name: 'bottom', members: ['src/config/', 'src/errors.ts', 'src/observe/', 'src/types.ts', 'src/model-lifecycle.ts'] },
 ];
 
 // The bottom layer is importable by all, but its members are not one folder: each imports
@@ -134,7 +134,7 @@ export const LAYERS: Array<{ name: string; members: string[] }> = [
 // carries), allowed as `import type` only.
 export const BOTTOM_PEERS: Record<string, Array<{ to: string; typeOnly?: true }>> = {
   'src/config/': [{ to: 'src/errors.ts' }],
-  'src/types.ts': [{ to: 'src/tensors/tensor.ts', typeOnly: true }, { to: 'src/observe/trace.ts', typeOnly: true }],
+  'src/types.ts': [{ to: 'src/tensors/tensor.ts', typeOnly: true }, { to: 'src/observe/trace.ts', typeOnly: true }, { to: 'src/model-lifecycle.ts', typeOnly: true }],
   // The tracing and payload-log blocks take durations and sizes as every other block does.
   'src/observe/': [{ to: 'src/config/units.ts' }],
 };

@@ -7,19 +7,17 @@
 
 import { z } from 'zod';
 import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
-import { parseJson, stringifyJson } from '../codecs/json.ts';
-import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
-import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
 import { duration, size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
-import { elementSize } from '../tensors/datatype.ts';
-import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
+import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
 import { TritonGrpc } from './triton-grpc.ts';
-import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
+import { binaryChoice, httpCall, loadMetadata, tritonError, type TensorCall } from './triton-http.ts';
+import { oneOfUrl, serverFields, ServerLink } from './shared/link.ts';
 import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
 import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
 import { generate } from './triton-generate.ts';
+import { v2Repository } from './shared/v2-repository.ts';
 
 const tritonSchema = z.strictObject({
   type: z.literal('triton'),
@@ -32,6 +30,8 @@ const tritonSchema = z.strictObject({
   metadata: metadataOverrideSchema.optional(),
   streamIdleTimeoutMs: duration.prefault('60s').describe('generate_stream: longest gap between two events from Triton; past it the stream ends with an error event.'),
   spawn: spawnSchema.optional(),
+  modelControl: z.boolean().default(false).describe(
+    'Load and unload models on the server through its repository API (Triton with --model-control-mode=explicit): the gateway\'s repository API and dynamicModels then act on it.'),
 }).superRefine(oneOfUrl).superRefine((c, ctx) => {
   if (c.protocol === 'grpc' && c.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'protocol grpc takes one url (one HTTP/2 channel)' });
 }).describe('NVIDIA Triton Inference Server (KServe v2 HTTP with the binary tensor extension, or gRPC).');
@@ -55,12 +55,14 @@ export const triton: BackendFactory<TritonConfig> = {
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
     const table = new ModelTable(name, deps.log);
+    const lifecycle = config.modelControl ? v2Repository(link, where) : undefined;
 
     return {
       name, type: 'triton',
       async start() {
         await supervisor?.start();
         table.start();
+        await lifecycle?.refresh();
       },
       model: (model, version) => table.endpoint(model, version, () => {
         const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
@@ -84,6 +86,7 @@ export const triton: BackendFactory<TritonConfig> = {
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
+      ...(lifecycle === undefined ? {} : { lifecycle }),
       close: async () => {
         grpc?.close();
         await supervisor?.stop();
@@ -91,15 +94,6 @@ export const triton: BackendFactory<TritonConfig> = {
     };
   },
 };
-
-// TensorCall is what differs between the protocols: a tensor request sent, a model's readiness asked.
-interface TensorCall {
-  infer(req: InferRequest, ctx: CallContext): Promise<InferResponse>;
-  /** Resolves with why the model is not ready, or undefined when it is. */
-  unready(signal?: AbortSignal): Promise<string | undefined>;
-  /** Triton's own model configuration, where the protocol gives it (else it is built from the metadata). */
-  config?(signal?: AbortSignal): Promise<Record<string, unknown>>;
-}
 
 function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, serverHealth: (signal?: AbortSignal) => Promise<Health>): ModelEndpoint {
   return {
@@ -154,146 +148,4 @@ function rowsToModelInputs(rows: unknown[], meta: ModelMetadata, where: string):
   }
   const withBatch = meta.inputs.map((s) => ({ ...s, shape: [-1, ...s.shape] }));
   return rowsToTensors(rows, withBatch, 'instances').map((t) => ({ ...t, shape: t.shape.slice(1) }));
-}
-
-// httpCall is the v2 REST form of a model's calls: the client's own v2 body forwarded when it
-// can be (req.raw), else JSON or the binary extension.
-function httpCall(link: ServerLink, base: string, where: string, binary: boolean, binaryOutputs: BinaryChoice): TensorCall {
-  return {
-    async infer(req, ctx) {
-      const timeout = timeoutMicros(ctx);
-      const { body, headers } = req.raw !== undefined ? forwardRaw(req, timeout) ?? encode(req, binary, timeout, binaryOutputs) : encode(req, binary, timeout, binaryOutputs);
-      const answer = await link.send({ method: 'POST', path: `${base}/infer`, body, headers, ctx });
-      if (answer.status !== 200) throw tritonError(answer, where);
-      return decodeAnswer(answer, where);
-    },
-    async unready(signal) {
-      const answer = await link.send({ method: 'GET', path: `${base}/ready`, ...(signal === undefined ? {} : { signal }) });
-      return answer.status === 200 ? undefined : `${base}/ready answered ${answer.status}`;
-    },
-    // Triton's own configuration, as its model configuration extension answers it.
-    async config(signal) {
-      const answer = await link.send({ method: 'GET', path: `${base}/config`, ...(signal === undefined ? {} : { signal }) });
-      if (answer.status !== 200) throw tritonStatusError(answer, `${where} model config (GET ${base}/config)`);
-      const doc = parseJson(answer.body, { what: `${where} model config` });
-      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('backend_bad_reply', `${where} model config is not a JSON object`);
-      return doc as Record<string, unknown>;
-    },
-  };
-}
-
-async function loadMetadata(link: ServerLink, base: string, where: string, signal: AbortSignal): Promise<ModelMetadata> {
-  const answer = await link.send({ method: 'GET', path: base, signal });
-  if (answer.status !== 200) throw tritonStatusError(answer, `${where} metadata (GET ${base})`);
-  const meta = decodeMetadata(parseJson(answer.body, { what: `${where} metadata` }), where);
-  // max_batch_size lives in the model configuration extension; a server without it still works.
-  const cfg = await link.send({ method: 'GET', path: `${base}/config`, signal });
-  if (cfg.status === 200) {
-    const doc = parseJson(cfg.body, { what: `${where} model config` }) as { max_batch_size?: unknown } | null;
-    if (typeof doc?.max_batch_size === 'number') meta.maxBatchSize = doc.max_batch_size;
-  }
-  return meta;
-}
-
-// timeoutMicros gives the time left before the deadline, as Triton's `timeout` request parameter.
-function timeoutMicros(ctx: CallContext): number | undefined {
-  if (!Number.isFinite(ctx.deadline)) return undefined;
-  return Math.max(1, Math.floor((ctx.deadline - performance.now()) * 1000));
-}
-
-function withTimeout(parameters: Parameters | undefined, timeout: number | undefined): Parameters | undefined {
-  return timeout === undefined ? parameters : { ...parameters, timeout };
-}
-
-function encode(req: InferRequest, binary: boolean, timeout: number | undefined, outputs: BinaryChoice): { body: Buffer | string; headers: Record<string, string> } {
-  const parameters = withTimeout(req.parameters, timeout);
-  const r: InferRequest = { ...req, ...(parameters === undefined ? {} : { parameters }) };
-  if (!binary) return { body: stringifyInferRequest(r), headers: { 'content-type': 'application/json' } };
-  const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: outputs(r) });
-  return { body, headers: binaryHeaders(headerLength) };
-}
-
-type BinaryChoice = (req: InferRequest) => Map<string, boolean> | true;
-
-// binaryChoice asks for binary only the outputs worth it: an output whose size, from its
-// metadata shape with the request's batch for dim 0, is under the threshold comes back as JSON
-// (readable, and no smaller in binary). Unknown dims and BYTES count as large.
-function binaryChoice(cache: MetadataCache, threshold: number): BinaryChoice {
-  return (req) => {
-    const outputs = cache.known?.outputs;
-    if (threshold <= 0 || outputs === undefined || outputs.length === 0) return true;
-    const batch = req.inputs?.[0]?.shape[0] ?? 1;
-    const batched = (cache.known?.maxBatchSize ?? 0) > 0;
-    const choice = new Map<string, boolean>();
-    for (const o of outputs) {
-      const element = elementSize(o.datatype);
-      let count = 1;
-      o.shape.forEach((d, i) => { count *= d >= 0 ? d : i === 0 && batched ? batch : Infinity; });
-      choice.set(o.name, element === 0 || !(count * element < threshold));
-    }
-    return choice;
-  };
-}
-
-// forwardRaw sends the client's own v2 body: a binary body gets only its small JSON header
-// rewritten (for the timeout); a JSON body is spliced when it has no "parameters" of its own.
-// undefined means the body must be re-encoded.
-function forwardRaw(req: InferRequest, timeout: number | undefined): { body: Buffer | string; headers: Record<string, string> } | undefined {
-  const raw = req.raw!;
-  if (raw.headerLength !== undefined) {
-    if (timeout === undefined) return { body: raw.body, headers: binaryHeaders(raw.headerLength) };
-    const header = parseJson(raw.body.subarray(0, raw.headerLength)) as Record<string, unknown>;
-    header.parameters = withTimeout(header.parameters as Parameters | undefined, timeout);
-    const json = Buffer.from(stringifyJson(header));
-    return { body: Buffer.concat([json, raw.body.subarray(raw.headerLength)]), headers: binaryHeaders(json.length) };
-  }
-  const headers = { 'content-type': 'application/json' };
-  if (timeout === undefined) return { body: raw.body, headers };
-  if (req.parameters !== undefined) return undefined;
-  const open = raw.body.indexOf(0x7b); // '{'
-  if (open < 0) return undefined;
-  const rest = raw.body.subarray(open + 1);
-  const empty = /^\s*\}/.test(rest.subarray(0, 64).toString('latin1'));
-  const prefix = Buffer.from(`{"parameters":{"timeout":${timeout}}${empty ? '' : ','}`);
-  return { body: Buffer.concat([prefix, rest]), headers };
-}
-
-function binaryHeaders(headerLength: number): Record<string, string> {
-  return { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
-}
-
-function decodeAnswer(answer: ServerAnswer, where: string): InferResponse {
-  const headerLength = headerOf(answer, 'inference-header-content-length');
-  if (headerLength !== undefined) return decodeBinaryResponse(answer.body, Number(headerLength), where);
-  let doc: unknown;
-  try {
-    doc = parseJson(answer.body, { what: `${where} answer`, maxDepth: 256 });
-  } catch (err) {
-    throw new GatewayError('backend_bad_reply', (err as Error).message, { cause: err });
-  }
-  return decodeInferResponse(doc, where);
-}
-
-// Triton answers a model or version it does not have with 400 (not 404): "Request for unknown
-// model: 'm' version 7 is not found".
-const unknownModel = /unknown model|is not found/i;
-
-// tritonStatusError is the shared status mapping, but a model or version the server does not
-// have is 404 model_not_found: the client named it, and asking again will not help.
-function tritonStatusError(answer: ServerAnswer, where: string): GatewayError {
-  const base = statusError(answer, where);
-  if (answer.status === 404 || (answer.status === 400 && unknownModel.test(base.message))) {
-    return new GatewayError('model_not_found', `${where}: ${base.message}`);
-  }
-  return base;
-}
-
-// tritonError passes Triton's own message on. Triton answers a full queue with 503, which
-// clients should see as 429 + Retry-After; other 5xx are the backend's failure (502).
-function tritonError(answer: ServerAnswer, where: string): GatewayError {
-  const base = tritonStatusError(answer, where);
-  if (answer.status === 503 && /queue/i.test(base.message)) {
-    return new GatewayError('backend_queue_full', `${where}: ${base.message.replace(/^.*\(503\): /, '')}`, { retryAfter: retryAfterOf(answer).retryAfter ?? 1 });
-  }
-  return base;
 }

@@ -3,12 +3,12 @@
 // It reads the same `kserve` block as kserve-v2.ts; the registry serves both from that block.
 // https://github.com/kserve/website/blob/main/docs/modelserving/data_plane/v1_protocol.md
 
-import { GatewayError } from '../errors.ts';
 import type { FrontendFactory, HttpRequest } from '../types.ts';
 import { jsonReply, predictReply, type ReplyLimit } from './answer.ts';
 import { readPredictBody } from './body.ts';
 import { kserveSchema, type KserveConfig } from './kserve-v2.ts';
 import { callModel, lookupModel } from './model-call.ts';
+import { modelReadiness } from './readiness.ts';
 
 /** kserveV1 is the registry entry of the KServe v1 frontend (the `kserve` block with v1 on). */
 export const kserveV1: FrontendFactory<KserveConfig> = {
@@ -25,7 +25,7 @@ export const kserveV1: FrontendFactory<KserveConfig> = {
         frontend: 'kserve',
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, req.params.model!);
-          if (!handle.ready()) throw new GatewayError('not_ready', `model "${handle.name}" is not ready`);
+          await modelReadiness(handle);
           return { status: 200, body: { name: handle.name, ready: true } };
         },
       },

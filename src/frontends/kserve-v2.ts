@@ -19,12 +19,15 @@ import { jsonReply, tensorReply, type ReplyLimit } from './answer.ts';
 import { readPredictBody } from './body.ts';
 import { generateRoutes } from './kserve-generate.ts';
 import { callModel, lookupModel } from './model-call.ts';
-import { readinessReply } from './readiness.ts';
+import { repositoryRoutes } from './kserve-repository.ts';
+import { modelReadiness, readinessReply } from './readiness.ts';
 
 /** kserveSchema is the one `kserve` block: kserve-v1.ts reads it too. */
 export const kserveSchema = z.strictObject({
   v1: z.boolean().default(true).describe('Serve KServe v1: GET /v1/models, GET /v1/models/{m}, POST /v1/models/{m}:predict.'),
   v2: z.boolean().default(true).describe('Serve KServe v2: /v2/health/live|ready, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer].'),
+  repository: z.boolean().default(false).describe(
+    'Serve the repository extension\'s load and unload: POST /v2/repository/models/{m}/load|unload (behind server.adminToken when set). POST /v2/repository/index is always served.'),
   maxResponseBytes: size.prefault('64mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut.'),
 }).describe('KServe v1 and v2 (Open Inference Protocol) for every configured model.');
 
@@ -32,7 +35,7 @@ export const kserveSchema = z.strictObject({
 export type KserveConfig = z.infer<typeof kserveSchema>;
 
 /** serverMetadata is the v2 server metadata: name, version and the protocol extensions served. */
-export const serverMetadata = { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] } as const;
+export const serverMetadata = { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_configuration', 'statistics', 'model_repository'] } as const;
 
 /** kserveV2 is the registry entry of the KServe v2 frontend (the `kserve` block with v2 on). */
 export const kserveV2: FrontendFactory<KserveConfig> = {
@@ -43,6 +46,8 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
     const limit: ReplyLimit = { frontend: 'kserve', maxResponseBytes: config.maxResponseBytes };
     const get = (path: string, handle: (req: HttpRequest) => Promise<HttpReply>): Route => ({ method: 'GET', path, frontend: 'kserve', handle });
     const routes: Route[] = [
+      // KServe's v1 client asks GET / for liveness (is_server_live).
+      get('/', async () => ({ status: 200, body: { status: 'alive' } })),
       // Liveness is the process: answering at all is the proof.
       get('/v2/health/live', async () => ({ status: 200, body: { live: true } })),
       get('/v2/health/ready', async () => readinessReply(deps, { ready: true })),
@@ -73,8 +78,8 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
         }),
         get(`${base}/ready`, async (req) => {
           const handle = model(deps, req);
-          if (!handle.ready()) throw new GatewayError('not_ready', `model "${handle.name}"${handle.version === undefined ? '' : ` version "${handle.version}"`} is not ready`);
-          return { status: 200, body: { name: handle.name, ready: true } };
+          await modelReadiness(handle);
+          return { status: 200, body: { name: handle.name, ...(handle.version === undefined ? {} : { version: handle.version }), ready: true } };
         }),
         {
           method: 'POST',
@@ -89,7 +94,7 @@ export const kserveV2: FrontendFactory<KserveConfig> = {
         },
       );
     }
-    routes.push(...generateRoutes(deps, limit));
+    routes.push(...generateRoutes(deps, limit), ...repositoryRoutes(config.repository, deps));
     return routes;
   },
 };

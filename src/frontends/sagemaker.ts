@@ -3,12 +3,15 @@
 // rows of numbers and JSON Lines one instance per line. The answer's type follows Accept (JSON,
 // CSV or JSON Lines for rows; 406 when it allows none). Binary tensors use
 // Triton-on-SageMaker framing (the JSON header size in the content type: SageMaker passes no
-// custom headers). https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
+// custom headers). X-Amzn-SageMaker-Target-Model picks the model; one not served is a 404
+// naming those that are, never the default model. With multiModel, the multi-model endpoint
+// API (sagemaker-mme.ts) loads and unloads models at run time.
+// https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
 
 import { z } from 'zod';
 import { formatCsv, parseCsv } from '../codecs/csv.ts';
 import { size } from '../config/units.ts';
-import type { FrontendDeps, FrontendFactory, HttpRequest, ModelHandle } from '../types.ts';
+import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest, ModelHandle } from '../types.ts';
 import type { InferRequest } from '../tensors/tensor.ts';
 import { GatewayError } from '../errors.ts';
 import { answerReply, checkResponseSize, predictionsOf, predictReply, type ReplyLimit } from './answer.ts';
@@ -16,10 +19,14 @@ import { header, mediaTypeOf, readPredictBody, sizedContentType, type PredictBod
 import { callModel, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
 import { batchTransformSchema, executionParametersRoute, severalJsonLines, type BatchTransformConfig } from './sagemaker-batch.ts';
+import { multiModelRoutes, notLoaded } from './sagemaker-mme.ts';
 import { chooseAnswerType, formatJsonLines, jsonLinesTypes, parseJsonLines, rowAnswerTypes } from './sagemaker-content.ts';
 
 const sagemakerSchema = z.strictObject({
-  model: z.string().describe('Gateway model that answers /invocations.'),
+  model: z.string().optional().describe('Gateway model that answers /invocations without X-Amzn-SageMaker-Target-Model; required unless multiModel.'),
+  multiModel: z.boolean().default(false).describe(
+    'SageMaker multi-model endpoint: POST/GET /models, GET/DELETE /models/{name}, POST /models/{name}/invoke, loading each model from the dynamicModels template.'),
+  pageSize: z.coerce.number().int().min(1).max(10_000).default(100).describe('Models per page of GET /models (the next page is asked with next_page_token).'),
   maxResponseBytes: size.prefault('6mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut (SageMaker real-time allows 6 MB).'),
   batchTransform: batchTransformSchema.prefault({}),
 }).describe('SageMaker BYOC: GET /ping and POST /invocations on SAGEMAKER_BIND_TO_PORT (8080).');
@@ -35,7 +42,28 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
   schema: sagemakerSchema,
   routes(config, deps) {
     const limit: ReplyLimit = { frontend: 'sagemaker', maxResponseBytes: config.maxResponseBytes };
+    const invoke = async (req: HttpRequest, handle: ModelHandle): Promise<HttpReply> => {
+      forwardCustomAttributes(req);
+      const { body, lines } = await readInvocation(req, handle, config.batchTransform);
+      // Decided before the model runs: an answer the client cannot take is not computed.
+      // Records read one per line answer one line each unless Accept asks otherwise.
+      const rows = body.request.inputs === undefined;
+      const type = chooseAnswerType(header(req, 'accept'), !rows ? tensorAnswerTypes : lines ? linesFirst : rowAnswerTypes);
+      const { response, headers } = await callModel(req, handle, body.request, limit);
+      // The model server's own custom attributes go back to the caller, as SageMaker returns them.
+      const attributes = response.headers?.[customAttributes];
+      if (attributes !== undefined) headers[customAttributes] = attributes;
+      if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
+      if (rows && type !== 'application/json') {
+        const predictions = predictionsOf(handle.transform === undefined ? body.request : {}, response);
+        const text = type === 'text/csv' ? formatCsv(predictions) : formatJsonLines(predictions);
+        checkResponseSize(Buffer.byteLength(text), limit);
+        return { status: 200, headers: { ...headers, 'content-type': type }, body: text };
+      }
+      return predictReply(body, response, handle, limit, headers);
+    };
     return [
+      ...(config.multiModel ? multiModelRoutes(deps, config.pageSize, invoke) : []),
       // SageMaker wants an empty body; 503 (not ready) keeps the JSON error shape.
       { method: 'GET', path: '/ping', frontend: 'sagemaker', handle: async () => readinessReply(deps) },
       executionParametersRoute(config.batchTransform),
@@ -44,25 +72,12 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
         path: '/invocations',
         frontend: 'sagemaker',
         async handle(req: HttpRequest) {
-          const handle = lookupModel(deps, targetModel(req, deps) ?? config.model);
-          forwardCustomAttributes(req);
-          const { body, lines } = await readInvocation(req, handle, config.batchTransform);
-          // Decided before the model runs: an answer the client cannot take is not computed.
-          // Records read one per line answer one line each unless Accept asks otherwise.
-          const rows = body.request.inputs === undefined;
-          const type = chooseAnswerType(header(req, 'accept'), !rows ? tensorAnswerTypes : lines ? linesFirst : rowAnswerTypes);
-          const { response, headers } = await callModel(req, handle, body.request, limit);
-          // The model server's own custom attributes go back to the caller, as SageMaker returns them.
-          const attributes = response.headers?.[customAttributes];
-          if (attributes !== undefined) headers[customAttributes] = attributes;
-          if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
-          if (rows && type !== 'application/json') {
-            const predictions = predictionsOf(handle.transform === undefined ? body.request : {}, response);
-            const text = type === 'text/csv' ? formatCsv(predictions) : formatJsonLines(predictions);
-            checkResponseSize(Buffer.byteLength(text), limit);
-            return { status: 200, headers: { ...headers, 'content-type': type }, body: text };
+          const target = targetModel(req, deps);
+          if (target !== undefined) return invoke(req, target);
+          if (config.model === undefined) {
+            throw new GatewayError('bad_request', 'this multi-model endpoint has no default model: name one in X-Amzn-SageMaker-Target-Model');
           }
-          return predictReply(body, response, handle, limit, headers);
+          return invoke(req, lookupModel(deps, config.model));
         },
       },
     ];
@@ -70,14 +85,18 @@ export const sagemaker: FrontendFactory<SagemakerConfig> = {
 };
 
 // targetModel reads X-Amzn-SageMaker-Target-Model (multi-model endpoints name an artifact such as
-// "iris.tar.gz"): it picks a model only when it names one this gateway serves, else it is ignored.
-function targetModel(req: HttpRequest, deps: FrontendDeps): string | undefined {
+// "iris.tar.gz", perhaps under a relative path): the model of that name, or of the artifact's
+// name without .tar.gz; one not served is 404 naming the loaded models, never the default model
+// (a client would believe model X answered when model Y did).
+function targetModel(req: HttpRequest, deps: FrontendDeps): ModelHandle | undefined {
   const v = header(req, 'x-amzn-sagemaker-target-model');
   if (v === undefined) return undefined;
-  for (const name of [v, v.replace(/\.tar\.gz$/, '')]) {
-    if (deps.models(name) !== undefined) return name;
+  const artifact = v.slice(v.lastIndexOf('/') + 1);
+  for (const name of new Set([v, artifact, artifact.replace(/\.tar\.gz$/, '')])) {
+    const handle = deps.models(name);
+    if (handle !== undefined) return handle;
   }
-  return undefined;
+  throw notLoaded(v, deps);
 }
 
 // What rows read from a JSON body of several lines can be sent as: JSON Lines first.

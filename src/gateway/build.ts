@@ -16,18 +16,22 @@ import { modelPipeline, type ModelPipeline } from '../pipeline.ts';
 import { rebuiltOnReload, takesPayload } from '../transform/stage.ts';
 import type { Config, ModelConfig } from '../schema.ts';
 import { guardRoutes, type AccessConfig } from '../server/access.ts';
-import { adminRoutes, statusPageRoute } from '../server/admin.ts';
+import { adminRoutes, behindAdminToken, statusPageRoute } from '../server/admin.ts';
 import { Router } from '../server/router.ts';
 import { withOverride, type TargetPath } from '../target.ts';
 import { tritonModelConfig } from '../codecs/triton-config.ts';
 import { modelConfigOf, modelStatsOf } from './triton-views.ts';
-import type { Backend, FrontendDeps, ModelHandle, RawRoute, Route } from '../types.ts';
+import type { Backend, FrontendDeps, Health, ModelHandle, RawRoute, Route } from '../types.ts';
+import { ModelStore } from './model-store.ts';
+import { createRepository } from './repository.ts';
 
 /** State is everything one config version runs on; a reload builds a new one and swaps it in. */
 export interface State {
   config: Config;
   backends: Map<string, Backend>;
   pipelines: Map<string, ModelPipeline>;
+  /** The models loaded at run time (dynamicModels), when configured; a reload that keeps its block and backend keeps it. */
+  store: ModelStore | undefined;
   router: Router;
   adminRouter: Router;
   /** What the frontends reach models through (the gRPC listener reads it per call). */
@@ -83,8 +87,13 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
     const factory = backendRegistry[given.type];
     if (factory === undefined) throw new GatewayError('internal', `backend type "${given.type}" is not registered`);
     const cfg = portHost(name, given) === undefined ? given : onPort(given, carry.ports?.get(name));
-    backends.set(name, factory.create(name, cfg, { log: hooks.log.child({ backend: name }) }));
+    backends.set(name, factory.create(name, cfg, { log: hooks.log.child({ backend: name }), modelLoadErrors: config.server.modelLoadErrors }));
   }
+  const dynamic = config.dynamicModels;
+  const prevStore = carry.previous?.store;
+  const store = dynamic === undefined ? undefined
+    : prevStore !== undefined && isDeepStrictEqual(carry.previous!.config.dynamicModels, dynamic) && prevStore.backend === backends.get(dynamic.backend)
+      ? prevStore : new ModelStore(dynamic, backends.get(dynamic.backend)!, hooks.log.child({ dynamicModels: dynamic.backend }));
   const pipelines = new Map<string, ModelPipeline>();
   const prev = carry.previous;
   // A graph model's steps call this state's handles, made below once every pipeline is: looked up per call.
@@ -102,8 +111,11 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   // A model's own handle is made once; a versioned one per call (versions are client-chosen).
   for (const name of pipelines.keys()) handles.set(name, handleFor(config, pipelines, name)!);
   const deps: FrontendDeps = {
-    models: (name, version) => (version === undefined ? (Object.hasOwn(config.models, name) ? handles.get(name) : undefined) : handleFor(config, pipelines, name, version)),
-    modelNames: () => [...pipelines.keys()],
+    // A name the config does not have may be a model loaded at run time (which has no versions).
+    models: (name, version) => (Object.hasOwn(config.models, name) ? (version === undefined ? handles.get(name) : handleFor(config, pipelines, name, version))
+      : version === undefined ? store?.handle(name) : undefined),
+    modelNames: () => [...pipelines.keys(), ...(store?.loaded().map((m) => m.name) ?? [])],
+    repository: createRepository(pipelines, backends, store),
     ready: hooks.ready,
     backend: (name) => backends.get(name),
     log: hooks.log,
@@ -111,11 +123,11 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   const routes: Array<Route | RawRoute> = [];
   for (const [key, cfg] of Object.entries(config.frontends)) {
     if (cfg === undefined) continue;
-    routes.push(...guardRoutes(frontendRegistry[key]!.routes(cfg, deps), cfg as AccessConfig));
+    routes.push(...guardRoutes(behindAdminToken(frontendRegistry[key]!.routes(cfg, deps), config.server.adminToken), cfg as AccessConfig));
   }
   const admin = adminRoutes({ status: hooks.status, reload: hooks.reload, token: config.server.adminToken });
   return {
-    config, backends, pipelines, frontendDeps: deps,
+    config, backends, pipelines, store, frontendDeps: deps,
     adminRouter: new Router([...admin, statusPageRoute]),
     router: new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes),
   };
@@ -189,6 +201,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
       metadata: async () => withOverride(await graph.metadata(), model.metadata, name),
       config: async () => tritonModelConfig(withOverride(await graph.metadata(), model.metadata, name), { platform: 'ensemble' }),
       ready: () => graph.ready() && pipeline.ready(),
+      health: async () => (graph.ready() && pipeline.ready() ? { ready: true } : { ready: false, reason: 'a step model or a model stage is not ready' }),
       ...transform,
     };
   }
@@ -206,8 +219,22 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
     config: () => modelConfigOf(name, model, serving[0]!, version, async () => withOverride(await serving[0]!.endpointFor(version).metadata(), model.metadata, name)),
     stats: () => modelStatsOf(name, serving, version),
     ready: () => serving.some((t) => t.health.ready) && pipeline.ready(),
+    health: () => healthOf(pipeline, serving, version),
     ...transform,
   };
+}
+
+// healthOf is a model's (or version's) readiness now: a version no target pins is asked of the
+// backend (an open target's poll covers only its own version), so a version route answers for
+// exactly the versions served.
+async function healthOf(pipeline: ModelPipeline, serving: TargetPath[], version: string | undefined): Promise<Health> {
+  if (!pipeline.ready()) return { ready: false, reason: 'a model stage is not ready (a transform loading, or failed to load)' };
+  if (version === undefined || serving.some((t) => t.version === version)) {
+    return serving.some((t) => t.health.ready) ? { ready: true } : { ready: false, reason: serving[0]?.health.reason ?? 'not ready' };
+  }
+  const checks = await Promise.all(serving.map((t) => t.endpointFor(version).health(AbortSignal.timeout(5000))
+    .catch((err: unknown): Health => ({ ready: false, reason: (err as Error).message }))));
+  return checks.find((h) => h.ready) ?? checks[0] ?? { ready: false, reason: 'not served' };
 }
 
 function servingTargets(targets: TargetPath[], version: string | undefined): TargetPath[] {

@@ -28,6 +28,8 @@ export async function pollHealth(state: State, log: Logger): Promise<void> {
       })());
     }
   }
+  // Run-time models are polled too, with no metric: their names are not the config's.
+  if (state.store !== undefined) checks.push(state.store.pollHealth());
   await Promise.all(checks);
 }
 

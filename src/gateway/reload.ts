@@ -69,6 +69,8 @@ export interface Kept {
   backends: ReadonlySet<Backend>;
   pipelines: ReadonlySet<ModelPipeline>;
   targets: ReadonlySet<TargetPath>;
+  /** Whether the new state kept the old one's run-time model store. */
+  store: boolean;
 }
 
 /** keptBy lists what `next` took over from `old`. */
@@ -80,6 +82,7 @@ export function keptBy(next: State, old: State): Kept {
     backends: new Set([...next.backends.values()].filter((b) => oldBackends.has(b))),
     pipelines: new Set([...next.pipelines.values()].filter((p) => oldPipelines.has(p))),
     targets: new Set([...next.pipelines.values()].flatMap((p) => p.targets).filter((t) => oldTargets.has(t))),
+    store: old.store !== undefined && next.store === old.store,
   };
 }
 
@@ -122,5 +125,7 @@ export async function retire(old: State, kept: Kept, hurry?: AbortSignal, earlie
     await Promise.allSettled(closing.slice(i, i + retireSlice).map((p) => p.close(kept.targets)));
     await new Promise((r) => setImmediate(r));
   }
+  // A store the new state did not keep unloads its models before its backend closes.
+  if (old.store !== undefined && !kept.store) await old.store.close();
   await Promise.allSettled([...old.backends.values()].filter((b) => !kept.backends.has(b)).map((b) => b.close()));
 }

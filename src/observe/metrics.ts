@@ -233,3 +233,24 @@ export const payloadQueue = new Gauge({
   help: 'Payload log events waiting to be written to the sink.',
   registers: [registry],
 });
+
+export const modelLoadSeconds = new Histogram({
+  name: 'infergate_model_load_seconds',
+  help: 'Time to load one model on a backend that loads models itself (onnx: sessions and warm-up), by backend, model and outcome (ok, failed); models loaded at run time (SageMaker multi-model) are model="_runtime".',
+  labelNames: ['backend', 'model', 'outcome'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  registers: [registry],
+});
+
+export const modelMemoryBytes = new Gauge({
+  name: 'infergate_model_memory_bytes',
+  help: 'Memory the loaded models hold, as the backend estimates it (onnx: file size plus workerMemory, times workers), by backend and model; models loaded at run time are summed under model="_runtime".',
+  labelNames: ['backend', 'model'] as const,
+  registers: [registry],
+});
+
+export const modelEvictions = new Counter({
+  name: 'infergate_model_evictions_total',
+  help: 'Models loaded at run time that were unloaded to make room for another (least recently used first).',
+  registers: [registry],
+});

@@ -1,5 +1,6 @@
 // access.ts — puts a frontend's optional auth and rate limit in front of its routes. Only POST
-// routes (inference) are guarded: health and metadata GETs stay open for platform probes.
+// and DELETE routes (inference, model load and unload) are guarded: health and metadata GETs
+// stay open for platform probes.
 
 import type { RawRoute, Route } from '../types.ts';
 import { createAuthenticator, credentialHeaders, type AuthConfig } from './auth.ts';
@@ -31,7 +32,7 @@ export function guardRoutes(routes: Array<Route | RawRoute>, config: AccessConfi
         },
       };
     }
-    if (route.method !== 'POST') return route;
+    if (route.method !== 'POST' && route.method !== 'DELETE') return route;
     return {
       ...route,
       handle: async (req) => {

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
 import { registry } from '../observe/metrics.ts';
-import type { HttpRequest, Route } from '../types.ts';
+import type { HttpRequest, RawRoute, Route } from '../types.ts';
 import { statusPage } from './status-page.ts';
 
 export interface AdminDeps {
@@ -14,16 +14,28 @@ export interface AdminDeps {
   token?: string;
 }
 
-/** adminRoutes builds the admin surface. */
-export function adminRoutes(deps: AdminDeps): Route[] {
-  const guard = (req: HttpRequest): void => {
-    if (deps.token === undefined) return;
+/** adminGuard throws 401 unless the request carries the admin token (when one is set). */
+export function adminGuard(token: string | undefined): (req: HttpRequest) => void {
+  return (req) => {
+    if (token === undefined) return;
     const given = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
-    if (!sameSecret(given, deps.token)) {
+    if (!sameSecret(given, token)) {
       throw new GatewayError('unauthorized', 'the admin endpoints need "Authorization: Bearer <adminToken>"',
         { headers: { 'www-authenticate': 'Bearer' } });
     }
   };
+}
+
+/** behindAdminToken puts the admin token in front of the frontend routes marked `admin` (model load and unload). */
+export function behindAdminToken(routes: Array<Route | RawRoute>, token: string | undefined): Array<Route | RawRoute> {
+  if (token === undefined) return routes;
+  const guard = adminGuard(token);
+  return routes.map((r) => ('raw' in r || r.admin !== true ? r : { ...r, handle: async (req: HttpRequest) => { guard(req); return r.handle(req); } }));
+}
+
+/** adminRoutes builds the admin surface. */
+export function adminRoutes(deps: AdminDeps): Route[] {
+  const guard = adminGuard(deps.token);
   return [
     // The page holds no data (its script sends the token with each read), so it needs none itself.
     { method: 'GET', path: '/admin', frontend: 'admin', handle: async () => statusPage() },

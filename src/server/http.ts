@@ -191,6 +191,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     const httpReq: HttpRequest = {
       method: req.method ?? 'GET',
       path,
+      query: new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)),
       params: match.params,
       headers: req.headers,
       requestId,

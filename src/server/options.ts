@@ -22,6 +22,10 @@ export const serverSchema = z.strictObject({
   readiness: z.enum(['backends', 'self']).default('backends').describe(
     '"backends": health routes report not-ready while any served target is down (sidecar). ' +
     '"self": stay ready and answer 503 JSON for the unavailable target (several replicas sharing backends).'),
+  modelLoadErrors: z.enum(['exit', 'continue']).default('exit').describe(
+    'A model that fails to load (onnx): "exit" refuses to start (Triton\'s default); "continue" serves the others, and the failed one answers 503 with its load error.'),
+  readyWhen: z.enum(['all', 'any']).default('all').describe(
+    'With readiness "backends": health routes report ready when "all" configured models are ready, or when "any" one is (per-model routes report each model).'),
   healthIntervalMs: duration.prefault('2s').describe('How often backend and model health are polled.'),
   drainSeconds: z.coerce.number().min(0).max(3600).default(20).describe('On SIGTERM, how long in-flight requests may take before the process exits (SageMaker kills at 30 s).'),
   drainDelaySeconds: z.coerce.number().min(0).max(60).default(1).describe('On SIGTERM, how long to keep accepting connections (while answering not-ready) so load balancers notice.'),

@@ -20,6 +20,8 @@ export class RouteConflictError extends Error {
 }
 
 interface Compiled {
+  /** The pattern as written (RegExp.source escapes "/", so it cannot be compared with it). */
+  source: string;
   regex: RegExp;
   names: string[];
   routes: Map<string, Route>;
@@ -65,9 +67,10 @@ export class Router {
       names.push(name);
       return `(${namePattern})`;
     });
-    let compiled = this.#patterns.find((c) => c.regex.source === `^${source}$`);
+    // One entry per path, whatever its methods (GET and DELETE /models/{name}).
+    let compiled = this.#patterns.find((c) => c.source === source);
     if (compiled === undefined) {
-      compiled = { regex: new RegExp(`^${source}$`), names, routes: new Map() };
+      compiled = { source, regex: new RegExp(`^${source}$`), names, routes: new Map() };
       this.#patterns.push(compiled);
     }
     methods(compiled.routes);

@@ -45,7 +45,7 @@ test('health: live is 200 even when not ready; ready follows the gateway', async
 
 test('GET /v2: server metadata with the package version and the extensions served', async () => {
   const r = await inject(routesFor(), 'GET', '/v2');
-  assert.deepEqual(r.json(), { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] });
+  assert.deepEqual(r.json(), { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_configuration', 'statistics', 'model_repository'] });
 });
 
 test('model metadata, with and without a version, is what the handle reports', async () => {

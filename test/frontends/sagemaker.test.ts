@@ -117,13 +117,16 @@ test('bad JSON bodies → 400 naming the problem; other content types → 415 na
   assert.match(t.json().error, /"image\/jpeg".*application\/json.*text\/csv.*vnd\.sagemaker-triton\.binary\+json/);
 });
 
-test('X-Amzn-SageMaker-Target-Model picks a model only when it names a known one', async () => {
+test('X-Amzn-SageMaker-Target-Model picks the model it names; an unknown one is 404 naming the loaded models, never the default', async () => {
   const other = fakeModel('resnet', { infer: () => ({ predictions: ['resnet'] }) });
   const d = fakeDeps([iris, other]);
   const a = await inject(routesFor(d), 'POST', '/invocations', { body: { instances: [[1]] }, headers: { 'x-amzn-sagemaker-target-model': 'resnet.tar.gz' } });
   assert.deepEqual(a.json(), { predictions: ['resnet'] });
   const b = await inject(routesFor(d), 'POST', '/invocations', { body: { instances: [[1]] }, headers: { 'x-amzn-sagemaker-target-model': 'unknown.tar.gz' } });
-  assert.deepEqual(b.json(), { predictions: [1] }, 'an unknown target is ignored');
+  assert.equal(b.status, 404);
+  assert.deepEqual(b.json(), { code: 'model_not_found', error: 'model "unknown.tar.gz" is not loaded; loaded models: "iris", "resnet"' });
+  const c = await inject(routesFor(d), 'POST', '/invocations', { body: { instances: [[1]] }, headers: { 'x-amzn-sagemaker-target-model': 'prefix/resnet.tar.gz' } });
+  assert.deepEqual(c.json(), { predictions: ['resnet'] }, 'a relative path names the artifact');
 });
 
 test('v2 tensors as JSON, and Triton-on-SageMaker binary framing both ways', async () => {

@@ -155,6 +155,14 @@ export function fakeDeps(models: FakeModel[], opts: { ready?: boolean; versions?
     modelNames: () => models.map((m) => m.name),
     ready: () => ready,
     backend: () => undefined,
+    // No run-time models: the repository lists the fakes as ready and loads nothing.
+    repository: {
+      dynamic: false,
+      index: async () => models.map((m) => ({ name: m.name, state: 'READY' as const, reason: '' })),
+      load: async (name) => { throw new GatewayError('model_not_found', `model "${name}" cannot be loaded here`); },
+      unload: async (name) => { throw new GatewayError('model_not_found', `model "${name}" is not loaded`); },
+      loaded: () => [],
+    },
     log: silentLogger,
     setReady(v) { ready = v; },
   };

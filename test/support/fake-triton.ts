@@ -10,7 +10,10 @@
 // decoupled model, `llm`: generate answers one $generate_response, generate_stream one SSE event
 // per token, `tokenGapMs` apart; text_output is "w0 w1 ..." for parameters.max_tokens words.
 // Failure modes: not ready, a full queue (503 "Exceeds maximum queue size", as Triton answers),
-// a scripted status/body for the next infer, and a broken metadata endpoint.
+// a scripted status/body for the next infer, and a broken metadata endpoint. The model repository
+// extension (server/docs/protocol/extension_model_repository.md) answers as Triton does with
+// --model-control-mode=explicit: index, load and unload; an unloaded model is unknown to the
+// model routes until loaded again.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startRecordingServer, type RecordedCall } from './fake-server.ts';
@@ -39,6 +42,8 @@ export interface FakeTriton {
   tokenGapMs: number;
   /** The next infer answers this status and body instead. */
   failNext(status: number, body: unknown): void;
+  /** Models unloaded (explicit model control); the others are loaded. */
+  unloaded: Set<string>;
   close(): Promise<void>;
 }
 
@@ -84,7 +89,7 @@ const models: Record<string, FakeModel> = {
 export async function startFakeTriton(): Promise<FakeTriton> {
   let scripted: { status: number; body: unknown } | undefined;
   const fake: FakeTriton = {
-    url: '', calls: [], ready: true, queueFull: false, metadataBroken: false, tokenGapMs: 5,
+    url: '', calls: [], ready: true, queueFull: false, metadataBroken: false, tokenGapMs: 5, unloaded: new Set(),
     failNext(status, body) { scripted = { status, body }; },
     close: () => server.close(),
   };
@@ -101,13 +106,25 @@ export async function startFakeTriton(): Promise<FakeTriton> {
     const path = req.url!.split('?')[0]!;
     if (path === '/v2/health/live') return empty(res, 200);
     if (path === '/v2/health/ready') return empty(res, fake.ready ? 200 : 503);
-    if (path === '/v2') return json(res, 200, { name: 'triton', version: '2.50.0', extensions: ['binary_tensor_data', 'model_configuration'] });
+    if (path === '/v2') return json(res, 200, { name: 'triton', version: '2.50.0', extensions: ['binary_tensor_data', 'model_configuration', 'model_repository'] });
+    if (path === '/v2/repository/index' && req.method === 'POST') {
+      return json(res, 200, Object.keys(models).map((name) => (fake.unloaded.has(name)
+        ? { name, version: '1', state: 'UNAVAILABLE', reason: 'unloaded' } : { name, version: '1', state: 'READY', reason: '' })));
+    }
+    const repo = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/.exec(path);
+    if (repo !== null && req.method === 'POST') {
+      const [, name, verb] = repo;
+      if (models[name!] === undefined) return json(res, 400, { error: `failed to load '${name}', failed to poll from model repository` });
+      if (verb === 'load') fake.unloaded.delete(name!);
+      else fake.unloaded.add(name!);
+      return json(res, 200, {});
+    }
     const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/generate|\/generate_stream)?$/.exec(path);
     if (m === null) return json(res, 404, { error: `unknown path ${path}` });
     const [, model, version, action] = m;
     if (model === 'llm') return generate(req, res, body, action);
     const spec = models[model!];
-    if (spec === undefined || (version !== undefined && version !== '1')) {
+    if (spec === undefined || fake.unloaded.has(model!) || (version !== undefined && version !== '1')) {
       return json(res, 400, { error: `Request for unknown model: '${model}' version ${version ?? '-1'} is not found` });
     }
     if (action === '/ready') return empty(res, fake.ready ? 200 : 400);

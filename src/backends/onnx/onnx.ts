@@ -1,32 +1,48 @@
 // onnx.ts — the built-in ONNX Runtime backend: serves the models of a Triton-style repository
 // (or one file) with no other server. Each model gets a pool of worker threads, one session
-// each (session.run blocks its thread); start() loads and warms every model before ready.
+// each (session.run blocks its thread). It loads the models the config names (every model in
+// the repository with loadAll), at start or on first use (lazy); each has its own lifecycle
+// (model-slot.ts), so one that fails to load is unavailable while the others serve
+// (server.modelLoadErrors: continue), and models load and unload at run time (the KServe
+// repository API, SageMaker multi-model endpoints) through `lifecycle`.
 
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { tritonModelConfig } from '../../codecs/triton-config.ts';
+import { size } from '../../config/units.ts';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
-import { backendDuration } from '../../observe/metrics.ts';
-import { allocate } from '../../tensors/datatype.ts';
-import { checkAgainstSpec, elementCount } from '../../tensors/shape.ts';
-import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } from '../../tensors/tensor.ts';
-import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../../types.ts';
-import { datatypeOf, specShape } from './ort-tensor.ts';
-import { findModels, singleModelName, type ModelFile } from './repository.ts';
-import { SessionPool, type SessionInfo } from './session-pool.ts';
-import type { ValueInfo } from './worker.ts';
+import { backendDuration, modelLoadSeconds, modelMemoryBytes } from '../../observe/metrics.ts';
+import { checkAgainstSpec } from '../../tensors/shape.ts';
+import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../../tensors/tensor.ts';
+import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint, ModelLifecycle } from '../../types.ts';
+import { footprintOf, loadFiles, type Loaded } from './load.ts';
+import { ModelSlot } from './model-slot.ts';
+import { localRepository, modelFiles, modelNames, singleFile, singleModelName, sourceFile, type ModelFile, type RepositoryOptions } from './repository.ts';
+
+const version = z.coerce.string().regex(/^[1-9]\d*$/);
+const versionPolicy = z.union([
+  z.literal('all'),
+  z.strictObject({ latest: z.coerce.number().int().min(1) }),
+  z.strictObject({ specific: z.array(version).min(1) }),
+]);
 
 const onnxSchema = z.strictObject({
   type: z.literal('onnx'),
   modelRepository: z.string().min(1).optional().describe(
-    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style), or a gs://bucket/path URI (e.g. ${AIP_STORAGE_URI}) copied to a temp folder at start.'),
+    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style; symlinked folders are followed), or a gs://bucket/path URI (e.g. ${AIP_STORAGE_URI}) copied to a temp folder at start.'),
   modelPath: z.string().min(1).optional().describe('A single model.onnx file (or gs:// object); it answers to any model name, as version "1".'),
-  versions: z.record(z.string(), z.array(z.coerce.string().regex(/^[1-9]\d*$/)).min(1)).optional().describe(
-    'Versions to load per model name, e.g. {iris: ["1", "2"]}; a model not listed serves its highest version.'),
+  versions: z.record(z.string(), z.union([z.array(version).min(1), versionPolicy])).optional().describe(
+    'Version policy per model name, as Triton\'s version_policy: ["1", "2"] or {specific: ["1", "2"]}, {latest: 2}, or "all"; a model not listed follows versionPolicy.'),
+  versionPolicy: versionPolicy.prefault({ latest: 1 }).describe('Versions served of a model `versions` does not list: {latest: N} (default 1, the highest), {specific: [...]} or "all".'),
+  loadAll: z.boolean().default(false).describe('Load every model in the repository (Triton style), not only those the config names; the others are reachable through dynamicModels.'),
+  lazy: z.boolean().default(false).describe('Load a model on its first call (concurrent first calls share one load) instead of at start; it counts as ready meanwhile.'),
+  file: z.string().min(1).default('model.onnx').describe('The model file inside a folder loaded at run time (a SageMaker multi-model url, or a repository load).'),
   executionProviders: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cpu']).describe(
     'Execution providers tried in order, cpu always last; one that cannot load (no CUDA libraries) is skipped with one warning.'),
   workers: z.coerce.number().int().min(1).max(64).default(1).describe('Worker threads per model, each with its own session; calls beyond that wait in a queue.'),
+  workerMemory: size.prefault('32mb').describe(
+    'Memory one worker thread holds besides the model\'s weights (its V8 heap and the runtime), counted in each model\'s estimate (file size + this, times workers) against dynamicModels.maxModelsMemory.'),
   intraOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads one operator may use inside a session (0 = one per core); 1 suits a shared machine.'),
   interOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads running independent operators in parallel (0 = runtime default).'),
   spinning: z.boolean().default(false).describe('Let idle runtime threads spin for work: lower latency, but burns CPU while idle.'),
@@ -44,132 +60,211 @@ export type OnnxConfig = z.infer<typeof onnxSchema>;
 /** largeBatch is the maxBatchSize reported for models whose dim 0 is dynamic. */
 export const largeBatch = 65536;
 
-interface Loaded {
-  file: ModelFile;
-  pool: SessionPool;
-  info: SessionInfo;
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-}
+// The metric label of a model loaded at run time: its name is chosen by a caller, not the config.
+const runtimeLabel = '_runtime';
 
 /** onnx is the registry entry of the built-in ONNX Runtime backend. */
 export const onnx: BackendFactory<OnnxConfig> = {
   type: 'onnx',
   schema: onnxSchema,
   create(name, config, deps): Backend {
-    const models: Loaded[] = [];
+    const slots = new Map<string, ModelSlot<Loaded>>();
+    // The model names the config's targets asked for before start: those are loaded.
+    const wanted = new Set<string>();
+    const warned = new Set<string>();
+    const onFailure = deps.modelLoadErrors ?? 'exit';
+    const repo: RepositoryOptions = { modelRepository: config.modelRepository, modelPath: config.modelPath, versions: config.versions, versionPolicy: config.versionPolicy };
+    let dir: string | undefined;
     let started = false;
     let failure: string | undefined;
 
-    const find = (model: string, version?: string): Loaded | undefined => {
-      const named = models.filter((m) => m.file.name === model || m.file.name === singleModelName);
-      if (version === undefined) return named.reduce<Loaded | undefined>((a, m) => (a === undefined || Number(m.file.version) > Number(a.file.version) ? m : a), undefined);
-      return named.find((m) => m.file.version === version);
+    const loader = (model: string, source?: string) => async (known: ModelFile[] | undefined) => {
+      const files = known ?? (source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model));
+      const label = source === undefined ? model : runtimeLabel;
+      const began = performance.now();
+      try {
+        const loaded = await loadFiles(files, config, name, deps.log, warned);
+        const bytes = await footprintOf(files, config.workers, config.workerMemory);
+        modelLoadSeconds.observe({ backend: name, model: label, outcome: 'ok' }, (performance.now() - began) / 1000);
+        modelMemoryBytes.inc({ backend: name, model: label }, bytes);
+        return {
+          files, loaded, bytes,
+          close: async () => {
+            modelMemoryBytes.dec({ backend: name, model: label }, bytes);
+            await Promise.all(loaded.map((m) => m.pool.close()));
+          },
+        };
+      } catch (err) {
+        modelLoadSeconds.observe({ backend: name, model: label, outcome: 'failed' }, (performance.now() - began) / 1000);
+        throw err;
+      }
     };
-    const lookup = (model: string, version?: string): Loaded => {
-      if (!started) throw new GatewayError('not_ready', `backend "${name}" is still loading its models${failure === undefined ? '' : `: ${failure}`}`);
-      const m = find(model, version);
-      if (m !== undefined) return m;
-      throw new GatewayError('model_not_found', `backend "${name}" has no model "${model}"${version === undefined ? '' : ` version ${version}`}; it serves ${models.map((x) => `${x.file.name}/${x.file.version}`).join(', ')}`);
+    const filesOf = async (model: string): Promise<ModelFile[]> => {
+      if (config.modelPath !== undefined) return [await singleFile(repo)];
+      dir ??= await localRepository(repo);
+      return modelFiles(dir, model, repo);
     };
+    const slotOf = (model: string, source?: string): ModelSlot<Loaded> => {
+      let slot = slots.get(model);
+      if (slot === undefined) slots.set(model, (slot = new ModelSlot(model, undefined, loader(model, source), source)));
+      return slot;
+    };
+    // find gives the slot serving `model`: its own, or the lone modelPath model's.
+    const find = (model: string): ModelSlot<Loaded> | undefined => slots.get(model) ?? slots.get(singleModelName);
 
     const start = async (): Promise<void> => {
-      const files = await findModels({ modelRepository: config.modelRepository, modelPath: config.modelPath, versions: config.versions });
-      const warned = new Set<string>();
+      const names = config.modelPath !== undefined ? [singleModelName] : [...wanted];
+      if (config.modelPath === undefined) {
+        dir = await localRepository(repo);
+        if (config.loadAll) names.push(...(await modelNames(dir)).filter((n) => !wanted.has(n)));
+      }
       try {
-        for (const file of files) {
-          const pool = new SessionPool({
-            path: file.path, executionProviders: config.executionProviders, intraOpThreads: config.intraOpThreads,
-            interOpThreads: config.interOpThreads, spinning: config.spinning, graphOptimizationLevel: config.graphOptimizationLevel,
-          });
-          let info: SessionInfo;
+        for (const model of names) {
+          const slot = slotOf(model);
           try {
-            info = await pool.start(config.workers);
+            slot.files ??= await filesOf(model);
           } catch (err) {
-            await pool.close();
-            throw new GatewayError('internal', `backend "${name}" cannot load ${file.path}: ${(err as Error).message.replace(`${file.path}: `, '')}`, { cause: err });
+            // loadAll: a folder that is no model (data/, scripts) is not one to serve.
+            if (!wanted.has(model) && config.modelPath === undefined && err instanceof GatewayError && err.code === 'model_not_found') {
+              slots.delete(model);
+              continue;
+            }
+            if (onFailure === 'exit') throw err;
+            slot.state = 'unavailable';
+            slot.reason = (err as Error).message;
+            deps.log.error({ backend: name, model, err: slot.reason }, `onnx model ${model} is unavailable: ${slot.reason}`);
+            continue;
           }
-          const loaded: Loaded = { file, pool, info, inputs: specsOf(info.inputs, file.path, 'input'), outputs: specsOf(info.outputs, file.path, 'output') };
-          models.push(loaded);
-          for (const skipped of info.skipped) {
-            if (warned.has(skipped)) continue; // one warning per provider problem, not per model
-            warned.add(skipped);
-            deps.log.warn({ skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
+          if (config.lazy) continue;
+          try {
+            await slot.load();
+          } catch (err) {
+            if (onFailure === 'exit') throw err;
+            deps.log.error({ model, err: (err as Error).message }, `onnx model ${model} failed to load; serving the others (modelLoadErrors: continue)`);
           }
-          if (config.warmup) await warmUp(loaded, config.workers, deps.log);
-          // deps.log is bound to { backend } already (gateway/build.ts).
-          deps.log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers },
-            `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
+        }
+        for (const model of Object.keys(config.versions ?? {})) {
+          if (!slots.has(model) && onFailure === 'exit' && (config.loadAll || wanted.has(model))) {
+            throw new GatewayError('bad_request', `versions are pinned for model "${model}", which is not in ${dir}`);
+          }
         }
       } catch (err) {
         failure = (err as Error).message;
-        await Promise.all(models.splice(0).map((m) => m.pool.close()));
+        await Promise.all([...slots.values()].map((s) => s.close()));
+        slots.clear();
         throw err;
       }
       started = true;
     };
 
-    const endpoint = (model: string, version?: string): ModelEndpoint => ({
-      metadata: async () => metadataOf(lookup(model, version), model),
-      config: async () => configOf(lookup(model, version), model, config.workers),
-      health: async () => {
-        if (!started) return { ready: false, reason: failure ?? 'loading models' };
-        return find(model, version) === undefined ? { ready: false, reason: `no model "${model}"${version === undefined ? '' : ` version ${version}`}` } : { ready: true };
-      },
-      infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
-        const m = lookup(model, version);
-        const wanted = req.outputs?.map((o) => o.name);
-        for (const o of wanted ?? []) {
-          if (!m.outputs.some((s) => s.name === o)) {
-            throw new GatewayError('bad_tensor', `model "${model}" has no output "${o}"; outputs: ${m.outputs.map((s) => s.name).join(', ')}`);
-          }
+    // version picks the loaded version a call names (the highest when it names none).
+    const pick = (slot: ModelSlot<Loaded>, model: string, v?: string): Loaded => {
+      const m = v === undefined
+        ? slot.loaded.reduce<Loaded | undefined>((a, x) => (a === undefined || Number(x.file.version) > Number(a.file.version) ? x : a), undefined)
+        : slot.loaded.find((x) => x.file.version === v);
+      if (m !== undefined) return m;
+      const served = (slot.files ?? []).map((x) => x.version).join(', ') || 'none';
+      throw new GatewayError('model_not_found', `backend "${name}" has no model "${model}"${v === undefined ? '' : ` version ${v}`}; versions served: ${served}`);
+    };
+    // use runs `call` on the loaded version, counted in flight so an unload waits for it.
+    const use = async <T>(model: string, v: string | undefined, call: (m: Loaded) => Promise<T>): Promise<T> => {
+      if (!started) throw new GatewayError('not_ready', `backend "${name}" is still loading its models${failure === undefined ? '' : `: ${failure}`}`);
+      const slot = find(model);
+      if (slot === undefined) throw new GatewayError('model_not_found', `backend "${name}" has no model "${model}"; it serves ${[...slots.keys()].join(', ') || 'none'}`);
+      if (v !== undefined && slot.files !== undefined && !slot.files.some((f) => f.version === v)) pick(slot, model, v);
+      await slot.acquire(true);
+      try {
+        return await call(pick(slot, model, v));
+      } finally {
+        slot.release();
+      }
+    };
+
+    const endpoint = (model: string, v?: string): ModelEndpoint => {
+      // A model named after start (a reload added it) loads now, in the background; calls wait for it.
+      if (!started) wanted.add(model);
+      else if (find(model) === undefined && config.modelPath === undefined) void slotOf(model).load().catch(() => {});
+      return {
+        metadata: async () => use(model, v, async (m) => metadataOf(m, model)),
+        config: async () => use(model, v, async (m) => configOf(m, model, config.workers)),
+        health: async () => healthOf(model, v),
+        infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => use(model, v, (m) => run(m, model, req, ctx)),
+      };
+    };
+    const healthOf = (model: string, v?: string): Health => {
+      if (!started) return { ready: false, reason: failure ?? 'loading models' };
+      const slot = find(model);
+      if (slot === undefined) return { ready: false, reason: `no model "${model}"` };
+      if (v !== undefined && slot.files !== undefined && !slot.files.some((f) => f.version === v)) return { ready: false, reason: `no model "${model}" version ${v}` };
+      // A lazy model counts as ready before and while its first load runs: calls wait for it.
+      if (slot.state === 'ready' || (config.lazy && (slot.state === 'loading' || (slot.state === 'unloaded' && slot.reason !== 'unloaded')))) return { ready: true };
+      return { ready: false, reason: slot.state === 'unavailable' ? `failed to load: ${slot.reason}` : slot.state === 'unloaded' ? (slot.reason ?? 'not loaded') : slot.state };
+    };
+
+    const run = async (m: Loaded, model: string, req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
+      const wantedOutputs = req.outputs?.map((o) => o.name);
+      for (const o of wantedOutputs ?? []) {
+        if (!m.outputs.some((s) => s.name === o)) {
+          throw new GatewayError('bad_tensor', `model "${model}" has no output "${o}"; outputs: ${m.outputs.map((s) => s.name).join(', ')}`);
         }
-        let inputs: Tensor[];
-        if (req.inputs !== undefined) {
-          checkAgainstSpec(req.inputs, m.inputs, model);
-          inputs = req.inputs;
-        } else if (req.instances !== undefined) inputs = rowsToTensors(req.instances, m.inputs, 'instances');
-        else throw new GatewayError('bad_request', 'the request carries neither inputs nor instances');
-        const started = performance.now();
-        let outcome = 'ok';
-        try {
-          // Tensors built from rows belong to this call and are moved to the worker, not copied.
-          const outputs = await m.pool.run(inputs, wanted, ctx.signal, req.inputs === undefined);
-          const res: InferResponse = { modelName: model, modelVersion: m.file.version, ...(req.id === undefined ? {} : { id: req.id }) };
-          if (req.inputs === undefined) res.predictions = tensorsToPredictions(outputs);
-          else res.outputs = outputs;
-          return res;
-        } catch (err) {
-          outcome = err instanceof GatewayError ? err.code : 'internal';
-          throw err;
-        } finally {
-          backendDuration.observe({ backend: name, target: ctx.target ?? '', outcome }, (performance.now() - started) / 1000);
+      }
+      let inputs: Tensor[];
+      if (req.inputs !== undefined) {
+        checkAgainstSpec(req.inputs, m.inputs, model);
+        inputs = req.inputs;
+      } else if (req.instances !== undefined) inputs = rowsToTensors(req.instances, m.inputs, 'instances');
+      else throw new GatewayError('bad_request', 'the request carries neither inputs nor instances');
+      const began = performance.now();
+      let outcome = 'ok';
+      try {
+        // Tensors built from rows belong to this call and are moved to the worker, not copied.
+        const outputs = await m.pool.run(inputs, wantedOutputs, ctx.signal, req.inputs === undefined);
+        const res: InferResponse = { modelName: model, modelVersion: m.file.version, ...(req.id === undefined ? {} : { id: req.id }) };
+        if (req.inputs === undefined) res.predictions = tensorsToPredictions(outputs);
+        else res.outputs = outputs;
+        return res;
+      } catch (err) {
+        outcome = err instanceof GatewayError ? err.code : 'internal';
+        throw err;
+      } finally {
+        backendDuration.observe({ backend: name, target: ctx.target ?? '', outcome }, (performance.now() - began) / 1000);
+      }
+    };
+
+    const lifecycle: ModelLifecycle = {
+      models: () => [...slots.values()].flatMap((s) => s.states()),
+      footprint: async (model, source) => footprintOf(source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model), config.workers, config.workerMemory),
+      load: async (model, source) => {
+        const slot = slots.get(model);
+        if (slot !== undefined && source !== undefined && slot.source !== source) {
+          throw new GatewayError('model_exists', `backend "${name}" already has a model "${model}"${slot.source === undefined ? ' from its repository' : ` from ${slot.source}`}`);
         }
+        const s = slotOf(model, source);
+        await s.load();
+        return s.states();
       },
-    });
+      unload: async (model) => {
+        const slot = slots.get(model);
+        if (slot === undefined || slot.state === 'unloaded') throw new GatewayError('model_not_found', `backend "${name}" has no model "${model}" loaded`);
+        await slot.unload();
+        if (slot.source !== undefined) slots.delete(model);
+      },
+    };
 
     return {
       name, type: 'onnx',
       start,
       model: endpoint,
+      lifecycle,
       health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? 'loading models' }),
       close: async () => {
         started = false;
-        await Promise.all(models.splice(0).map((m) => m.pool.close()));
+        await Promise.all([...slots.values()].map((s) => s.close()));
+        slots.clear();
       },
     };
   },
 };
-
-function specsOf(values: ValueInfo[], path: string, what: string): TensorSpec[] {
-  return values.map((v) => {
-    const datatype = v.isTensor ? datatypeOf(v.type ?? '') : undefined;
-    if (datatype === undefined) {
-      throw new GatewayError('internal', `${path}: ${what} "${v.name}" is ${v.isTensor ? `a ${v.type} tensor` : 'not a tensor (sequence or map)'}, which the gateway cannot serve`);
-    }
-    return { name: v.name, datatype, shape: specShape(v.shape ?? []) };
-  });
-}
 
 function metadataOf(m: Loaded, model: string): ModelMetadata {
   const batched = m.inputs.length > 0 && m.inputs.every((s) => s.shape[0] === -1);
@@ -188,19 +283,4 @@ function configOf(m: Loaded, model: string, workers: number): Record<string, unk
     platform: 'onnxruntime_onnx', backend: 'onnxruntime', instances: workers,
     kind: m.info.provider === 'cpu' ? 'KIND_CPU' : 'KIND_GPU', defaultModelFilename: basename(m.file.path),
   });
-}
-
-// warmUp runs one inference on zeros; a model may reject zeros (a Reshape fed a shape input),
-// so a failure here is logged, not fatal: the model loaded and real inputs may well work.
-// One run per worker, at once, so each worker's session gets its first (slow) run.
-async function warmUp(m: Loaded, workers: number, log: { warn(o: object, msg: string): void }): Promise<void> {
-  const zeros = (): Tensor[] => m.inputs.map((s): Tensor => {
-    const shape = s.shape.map((d) => (d < 0 ? 1 : d));
-    return { name: s.name, datatype: s.datatype, shape, data: allocate(s.datatype, elementCount(shape)) };
-  });
-  try {
-    await Promise.all(Array.from({ length: workers }, () => m.pool.run(zeros(), undefined, undefined, true)));
-  } catch (err) {
-    log.warn({ model: m.file.name, path: m.file.path, err: (err as Error).message }, `warm-up of ${m.file.path} on zero inputs failed`);
-  }
 }

@@ -119,7 +119,8 @@ describe('onnx backend', () => {
   });
 
   it('answers 404 for an unknown model or version', async () => {
-    await assert.rejects(backend.model('nope').infer({ instances: [[1]] }, ctx()), rejectsWith('model_not_found', /no model "nope".*iris\/1/));
+    // A model named after start loads then; one the repository lacks is 404 naming the folder it looked for.
+    await assert.rejects(backend.model('nope').infer({ instances: [[1]] }, ctx()), rejectsWith('model_not_found', /no model "nope".*nope\/<version>\/model\.onnx/));
     await assert.rejects(backend.model('iris', '2').metadata(), rejectsWith('model_not_found', /version 2/));
     assert.equal((await backend.model('mlp', '3').metadata()).versions![0], '3');
     assert.equal((await backend.model('nope').health()).ready, false);
@@ -191,6 +192,7 @@ describe('onnx backend start', () => {
     mkdirSync(join(dir, 'broken', '1'), { recursive: true });
     writeFileSync(join(dir, 'broken', '1', 'model.onnx'), 'not a model');
     const b = onnx.create('local', onnx.schema.parse({ type: 'onnx', modelRepository: dir }), { log: pino({ level: 'silent' }) });
+    b.model('broken'); // the config names it: it is loaded at start
     await assert.rejects(b.start(), (err: unknown) => err instanceof GatewayError &&
       err.message.includes(join(dir, 'broken', '1', 'model.onnx')) && /Protobuf parsing failed/.test(err.message));
     assert.equal((await b.health()).ready, false);
