@@ -15,6 +15,8 @@ import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal } from './observe/metrics.ts';
 import type { Config } from './schema.ts';
 import { createHttpServer } from './server/http.ts';
+import { storageStatus } from './storage/progress.ts';
+import { configureStorage } from './storage/store.ts';
 import type { Router } from './server/router.ts';
 import type { Backend } from './types.ts';
 
@@ -154,7 +156,14 @@ export class Gateway {
     const old = this.#state;
     const reuse = new Map<string, Backend>();
     for (const [name, b] of old.backends) {
-      if (isDeepStrictEqual(old.config.backends[name], config.backends[name])) reuse.set(name, b);
+      if (!isDeepStrictEqual(old.config.backends[name], config.backends[name])) continue;
+      // Same config, but its model changed at the source (a new generation in the bucket): rebuilt.
+      const changed = await b.changed?.().catch((err: Error) => {
+        this.#log.warn({ backend: name, error: err.message }, `cannot check whether the model of backend "${name}" changed; keeping the loaded one`);
+        return false;
+      });
+      if (changed === true) this.#log.info({ backend: name }, `the model of backend "${name}" changed at its source; loading the new one`);
+      else reuse.set(name, b);
     }
     // A changed backend with {port} starts its new process on a free port, beside the old one,
     // which keeps serving (and cannot answer the new one's health check) until the swap.
@@ -207,17 +216,20 @@ export class Gateway {
       inFlight: s.router.active,
       models: Object.fromEntries([...s.pipelines].map(([name, p]) => [name, p.status()])),
       backends: Object.fromEntries([...s.backends].map(([name, b]) => [name, { type: b.type, ...(b.endpoints === undefined ? {} : { endpoints: b.endpoints() }) }])),
+      storage: { downloads: storageStatus() },
     };
   }
 
   #build(config: Config, reuse: Map<string, Backend>): State {
     answerBudget.setLimit(config.server.maxBufferedBytes);
+    configureStorage(config.storage);
     return buildState(config, reuse, this.#hooks());
   }
 
   // A reload builds in slices, so the running state keeps answering while a large config builds.
   #rebuild(config: Config, reuse: Map<string, Backend>, carry: Carry): Promise<State> {
     answerBudget.setLimit(config.server.maxBufferedBytes);
+    configureStorage(config.storage);
     return buildStateInSlices(config, reuse, this.#hooks(), carry);
   }
 

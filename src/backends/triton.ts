@@ -57,6 +57,7 @@ export const triton: BackendFactory<TritonConfig> = {
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
+      changed: async () => (await supervisor?.changed()) === true,
       close: async () => { await supervisor?.stop(); },
     };
   },

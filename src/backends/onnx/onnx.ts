@@ -2,6 +2,8 @@
 // (or one file) with no other server. Each model gets a pool of worker threads, one session
 // each (session.run blocks its thread); start() loads and warms every model before ready.
 
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
@@ -11,6 +13,7 @@ import { checkAgainstSpec, elementCount } from '../../tensors/shape.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } from '../../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../../types.ts';
 import { datatypeOf, specShape } from './ort-tensor.ts';
+import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
 import { findModels, singleModelName, type ModelFile } from './repository.ts';
 import { SessionPool, type SessionInfo } from './session-pool.ts';
 import type { ValueInfo } from './worker.ts';
@@ -18,8 +21,8 @@ import type { ValueInfo } from './worker.ts';
 const onnxSchema = z.strictObject({
   type: z.literal('onnx'),
   modelRepository: z.string().min(1).optional().describe(
-    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style), or a gs://bucket/path URI (e.g. ${AIP_STORAGE_URI}) copied to a temp folder at start.'),
-  modelPath: z.string().min(1).optional().describe('A single model.onnx file (or gs:// object); it answers to any model name, as version "1".'),
+    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style): a local path, or gs://, s3://, oci://bucket@namespace/, https:// (e.g. ${AIP_STORAGE_URI}), fetched through the `storage` cache at start; a .tar.gz or .zip is unpacked.'),
+  modelPath: z.string().min(1).optional().describe('A single model.onnx file, local or remote as for modelRepository (an archive holding model.onnx too); it answers to any model name, as version "1".'),
   versions: z.record(z.string(), z.array(z.coerce.string().regex(/^[1-9]\d*$/)).min(1)).optional().describe(
     'Versions to load per model name, e.g. {iris: ["1", "2"]}; a model not listed serves its highest version.'),
   executionProviders: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cpu']).describe(
@@ -58,6 +61,8 @@ export const onnx: BackendFactory<OnnxConfig> = {
     const models: Loaded[] = [];
     let started = false;
     let failure: string | undefined;
+    const location = config.modelPath ?? config.modelRepository!;
+    let fetched: Fetched | undefined;
 
     const find = (model: string, version?: string): Loaded | undefined => {
       const named = models.filter((m) => m.file.name === model || m.file.name === singleModelName);
@@ -72,7 +77,15 @@ export const onnx: BackendFactory<OnnxConfig> = {
     };
 
     const start = async (): Promise<void> => {
-      const files = await findModels({ modelRepository: config.modelRepository, modelPath: config.modelPath, versions: config.versions });
+      let files: ModelFile[];
+      try {
+        fetched = await fetchArtifact(location, `backend "${name}"`, deps.log);
+        const local = config.modelPath !== undefined && await isFolder(fetched.path) ? join(fetched.path, 'model.onnx') : fetched.path; // an unpacked archive
+        files = await findModels(config.modelPath !== undefined ? { modelPath: local } : { modelRepository: local, versions: config.versions });
+      } catch (err) {
+        failure = (err as Error).message;
+        throw err;
+      }
       const warned = new Set<string>();
       try {
         for (const file of files) {
@@ -149,8 +162,11 @@ export const onnx: BackendFactory<OnnxConfig> = {
       start,
       model: endpoint,
       health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? 'loading models' }),
+      // A reload rebuilds this backend when its remote artifact has a new generation/ETag.
+      changed: async () => fetched !== undefined && fetched.version !== '' && await artifactVersion(location) !== fetched.version,
       close: async () => {
         started = false;
+        fetched?.release();
         await Promise.all(models.splice(0).map((m) => m.pool.close()));
       },
     };
@@ -190,4 +206,8 @@ async function warmUp(m: Loaded, workers: number, backend: string, log: { warn(o
   } catch (err) {
     log.warn({ backend, model: m.file.name, path: m.file.path, err: (err as Error).message }, `warm-up of ${m.file.path} on zero inputs failed`);
   }
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
 }

@@ -1,13 +1,12 @@
 // repository.ts — finds the model files the ONNX backend serves. A repository is laid out as
 // Triton's (DIR/<model>/<version>/model.onnx, versions are positive integers); the highest
-// version of each model is served unless versions are pinned. A gs:// repository (Vertex's
-// AIP_STORAGE_URI) is copied to a local folder first (gcs.ts).
+// version of each model is served unless versions are pinned. A remote repository (Vertex's
+// AIP_STORAGE_URI, an S3 ModelDataUrl) is made local first by the storage layer (src/storage/).
 // https://github.com/triton-inference-server/server/blob/main/docs/user_guide/model_repository.md
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatewayError } from '../../errors.ts';
-import { downloadPrefix } from './gcs.ts';
 
 /** ModelFile is one model version to load. */
 export interface ModelFile {
@@ -22,8 +21,6 @@ export interface RepositoryOptions {
   modelPath?: string | undefined;
   /** Pinned versions per model name; a model not listed serves its highest version. */
   versions?: Record<string, string[]> | undefined;
-  /** Where a gs:// repository is copied (a fresh temp folder when absent). */
-  downloadDir?: string | undefined;
 }
 
 /** singleModelName is the name a lone modelPath is listed under; it answers to any model name. */
@@ -32,13 +29,12 @@ export const singleModelName = '*';
 /** findModels lists the model files to load, or throws bad_request naming what is wrong. */
 export async function findModels(options: RepositoryOptions): Promise<ModelFile[]> {
   if (options.modelPath !== undefined) {
-    const path = options.modelPath.startsWith('gs://') ? await downloadPrefix(options.modelPath, options.downloadDir) : options.modelPath;
+    const path = options.modelPath;
     await mustBeFile(path, 'modelPath');
     return [{ name: singleModelName, version: '1', path }];
   }
-  let dir = options.modelRepository;
+  const dir = options.modelRepository;
   if (dir === undefined) throw new GatewayError('bad_request', 'the onnx backend needs modelRepository or modelPath');
-  if (dir.startsWith('gs://')) dir = await downloadPrefix(dir, options.downloadDir);
   let names: string[];
   try {
     names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
