@@ -70,7 +70,8 @@ export async function sendBody(res: ServerResponse, bytes: Buffer, key: string, 
         return;
       }
       if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
-      if (faults.slow !== undefined) await new Promise((r) => setTimeout(r, faults.slow!.pauseMs));
+      // No pause after the last chunk: the answer counts as in flight until its last byte only.
+      if (faults.slow !== undefined && at + chunk < body.length) await new Promise((r) => setTimeout(r, faults.slow!.pauseMs));
     }
     res.end();
   } finally {
