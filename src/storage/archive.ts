@@ -6,7 +6,7 @@
 // entry inflates to no more than it declares).
 
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, symlink } from 'node:fs/promises';
+import { mkdir, rm, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Parser, x as extractTar, type ReadEntry } from 'tar';
@@ -29,7 +29,15 @@ interface ArchiveEntry {
 /** unpack extracts `file` into the folder `into` (created), or throws bad_config naming the archive and the entry. */
 export async function unpack(file: string, kind: 'tar.gz' | 'zip', into: string, limits: UnpackLimits, name: string): Promise<void> {
   await mkdir(into, { recursive: true });
-  const check = checker(into, limits, name);
+  try {
+    await unpackInto(file, kind, into, checker(into, limits, name));
+  } catch (err) {
+    await rm(into, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function unpackInto(file: string, kind: 'tar.gz' | 'zip', into: string, check: Check): Promise<void> {
   if (kind === 'tar.gz') {
     await scanTar(file, check);
     // The same checks again as a filter: what was scanned is what is written.
@@ -61,7 +69,8 @@ function checker(root: string, limits: UnpackLimits, name: string): Check {
     const target = resolve(top, e.path);
     if (!inside(target)) throw fail(e.path, 'would be written outside the target folder');
     if (e.kind === 'other') throw fail(e.path, 'is a device, FIFO or other special file');
-    if (e.kind === 'symlink' || e.kind === 'hardlink') {
+    // A zip symlink's target is its data, unknown until read: checked then (writeZipEntry).
+    if ((e.kind === 'symlink' || e.kind === 'hardlink') && (e.linkpath !== undefined || e.kind === 'hardlink')) {
       const link = e.linkpath ?? '';
       const to = e.kind === 'symlink' ? resolve(dirname(target), link) : resolve(top, link);
       if (link === '' || isAbsolute(link) || !inside(to)) throw fail(e.path, `links to ${JSON.stringify(link)}, outside the target folder`);
