@@ -14,6 +14,8 @@ export interface Faults {
   deny: Map<string, number>;
   /** Write media answers in chunks of this size, pausing between them. */
   slow?: { chunkBytes: number; pauseMs: number };
+  /** After the first chunk of every media answer, wait for this promise (a download held mid-way). */
+  hold?: Promise<void>;
 }
 
 export function newFaults(): Faults {
@@ -70,6 +72,7 @@ export async function sendBody(res: ServerResponse, bytes: Buffer, key: string, 
         return;
       }
       if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
+      if (faults.hold !== undefined && at === 0) await faults.hold;
       // No pause after the last chunk: the answer counts as in flight until its last byte only.
       if (faults.slow !== undefined && at + chunk < body.length) await new Promise((r) => setTimeout(r, faults.slow!.pauseMs));
     }
