@@ -29,7 +29,7 @@ export interface DownloadOptions {
   retries: number;
   slots: Slots;
   signal: AbortSignal;
-  /** Called with each count of bytes written (resumed bytes included once, at start). */
+  /** Called with each count of bytes received (resumed bytes once, at start; negative when a non-ranged retry starts over). */
   onBytes(n: number): void;
 }
 
@@ -146,7 +146,6 @@ async function fetchPart(source: Source, obj: RemoteObject, handle: FileHandle, 
       pendingBytes = 0;
       await handle.writev(buffers, start + done[i]!);
       done[i]! += bytes;
-      options.onBytes(bytes);
     };
     try {
       const body = await source.read(obj, start + done[i]!, start + length - 1, signal);
@@ -155,6 +154,7 @@ async function fetchPart(source: Source, obj: RemoteObject, handle: FileHandle, 
           if (chunk.length > length - done[i]! - pendingBytes) throw new StorageError(`downloading ${obj.uri} failed: the server sent more than the ${length} bytes asked for at offset ${start}`, false);
           pending.push(chunk);
           pendingBytes += chunk.length;
+          options.onBytes(chunk.length); // progress counts what arrived; done[i] what is on disk
           if (pendingBytes >= writeBytes) await flush();
         }
       } finally {

@@ -49,10 +49,11 @@ models: { iris: { targets: [ { backend: local } ] } }
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('listens while downloading, says how far it got in readiness, /admin/status and the log, then serves; a second gateway waits for the first and reuses its download', async () => {
+  it('listens while downloading, says how far it got in readiness, /admin/status and the log, then serves; a second gateway waits for the first and reuses its download', async (t) => {
     const cacheDir = join(work, 'shared-cache');
     let release!: () => void;
     gcs.faults.hold = new Promise<void>((r) => { release = r; });
+    t.after(() => { release(); delete gcs.faults.hold; }); // a failed assertion must not leave later tests held
     const first = await startGateway(config(cacheDir), { waitReady: false });
     running.push(first);
     // Liveness: the port answers while the model arrives; readiness says what it waits for.

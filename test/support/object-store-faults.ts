@@ -14,7 +14,11 @@ export interface Faults {
   deny: Map<string, number>;
   /** Write media answers in chunks of this size, pausing between them. */
   slow?: { chunkBytes: number; pauseMs: number };
-  /** After the first chunk of every media answer, wait for this promise (a download held mid-way). */
+  /**
+   * Wait for this promise in every media answer (a download held mid-way): after its first chunk,
+   * or before any byte when it is one chunk long (a client has a whole answer once it has
+   * Content-Length bytes, finished or not).
+   */
   hold?: Promise<void>;
 }
 
@@ -71,8 +75,9 @@ export async function sendBody(res: ServerResponse, bytes: Buffer, key: string, 
         res.socket?.destroy();
         return;
       }
+      if (faults.hold !== undefined && at === 0 && body.length <= chunk) await faults.hold;
       if (!res.write(piece)) await new Promise((r) => res.once('drain', r));
-      if (faults.hold !== undefined && at === 0) await faults.hold;
+      if (faults.hold !== undefined && at === 0 && body.length > chunk) await faults.hold;
       // No pause after the last chunk: the answer counts as in flight until its last byte only.
       if (faults.slow !== undefined && at + chunk < body.length) await new Promise((r) => setTimeout(r, faults.slow!.pauseMs));
     }
