@@ -15,11 +15,12 @@ import { retryableStatus, selectObjects, StorageError, type Listing, type Remote
 const clients = new Map<string, Storage>();
 
 function clientFor(config: StorageConfig['gcs']): Storage {
-  const key = JSON.stringify([config.apiEndpoint, config.useAuthWithCustomEndpoint, process.env.STORAGE_EMULATOR_HOST]);
+  const key = JSON.stringify([config.apiEndpoint, config.useAuthWithCustomEndpoint, config.projectId, process.env.STORAGE_EMULATOR_HOST, process.env.GOOGLE_APPLICATION_CREDENTIALS]);
   let client = clients.get(key);
   if (client === undefined) {
     client = new Storage({
       ...(config.apiEndpoint === undefined ? {} : { apiEndpoint: config.apiEndpoint }),
+      ...(config.projectId === undefined ? {} : { projectId: config.projectId }),
       useAuthWithCustomEndpoint: config.useAuthWithCustomEndpoint,
       // download.ts retries parts itself, from the byte reached; the client retries listing and metadata.
       retryOptions: { autoRetry: true, maxRetries: 3, maxRetryDelay: 8 },
@@ -31,7 +32,7 @@ function clientFor(config: StorageConfig['gcs']): Storage {
 
 /** gcsSource reads gs://bucket/path. */
 export function gcsSource(bucketName: string, path: string, uri: string, config: StorageConfig['gcs']): Source {
-  const bucket = clientFor(config).bucket(bucketName, config.projectId === undefined ? {} : { userProject: config.projectId });
+  const bucket = clientFor(config).bucket(bucketName, config.userProject === undefined ? {} : { userProject: config.userProject });
   const files = new Map<string, File>();
   return {
     async list(): Promise<Listing> {

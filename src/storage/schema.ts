@@ -19,7 +19,8 @@ export const storageSchema = z.strictObject({
   gcs: z.strictObject({
     apiEndpoint: z.string().url().optional().describe('Cloud Storage JSON API endpoint (an emulator, a private endpoint); default storage.googleapis.com, or $STORAGE_EMULATOR_HOST.'),
     useAuthWithCustomEndpoint: z.boolean().default(false).describe('Send Application Default Credentials to apiEndpoint too (off: an emulator gets none).'),
-    projectId: z.string().optional().describe('Project for requester-pays buckets (userProject).'),
+    projectId: z.string().optional().describe('Project of the credentials; saves the client looking it up (workload identity federation asks the Resource Manager API otherwise).'),
+    userProject: z.string().optional().describe('Project billed for a requester-pays bucket.'),
   }).prefault({}).describe('Cloud Storage (gs://) through @google-cloud/storage with Application Default Credentials.'),
   s3: z.strictObject({
     endpoint: z.string().url().optional().describe('S3 endpoint (MinIO, a VPC endpoint); default AWS, or $AWS_ENDPOINT_URL_S3.'),

@@ -3,7 +3,7 @@
 // parts, resume after a cut connection, checksums, clear errors, the cache and generations.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -191,5 +191,39 @@ describe('gs:// through @google-cloud/storage', () => {
     assert.equal(readFileSync(v1.path, 'utf8'), 'v1');
     v1.release();
     v2.release();
+  });
+
+  describe('with Application Default Credentials (google-auth-library), sent to the fake with useAuthWithCustomEndpoint', () => {
+    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    after(() => {
+      if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+    });
+    const keyFile = (doc: Record<string, unknown>): string => {
+      const file = join(work, `key-${++n}.json`);
+      writeFileSync(file, JSON.stringify(doc));
+      return file;
+    };
+
+    // A service_account or authorized_user key file is not tried here: google-auth-library sends
+    // those to oauth2.googleapis.com whatever the file's token_uri says, and this machine has no
+    // network. external_account files name their token_url, so the fake can stand in for STS.
+    it('an external_account file (workload identity federation): the subject token is exchanged at token_url', async () => {
+      const subject = join(work, 'subject-token');
+      writeFileSync(subject, 'oidc-token-from-the-platform');
+      process.env.GOOGLE_APPLICATION_CREDENTIALS = keyFile({
+        type: 'external_account', audience: '//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/pool/providers/prov',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_url: `${gcs.url}/token`, credential_source: { file: subject },
+      });
+      configure({ gcs: { apiEndpoint: gcs.url, useAuthWithCustomEndpoint: true, projectId: 'p' } });
+      const before = gcs.tokens.length;
+      const got = await fetchArtifact('gs://models/single/model.onnx', 'test', silentLogger);
+      assert.equal(readFileSync(got.path, 'utf8'), 'one file');
+      const form = new URLSearchParams(gcs.tokens[before]!);
+      assert.equal(form.get('grant_type'), 'urn:ietf:params:oauth:grant-type:token-exchange');
+      assert.equal(form.get('subject_token'), 'oidc-token-from-the-platform');
+      assert.ok(gcs.seen.filter((x) => x.path.startsWith('/storage/')).every((x) => /^Bearer fake-token-\d+$/.test(String(x.headers.authorization))));
+      got.release();
+    });
   });
 });
