@@ -59,6 +59,9 @@ export function gcsSource(bucketName: string, path: string, uri: string, config:
       const file = files.get(name) ?? bucket.file(name);
       // Checksums are checked on the whole file afterwards (a range has none); decompress off: the stored bytes are what is hashed.
       const stream = file.createReadStream({ start, end, validation: false, decompress: false });
+      // The response body gets one listener too many from teeny-request 11's pipeline, and Node
+      // warns on every download (googleapis/google-cloud-node#9185): raise its limit a little.
+      stream.once('response', (res: { setMaxListeners?: (n: number) => void }) => res.setMaxListeners?.(16));
       const abort = (): void => { stream.destroy(new Error('aborted')); };
       signal.addEventListener('abort', abort, { once: true });
       stream.once('close', () => signal.removeEventListener('abort', abort));
