@@ -27,6 +27,8 @@ export class Slots {
 export interface DownloadOptions {
   partBytes: number;
   retries: number;
+  /** A read that gets no byte for this long is abandoned and retried. */
+  stallTimeoutMs: number;
   slots: Slots;
   signal: AbortSignal;
   /** Called with each count of bytes received (resumed bytes once, at start; negative when a non-ranged retry starts over). */
@@ -147,10 +149,19 @@ async function fetchPart(source: Source, obj: RemoteObject, handle: FileHandle, 
       await handle.writev(buffers, start + done[i]!);
       done[i]! += bytes;
     };
+    // A connection that stays open but sends nothing would otherwise hold the start forever.
+    const stalled = new AbortController();
+    let stallTimer: NodeJS.Timeout | undefined;
+    const watch = (): void => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => stalled.abort(), options.stallTimeoutMs);
+    };
     try {
-      const body = await source.read(obj, start + done[i]!, start + length - 1, signal);
+      watch();
+      const body = await source.read(obj, start + done[i]!, start + length - 1, AbortSignal.any([signal, stalled.signal]));
       try {
         for await (const chunk of body) {
+          watch();
           if (chunk.length > length - done[i]! - pendingBytes) throw new StorageError(`downloading ${obj.uri} failed: the server sent more than the ${length} bytes asked for at offset ${start}`, false);
           pending.push(chunk);
           pendingBytes += chunk.length;
@@ -164,14 +175,19 @@ async function fetchPart(source: Source, obj: RemoteObject, handle: FileHandle, 
         throw new StorageError(`downloading ${obj.uri} failed: the connection closed after ${start + done[i]!} of ${obj.size} bytes`, true);
       }
       return;
-    } catch (err) {
-      if (signal.aborted) throw err;
+    } catch (caught) {
+      if (signal.aborted) throw caught;
+      const err = stalled.signal.aborted
+        ? new StorageError(`downloading ${obj.uri} failed: no bytes for ${options.stallTimeoutMs} ms after ${start + done[i]!} of ${obj.size}`, true, caught)
+        : caught;
       const retryable = !(err instanceof StorageError) || err.retryable;
       if (!retryable || attempt >= options.retries) {
         if (err instanceof StorageError) throw err;
         throw new StorageError(`downloading ${obj.uri} failed: ${(err as Error).message}`, true, err);
       }
       await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+    } finally {
+      clearTimeout(stallTimer);
     }
   }
 }

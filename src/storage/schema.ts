@@ -12,6 +12,7 @@ export const storageSchema = z.strictObject({
   parallelParts: z.coerce.number().int().min(1).max(64).default(8).describe('Ranged parts of one object fetched at once.'),
   partBytes: size.prefault('32mb').describe('Size of one ranged part; an object no larger is fetched with one request.'),
   retries: z.coerce.number().int().min(0).max(20).default(5).describe('Tries again a part whose connection failed or was cut, from the byte it reached.'),
+  stallTimeoutMs: duration.prefault('60s').describe('A part that receives no byte for this long is abandoned and tried again from the byte it reached (a stalled connection).'),
   staleLockMs: duration.prefault('60s').describe('A lock file not refreshed for this long belongs to a process that died: it is taken over. The holder refreshes it every third of this.'),
   maxUnpackedBytes: size.prefault('100gb').describe('Most bytes an archive (.tar.gz, .zip) may unpack to; a larger one is refused as a decompression bomb.'),
   maxArchiveEntries: z.coerce.number().int().min(1).default(100_000).describe('Most entries an archive may hold.'),

@@ -184,7 +184,7 @@ async function fill(entry: Entry, source: Source, listing: Listing, progress: Pr
         continue;
       }
       await mkdir(resolve(target, '..'), { recursive: true });
-      await downloadObject(source, obj, target, { partBytes: config.partBytes, retries: config.retries, slots, signal: abort.signal, onBytes: (n) => progress.add(n) })
+      await downloadObject(source, obj, target, { partBytes: config.partBytes, retries: config.retries, stallTimeoutMs: config.stallTimeoutMs, slots, signal: abort.signal, onBytes: (n) => progress.add(n) })
         .catch((err: unknown) => { abort.abort(); throw err; });
     }
   };

@@ -122,6 +122,17 @@ describe('gs:// through @google-cloud/storage', () => {
     got.release();
   });
 
+  it('abandons a part that stalls (the connection open, no bytes) after stallTimeoutMs and goes on from the byte it reached', async () => {
+    configure({ partBytes: '4mb', stallTimeoutMs: '300ms' });
+    gcs.faults.stallAfter.set('models/serving/iris/1/model.onnx', 100_000);
+    const got = await fetchArtifact('gs://models/serving/iris/1/model.onnx', 'test', silentLogger);
+    assert.deepEqual(readFileSync(got.path), weights);
+    const gets = gcs.mediaRequests('serving/iris/1/model.onnx');
+    assert.equal(gets.length, 2);
+    assert.ok(gets[1]!.range!.start > 0 && gets[1]!.range!.start <= 100_000, `resumed at ${gets[1]!.range!.start}`);
+    got.release();
+  });
+
   it('resumes in a later fetch what an interrupted one wrote (the progress saved beside the partial file)', async () => {
     configure({ partBytes: '4mb', retries: 0 });
     gcs.faults.cutAfter.set('models/serving/iris/1/model.onnx', 500_000);

@@ -111,6 +111,17 @@ describe('s3:// and oci:// through @aws-sdk/client-s3', () => {
     got.release();
   });
 
+  it('abandons a stalled part after stallTimeoutMs and resumes it', async () => {
+    configure({ partBytes: '8mb', stallTimeoutMs: '300ms' });
+    s3.faults.stallAfter.set('sm/jobs/out/model/1/model.onnx', 120_000);
+    const got = await fetchArtifact('s3://sm/jobs/out/model/1/model.onnx', 'test', silentLogger);
+    assert.deepEqual(readFileSync(got.path), big);
+    const gets = s3.getRequests('sm', 'jobs/out/model/1/model.onnx');
+    assert.equal(gets.length, 2);
+    assert.ok(gets[1]!.range!.start > 0 && gets[1]!.range!.start <= 120_000, `resumed at ${gets[1]!.range!.start}`);
+    got.release();
+  });
+
   it('turns AccessDenied, NoSuchBucket and a wrong key into errors with the status and S3\'s code', async () => {
     configure();
     s3.faults.deny.set('sm/', 403);

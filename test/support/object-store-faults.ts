@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export interface Faults {
   /** Cut the connection after this many body bytes of the next media answer for the object (once). */
   cutAfter: Map<string, number>;
+  /** Send this many body bytes of the next media answer for the object, then nothing, keeping the connection open (once). */
+  stallAfter: Map<string, number>;
   /** Serve the object's bytes with one byte flipped (the metadata still describes the true bytes). */
   corrupt: Set<string>;
   /** Refuse requests touching the object (or "bucket/" for the whole bucket) with this status. */
@@ -23,7 +25,7 @@ export interface Faults {
 }
 
 export function newFaults(): Faults {
-  return { cutAfter: new Map(), corrupt: new Set(), deny: new Map() };
+  return { cutAfter: new Map(), stallAfter: new Map(), corrupt: new Set(), deny: new Map() };
 }
 
 /** SeenRequest is one request a fake answered. */
@@ -62,6 +64,13 @@ export async function sendBody(res: ServerResponse, bytes: Buffer, key: string, 
   }
   const cut = faults.cutAfter.get(key);
   if (cut !== undefined) faults.cutAfter.delete(key);
+  const stall = faults.stallAfter.get(key);
+  if (stall !== undefined) {
+    faults.stallAfter.delete(key);
+    res.write(body.subarray(0, stall));
+    await new Promise((r) => res.once('close', r)); // until the client gives up
+    return;
+  }
   inFlight.now++;
   inFlight.max = Math.max(inFlight.max, inFlight.now);
   try {
