@@ -152,7 +152,7 @@ backends:
       command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(generationServer)}, "${port}"]
       env: { GEN: "{modelRepository}" }
 models: { m: { targets: [ { backend: be } ] } }
-`, { env: { AWS_ACCESS_KEY_ID: 'AKIDFAKE', AWS_SECRET_ACCESS_KEY: 'secret' } });
+`, { env: { AWS_ACCESS_KEY_ID: 'AKIDFAKE', AWS_SECRET_ACCESS_KEY: 'fake-secret' } });
       running.push(gw);
       const res = await fetch(`${gw.url}/predict`, { method: 'POST', body: '{"instances": [[1]]}', headers: { 'content-type': 'application/json' } });
       assert.equal(res.status, 200);

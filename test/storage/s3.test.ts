@@ -39,6 +39,7 @@ describe('s3:// and oci:// through @aws-sdk/client-s3', () => {
     s3.pageSize = 2;
     process.env.AWS_ACCESS_KEY_ID = 'AKIDFAKE';
     process.env.AWS_SECRET_ACCESS_KEY = 'fake-secret';
+    delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
     s3.put('sm', 'jobs/out/model/1/model.onnx', big);
     s3.put('sm', 'jobs/out/model/config.pbtxt', 'name: "m"');
@@ -52,6 +53,7 @@ describe('s3:// and oci:// through @aws-sdk/client-s3', () => {
     s3.faults.corrupt.clear();
     s3.faults.deny.clear();
     s3.accessKeyId = 'AKIDFAKE';
+    s3.secretAccessKey = 'fake-secret';
   });
   after(async () => {
     process.env = saved;
@@ -130,6 +132,13 @@ describe('s3:// and oci:// through @aws-sdk/client-s3', () => {
     await assert.rejects(fetchArtifact('s3://nope/x', 'test', silentLogger), rejectsWith(/^listing s3:\/\/nope\/x failed with 404: NoSuchBucket: The specified bucket does not exist/));
     s3.accessKeyId = 'SOMEONE-ELSE';
     await assert.rejects(fetchArtifact('s3://sm/multi.bin', 'test', silentLogger), rejectsWith(/failed with 403: InvalidAccessKeyId/));
+    s3.accessKeyId = 'AKIDFAKE';
+    s3.secretAccessKey = 'another-secret';
+    try {
+      await assert.rejects(fetchArtifact('s3://sm/multi.bin', 'test', silentLogger), rejectsWith(/failed with 403: SignatureDoesNotMatch/));
+    } finally {
+      s3.secretAccessKey = 'fake-secret';
+    }
   });
 
   it('reads oci://bucket@namespace/prefix through the S3-compatible endpoint with the customer secret key', async () => {
@@ -137,6 +146,7 @@ describe('s3:// and oci:// through @aws-sdk/client-s3', () => {
     process.env.OCI_ACCESS_KEY_ID = 'OCIKEY';
     process.env.OCI_SECRET_ACCESS_KEY = 'oci-secret';
     s3.accessKeyId = 'OCIKEY';
+    s3.secretAccessKey = 'oci-secret';
     s3.put('artifacts', 'catalog/model.onnx', 'oci model');
     try {
       const got = await fetchArtifact('oci://artifacts@mytenancy/catalog/model.onnx', 'test', silentLogger);
@@ -146,6 +156,7 @@ describe('s3:// and oci:// through @aws-sdk/client-s3', () => {
     } finally {
       delete process.env.OCI_ACCESS_KEY_ID;
       delete process.env.OCI_SECRET_ACCESS_KEY;
+      s3.secretAccessKey = 'fake-secret';
     }
   });
 });

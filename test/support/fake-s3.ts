@@ -5,13 +5,14 @@
 // PreconditionFailed; partNumber → that part of a multipart upload, with x-amz-mp-parts-count),
 // ETags as S3 makes them (hex MD5; md5-of-part-md5s "-N" for multipart), and errors as
 // <Error><Code/><Message/></Error> XML. Requests must carry a SigV4 Authorization header for
-// the configured access key id (the signature itself is not recomputed here).
+// the configured access key id, and its signature is recomputed with the secret key.
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
 // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
 // https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { newFaults, parseRange, sendBody, type Faults, type SeenRequest } from './object-store-faults.ts';
 
@@ -24,6 +25,7 @@ export class FakeS3 {
   readonly seen: SeenRequest[] = [];
   readonly media = { now: 0, max: 0 };
   accessKeyId = 'AKIDFAKE';
+  secretAccessKey = 'fake-secret';
   pageSize = 1000;
   url = '';
   #server: Server;
@@ -76,8 +78,12 @@ export class FakeS3 {
       res.end(req.method === 'HEAD' ? undefined : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${esc(message)}</Message><Resource>${esc(resource)}</Resource><RequestId>FAKE0001</RequestId></Error>`);
     };
     const auth = String(req.headers.authorization ?? '');
-    if (!auth.startsWith(`AWS4-HMAC-SHA256 Credential=${this.accessKeyId}/`) || !/Signature=[0-9a-f]{64}/.test(auth)) {
+    if (!auth.startsWith(`AWS4-HMAC-SHA256 Credential=${this.accessKeyId}/`)) {
       xmlError(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+      return;
+    }
+    if (!signatureMatches(req, url, auth, this.secretAccessKey)) {
+      xmlError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
       return;
     }
     const [, bucketName = '', ...rest] = url.pathname.split('/');
@@ -160,4 +166,24 @@ export class FakeS3 {
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+// signatureMatches recomputes a SigV4 header signature: canonical request (method, the path as
+// sent, sorted query, the signed headers, the payload hash header), string to sign, and the
+// HMAC chain of date, region and service keyed by the secret.
+function signatureMatches(req: IncomingMessage, url: URL, auth: string, secret: string): boolean {
+  const m = /Credential=[^/]+\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})/.exec(auth);
+  const amzDate = req.headers['x-amz-date'];
+  if (m === null || typeof amzDate !== 'string') return false;
+  const [, date, region, service, signed, signature] = m as unknown as [string, string, string, string, string, string];
+  const enc = (v: string): string => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const query = [...url.searchParams].map(([k, v]) => [enc(k), enc(v)]).sort(([a, x], [b, y]) => (a! < b! ? -1 : a! > b! ? 1 : x! < y! ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join('&');
+  const path = req.url!.split('?')[0]!;
+  const headers = signed.split(';').map((h) => `${h}:${String(req.headers[h] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonical = [req.method, path, query, headers, signed, String(req.headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD')].join('\n');
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
+  let key: Buffer = createHmac('sha256', `AWS4${secret}`).update(date).digest();
+  for (const part of [region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  return createHmac('sha256', key).update(toSign).digest('hex') === signature;
 }
