@@ -2,6 +2,7 @@
 // oci://bucket@namespace/path, https://host/path (http:// too, for local servers), or a local
 // path. Pure: no I/O.
 
+import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 
 /** Location is where an artifact lives. */
@@ -54,3 +55,12 @@ export function archiveKind(name: string): 'tar.gz' | 'zip' | undefined {
   if (lower.endsWith('.zip')) return 'zip';
   return undefined;
 }
+
+/** locationSchema is a config string that must be a location parseLocation reads (so `infergate check` reports a bad one). */
+export const locationSchema = z.string().min(1).superRefine((text, ctx) => {
+  try {
+    parseLocation(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});

@@ -14,15 +14,16 @@ import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } f
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../../types.ts';
 import { datatypeOf, specShape } from './ort-tensor.ts';
 import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
+import { locationSchema } from '../../storage/uri.ts';
 import { findModels, singleModelName, type ModelFile } from './repository.ts';
 import { SessionPool, type SessionInfo } from './session-pool.ts';
 import type { ValueInfo } from './worker.ts';
 
 const onnxSchema = z.strictObject({
   type: z.literal('onnx'),
-  modelRepository: z.string().min(1).optional().describe(
+  modelRepository: locationSchema.optional().describe(
     'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style): a local path, or gs://, s3://, oci://bucket@namespace/, https:// (e.g. ${AIP_STORAGE_URI}), fetched through the `storage` cache at start; a .tar.gz or .zip is unpacked.'),
-  modelPath: z.string().min(1).optional().describe('A single model.onnx file, local or remote as for modelRepository (an archive holding model.onnx too); it answers to any model name, as version "1".'),
+  modelPath: locationSchema.optional().describe('A single model.onnx file, local or remote as for modelRepository (an archive holding model.onnx too); it answers to any model name, as version "1".'),
   versions: z.record(z.string(), z.array(z.coerce.string().regex(/^[1-9]\d*$/)).min(1)).optional().describe(
     'Versions to load per model name, e.g. {iris: ["1", "2"]}; a model not listed serves its highest version.'),
   executionProviders: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cpu']).describe(

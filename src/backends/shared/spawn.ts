@@ -12,6 +12,7 @@ import { duration, maxDurationMs } from '../../config/units.ts';
 import { GatewayError } from '../../errors.ts';
 import { processRestarts } from '../../observe/metrics.ts';
 import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
+import { locationSchema } from '../../storage/uri.ts';
 import type { Health } from '../../types.ts';
 
 /** spawnSchema is the `spawn` block of http, triton, tfserving and torchserve backends. */
@@ -23,7 +24,7 @@ export const spawnSchema = z.strictObject({
   restartBackoffMs: duration.prefault('1s').describe('Wait before the first restart after the process exits; doubles on each exit in a row.'),
   maxRestartBackoffMs: duration.prefault('30s').describe('Longest wait between restarts.'),
   stopGraceSeconds: z.coerce.number().min(0).max(maxDurationMs / 1000).default(8).describe('On shutdown, time between SIGTERM and SIGKILL.'),
-  modelRepository: z.string().min(1).optional().describe(
+  modelRepository: locationSchema.optional().describe(
     'A model repository fetched through the `storage` cache before the process starts (gs://, s3://, oci://, https://, a local path; archives unpacked); `{modelRepository}` in command or env is its local path, e.g. [tritonserver, "--model-repository={modelRepository}"].'),
 }).describe('Start and supervise the model server process; the backend is not ready until its health check passes.');
 
