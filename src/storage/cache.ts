@@ -112,11 +112,15 @@ export async function tryLock(entry: Entry, staleMs: number, log: Logger): Promi
   return { holder: 'another process' };
 }
 
+/** pruneGraceMs spares entries used this recently: another process sharing the folder may be loading one it was just handed. */
+export const pruneGraceMs = 10 * 60_000;
+
 /**
  * prune deletes the least recently used complete entries until the cache holds at most
- * maxBytes, never one in `keep` (this process serves from it) nor one whose lock is held.
+ * maxBytes, never one in `keep` (this process serves from it), one whose lock is held, nor one
+ * used in the last pruneGraceMs (another process cannot say it is in use).
  */
-export async function prune(cacheDir: string, maxBytes: number, keep: ReadonlySet<string>, log: Logger): Promise<void> {
+export async function prune(cacheDir: string, maxBytes: number, keep: ReadonlySet<string>, log: Logger, graceMs = pruneGraceMs): Promise<void> {
   const names = await readdir(cacheDir).catch(() => [] as string[]);
   const entries: Array<{ key: string; bytes: number; used: number; uri: string }> = [];
   for (const key of names) {
@@ -133,7 +137,7 @@ export async function prune(cacheDir: string, maxBytes: number, keep: ReadonlySe
   let total = entries.reduce((a, e) => a + e.bytes, 0);
   for (const e of entries.sort((a, b) => a.used - b.used)) {
     if (total <= maxBytes) break;
-    if (keep.has(e.key) || await stat(join(cacheDir, `${e.key}.lock`)).then(() => true, () => false)) continue;
+    if (keep.has(e.key) || Date.now() - e.used < graceMs || await stat(join(cacheDir, `${e.key}.lock`)).then(() => true, () => false)) continue;
     // Renamed first: a process that finds the folder meanwhile sees no ready.json, not half a tree.
     const trash = join(cacheDir, `.trash-${e.key}-${randomBytes(4).toString('hex')}`);
     try {

@@ -8,7 +8,7 @@ import { duration, size } from '../config/units.ts';
 export const storageSchema = z.strictObject({
   cacheDir: z.string().min(1).optional().describe(
     'Folder holding downloaded artifacts, keyed by URI and generation/ETag (a PersistentVolume or an emptyDir); several processes may share it. Default: <tmpdir>/infergate-cache.'),
-  maxCacheBytes: size.prefault('50gb').describe('Size budget of cacheDir: after a download, the least recently used other artifacts are deleted until the cache fits.'),
+  maxCacheBytes: size.prefault('50gb').describe('Size budget of cacheDir: after a download, the least recently used artifacts are deleted until the cache fits (never one in use here, being downloaded, or used in the last 10 minutes).'),
   parallelParts: z.coerce.number().int().min(1).max(64).default(8).describe('Ranged parts of one object fetched at once.'),
   partBytes: size.prefault('32mb').describe('Size of one ranged part; an object no larger is fetched with one request.'),
   retries: z.coerce.number().int().min(0).max(20).default(5).describe('Tries again a part whose connection failed or was cut, from the byte it reached.'),

@@ -65,15 +65,22 @@ describe('the artifact cache', () => {
     got.release();
   });
 
-  it('prunes the least recently used versions to maxCacheBytes, but never one in use', async () => {
+  it('prunes the least recently used versions to maxCacheBytes, but never one in use or used in the last minutes', async () => {
     const cacheDir = configure({ maxCacheBytes: 1500 });
     gcs.put('m', 'p/a.bin', Buffer.alloc(1000, 1));
     gcs.put('m', 'p/b.bin', Buffer.alloc(1000, 2));
     gcs.put('m', 'p/c.bin', Buffer.alloc(1000, 3));
+    gcs.put('m', 'p/d.bin', Buffer.alloc(1000, 4));
     const a = await fetchArtifact('gs://m/p/a.bin', 'test', silentLogger);
-    a.release(); // no longer served from: may go
+    a.release(); // no longer served from here, but just handed out: another pod may be loading it
+    const d = await fetchArtifact('gs://m/p/d.bin', 'test', silentLogger);
+    assert.equal(existsSync(a.path), true, 'used within the grace period: kept, over budget or not');
+    d.release();
+    const lastUsed = new Date(Date.now() - 60 * 60_000);
+    for (const p of [a.path, d.path]) utimesSync(join(dirname(dirname(p)), 'ready.json'), lastUsed, lastUsed);
     const b = await fetchArtifact('gs://m/p/b.bin', 'test', silentLogger);
-    assert.equal(existsSync(a.path), false, 'the released, older version was pruned');
+    assert.equal(existsSync(a.path), false, 'the released version unused for an hour was pruned');
+    assert.equal(existsSync(d.path), false);
     assert.equal(existsSync(b.path), true);
     const c = await fetchArtifact('gs://m/p/c.bin', 'test', silentLogger);
     assert.equal(existsSync(b.path), true, 'a version in use stays, over budget or not');
