@@ -134,7 +134,7 @@ models: { iris: { targets: [ { backend: local } ] } }
     }
   });
 
-  it('downloads spawn.modelRepository from s3:// before the process starts and passes its local path', async () => {
+  it('downloads spawn.modelRepository from s3:// before the process starts and passes its local path; a new version on reload starts a new process on it', async () => {
     const s3 = await new FakeS3().listen();
     try {
       s3.put('sm-bucket', 'jobs/1/output/model/config.pbtxt', 'name: "m"');
@@ -149,16 +149,28 @@ backends:
     url: "http://127.0.0.1:${port}"
     spawn:
       modelRepository: s3://sm-bucket/jobs/1/output/model
-      command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(generationServer)}, "${port}"]
+      stopGraceSeconds: 2
+      command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(generationServer)}, "{port}"]
       env: { GEN: "{modelRepository}" }
 models: { m: { targets: [ { backend: be } ] } }
 `, { env: { AWS_ACCESS_KEY_ID: 'AKIDFAKE', AWS_SECRET_ACCESS_KEY: 'fake-secret' } });
       running.push(gw);
-      const res = await fetch(`${gw.url}/predict`, { method: 'POST', body: '{"instances": [[1]]}', headers: { 'content-type': 'application/json' } });
-      assert.equal(res.status, 200);
-      const path = ((await res.json()) as { predictions: string[] }).predictions[0]!.replace(/^gen/, '');
+      const served = async (): Promise<string> => {
+        const res = await fetch(`${gw.url}/predict`, { method: 'POST', body: '{"instances": [[1]]}', headers: { 'content-type': 'application/json' } });
+        assert.equal(res.status, 200);
+        return ((await res.json()) as { predictions: string[] }).predictions[0]!.replace(/^gen/, '');
+      };
+      const path = await served();
       assert.ok(path.startsWith(join(work, 'spawn-cache')), path);
       assert.equal(readFileSync(join(path, 'config.pbtxt'), 'utf8'), 'name: "m"');
+      // The repository changes in the bucket: a reload starts a new process on the new copy.
+      s3.put('sm-bucket', 'jobs/1/output/model/config.pbtxt', 'name: "m2"');
+      const reload = await fetch(`${gw.adminUrl}/admin/reload`, { method: 'POST' });
+      assert.equal(reload.status, 200, await reload.clone().text());
+      await gw.waitForLog(/the model of backend \\"be\\" changed at its source/);
+      const after = await served();
+      assert.notEqual(after, path);
+      assert.equal(readFileSync(join(after, 'config.pbtxt'), 'utf8'), 'name: "m2"');
       await gw.stop();
     } finally {
       await s3.close();
