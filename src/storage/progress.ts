@@ -34,11 +34,22 @@ export function storageStatus(): FetchStatus[] {
 /** fetchInProgress is the readiness reason while an artifact is still arriving: "downloading model X (41 %)". */
 export function fetchInProgress(): string | undefined {
   for (const p of fetches.values()) {
-    const s = p.status();
-    if (s.phase === 'downloading') return `downloading model ${s.uri} for ${s.for} (${s.percent} %)`;
-    if (s.phase === 'waiting') return `waiting for ${s.holder ?? 'another process'} to download model ${s.uri} for ${s.for}`;
-    if (s.phase === 'listing' || s.phase === 'unpacking') return `${s.phase} model ${s.uri} for ${s.for}`;
+    const reason = arriving(p.status());
+    if (reason !== undefined) return reason;
   }
+  return undefined;
+}
+
+/** fetchReason says how far the fetch of one location got, while it runs (a backend's not-ready reason). */
+export function fetchReason(uri: string): string | undefined {
+  const p = fetches.get(uri);
+  return p === undefined ? undefined : arriving(p.status());
+}
+
+function arriving(s: FetchStatus): string | undefined {
+  if (s.phase === 'downloading') return `downloading model ${s.uri} for ${s.for} (${s.percent} %)`;
+  if (s.phase === 'waiting') return `waiting for ${s.holder ?? 'another process'} to download model ${s.uri} for ${s.for}`;
+  if (s.phase === 'listing' || s.phase === 'unpacking') return `${s.phase} model ${s.uri} for ${s.for}`;
   return undefined;
 }
 

@@ -14,6 +14,7 @@ import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } f
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../../types.ts';
 import { datatypeOf, specShape } from './ort-tensor.ts';
 import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
+import { fetchReason } from '../../storage/progress.ts';
 import { locationSchema } from '../../storage/uri.ts';
 import { findModels, singleModelName, type ModelFile } from './repository.ts';
 import { SessionPool, type SessionInfo } from './session-pool.ts';
@@ -123,7 +124,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
     const endpoint = (model: string, version?: string): ModelEndpoint => ({
       metadata: async () => metadataOf(lookup(model, version), model),
       health: async () => {
-        if (!started) return { ready: false, reason: failure ?? 'loading models' };
+        if (!started) return { ready: false, reason: failure ?? fetchReason(location) ?? 'loading models' };
         return find(model, version) === undefined ? { ready: false, reason: `no model "${model}"${version === undefined ? '' : ` version ${version}`}` } : { ready: true };
       },
       infer: async (req: InferRequest, ctx: CallContext): Promise<InferResponse> => {
@@ -162,7 +163,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
       name, type: 'onnx',
       start,
       model: endpoint,
-      health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? 'loading models' }),
+      health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? fetchReason(location) ?? 'loading models' }),
       // A reload rebuilds this backend when its remote artifact has a new generation/ETag.
       changed: async () => fetched !== undefined && fetched.version !== '' && await artifactVersion(location) !== fetched.version,
       close: async () => {
