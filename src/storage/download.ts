@@ -65,6 +65,7 @@ export async function downloadObject(source: Source, obj: RemoteObject, dest: st
         const i = next++;
         await options.slots.take();
         try {
+          if (signal.aborted) return; // another part failed while this one waited for a slot
           await fetchPart(source, obj, handle, i, partBytes, done, options, signal);
         } catch (err) {
           firstError ??= err;

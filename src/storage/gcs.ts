@@ -63,6 +63,7 @@ export function gcsSource(bucketName: string, path: string, uri: string, config:
       // warns on every download (googleapis/google-cloud-node#9185): raise its limit a little.
       stream.once('response', (res: { setMaxListeners?: (n: number) => void }) => res.setMaxListeners?.(16));
       const abort = (): void => { stream.destroy(new Error('aborted')); };
+      if (signal.aborted) abort();
       signal.addEventListener('abort', abort, { once: true });
       stream.once('close', () => signal.removeEventListener('abort', abort));
       return (async function* () {

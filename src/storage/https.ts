@@ -12,6 +12,7 @@ export function httpsSource(url: URL, uri: string): Source {
   const target = new URL(url);
   target.hash = '';
   const shown = target.toString();
+  let ifRange: string | undefined;
   return {
     async list(): Promise<Listing> {
       let res: Response;
@@ -24,19 +25,22 @@ export function httpsSource(url: URL, uri: string): Source {
       const size = Number(res.headers.get('content-length') ?? Number.NaN);
       if (!Number.isSafeInteger(size)) throw new StorageError(`reading ${shown} failed: its HEAD answer has no Content-Length`, false);
       const etag = res.headers.get('etag');
-      const version = etag ?? `${res.headers.get('last-modified') ?? ''}/${size}`;
+      const modified = res.headers.get('last-modified');
+      // If-Range takes a strong ETag or a date (a weak ETag never matches): without one, no ranges.
+      ifRange = etag !== null && !etag.startsWith('W/') ? etag : modified ?? undefined;
+      const version = etag ?? `${modified ?? ''}/${size}`;
       const name = decodeURIComponent(target.pathname.slice(target.pathname.lastIndexOf('/') + 1)) || 'download';
       const object: RemoteObject = {
         uri: shown, rel: name, size, version, checksums: sha256 === undefined ? {} : { sha256 },
-        ranged: res.headers.get('accept-ranges')?.toLowerCase() === 'bytes' && (etag !== null || res.headers.has('last-modified')),
+        ranged: res.headers.get('accept-ranges')?.toLowerCase() === 'bytes' && ifRange !== undefined,
       };
       return { objects: [object], single: true };
     },
     async read(obj, start, end, signal) {
       const headers: Record<string, string> = {};
-      if (obj.ranged) {
+      if (obj.ranged && ifRange !== undefined) {
         headers.range = `bytes=${start}-${end}`;
-        headers['if-range'] = obj.version.includes('/') ? obj.version.slice(0, obj.version.lastIndexOf('/')) : obj.version;
+        headers['if-range'] = ifRange;
       }
       let res: Response;
       try {
