@@ -65,6 +65,7 @@ models: { iris: { targets: [ { backend: local } ] } }
     });
     assert.equal(health.status, 503);
     assert.equal(JSON.parse(health.body).code, 'not_ready');
+    assert.equal((await fetch(`${first.url}/v2/health/live`)).status, 200, 'liveness passes while the model downloads');
     const s = await status(first);
     assert.equal(s.ready, false);
     const d = s.storage.downloads.find((x) => x.uri === 'gs://models/serving')!;
