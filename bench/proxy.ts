@@ -1,10 +1,16 @@
 // proxy.ts — issue 2's benchmark: the gateway against going direct to the same backend, and the
-// gateway's raw passthrough against nginx (one worker, upstream keepalive) on the same route.
+// gateway's raw passthrough against nginx (one worker, upstream keepalive) on the same route,
+// beside two Node columns: the bare Node proxy (support/bare-proxy.ts, the floor for a Node
+// gateway: JSON parsed and written both ways, or bytes relayed) and @fastify/http-proxy.
 // Each figure is a ratio taken in one run on this machine, measured with wrk (one thread,
 // BENCH_CONNECTIONS connections, default 32), which leaves the cores to the servers.
+// Tracing's cost: a second gateway, the same config, exporting every request's spans over
+// OTLP/HTTP to a receiver (test/support/fake-otlp.ts, decoding and discarding them), against the
+// first with tracing off.
 // Runnable alone: node bench/proxy.ts   (BENCH_SECONDS=5 BENCH_CONNECTIONS=1 to vary)
 
 import { freePort } from '../test/support/ports.ts';
+import { startFakeOtlp } from '../test/support/fake-otlp.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { startNginx, startNodeServer } from './support/processes.ts';
 import { cpuTicks } from './support/cpu.ts';
@@ -23,7 +29,10 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
   const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
   const nginxPort = await freePort();
   const nginx = await startNginx(nginxPort, backend.port);
-  const gw = await startGateway(`
+  const bare = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), 'json']);
+  const bareRaw = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), 'raw']);
+  const fastify = await startNodeServer(new URL('./support/fastify-proxy.ts', import.meta.url).href, [String(backend.port)]);
+  const config = `
 server: { logLevel: warn }
 frontends:
   vertex: { model: m, predictRoute: /predict, healthRoute: /health, rawPredictRoute: /raw/predict, rawBackend: raw }
@@ -32,14 +41,17 @@ backends:
   raw: { type: passthrough, url: "http://127.0.0.1:${backend.port}" }
 models:
   m: { targets: [ { backend: echo } ] }
-`);
+`;
+  const gw = await startGateway(config);
+  const otlp = await startFakeOtlp({ keep: false });
+  const traced = await startGateway(config, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '200' } });
   // ~200 bytes: 8 rows of 4 features, a typical small tabular request.
   const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
   const run = (url: string, seconds = durationS): Promise<LoadResult> => wrkLoad(url, { body, durationS: seconds, connections });
   // CPU µs per request of one process over a run: steadier than req/s on a VM whose cores are
   // stolen from minute to minute, and it says where the time goes (gateway vs backend).
   const gwPid = gw.process.pid!;
-  const measured = async (url: string, pid: number): Promise<LoadResult & { cpuUsPerRequest: number }> => {
+  const measured = async (url: string, pid = gwPid): Promise<LoadResult & { cpuUsPerRequest: number }> => {
     const before = cpuTicks([pid]);
     const r = await run(url);
     const us = ((cpuTicks([pid]) - before) * 10_000) / Math.max(1, r.rps * durationS);
@@ -48,23 +60,42 @@ models:
   try {
     await run(`${gw.url}/predict`, 1); // warm-up: JIT and pooled connections
     await run(`${gw.url}/raw/predict`, 1);
+    await run(`${traced.url}/predict`, 1);
     const direct = await measured(`http://127.0.0.1:${backend.port}/predict`, backend.pid);
     const gateway = await measured(`${gw.url}/predict`, gwPid);
     const passthrough = await measured(`${gw.url}/raw/predict`, gwPid);
+    const gatewayTraced = await measured(`${traced.url}/predict`, traced.process.pid!);
     const viaNginx = await run(`http://127.0.0.1:${nginx.port}/predict`);
+    await run(`http://127.0.0.1:${bare.port}/predict`, 1);
+    await run(`http://127.0.0.1:${fastify.port}/predict`, 1);
+    const bareJson = await measured(`http://127.0.0.1:${bare.port}/predict`, bare.pid);
+    const bareBytes = await measured(`http://127.0.0.1:${bareRaw.port}/predict`, bareRaw.pid);
+    const viaFastify = await measured(`http://127.0.0.1:${fastify.port}/predict`, fastify.pid);
     return {
       tool: `wrk -t1 -c${connections} -d${durationS}s`,
       bodyBytes: body.length,
-      direct, gateway, passthrough, nginx: viaNginx,
+      direct, gateway, passthrough, nginx: viaNginx, bareNodeProxy: bareJson, bareNodeProxyRaw: bareBytes, fastifyHttpProxy: viaFastify,
+      gatewayTraced, spansExported: otlp.received,
       ratios: {
         gatewayOverDirect: round(gateway.rps / direct.rps),
         passthroughOverNginx: round(passthrough.rps / viaNginx.rps),
         gatewayOverNginx: round(gateway.rps / viaNginx.rps),
+        gatewayOverBareNodeProxy: round(gateway.rps / bareJson.rps),
+        passthroughOverBareNodeProxyRaw: round(passthrough.rps / bareBytes.rps),
+        gatewayOverFastify: round(gateway.rps / viaFastify.rps),
+        tracedOverUntraced: round(gatewayTraced.rps / gateway.rps),
+        tracedCpuOverUntraced: round(gatewayTraced.cpuUsPerRequest / gateway.cpuUsPerRequest),
       },
-      note: 'cpuUsPerRequest: CPU of the backend process alone (direct) or of the gateway process alone (gateway, passthrough), per request answered.',
+      note: 'cpuUsPerRequest: CPU of the one process measured (backend for direct, gateway, bare proxy, fastify), per request answered. bareNodeProxy is the floor for a Node gateway (bench/support/bare-proxy.ts), not a product; fastifyHttpProxy relays bytes without parsing them. ' +
+        'gatewayTraced: tracing on, every request sampled, spans exported over OTLP/HTTP.',
     };
   } finally {
+    await bare.stop();
+    await bareRaw.stop();
+    await fastify.stop();
     await gw.stop();
+    await traced.stop();
+    await otlp.close();
     await nginx.stop();
     await backend.stop();
   }

@@ -5,6 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   proxy: async () => (await import('./proxy.ts')).runProxyBench(),
+  lowload: async () => (await import('./low-load.ts')).runLowLoadBench(),
+  config: async () => (await import('./config-build.ts')).runConfigBuildBench(),
   batching: async () => (await import('./batching.ts')).runBatchingBench(),
   onnx: async () => (await import('./onnx.ts')).runOnnxBench(),
   translation: async () => (await import('./translation.ts')).runTranslationBench(),
@@ -14,6 +16,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   transform: async () => (await import('./transform.ts')).runTransformBench(),
   streaming: async () => (await import('./streaming.ts')).runStreamingBench(),
   storage: async () => (await import('./storage.ts')).runStorageBench(),
+  grpc: async () => (await import('./grpc.ts')).runGrpcBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);

@@ -14,10 +14,14 @@ import { HealthPoller, pollHealth } from './gateway/health.ts';
 import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal } from './observe/metrics.ts';
 import type { Config } from './schema.ts';
+import type { GrpcConfig } from './frontends/grpc.ts';
+import type { AccessConfig } from './server/access.ts';
+import { GrpcListener } from './server/grpc.ts';
 import { createHttpServer } from './server/http.ts';
+import type { Listener } from './server/lifecycle.ts';
+import type { Router } from './server/router.ts';
 import { storageStatus } from './storage/progress.ts';
 import { configureStorage } from './storage/store.ts';
-import type { Router } from './server/router.ts';
 import type { Backend } from './types.ts';
 
 export interface GatewayOptions {
@@ -35,6 +39,7 @@ export class Gateway {
   #draining = false;
   #health: HealthPoller;
   #servers: Server[] = [];
+  #grpc: GrpcListener | undefined;
   #loadedAt = new Date().toISOString();
   #swapping: Promise<unknown> = Promise.resolve();
   /** The reload running now, and the one waiting for it (which later callers join). */
@@ -54,6 +59,8 @@ export class Gateway {
 
   get config(): Config { return this.#state.config; }
   get servers(): Server[] { return this.#servers; }
+  /** Every listener to drain on SIGTERM: the HTTP servers and, when configured, the gRPC one. */
+  get listeners(): Listener[] { return this.#grpc === undefined ? this.#servers : [...this.#servers, this.#grpc]; }
 
   /** start starts every backend (spawned processes, ONNX warm-up), then polls health. */
   async start(): Promise<void> {
@@ -64,7 +71,7 @@ export class Gateway {
   }
 
   /** listen opens the platform port and, when configured, the admin port. */
-  async listen(): Promise<{ port: number; adminPort: number }> {
+  async listen(): Promise<{ port: number; adminPort: number; grpcPort?: number }> {
     const s = this.#state.config.server;
     const make = (router: () => Router): Server => createHttpServer({
       maxBodyBytes: s.maxBodyBytes, maxJsonDepth: s.maxJsonDepth, maxHeaders: s.maxHeaders, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs,
@@ -80,8 +87,19 @@ export class Gateway {
       adminPort = await listenOn(admin, s.adminPort, s.adminHost);
       this.#servers.push(admin);
     }
-    this.#log.info({ port, adminPort, frontends: Object.keys(this.#state.config.frontends) }, 'listening');
-    return { port, adminPort };
+    const grpcBlock = (): GrpcBlock | undefined => this.#state.config.frontends.grpc as GrpcBlock | undefined;
+    const g = grpcBlock();
+    let grpcPort: number | undefined;
+    if (g !== undefined) {
+      // Opened once, like the HTTP port: a reload changes what it serves (models, auth), not where.
+      this.#grpc = new GrpcListener({
+        initial: g, host: g.host ?? s.host, maxBodyBytes: s.maxBodyBytes, maxConcurrentRequests: s.maxConcurrentRequests,
+        config: grpcBlock, deps: () => this.#state.frontendDeps, log: this.#log,
+      });
+      grpcPort = await this.#grpc.listen();
+    }
+    this.#log.info({ port, adminPort, ...(grpcPort === undefined ? {} : { grpcPort }), frontends: Object.keys(this.#state.config.frontends) }, 'listening');
+    return { port, adminPort, ...(grpcPort === undefined ? {} : { grpcPort }) };
   }
 
   /** ready says whether health routes answer 200. */
@@ -197,6 +215,7 @@ export class Gateway {
   /** close stops health polling and closes pipelines, backends and HTTP clients. */
   async close(): Promise<void> {
     this.#health.stop();
+    this.#grpc?.closeAllConnections();
     this.#closing.abort();
     await Promise.allSettled([...this.#retiring]);
     const s = this.#state;
@@ -239,6 +258,7 @@ export class Gateway {
 }
 
 type ReloadResult = { ok: boolean; error?: string };
+type GrpcBlock = GrpcConfig & AccessConfig;
 
 // freePort asks the kernel for a free port on `host` (listen on 0, read it, close it).
 function freePort(host: string): Promise<number> {

@@ -8,6 +8,8 @@ import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
 import { loadOffThread } from './gateway/config-worker.ts';
 import { createLogger, silentLogger } from './observe/log.ts';
+import { startPayloadLog, stopPayloadLog } from './observe/payload-log.ts';
+import { startTracing, stopTracing } from './observe/trace.ts';
 import { installSignalHandlers } from './server/lifecycle.ts';
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
@@ -89,17 +91,26 @@ async function serve(file: string): Promise<number> {
     log.flush();
     return 1;
   }
+  try {
+    // Before the first request: both are read at start only (a reload does not change them).
+    if (await startTracing(config.tracing)) log.info({ serviceName: process.env.OTEL_SERVICE_NAME ?? config.tracing.serviceName }, 'tracing on (OTLP/HTTP)');
+    await startPayloadLog(config.payloadLog, log);
+  } catch (err) {
+    log.fatal({ error: (err as Error).message }, `cannot start tracing or payload logging: ${(err as Error).message}`);
+    log.flush();
+    return 1;
+  }
   log.info({ config: file, version: config.version }, 'starting');
   // SIGHUP always reloads; file changes too when server.watchConfig is on (the directory is
   // watched, so a Kubernetes ConfigMap's symlink swap counts).
   const watcher = watchConfig({ file, reload: () => gateway.reload(), log, watchFile: config.server.watchConfig, sighup: true });
   installSignalHandlers({
-    get servers() { return gateway.servers; },
+    get servers() { return gateway.listeners; },
     drainSeconds: config.server.drainSeconds,
     drainDelaySeconds: config.server.drainDelaySeconds,
     log,
     startDraining: () => gateway.startDraining(),
-    closeBackends: async () => { watcher.close(); await gateway.close(); },
+    closeBackends: async () => { watcher.close(); await gateway.close(); await Promise.allSettled([stopPayloadLog(), stopTracing()]); },
     exit: (code) => { log.flush(); process.exitCode = code; setTimeout(() => process.exit(code), 50); },
   });
   try {
@@ -113,7 +124,7 @@ async function serve(file: string): Promise<number> {
     // The listeners opened before the start failed (a model that does not load): close them
     // and everything else, or the process would linger listening but never ready.
     watcher.close();
-    for (const server of gateway.servers) {
+    for (const server of gateway.listeners) {
       server.close();
       server.closeAllConnections();
     }

@@ -8,6 +8,8 @@ import { spawnSchema } from './backends/shared/spawn.ts';
 import { frontends } from './frontends/index.ts';
 import { combineModuleSchema, graphSchema, switchCaseSchema, wiredStepSchema } from './graph/schema.ts';
 import { modelSchema, targetSchema } from './schema.ts';
+import { payloadLogSchema } from './observe/payload-log.ts';
+import { tracingSchema } from './observe/trace.ts';
 import { serverSchema } from './server/options.ts';
 import { storageSchema } from './storage/schema.ts';
 import { modelStages, targetStages } from './stages.ts';
@@ -35,6 +37,8 @@ export function renderReference(): string {
     sections.push(`#### ${title}\n\n${json.description ?? ''}\n\n${table(json, skip)}`);
   };
   section('`server`', serverSchema);
+  section('`tracing`', tracingSchema);
+  section('`payloadLog`', payloadLogSchema);
   for (const [key, f] of Object.entries(frontends)) section(`\`frontends.${key}\``, f.schema);
   for (const [type, b] of Object.entries(backends)) section(`\`backends.NAME\` with \`type: ${type}\``, b.schema);
   section('`backends.NAME.outlierDetection` (http, triton, tfserving, torchserve with several urls)', outlierDetectionSchema);

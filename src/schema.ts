@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { backendSchemas } from './backends/index.ts';
 import { loadWith, parseWith } from './config/load.ts';
 import { namePattern } from './config/names.ts';
+import { payloadLogSchema } from './observe/payload-log.ts';
+import { tracingSchema } from './observe/trace.ts';
 import { frontendSchemas } from './frontends/index.ts';
 import { graphSchema, resolveGraphFiles } from './graph/schema.ts';
 import { graphIssues } from './graph/validate.ts';
@@ -77,6 +79,8 @@ export const configSchema = z.strictObject({
   backends: z.record(name, backendSchema).describe('Servers behind the gateway, by name.'),
   models: z.record(name, modelSchema).describe('Models the gateway serves, by name.'),
   storage: storageSchema.prefault({}),
+  tracing: tracingSchema.prefault({}),
+  payloadLog: payloadLogSchema.optional(),
 }).superRefine((config, ctx) => {
   for (const [modelName, model] of Object.entries(config.models)) {
     const at = (...path: Array<string | number>): Array<string | number> => ['models', modelName, ...path];
@@ -117,6 +121,10 @@ export const configSchema = z.strictObject({
     }
   }
   for (const issue of graphIssues(config.models)) ctx.addIssue({ code: 'custom', ...issue });
+  const grpcPort = (config.frontends.grpc as { port?: number } | undefined)?.port;
+  if (grpcPort !== undefined && grpcPort !== 0 && (grpcPort === config.server.port || grpcPort === config.server.adminPort)) {
+    ctx.addIssue({ code: 'custom', path: ['frontends', 'grpc', 'port'], message: `port ${grpcPort} is already the ${grpcPort === config.server.port ? 'server' : 'admin'} port; gRPC needs a port of its own` });
+  }
   for (const [fname, fe] of Object.entries(config.frontends)) {
     const model = (fe as { model?: string } | undefined)?.model;
     if (model !== undefined && !Object.hasOwn(config.models, model)) {

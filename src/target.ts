@@ -7,6 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { compose, type Composed } from './compose.ts';
+import { derive, spanned } from './observe/trace.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
 import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
 import type { ModelMetadata } from './tensors/tensor.ts';
@@ -56,7 +57,7 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
       model, target: label, backend: t.backend, log, endpoint, health: () => target.health,
       ...(config.metadata?.maxBatchSize === undefined ? {} : { maxBatchSize: config.metadata.maxBatchSize }),
     });
-    return { endpoint, built, infer: built.stage(endpoint.infer) };
+    return { endpoint, built, infer: built.stage(attempt(endpoint.infer, label, t.backend)) };
   };
   const own = build(t.version, name);
   // Calls for versions no target pins carry one name: metric labels come from the config only.
@@ -87,6 +88,21 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
     origin: { backend, settings },
   };
   return target;
+}
+
+/**
+ * attempt is the bottom of a target's path: when the call is traced, each backend call (each
+ * retry too) is a client span, and the traceparent the backend gets names it; else the call as is.
+ */
+export function attempt(infer: Infer, target: string, backend: string): Infer {
+  return (req, ctx) => {
+    const parent = ctx.trace;
+    if (parent === undefined) return infer(req, ctx);
+    const span = parent.child('backend call', 'client', {
+      'infergate.target': target, 'infergate.backend': backend, 'http.request.resend_count': ctx.retry ?? 0,
+    });
+    return spanned(span, infer(req, derive(ctx, { trace: span, forward: { ...ctx.forward, ...span.headers() } })));
+  };
 }
 
 // The config keys a list of stages reads, found once per list (a config may hold 20,000 targets).

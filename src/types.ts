@@ -1,9 +1,10 @@
 // types.ts — the contracts every folder codes against. Implementations live elsewhere; this
-// file imports only the canonical tensors and the logger type.
+// file imports only the canonical tensors, the logger type and the span handle type.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ZodRawShape, ZodType } from 'zod';
+import type { TraceSpan } from './observe/trace.ts';
 import type { InferRequest, InferResponse, ModelMetadata } from './tensors/tensor.ts';
 
 /**
@@ -37,6 +38,13 @@ export interface CallContext {
    * callModel: a backend reads no more of a server's answer than this (413 response_too_large).
    */
   maxResponseBytes?: number;
+  /**
+   * The span the path's own spans go under, only when tracing is on (src/observe/trace.ts): the
+   * request's, a batch's for the call that batch makes, an attempt's below the retry stage.
+   */
+  trace?: TraceSpan;
+  /** Which retry this call is, set by the retry stage when tracing is on (absent: the first attempt). */
+  retry?: number;
 }
 
 /** Infer is one step of the path: a request in, a response or a GatewayError out. */
@@ -192,8 +200,11 @@ export interface ModelHandle {
    * transform reads any body, or every target's backend takes raw bodies.
    */
   takesPayload?: boolean;
-  /** The API every target's server speaks, when it is one a frontend translates to (KServe generate → OpenAI). */
-  speaks?: 'openai';
+  /**
+   * The API every target's server speaks, when a frontend has a use for it: KServe generate is
+   * translated to OpenAI completions, or passed through to Triton's own generate extension.
+   */
+  speaks?: 'openai' | 'triton';
 }
 
 /** ModelLookup resolves a model name and optional version to its handle. */

@@ -1,6 +1,7 @@
 // triton.ts — NVIDIA Triton Inference Server over KServe v2 HTTP: JSON or the binary tensor
 // extension, metadata from /v2/models/{m} and max_batch_size from /v2/models/{m}/config.
-// A v2 request the client sent as is (req.raw) goes out without re-encoding its tensors.
+// A v2 request the client sent as is (req.raw) goes out without re-encoding its tensors. The
+// generate extension (KServe generate, generate_stream) is passed through: Triton has it.
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
 
@@ -9,23 +10,31 @@ import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
 import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
-import { size } from '../config/units.ts';
+import { duration, size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
+import { TritonGrpc } from './triton-grpc.ts';
 import { headerOf, oneOfUrl, retryAfterOf, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
 import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { generate } from './triton-generate.ts';
 
 const tritonSchema = z.strictObject({
   type: z.literal('triton'),
   ...serverFields,
+  protocol: z.enum(['http', 'grpc']).default('http').describe(
+    'How to call Triton: "http" (KServe v2 REST, port 8000) or "grpc" (GRPCInferenceService, port 8001: url http://HOST:8001, https:// for TLS; ' +
+    'tensors go as raw contents, binary and binaryOutputBytes do not apply; one url, not urls).'),
   binary: z.boolean().default(true).describe('Send tensors with the binary tensor extension and ask for binary outputs (true), or plain v2 JSON (false).'),
   binaryOutputBytes: size.prefault('1kb').describe('With binary on, outputs expected smaller than this (from the metadata shape and the batch) come back as JSON; 0 = every output binary.'),
   metadata: metadataOverrideSchema.optional(),
+  streamIdleTimeoutMs: duration.prefault('60s').describe('generate_stream: longest gap between two events from Triton; past it the stream ends with an error event.'),
   spawn: spawnSchema.optional(),
-}).superRefine(oneOfUrl).describe('NVIDIA Triton Inference Server (KServe v2 HTTP, binary tensor extension).');
+}).superRefine(oneOfUrl).superRefine((c, ctx) => {
+  if (c.protocol === 'grpc' && c.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'protocol grpc takes one url (one HTTP/2 channel)' });
+}).describe('NVIDIA Triton Inference Server (KServe v2 HTTP with the binary tensor extension, or gRPC).');
 
 type TritonConfig = z.infer<typeof tritonSchema>;
 
@@ -36,8 +45,13 @@ export const triton: BackendFactory<TritonConfig> = {
   create(name, config, deps): Backend {
     const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
-    const serverHealth = (signal?: AbortSignal): Promise<Health> =>
-      link.probe('/v2/health/ready', (a) => a.status === 200 ? undefined : `/v2/health/ready answered ${a.status}`, signal);
+    const grpc = config.protocol === 'grpc'
+      ? new TritonGrpc(name, { url: config.url!, maxResponseBytes: config.maxResponseBytes, connectTimeoutMs: config.connectTimeoutMs })
+      : undefined;
+    const serverHealth = (signal?: AbortSignal): Promise<Health> => grpc !== undefined
+      ? grpc.serverReady(signal).then((ready) => (ready ? { ready } : { ready, reason: `${where}: ServerReady answered false` }),
+        (err: unknown) => ({ ready: false, reason: (err as Error).message }))
+      : link.probe('/v2/health/ready', (a) => a.status === 200 ? undefined : `/v2/health/ready answered ${a.status}`, signal);
     const supervisor = config.spawn === undefined ? undefined : new ProcessSupervisor(name, config.spawn, serverHealth, deps.log);
     const health = (signal?: AbortSignal): Promise<Health> => supervisor?.health(signal) ?? serverHealth(signal);
     const table = new ModelTable(name, deps.log);
@@ -50,30 +64,51 @@ export const triton: BackendFactory<TritonConfig> = {
       },
       model: (model, version) => table.endpoint(model, version, () => {
         const base = `/v2/models/${encodeURIComponent(model)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
-        const cache = new MetadataCache((signal) => loadMetadata(link, base, where, signal), config.metadata?.[model]);
-        return { cache, endpoint: modelEndpoint(link, base, where, cache, config.binary, config.binaryOutputBytes, health) };
+        const load = grpc === undefined ? (signal: AbortSignal) => loadMetadata(link, base, where, signal) : (signal: AbortSignal) => grpc.metadata(model, version, signal);
+        const cache = new MetadataCache(load, config.metadata?.[model]);
+        const call: TensorCall = grpc === undefined
+          ? httpCall(link, base, where, config.binary, binaryChoice(cache, config.binaryOutputBytes))
+          : {
+            infer: (req, ctx) => grpc.infer(model, version, req, ctx),
+            unready: async (signal) => ((await grpc.modelReady(model, version, signal)) ? undefined : `ModelReady answered false for "${model}"`),
+          };
+        const endpoint = modelEndpoint(call, where, cache, health);
+        const tensors = endpoint.infer;
+        // The generate extension is HTTP only: a gRPC Triton backend refuses it by name.
+        endpoint.infer = (req, ctx) => req.payload === undefined || req.inputs !== undefined || req.instances !== undefined ? tensors(req, ctx)
+          : grpc === undefined ? generate(link, base, where, req.payload, ctx, { backend: name, target: ctx.target ?? '' }, config.streamIdleTimeoutMs, (a) => tritonError(a, where))
+            : Promise.reject(new GatewayError('bad_request', `${where} speaks gRPC (protocol: grpc); Triton's generate extension is HTTP only`));
+        return { cache, endpoint };
       }),
       forget: (model, version) => table.forget(model, version),
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
       changed: async () => (await supervisor?.changed()) === true,
-      close: async () => { await supervisor?.stop(); },
+      close: async () => {
+        grpc?.close();
+        await supervisor?.stop();
+      },
     };
   },
 };
 
-function modelEndpoint(link: ServerLink, base: string, where: string, cache: MetadataCache, binary: boolean, binaryOutputBytes: number,
-  serverHealth: (signal?: AbortSignal) => Promise<Health>): ModelEndpoint {
-  const binaryOutputs = binaryChoice(cache, binaryOutputBytes);
+// TensorCall is what differs between the protocols: a tensor request sent, a model's readiness asked.
+interface TensorCall {
+  infer(req: InferRequest, ctx: CallContext): Promise<InferResponse>;
+  /** Resolves with why the model is not ready, or undefined when it is. */
+  unready(signal?: AbortSignal): Promise<string | undefined>;
+}
+
+function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, serverHealth: (signal?: AbortSignal) => Promise<Health>): ModelEndpoint {
   return {
     metadata: (signal) => cache.get(signal),
     async health(signal) {
       const server = await serverHealth(signal);
       if (!server.ready) return server;
       try {
-        const answer = await link.send({ method: 'GET', path: `${base}/ready`, ...(signal === undefined ? {} : { signal }) });
-        if (answer.status !== 200) return { ready: false, reason: `${where}: ${base}/ready answered ${answer.status}` };
+        const reason = await call.unready(signal);
+        if (reason !== undefined) return { ready: false, reason: `${where}: ${reason}` };
         await cache.get(signal);
         return { ready: true };
       } catch (err) {
@@ -91,13 +126,7 @@ function modelEndpoint(link: ServerLink, base: string, where: string, cache: Met
         tensorReq = { inputs: rowsToModelInputs(rows, meta, where), ...(req.id === undefined ? {} : { id: req.id }) };
       }
       if (tensorReq.inputs === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
-      const timeout = timeoutMicros(ctx);
-      const { body, headers } = rows === undefined && req.raw !== undefined
-        ? forwardRaw(req, timeout) ?? encode(tensorReq, binary, timeout, binaryOutputs)
-        : encode(tensorReq, binary, timeout, binaryOutputs);
-      const answer = await link.send({ method: 'POST', path: `${base}/infer`, body, headers, ctx });
-      if (answer.status !== 200) throw tritonError(answer, where);
-      const res = decodeAnswer(answer, where);
+      const res = await call.infer(rows === undefined ? req : tensorReq, ctx);
       if (req.id !== undefined) res.id = req.id;
       if (rows === undefined) return res;
       // A model without a batch dimension answered for its one instance: give it dim 0 back.
@@ -123,6 +152,24 @@ function rowsToModelInputs(rows: unknown[], meta: ModelMetadata, where: string):
   }
   const withBatch = meta.inputs.map((s) => ({ ...s, shape: [-1, ...s.shape] }));
   return rowsToTensors(rows, withBatch, 'instances').map((t) => ({ ...t, shape: t.shape.slice(1) }));
+}
+
+// httpCall is the v2 REST form of a model's calls: the client's own v2 body forwarded when it
+// can be (req.raw), else JSON or the binary extension.
+function httpCall(link: ServerLink, base: string, where: string, binary: boolean, binaryOutputs: BinaryChoice): TensorCall {
+  return {
+    async infer(req, ctx) {
+      const timeout = timeoutMicros(ctx);
+      const { body, headers } = req.raw !== undefined ? forwardRaw(req, timeout) ?? encode(req, binary, timeout, binaryOutputs) : encode(req, binary, timeout, binaryOutputs);
+      const answer = await link.send({ method: 'POST', path: `${base}/infer`, body, headers, ctx });
+      if (answer.status !== 200) throw tritonError(answer, where);
+      return decodeAnswer(answer, where);
+    },
+    async unready(signal) {
+      const answer = await link.send({ method: 'GET', path: `${base}/ready`, ...(signal === undefined ? {} : { signal }) });
+      return answer.status === 200 ? undefined : `${base}/ready answered ${answer.status}`;
+    },
+  };
 }
 
 async function loadMetadata(link: ServerLink, base: string, where: string, signal: AbortSignal): Promise<ModelMetadata> {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { GatewayError, restate, toGatewayError } from '../errors.ts';
 import { batchCostModel, batchRows, queueDelay } from '../observe/metrics.ts';
+import { spanned, type TraceSpan } from '../observe/trace.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, Infer } from '../types.ts';
 import type { CostModel } from './cost-model.ts';
@@ -96,7 +97,17 @@ export class Dispatcher {
       this.#queue.takeRows(m, n);
       rows += n;
     }
-    return parts.length === 0 ? undefined : new Batch(parts, rows);
+    if (parts.length === 0) return undefined;
+    for (const p of parts) {
+      const wait = p.member.wait;
+      if (wait === undefined) continue;
+      // Its wait ends with the first batch that takes its rows; the size is the batch's.
+      wait.set('infergate.batch.rows', rows);
+      wait.set('infergate.batch.requests', parts.length);
+      wait.end();
+      p.member.wait = undefined;
+    }
+    return new Batch(parts, rows);
   }
 
   /** send makes the batch one call of next; its members are answered when it settles. */
@@ -109,9 +120,11 @@ export class Dispatcher {
     const first = batch.parts[0]!.member;
     let deadline = first.ctx.deadline;
     for (const p of batch.parts) deadline = Math.max(deadline, p.member.ctx.deadline);
+    // Traced: the call is a "batch" span under the first member's request, linked to the others'.
+    const trace = first.ctx.trace === undefined ? undefined : batchSpan(first.ctx.trace, batch);
     const ctx: CallContext = {
       requestId: first.ctx.requestId, signal: batch.controller.signal, deadline, forward: first.ctx.forward,
-      headers: first.ctx.headers, log: this.#log, model: first.ctx.model, target: first.ctx.target,
+      headers: first.ctx.headers, log: this.#log, model: first.ctx.model, target: first.ctx.target, trace,
     };
     const start = performance.now();
     let call: Promise<InferResponse>;
@@ -120,6 +133,7 @@ export class Dispatcher {
     } catch (err) {
       call = Promise.reject(err);
     }
+    if (trace !== undefined) call = spanned(trace, call);
     // The slot is free as soon as the backend answers: the next batch goes out first, then the
     // callers are answered, so the backend does not idle while 32 replies are written. What
     // arrives meanwhile goes at the end of this turn.
@@ -181,6 +195,13 @@ export class Dispatcher {
       this.#queue.reject(p.member, e);
     }
   }
+}
+
+// batchSpan starts the span of a batch's backend call.
+function batchSpan(parent: TraceSpan, batch: Batch): TraceSpan {
+  const links: TraceSpan[] = [];
+  for (const p of batch.parts.slice(1)) if (p.member.ctx.trace !== undefined && p.member.ctx.trace !== parent) links.push(p.member.ctx.trace);
+  return parent.child('batch', 'internal', { 'infergate.batch.rows': batch.rows, 'infergate.batch.requests': batch.parts.length }, links);
 }
 
 // Whether the part is its member's whole request.

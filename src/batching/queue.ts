@@ -4,6 +4,7 @@
 
 import { abortReason, GatewayError } from '../errors.ts';
 import { queueRows } from '../observe/metrics.ts';
+import type { TraceSpan } from '../observe/trace.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext } from '../types.ts';
 
@@ -20,6 +21,8 @@ export interface Member {
   rows: number;
   queue: KeyQueue;
   enqueuedAt: number;
+  /** The member's "batch wait" span while it waits, when the call is traced (the dispatcher ends it). */
+  wait: TraceSpan | undefined;
   /** Rows already handed to batches; rows - taken still wait in the queue. */
   taken: number;
   /** Answers per piece (row range), in row order; undefined until answered. */
@@ -68,7 +71,7 @@ export class RowQueue {
     const q = queue;
     return new Promise<InferResponse>((resolve, reject) => {
       const member: Member = {
-        req, ctx, rows, queue: q, enqueuedAt: now, taken: 0, pieces: [], pending: 0, batches: new Set(), settled: false,
+        req, ctx, rows, queue: q, enqueuedAt: now, wait: ctx.trace?.child('batch wait'), taken: 0, pieces: [], pending: 0, batches: new Set(), settled: false,
         onAbort: () => this.reject(member, abortReason(ctx.signal, 'the request waiting for a batch')),
         settle: (err, res) => (err === undefined ? resolve(res!) : reject(err)),
       };
@@ -146,6 +149,7 @@ export class RowQueue {
     }
     for (const b of m.batches) b.leave(err);
     m.batches.clear();
+    m.wait?.end(err);
     m.settle(err, res);
   }
 

@@ -7,7 +7,7 @@ import { stringifyJson } from '../codecs/json.ts';
 import { encodeBinaryResponse, wantsBinaryOutputs } from '../codecs/v2-binary.ts';
 import { stringifyInferResponse } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
-import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
+import type { InferRequest, InferResponse, Tensor } from '../tensors/tensor.ts';
 import type { HttpReply, ModelHandle } from '../types.ts';
 import type { PredictBody } from './body.ts';
 
@@ -51,18 +51,7 @@ export function predictReply(body: PredictBody, response: InferResponse, handle:
 export function tensorReply(body: PredictBody, response: InferResponse, handle: ModelHandle, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
   if (response.answer !== undefined) return answerReply(response.answer, limit, headers);
   const { request } = body;
-  const all = response.outputs;
-  if (all === undefined) throw new GatewayError('backend_bad_reply', 'the backend answered with predictions where v2 output tensors were expected');
-  let outputs = all;
-  if (request.outputs !== undefined && request.outputs.length > 0) {
-    outputs = request.outputs.map((o) => {
-      const t = all.find((x) => x.name === o.name);
-      if (t === undefined) {
-        throw new GatewayError('bad_request', `model "${handle.name}" has no output "${o.name}"; its outputs: ${all.map((x) => `"${x.name}"`).join(', ')}`);
-      }
-      return t;
-    });
-  }
+  const outputs = selectOutputs(request, response, handle);
   const answer: InferResponse = { modelName: handle.name, outputs };
   const version = handle.version ?? response.modelVersion;
   if (version !== undefined) answer.modelVersion = version;
@@ -78,6 +67,23 @@ export function tensorReply(body: PredictBody, response: InferResponse, handle: 
     out['inference-header-content-length'] = String(headerLength);
   } else out['content-type'] = body.framing.contentType(headerLength);
   return { status: 200, headers: out, body: bytes };
+}
+
+/**
+ * selectOutputs gives the outputs a v2 request asked for, in the order asked (all when it named
+ * none): an output the model does not make is a 400 naming those it does.
+ */
+export function selectOutputs(request: InferRequest, response: InferResponse, handle: ModelHandle): Tensor[] {
+  const all = response.outputs;
+  if (all === undefined) throw new GatewayError('backend_bad_reply', 'the backend answered with predictions where v2 output tensors were expected');
+  if (request.outputs === undefined || request.outputs.length === 0) return all;
+  return request.outputs.map((o) => {
+    const t = all.find((x) => x.name === o.name);
+    if (t === undefined) {
+      throw new GatewayError('bad_request', `model "${handle.name}" has no output "${o.name}"; its outputs: ${all.map((x) => `"${x.name}"`).join(', ')}`);
+    }
+    return t;
+  });
 }
 
 /** answerReply writes a transform's own answer: JSON as it is, or bytes with their content type. */

@@ -1,7 +1,9 @@
 // kserve-generate.ts — the KServe v2 / Triton generate extension: POST
 // /v2/models/{m}[/versions/{v}]/generate answers {"model_name", "model_version", "text_output"};
 // /generate_stream answers the same objects as server-sent events, one per chunk. It is
-// translated to an OpenAI completion for a model whose servers speak OpenAI (type: openai).
+// translated to an OpenAI completion for a model whose servers speak OpenAI (type: openai), and
+// passed through unchanged to a model on Triton, which has the extension itself (TensorRT-LLM,
+// vLLM backend).
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_generate.md
 
 import { pipeline, Transform } from 'node:stream';
@@ -24,8 +26,9 @@ export function generateRoutes(deps: FrontendDeps, limit: ReplyLimit): Route[] {
         method: 'POST', path: `${base}/${stream ? 'generate_stream' : 'generate'}`, frontend: 'kserve',
         async handle(req: HttpRequest) {
           const handle = lookupModel(deps, req.params.model!, req.params.version);
+          if (handle.speaks === 'triton') return passThrough(req, handle, stream, limit);
           if (handle.speaks !== 'openai') {
-            throw new GatewayError('bad_request', `model "${handle.name}" is not served by an OpenAI-compatible backend (type: openai), which generate is translated to`);
+            throw new GatewayError('bad_request', `model "${handle.name}" is served by neither an OpenAI-compatible backend (type: openai), which generate is translated to, nor Triton (type: triton), which has it`);
           }
           const body = completionOf(parseJson(await req.body(), { maxDepth: req.maxJsonDepth }), stream);
           const { response, headers } = await callModel(req, handle, { payload: { contentType: 'application/json', body: Buffer.from(stringifyJson(body)), path: '/v1/completions' } }, limit);
@@ -43,10 +46,26 @@ export function generateRoutes(deps: FrontendDeps, limit: ReplyLimit): Route[] {
   return routes;
 }
 
+// passThrough hands the generate request to Triton as it came, and its answer back as it came:
+// streamed events as they arrive, or the one JSON object.
+async function passThrough(req: HttpRequest, handle: ModelHandle, stream: boolean, limit: ReplyLimit) {
+  const body = await req.body();
+  generateRequestOf(parseJson(body, { maxDepth: req.maxJsonDepth }));
+  const { response, headers } = await callModel(req, handle, { payload: { contentType: 'application/json', body, path: stream ? 'generate_stream' : 'generate' } }, limit);
+  const answer = response.answer;
+  if (answer === undefined || answer.kind === 'json') throw new GatewayError('backend_bad_reply', `model "${handle.name}" answered without a generate response`);
+  return answerReply(answer, limit, headers);
+}
+
+// generateRequestOf checks that a $generate_request is an object; its fields are the server's.
+function generateRequestOf(doc: unknown): Record<string, unknown> {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('bad_request', `the request body is ${describeValue(doc)}; expected {"text_input": "...", "parameters": {...}}`);
+  return doc as Record<string, unknown>;
+}
+
 // completionOf reads a $generate_request into an OpenAI completion request.
 function completionOf(doc: unknown, stream: boolean): Record<string, unknown> {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayError('bad_request', `the request body is ${describeValue(doc)}; expected {"text_input": "...", "parameters": {...}}`);
-  const { text_input: text, parameters, ...rest } = doc as Record<string, unknown>;
+  const { text_input: text, parameters, ...rest } = generateRequestOf(doc);
   if (typeof text !== 'string') throw new GatewayError('bad_request', `"text_input" must be a string, got ${describeValue(text)}`);
   if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters))) {
     throw new GatewayError('bad_request', `"parameters" must be an object, got ${describeValue(parameters)}`);

@@ -1,6 +1,8 @@
 // oci.ts — the OCI Data Science BYOC contract: POST /predict and GET /health (or the paths
 // OCI puts in MODEL_DEPLOY_PREDICT_ENDPOINT / MODEL_DEPLOY_HEALTH_ENDPOINT). As in OCI's Triton
-// mode, the `model_name` and `model_version` request headers pick the model and version.
+// mode, the `model_name` and `model_version` request headers pick the model and version. An
+// answer the backend streams is streamed through (OCI's predictWithResponseStream, with
+// MODEL_DEPLOY_ENABLE_STREAMING=true, relays it chunk by chunk and refuses an answer that is not).
 // https://docs.oracle.com/iaas/data-science/using/mod-dep-byoc.htm
 
 import { z } from 'zod';
@@ -16,6 +18,8 @@ const ociSchema = z.strictObject({
   model: z.string().describe('Gateway model used when the request has no model_name header.'),
   predictRoute: routePath.default('/predict').describe(
     'POST path for predictions; config/oci.yaml writes "${MODEL_DEPLOY_PREDICT_ENDPOINT:-/predict}".'),
+  streamRoute: z.union([routePath, z.literal('')]).default('/predictWithResponseStream').describe(
+    'POST path served exactly like predictRoute (a streamed answer streams on both), for callers that use the streaming API\'s name; "" turns it off.'),
   healthRoute: routePath.default('/health').describe(
     'GET path for health (200 only when ready); config/oci.yaml writes "${MODEL_DEPLOY_HEALTH_ENDPOINT:-/health}".'),
   maxResponseBytes: size.prefault('10mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut (OCI allows 10 MB).'),
@@ -29,10 +33,11 @@ export const oci: FrontendFactory<OciConfig> = {
   schema: ociSchema,
   routes(config, deps) {
     const limit = { frontend: 'oci', maxResponseBytes: config.maxResponseBytes };
+    const paths = [config.predictRoute, ...(config.streamRoute === '' || config.streamRoute === config.predictRoute ? [] : [config.streamRoute])];
     return [
-      {
-        method: 'POST',
-        path: config.predictRoute,
+      ...paths.map((path) => ({
+        method: 'POST' as const,
+        path,
         frontend: 'oci',
         async handle(req: HttpRequest) {
           const named = header(req, 'model_name');
@@ -43,7 +48,7 @@ export const oci: FrontendFactory<OciConfig> = {
           const { response, headers } = await callModel(req, handle, body.request, limit);
           return predictReply(body, response, handle, limit, headers);
         },
-      },
+      })),
       { method: 'GET', path: config.healthRoute, frontend: 'oci', handle: async () => readinessReply(deps, { ready: true }) },
     ];
   },

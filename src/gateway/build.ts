@@ -28,6 +28,8 @@ export interface State {
   pipelines: Map<string, ModelPipeline>;
   router: Router;
   adminRouter: Router;
+  /** What the frontends reach models through (the gRPC listener reads it per call). */
+  frontendDeps: FrontendDeps;
 }
 
 /** StateHooks are what the routes need of the running gateway. */
@@ -111,7 +113,7 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   }
   const admin = adminRoutes({ status: hooks.status, reload: hooks.reload, token: config.server.adminToken });
   return {
-    config, backends, pipelines,
+    config, backends, pipelines, frontendDeps: deps,
     adminRouter: new Router(admin),
     router: new Router(config.server.adminPort === 'same' ? [...routes, ...admin] : routes),
   };
@@ -146,6 +148,14 @@ function backendsOf(model: ModelConfig): string[] {
   return [...model.targets.map((t) => t.backend), ...(shadow === undefined ? [] : [shadow.backend])];
 }
 
+// speaksOf names the API all of a model's targets speak, when it is one a frontend uses.
+function speaksOf(config: Config, targets: ReadonlyArray<{ backend: string }> | undefined): { speaks?: 'openai' | 'triton' } {
+  if (targets === undefined || targets.length === 0) return {};
+  const types = new Set(targets.map((t) => config.backends[t.backend]?.type));
+  const only = types.size === 1 ? [...types][0] : undefined;
+  return only === 'openai' || only === 'triton' ? { speaks: only } : {};
+}
+
 // handleFor gives a frontend the model (and version) it names: a version is served when a
 // target pins it or a target is open to any version; anything else is unknown (404).
 function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>, name: string, version?: string): ModelHandle | undefined {
@@ -162,7 +172,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
   const transform = {
     ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),
     ...(payload ? { takesPayload: true } : {}),
-    ...(model.targets !== undefined && model.targets.length > 0 && model.targets.every((t) => config.backends[t.backend]?.type === 'openai') ? { speaks: 'openai' as const } : {}),
+    ...speaksOf(config, model.targets),
   };
   const graph = pipeline.graph;
   if (graph !== undefined) {

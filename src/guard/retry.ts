@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { duration } from '../config/units.ts';
 import { isRetryable, toGatewayError } from '../errors.ts';
 import { retriesTotal } from '../observe/metrics.ts';
+import { derive } from '../observe/trace.ts';
 import type { Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 import { remainingMs, sleepWithin } from './deadline.ts';
 
@@ -95,7 +96,8 @@ export function createRetry(config: RetryConfig, opts: { target: string; log: Lo
     budget.call();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await next(req, ctx);
+        // A traced call tells its attempt span which retry it is.
+        return await next(req, attempt === 1 || ctx.trace === undefined ? ctx : derive(ctx, { retry: attempt - 1 }));
       } catch (err) {
         const e = toGatewayError(err);
         if (attempt > config.attempts || !isRetryable(e) || ctx.signal.aborted) throw e;

@@ -6,10 +6,17 @@ const severity: Record<string, string> = {
   trace: 'DEBUG', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'CRITICAL',
 };
 
+/** redactedHeaders are the request headers whose values never reach a log line or a payload log event. */
+export const redactedHeaders = ['authorization', 'x-api-key', 'proxy-authorization', 'cookie'] as const;
+
+/** isRedactedHeader says whether a header's value is kept out of logs (name in any case). */
+export function isRedactedHeader(name: string): boolean {
+  return (redactedHeaders as readonly string[]).includes(name.toLowerCase());
+}
+
 /** redactPaths lists the fields that never reach a log line. */
 export const redactPaths = [
-  'req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["proxy-authorization"]',
-  'req.headers.cookie', 'headers.authorization', 'headers["x-api-key"]', 'headers.cookie',
+  ...redactedHeaders.flatMap((h) => (/^[a-z]+$/.test(h) ? [`req.headers.${h}`, `headers.${h}`] : [`req.headers["${h}"]`, `headers["${h}"]`])),
   'authorization', 'apiKey', 'token', 'adminToken',
 ];
 

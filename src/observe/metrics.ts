@@ -220,3 +220,16 @@ export const graphStepDuration = new Histogram({
   buckets: latencyBuckets,
   registers: [registry],
 });
+
+export const payloadEvents = new Counter({
+  name: 'infergate_payload_events_total',
+  help: 'Payload log events (CloudEvents of request and response bodies), by sink (http, file) and outcome (sent; failed: the sink refused, errored or timed out; dropped: the queue was full).',
+  labelNames: ['sink', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const payloadQueue = new Gauge({
+  name: 'infergate_payload_queue_events',
+  help: 'Payload log events waiting to be written to the sink.',
+  registers: [registry],
+});

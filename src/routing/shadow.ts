@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { shadowAgreement, shadowLatencyDiff, shadowMaxAbsDiff, shadowRequests } from '../observe/metrics.ts';
+import { spanned } from '../observe/trace.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, Infer, ModelStageDeps, Stage, StagePlugin } from '../types.ts';
 import { comparePredictions } from './compare.ts';
@@ -101,13 +102,16 @@ export function createShadow(config: ShadowConfig, shadow: Infer, opts: ShadowOp
     const timer = setTimeout(() => controller.abort(new GatewayError('deadline_exceeded', `shadow call for ${model} took over ${timeoutMs} ms`)), timeoutMs);
     const stop = (): void => controller.abort(new GatewayError('draining', 'the shadow was closed'));
     closer.signal.addEventListener('abort', stop, { once: true });
+    // Traced: the copy is a client span of the request's trace (after the request's own span ended).
+    const span = parent.trace?.child('shadow call', 'client', { 'infergate.shadow.backend': config.backend });
     const ctx: CallContext = {
       requestId: parent.requestId, signal: controller.signal, deadline: performance.now() + timeoutMs,
-      forward: { ...parent.forward }, headers: parent.headers, log: parent.log, model: parent.model,
+      forward: span === undefined ? { ...parent.forward } : { ...parent.forward, ...span.headers() }, headers: parent.headers, log: parent.log, model: parent.model,
+      trace: span,
     };
     const started = performance.now();
     try {
-      const answer = await shadow(req, ctx);
+      const answer = await (span === undefined ? shadow(req, ctx) : spanned(span, shadow(req, ctx)));
       record(primary, answer, performance.now() - started - primaryMs);
     } catch (err) {
       const e = toGatewayError(err, 'shadow');

@@ -3,15 +3,17 @@
 // router. Every accepted request ends with a definite answer. Requests on one connection are
 // served one at a time (connection.ts).
 
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
+import { payloadLog } from '../observe/payload-log.ts';
+import { spanned, tracing, type TraceSpan } from '../observe/trace.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
 import { framingProblem, inTurn, settleBody } from './connection.ts';
 import { bodyRefusal, readBody } from './body.ts';
 import { serveRaw } from './raw-limits.ts';
+import { forwardHeaders, requestIdOf } from './request-id.ts';
 import { rawErrorResponse, writeError, writeReply } from './reply.ts';
 import type { RouteMatch, Router } from './router.ts';
 
@@ -33,8 +35,6 @@ export interface HttpServerOptions {
   /** Requests served at once; beyond it → 429 before the body is read, so memory stays bounded. */
   maxConcurrentRequests: number;
 }
-
-const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** createHttpServer makes the platform listener (not yet listening). */
 export function createHttpServer(options: HttpServerOptions): Server {
@@ -105,9 +105,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }, expectsContinue: boolean): Promise<void> {
   const started = performance.now();
-  const header = req.headers['x-request-id'];
-  const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+  const requestId = requestIdOf(req.headers);
   res.setHeader('x-request-id', requestId);
+  // OCI's clients read their own id back from opc-request-id.
+  if (req.headers['opc-request-id'] !== undefined) res.setHeader('opc-request-id', requestId);
   if (options.draining()) res.setHeader('connection', 'close');
   // The request's child logger is made on first use: most requests log nothing at the usual
   // levels, and making one per request was a measurable share of the hot path.
@@ -141,8 +142,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     settleBody(req, res, { close: badFraming !== undefined, mayDiscard: !stalled && (!expectsContinue || continued), idleMs: options.bodyIdleTimeoutMs });
   };
   const match = router.match(req.method ?? 'GET', path);
+  // The request's span, when tracing is on; admin routes (scrapes, probes) make none.
+  const span = tracing === undefined || match.kind === 'none' || match.route.frontend === 'admin'
+    ? undefined : requestSpan(req, match.route.path, match.route.frontend, requestId);
 
   if (match.kind === 'raw' && !tooManyHeaders && badFraming === undefined) {
+    if (span !== undefined) {
+      // A raw proxy passes the client's headers on as they are: the upstream's parent is this span.
+      Object.assign(req.headers, span.headers());
+      res.once('close', () => { span.set('http.response.status_code', res.statusCode); span.end(res.writableFinished ? undefined : new Error('the answer was not finished')); });
+    }
     // Raw routes stream: raw-limits.ts applies the same limits and metrics to them; an answer
     // it gives (a refusal, an upstream failure) settles the unread body as the parsed path does.
     serveRaw(match.route, req, res, { requestId, log: logOf, path: rawUrl }, {
@@ -161,6 +170,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   }
   let call: CallContext | undefined;
   let code = 200;
+  let failed: GatewayError | undefined;
+  let body: Promise<Buffer> | undefined;
   try {
     if (badFraming !== undefined) throw new GatewayError('bad_request', badFraming);
     if (tooManyHeaders) throw new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`);
@@ -174,10 +185,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     inFlight.inc({ frontend });
     controller = new AbortController();
     call = {
-      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req, requestId),
-      headers: req.headers, get log() { return logOf(); }, model: '',
+      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req.headers, requestId),
+      headers: req.headers, get log() { return logOf(); }, model: '', trace: span,
     };
-    let body: Promise<Buffer> | undefined;
     const httpReq: HttpRequest = {
       method: req.method ?? 'GET',
       path,
@@ -193,7 +203,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
           continued = true;
           res.writeContinue();
         }
-        return (body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs));
+        body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs);
+        if (span !== undefined) body = spanned(span.child('read body'), body);
+        return body;
       },
       call,
     };
@@ -201,6 +213,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     code = reply.status;
     settle();
     writeReply(res, reply);
+    // After the answer went out: a payload sink never holds up the client.
+    if (payloadLog !== undefined && req.method === 'POST' && frontend !== 'admin') {
+      payloadLog.record({ requestId, model: call.model, target: call.target, headers: req.headers, requestBody: body, status: code, responseBody: reply.body, responseType: reply.headers?.['content-type'] });
+    }
   } catch (err) {
     // A failed call names its target too, in the answer and the metrics: a canary's errors
     // must be told apart from the primary's.
@@ -210,7 +226,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     code = e.status;
     if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);
     else if ((child ?? options.log).isLevelEnabled('debug')) logOf().debug({ code: e.code }, e.message);
+    if (payloadLog !== undefined && req.method === 'POST' && call !== undefined && frontend !== 'admin') {
+      payloadLog.record({ requestId, model: call.model, target: call.target, headers: req.headers, requestBody: body, status: e.status, responseBody: e.toJSON(), responseType: 'application/json' });
+    }
+    failed = e;
   } finally {
+    if (span !== undefined) endRequestSpan(span, code, call, failed);
     const model = call?.model ?? '';
     requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
@@ -230,13 +251,21 @@ function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string,
   return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
 }
 
-function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {
-  const out: Record<string, string> = { 'x-request-id': requestId };
-  const tp = req.headers.traceparent;
-  if (typeof tp === 'string' && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(tp)) {
-    out.traceparent = tp;
-    const ts = req.headers.tracestate;
-    if (typeof ts === 'string' && ts.length <= 512) out.tracestate = ts;
-  }
-  return out;
+// requestSpan starts a request's server span, named by its route template (never the raw path: span
+// names stay few), under the client's trace context (forwardHeaders reads X-Cloud-Trace-Context too).
+function requestSpan(req: IncomingMessage, route: string, frontend: string, requestId: string): TraceSpan {
+  const method = req.method ?? 'GET';
+  return tracing!.startRequest(`${method} ${route}`, forwardHeaders(req.headers, requestId), {
+    'http.request.method': method, 'http.route': route, 'url.path': clip(req.url ?? '/', 256),
+    'infergate.frontend': frontend, 'infergate.request_id': requestId,
+  });
+}
+
+// endRequestSpan ends the request's span with what the call came to.
+function endRequestSpan(span: TraceSpan, code: number, call: CallContext | undefined, failed: GatewayError | undefined): void {
+  span.set('http.response.status_code', code);
+  if (call !== undefined && call.model !== '') span.set('infergate.model', call.model);
+  if (call?.target !== undefined) span.set('infergate.target', call.target);
+  // OpenTelemetry's HTTP conventions: a server span fails on a 5xx only, the client's errors are not its own.
+  span.end(code >= 500 ? failed : undefined);
 }

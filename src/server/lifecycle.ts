@@ -3,13 +3,19 @@
 // close backends (supervised processes last), exit 0. (SIGHUP belongs to config/watch.ts.) Works as PID 1 too,
 // because Node installs these handlers itself instead of relying on default signal actions.
 
-import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
 import { endStreams } from './reply.ts';
 
+/** Listener is what draining needs of a listener: node:http's Server, and the gRPC one (server/grpc.ts). */
+export interface Listener {
+  close(callback?: () => void): unknown;
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+}
+
 export interface LifecycleDeps {
-  servers: Server[];
+  servers: Listener[];
   drainSeconds: number;
   drainDelaySeconds: number;
   log: Logger;

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { tensorsToPredictions } from '../codecs/instances.ts';
 import { clip, GatewayError } from '../errors.ts';
 import { transformDuration } from '../observe/metrics.ts';
+import type { TraceSpan } from '../observe/trace.ts';
 import { isRemote } from '../storage/uri.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, ModelStageDeps, StagePlugin } from '../types.ts';
@@ -136,7 +137,7 @@ async function run(model: string, steps: TransformStep[], req: InferRequest, ctx
   const seen: StepRequest[] = [];
   for (const step of steps) {
     seen.push(r);
-    if (step.preprocess !== undefined) r = await timed(model, step.name, 'preprocess', step.preprocess.bind(step, r, call));
+    if (step.preprocess !== undefined) r = await timed(model, step.name, 'preprocess', step.preprocess.bind(step, r, call), ctx.trace);
   }
   if (r.instances === undefined && r.inputs === undefined) {
     throw new GatewayError('unsupported_media_type', `model "${model}" takes rows or v2 tensors, and its transform made neither from a "${clip(r.contentType, 60)}" body`);
@@ -145,7 +146,7 @@ async function run(model: string, steps: TransformStep[], req: InferRequest, ctx
   let out: StepResponse = stepResponseOf(response, r);
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    if (step.postprocess !== undefined) out = await timed(model, step.name, 'postprocess', step.postprocess.bind(step, out, seen[i]!, call));
+    if (step.postprocess !== undefined) out = await timed(model, step.name, 'postprocess', step.postprocess.bind(step, out, seen[i]!, call), ctx.trace);
   }
   const answer: InferResponse = { ...response };
   delete answer.outputs;
@@ -157,15 +158,21 @@ async function run(model: string, steps: TransformStep[], req: InferRequest, ctx
   return answer;
 }
 
-// timed runs one step's phase and observes its time (infergate_transform_seconds).
-async function timed<T>(model: string, step: string, phase: string, work: () => T | Promise<T>): Promise<T> {
+// timed runs one step's phase and observes its time (infergate_transform_seconds), in a span of
+// its own when the call is traced.
+async function timed<T>(model: string, step: string, phase: string, work: () => T | Promise<T>, trace: TraceSpan | undefined): Promise<T> {
   const start = performance.now();
+  const span = trace?.child(`transform ${phase}`, 'internal', { 'infergate.transform.step': step });
   let outcome = 'error';
   try {
     const value = await work();
     outcome = 'ok';
     return value;
+  } catch (err) {
+    span?.end(err);
+    throw err;
   } finally {
+    span?.end();
     transformDuration.observe({ model, step, phase, outcome }, (performance.now() - start) / 1000);
   }
 }

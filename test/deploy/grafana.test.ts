@@ -100,6 +100,11 @@ describe('deploy/grafana/infergate.json', () => {
     assert.ok(exprs.some((e) => /sum by \(target, code\) \(rate\(infergate_requests_total\{[^}]*code!~"2\.\."/.test(e)), 'errors by target');
   });
 
+  it('shows the payload log: events by sink and outcome, and the queue', () => {
+    assert.ok(queried.has('infergate_payload_events_total'));
+    assert.ok(queried.has('infergate_payload_queue_events'));
+  });
+
   it('every panel query goes to the selected Prometheus datasource', () => {
     for (const p of dashboard.panels.filter((x) => x.type !== 'row')) {
       assert.equal(p.datasource?.uid, '${datasource}', p.title);

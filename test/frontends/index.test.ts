@@ -8,8 +8,8 @@ import { fakeDeps, fakeModel } from '../support/fake-request.ts';
 
 const deps = fakeDeps([fakeModel('m')]);
 
-test('the registry has vertex, oci, sagemaker, openai and kserve; each block is optional', () => {
-  assert.deepEqual(Object.keys(frontends).sort(), ['kserve', 'oci', 'openai', 'sagemaker', 'vertex']);
+test('the registry has vertex, oci, sagemaker, openai, kserve and grpc; each block is optional', () => {
+  assert.deepEqual(Object.keys(frontends).sort(), ['grpc', 'kserve', 'oci', 'openai', 'sagemaker', 'vertex']);
   for (const schema of Object.values(frontendSchemas)) assert.equal(schema.safeParse(undefined).success, true);
 });
 

@@ -14,9 +14,11 @@ const denseV1 = fakeModel('densenet', { version: '1', target: 'triton/densenet@1
 const deps = fakeDeps([iris, dense], { versions: { 'densenet@1': denseV1 } });
 const routesFor = (d: FrontendDeps = deps, extra: Record<string, unknown> = {}) => oci.routes(oci.schema.parse({ model: 'iris', ...extra }), d);
 
-test('schema defaults: /predict, /health, 10 MB response limit', () => {
+test('schema defaults: /predict, /predictWithResponseStream, /health, 10 MB response limit', () => {
   const c = oci.schema.parse({ model: 'iris' });
-  assert.deepEqual(c, { model: 'iris', predictRoute: '/predict', healthRoute: '/health', maxResponseBytes: 10 * 1024 * 1024 });
+  assert.deepEqual(c, { model: 'iris', predictRoute: '/predict', streamRoute: '/predictWithResponseStream', healthRoute: '/health', maxResponseBytes: 10 * 1024 * 1024 });
+  assert.deepEqual(routesFor().map((r) => `${r.method} ${r.path}`), ['POST /predict', 'POST /predictWithResponseStream', 'GET /health']);
+  assert.deepEqual(routesFor(deps, { streamRoute: '' }).map((r) => r.path), ['/predict', '/health'], '"" turns the stream route off');
 });
 
 test('rows go to the configured model when no model_name header is sent', async () => {

@@ -179,6 +179,19 @@ models:
     assert.equal(a.requests.at(-1)!.path, '/v1/completions');
   });
 
+  it('streams on OCI\'s predict route and on /predictWithResponseStream, chunk by chunk (MODEL_DEPLOY_ENABLE_STREAMING)', async () => {
+    for (const path of ['/v1/oci/completions', '/predictWithResponseStream']) {
+      const res = await fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'say', max_tokens: 3, stream: true }) });
+      assert.equal(res.status, 200, path);
+      assert.equal(res.headers.get('content-type'), 'text/event-stream', path);
+      assert.equal(res.headers.get('content-length'), null, `${path}: chunked, not buffered`);
+      const text = await res.text();
+      assert.equal([...text.matchAll(/"text":"( ?t\d@a)"/g)].map((m) => m[1]).join(''), 't0@a t1@a t2@a', path);
+      assert.ok(text.endsWith('data: [DONE]\n\n'), path);
+    }
+  });
+
   it('answers the KServe generate extension from an OpenAI completion, whole and as generate_stream events', async () => {
     const res = await fetch(`${gw.url}/v2/models/solo/generate`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text_input: 'say', parameters: { max_tokens: 2, temperature: 0 }, unknown_knob: 1 }) });
@@ -200,7 +213,22 @@ models:
     assert.match((await bad.json() as { error: string }).error, /"text_input" must be a string/);
     const rows = await fetch(`${gw.url}/v2/models/rows/generate`, { method: 'POST', body: '{"text_input": "x"}', headers: { 'content-type': 'application/json' } });
     assert.equal(rows.status, 400);
-    assert.match((await rows.json() as { error: string }).error, /not served by an OpenAI-compatible backend/);
+    assert.match((await rows.json() as { error: string }).error, /served by neither an OpenAI-compatible backend \(type: openai\).* nor Triton/);
+  });
+
+  it('serves the official client, streamed and whole, on each platform route (its requests sent to the platform\'s path)', async () => {
+    // What a platform SDK does for the client: the same body, posted to the route the platform calls.
+    const onRoute = (route: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k', maxRetries: 0,
+      fetch: (url, init) => fetch(String(url).replace(/\/v1\/(chat\/)?completions$/, route), init) });
+    for (const route of ['/predict', '/invocations', '/predictWithResponseStream']) {
+      const platform = onRoute(route);
+      const stream = await platform.chat.completions.create({ model: 'ignored-by-the-route', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      assert.match(text, /^t0@[ab] t1@[ab] t2@[ab]$/, route);
+      const whole = await platform.completions.create({ model: 'ignored-by-the-route', prompt: 'say', max_tokens: 2 });
+      assert.match(whole.choices[0]!.text, /^t0@[ab] t1@[ab]$/, route);
+    }
   });
 
   it('takes an OpenAI body on the Vertex predict route (vLLM\'s Vertex mode), streamed too', async () => {
@@ -211,6 +239,59 @@ models:
     const text = await res.text();
     assert.match(text, /"delta":\{"content":"t0@[ab]"\}/);
     assert.ok(text.endsWith('data: [DONE]\n\n'));
+  });
+});
+
+describe('canary rollback across OpenAI-compatible servers', () => {
+  let gw: RunningGateway;
+  let stable: FakeOpenai;
+  let canary: FakeOpenai;
+  before(async () => {
+    stable = await startFakeOpenai({ model: 'llama-8b', name: 'stable' });
+    canary = await startFakeOpenai({ model: 'llama-8b-v2', name: 'canary' });
+    gw = await startGateway(`
+frontends: { openai: {} }
+backends:
+  vllm: { type: openai, url: ${stable.url} }
+  vllm-next: { type: openai, url: ${canary.url} }
+models:
+  chat:
+    targets:
+      - { backend: vllm, model: llama-8b, weight: 50, name: stable }
+      - { backend: vllm-next, model: llama-8b-v2, weight: 50, name: canary }
+    rollback: { canary: canary, minRequests: 5, maxErrorRateRatio: 2 }
+`);
+  });
+  after(async () => {
+    await gw?.stop();
+    await stable?.close();
+    await canary?.close();
+  });
+
+  it('drops a failing LLM canary\'s weight to 0, and then serves every stream from the stable server', async () => {
+    canary.failing = true;
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k', maxRetries: 0 });
+    let failed = 0;
+    for (let i = 0; i < 30; i++) {
+      try {
+        await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+      } catch (err) {
+        assert.ok(err instanceof OpenAI.APIError, String(err));
+        failed++;
+      }
+    }
+    assert.ok(failed > 0 && failed < 30, `the canary failed some calls (${failed}) before it was rolled back`);
+    const status = JSON.stringify(await (await fetch(`${gw.adminUrl}/admin/status`)).json());
+    assert.match(status, /"canary":"canary","primary":"stable","state":"rolledBack"/);
+    const before = canary.requests.length;
+    for (let i = 0; i < 6; i++) {
+      const stream = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2, stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      assert.equal(text, 't0@stable t1@stable');
+    }
+    assert.equal(canary.requests.length, before, 'nothing more reached the canary');
+    assert.match(await (await fetch(`${gw.adminUrl}/metrics`)).text(), /infergate_rollbacks_total\{[^}]*model="chat"[^}]*\} 1/);
   });
 });
 

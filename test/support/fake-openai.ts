@@ -15,6 +15,8 @@ export interface FakeOpenai {
   /** The name this server serves its model under. */
   model: string;
   requests: FakeOpenaiRequest[];
+  /** While set, completions and chat answer 500 with an OpenAI error object (an overloaded server). */
+  failing: boolean;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,10 @@ export async function startFakeOpenai(opts: { model: string; intervalMs?: number
   const requests: FakeOpenaiRequest[] = [];
   const interval = opts.intervalMs ?? 5;
   const created = 1_700_000_000;
+  const fake: FakeOpenai = {
+    url: '', model: opts.model, requests, failing: false,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -51,6 +57,7 @@ export async function startFakeOpenai(opts: { model: string; intervalMs?: number
       }
       const chat = path === '/v1/chat/completions';
       if (!chat && path !== '/v1/completions') { error(res, 404, `no route ${path}`, 'invalid_request_error'); return; }
+      if (fake.failing) { error(res, 500, 'The server had an error while processing your request.', 'server_error'); return; }
       const id = chat ? 'chatcmpl-fake' : 'cmpl-fake';
       if (body.stream !== true) {
         const choice = chat
@@ -80,12 +87,8 @@ export async function startFakeOpenai(opts: { model: string; intervalMs?: number
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    model: opts.model,
-    requests,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fake;
 }
 
 function json(res: ServerResponse, status: number, doc: unknown): void {

@@ -6,6 +6,9 @@
 // v2/models/{m}[/versions/{v}]/config), written from those documents and independent of the
 // gateway's codecs so that each checks the other. It serves one real model:
 //   linear (version 1): x FP32 [-1, 4] → y FP32 [-1, 2], y = x·W + b, max_batch_size 8.
+// It also serves the generate extension (server/docs/protocol/extension_generate.md) for one
+// decoupled model, `llm`: generate answers one $generate_response, generate_stream one SSE event
+// per token, `tokenGapMs` apart; text_output is "w0 w1 ..." for parameters.max_tokens words.
 // Failure modes: not ready, a full queue (503 "Exceeds maximum queue size", as Triton answers),
 // a scripted status/body for the next infer, and a broken metadata endpoint.
 
@@ -32,6 +35,8 @@ export interface FakeTriton {
   queueFull: boolean;
   /** Answer GET metadata with 500 while set. */
   metadataBroken: boolean;
+  /** Gap between two generate_stream events. */
+  tokenGapMs: number;
   /** The next infer answers this status and body instead. */
   failNext(status: number, body: unknown): void;
   close(): Promise<void>;
@@ -79,7 +84,7 @@ const models: Record<string, FakeModel> = {
 export async function startFakeTriton(): Promise<FakeTriton> {
   let scripted: { status: number; body: unknown } | undefined;
   const fake: FakeTriton = {
-    url: '', calls: [], ready: true, queueFull: false, metadataBroken: false,
+    url: '', calls: [], ready: true, queueFull: false, metadataBroken: false, tokenGapMs: 5,
     failNext(status, body) { scripted = { status, body }; },
     close: () => server.close(),
   };
@@ -97,9 +102,10 @@ export async function startFakeTriton(): Promise<FakeTriton> {
     if (path === '/v2/health/live') return empty(res, 200);
     if (path === '/v2/health/ready') return empty(res, fake.ready ? 200 : 503);
     if (path === '/v2') return json(res, 200, { name: 'triton', version: '2.50.0', extensions: ['binary_tensor_data', 'model_configuration'] });
-    const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/.exec(path);
+    const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/generate|\/generate_stream)?$/.exec(path);
     if (m === null) return json(res, 404, { error: `unknown path ${path}` });
     const [, model, version, action] = m;
+    if (model === 'llm') return generate(req, res, body, action);
     const spec = models[model!];
     if (spec === undefined || (version !== undefined && version !== '1')) {
       return json(res, 400, { error: `Request for unknown model: '${model}' version ${version ?? '-1'} is not found` });
@@ -115,6 +121,31 @@ export async function startFakeTriton(): Promise<FakeTriton> {
     }
     if (fake.queueFull) return json(res, 503, { error: "Exceeds maximum queue size" });
     infer(req, res, body, spec);
+  }
+
+  // generate answers the generate extension for `llm`, whose metadata names text_input and
+  // text_output (BYTES), as a TensorRT-LLM or vLLM-backend model's does.
+  function generate(req: IncomingMessage, res: ServerResponse, body: Buffer, action: string | undefined): void {
+    if (action === undefined) {
+      return json(res, 200, { name: 'llm', versions: ['1'], platform: 'vllm', inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1] }], outputs: [{ name: 'text_output', datatype: 'BYTES', shape: [-1] }] });
+    }
+    if (action === '/ready') return empty(res, fake.ready ? 200 : 400);
+    if (action === '/config') return json(res, 200, { name: 'llm', max_batch_size: 0, model_transaction_policy: { decoupled: true } });
+    if (action !== '/generate' && action !== '/generate_stream') return json(res, 400, { error: 'llm is decoupled: use generate_stream' });
+    const request = JSON.parse(body.toString('utf8')) as { text_input?: unknown; parameters?: { max_tokens?: number } };
+    if (typeof request.text_input !== 'string') return json(res, 400, { error: "input 'text_input' is missing" });
+    const words = Array.from({ length: request.parameters?.max_tokens ?? 3 }, (_, i) => `w${i}`);
+    const answer = (text: string) => ({ model_name: 'llm', model_version: '1', text_output: text });
+    if (action === '/generate') return json(res, 200, answer(words.join(' ')));
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+    let i = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (i === words.length) return void res.end();
+      res.write(`data: ${JSON.stringify(answer(`${i === 0 ? '' : ' '}${words[i++]}`))}\n\n`);
+      setTimeout(next, fake.tokenGapMs);
+    };
+    next();
   }
 
   function infer(req: IncomingMessage, res: ServerResponse, body: Buffer, model: FakeModel): void {

@@ -15,6 +15,8 @@ export interface RunningGateway {
   adminUrl: string;
   port: number;
   adminPort: number;
+  /** The gRPC port, when the config has frontends.grpc. */
+  grpcPort?: number;
   process: ChildProcess;
   configFile: string;
   /** Everything the gateway wrote to stdout and stderr so far. */
@@ -109,12 +111,13 @@ async function launch(configFile: string, options: StartOptions, cleanup: () => 
   };
 
   try {
-    const listening = JSON.parse(await waitForLog(/"message":"listening"/, options.timeoutMs ?? 30_000)) as { port: number; adminPort: number };
+    const listening = JSON.parse(await waitForLog(/"message":"listening"/, options.timeoutMs ?? 30_000)) as { port: number; adminPort: number; grpcPort?: number };
     const url = `http://127.0.0.1:${listening.port}`;
     const adminUrl = `http://127.0.0.1:${listening.adminPort}`;
     if (options.waitReady !== false) await waitForLog(/"message":"started"/, options.timeoutMs ?? 60_000);
     return {
       url, adminUrl, port: listening.port, adminPort: listening.adminPort, process: child, configFile,
+      ...(listening.grpcPort === undefined ? {} : { grpcPort: listening.grpcPort }),
       logs: () => output, waitForLog, stop, writeConfig: (text) => writeFileSync(configFile, withTestServer(text)),
     };
   } catch (err) {

@@ -29,10 +29,10 @@ export function tokenMeter(labels: StreamLabels, started: number): ChunkMeter {
   };
 }
 
-// carriesText says whether an event's data has a non-empty "content" or "text" string: a chat
-// delta's or a completion's token.
+// carriesText says whether an event's data has a non-empty "content", "text" or "text_output"
+// string: a chat delta's, a completion's or a KServe generate_stream event's token.
 function carriesText(data: string): boolean {
-  for (const key of ['"content":"', '"text":"']) {
+  for (const key of ['"content":"', '"text":"', '"text_output":"']) {
     const at = data.indexOf(key);
     if (at >= 0 && data.charCodeAt(at + key.length) !== 34 /* " */) return true;
   }

@@ -1,0 +1,140 @@
+// grpc.ts — the Open Inference Protocol over gRPC (inference.GRPCInferenceService) for every
+// configured model, and grpc.health.v1.Health for Kubernetes and GKE probes. This file holds the
+// `frontends.grpc` block and what each RPC answers; server/grpc.ts owns the listener and the call
+// (context, deadline, cancel, errors, metrics). A ModelInfer goes down the same model path as a
+// REST infer (lookupModel, then the model's handle), so REST and gRPC calls share batches.
+// https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md#grpc
+// https://github.com/grpc/grpc/blob/master/doc/health-checking.md
+
+import { z } from 'zod';
+import { inferenceServiceName } from '../codecs/grpc-proto.ts';
+import {
+  decodeGrpcInferRequest, encodeGrpcInferResponse, encodeGrpcMetadata,
+  type GrpcInferRequest, type GrpcInferResponse, type GrpcModelMetadata,
+} from '../codecs/v2-grpc.ts';
+import { duration, size } from '../config/units.ts';
+import { GatewayError } from '../errors.ts';
+import { elementSize } from '../tensors/datatype.ts';
+import type { Tensor } from '../tensors/tensor.ts';
+import type { CallContext, FrontendDeps, FrontendFactory, ModelHandle } from '../types.ts';
+import { checkResponseSize, selectOutputs, type ReplyLimit } from './answer.ts';
+import { serverMetadata } from './kserve-v2.ts';
+import { lookupModel } from './model-call.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** grpcSchema is the `frontends.grpc` block. */
+export const grpcSchema = z.strictObject({
+  port: port.default(8081).describe('gRPC port (HTTP/2, plaintext: TLS ends at the platform\'s load balancer or mesh); a platform that names one is read with ${VAR:-8081}.'),
+  host: z.string().optional().describe('Address to listen on; default server.host.'),
+  maxResponseBytes: size.prefault('64mb').describe('Largest answer message; a larger one ends with RESOURCE_EXHAUSTED, never cut. The largest request message is server.maxBodyBytes.'),
+  maxConcurrentStreams: z.coerce.number().int().min(1).max(10_000).default(100).describe(
+    'Calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). A client that opens more waits for a free one instead of ' +
+    'making the gateway hold unbounded work per connection; 100 is what most gRPC servers and proxies advertise. The whole gateway is bounded by server.maxConcurrentRequests too.'),
+  keepaliveTimeMs: duration.prefault('60s').describe(
+    'The gateway pings a connection idle this long, so connections whose client vanished (a killed pod, a NAT that forgot the flow) are closed rather than held forever; 0 = no pings.'),
+  keepaliveTimeoutMs: duration.prefault('20s').describe('A ping not answered within this time closes the connection.'),
+  maxConnectionAgeMs: duration.prefault('0s').describe(
+    'When above 0, a connection is asked to go away (GOAWAY) after this long and the client reconnects: behind a Kubernetes Service (L4), ' +
+    'this spreads long-lived HTTP/2 connections over new replicas after a scale-up. 0 = never (a sidecar has one client).'),
+  maxConnectionAgeGraceMs: duration.prefault('30s').describe('After maxConnectionAgeMs, how long calls still open may finish before the connection is closed.'),
+}).describe('KServe v2 / Open Inference Protocol over gRPC (inference.GRPCInferenceService) on its own port, with grpc.health.v1.Health.');
+
+/** GrpcConfig is the parsed `frontends.grpc` block. */
+export type GrpcConfig = z.infer<typeof grpcSchema>;
+
+/** grpcFront is the registry entry of the gRPC frontend; it serves no HTTP routes (the gateway opens its port). */
+export const grpcFront: FrontendFactory<GrpcConfig> = { type: 'grpc', schema: grpcSchema, routes: () => [] };
+
+/** grpcLimit is the response limit of the gRPC frontend, for response_too_large. */
+export function grpcLimit(config: GrpcConfig): ReplyLimit {
+  return { frontend: 'grpc', maxResponseBytes: config.maxResponseBytes };
+}
+
+/** GrpcAnswer is an RPC's answer message, and the headers (initial metadata) to send with it. */
+export interface GrpcAnswer<T> { message: T; headers: Record<string, string> }
+
+/** serverLive answers ServerLive: answering at all is the proof. */
+export function serverLive(): { live: boolean } {
+  return { live: true };
+}
+
+/** serverReady answers ServerReady with the gateway's readiness (REST answers 503; gRPC says false). */
+export function serverReady(deps: FrontendDeps): { ready: boolean } {
+  return { ready: deps.ready() };
+}
+
+/** serverMetadataAnswer answers ServerMetadata. */
+export function serverMetadataAnswer(): { name: string; version: string; extensions: string[] } {
+  // Binary tensors are native to gRPC (raw contents): the REST extension is not one here.
+  return { name: serverMetadata.name, version: serverMetadata.version, extensions: [] };
+}
+
+/** modelReady answers ModelReady; a model not served is NOT_FOUND, as over REST. */
+export function modelReady(deps: FrontendDeps, msg: { name?: string; version?: string }): { ready: boolean } {
+  return { ready: modelOf(deps, msg.name, msg.version).ready() };
+}
+
+/** modelMetadata answers ModelMetadata. */
+export async function modelMetadata(deps: FrontendDeps, msg: { name?: string; version?: string }): Promise<GrpcModelMetadata> {
+  return encodeGrpcMetadata(await modelOf(deps, msg.name, msg.version).metadata());
+}
+
+/**
+ * modelInfer answers one ModelInferRequest through the model's path: the outputs asked for, in
+ * the form the client used (raw contents back for raw contents in; typed for typed), its id
+ * echoed and the gateway's model name.
+ */
+export async function modelInfer(deps: FrontendDeps, msg: GrpcInferRequest, ctx: CallContext, limit: ReplyLimit): Promise<GrpcAnswer<GrpcInferResponse>> {
+  const handle = modelOf(deps, msg.model_name, msg.model_version);
+  const request = decodeGrpcInferRequest(msg);
+  ctx.maxResponseBytes = limit.maxResponseBytes;
+  const response = await handle.infer(request, ctx);
+  if (response.answer !== undefined) {
+    throw new GatewayError('not_acceptable', `model "${handle.name}" answers in its transform's own form, which ModelInfer cannot carry; call it over REST`);
+  }
+  const outputs = selectOutputs(request, response, handle);
+  checkResponseSize(answerBytes(outputs), limit);
+  const version = handle.version ?? response.modelVersion;
+  const message = encodeGrpcInferResponse({
+    modelName: handle.name, outputs,
+    ...(version === undefined ? {} : { modelVersion: version }),
+    ...(request.id === undefined ? {} : { id: request.id }),
+    ...(response.parameters === undefined ? {} : { parameters: response.parameters }),
+  }, (msg.raw_input_contents?.length ?? 0) > 0);
+  const headers: Record<string, string> = {};
+  if (ctx.target !== undefined) headers['x-infergate-target'] = ctx.target;
+  return { message, headers };
+}
+
+/** HealthStatus is a grpc.health.v1 ServingStatus. */
+export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
+/**
+ * healthOf gives the health of a service: "" (the server as a whole) and the inference service
+ * follow the gateway's readiness (draining included); the health service itself is always
+ * serving; anything else is unknown (Check answers NOT_FOUND, Watch SERVICE_UNKNOWN).
+ */
+export function healthOf(deps: FrontendDeps, service: string | undefined): HealthStatus {
+  const name = service ?? '';
+  if (name === 'grpc.health.v1.Health') return 'SERVING';
+  if (name !== '' && name !== inferenceServiceName) return 'SERVICE_UNKNOWN';
+  return deps.ready() ? 'SERVING' : 'NOT_SERVING';
+}
+
+// modelOf resolves the model a message names, as REST does (404 naming what is served).
+function modelOf(deps: FrontendDeps, name: string | undefined, version: string | undefined): ModelHandle {
+  if (name === undefined || name === '') throw new GatewayError('bad_request', 'the request names no model: set model_name (name for ModelReady and ModelMetadata)');
+  return lookupModel(deps, name, version === undefined || version === '' ? undefined : version);
+}
+
+// answerBytes is the size of the outputs' data, a lower bound of the message: checked before
+// the message is made, so a too-large answer is refused with the REST message, not grpc-js's.
+function answerBytes(outputs: Tensor[]): number {
+  let total = 0;
+  for (const t of outputs) {
+    if (t.datatype === 'BYTES') for (const b of t.data as Uint8Array[]) total += 4 + b.byteLength;
+    else total += t.data.length * elementSize(t.datatype);
+  }
+  return total;
+}
