@@ -64,6 +64,21 @@ export async function touch(entry: Entry): Promise<void> {
 }
 
 /** Lock is a held lock file; release() removes it. */
+// The lock files this process holds (so a lock naming this pid is told from a previous run's).
+const heldHere = new Set<string>();
+
+// deadHere says whether a lock's holder ran on this host and is gone: a container restarted in
+// the same pod (its new process may even have the same pid) needs not wait staleLockMs for itself.
+function deadHere(doc: { pid?: number; host?: string }, lock: string, host: string): boolean {
+  if (doc.host !== host || typeof doc.pid !== 'number') return false;
+  if (doc.pid === process.pid) return !heldHere.has(lock);
+  try {
+    process.kill(doc.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 export interface Lock { release(): Promise<void> }
 
 /**
@@ -72,18 +87,20 @@ export interface Lock { release(): Promise<void> }
  * both remove the other's fresh lock.
  */
 export async function tryLock(entry: Entry, staleMs: number, log: Logger): Promise<Lock | { holder: string }> {
-  const me = `pid ${process.pid} on ${hostname()}`;
+  const host = hostname();
+  const me = `pid ${process.pid} on ${host}`;
   for (let tries = 0; tries < 3; tries++) {
     try {
       const handle = await open(entry.lock, 'wx');
-      await handle.writeFile(JSON.stringify({ holder: me, since: new Date().toISOString() }));
+      await handle.writeFile(JSON.stringify({ holder: me, pid: process.pid, host, since: new Date().toISOString() }));
       await handle.close();
+      heldHere.add(entry.lock);
       const refresh = setInterval(() => {
         const now = new Date();
         void utimes(entry.lock, now, now).catch(() => undefined);
       }, Math.max(100, Math.floor(staleMs / 3)));
       refresh.unref();
-      return { release: async () => { clearInterval(refresh); await rm(entry.lock, { force: true }); } };
+      return { release: async () => { clearInterval(refresh); heldHere.delete(entry.lock); await rm(entry.lock, { force: true }); } };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -93,8 +110,9 @@ export async function tryLock(entry: Entry, staleMs: number, log: Logger): Promi
     } catch {
       continue; // released meanwhile: try again
     }
-    const holder = await readFile(entry.lock, 'utf8').then((t) => (JSON.parse(t) as { holder?: string }).holder ?? 'another process').catch(() => 'another process');
-    if (Date.now() - held.mtimeMs <= staleMs) return { holder };
+    const doc = await readFile(entry.lock, 'utf8').then((t) => JSON.parse(t) as { holder?: string; pid?: number; host?: string }).catch(() => ({} as { holder?: string; pid?: number; host?: string }));
+    const holder = doc.holder ?? 'another process';
+    if (Date.now() - held.mtimeMs <= staleMs && !deadHere(doc, entry.lock, host)) return { holder };
     const aside = `${entry.lock}.stale-${randomBytes(4).toString('hex')}`;
     try {
       await rename(entry.lock, aside);
@@ -107,7 +125,7 @@ export async function tryLock(entry: Entry, staleMs: number, log: Logger): Promi
       return { holder };
     }
     await rm(aside, { force: true });
-    log.warn({ lock: entry.lock, holder, staleMs }, `took over the lock of ${holder}, not refreshed for ${Math.round((Date.now() - held.mtimeMs) / 1000)} s (that process died)`);
+    log.warn({ lock: entry.lock, holder, staleMs }, `took over the lock of ${holder}, not refreshed for ${Math.round((Date.now() - held.mtimeMs) / 1000)} s or no longer running (that process died)`);
   }
   return { holder: 'another process' };
 }

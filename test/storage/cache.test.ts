@@ -3,8 +3,9 @@
 // never one in use; a cached copy serves a start while storage cannot be reached.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, silentLogger } from '../../src/observe/log.ts';
@@ -61,6 +62,20 @@ describe('the artifact cache', () => {
     const got = await fetchArtifact('gs://m/stale/model.onnx', 'test', log);
     assert.equal(got.downloaded, true);
     await waitFor(async () => lines.some((l) => l.includes('took over the lock of pid 99999 on dead-pod')));
+    assert.equal(existsSync(lock), false);
+    got.release();
+  });
+
+  it('takes over at once a fresh lock whose holder ran on this host and is gone (a restarted container)', async () => {
+    const cacheDir = configure({ staleLockMs: '1h' });
+    const generation = gcs.put('m', 'restarted/model.onnx', 'bytes');
+    const lock = entryFor(cacheDir, 'gs://m/restarted/model.onnx', generation).lock;
+    mkdirSync(dirname(lock), { recursive: true });
+    // A pid that is not running here: a child that has exited.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(lock, JSON.stringify({ holder: `pid ${gone} on ${hostname()}`, pid: gone, host: hostname() }));
+    const got = await fetchArtifact('gs://m/restarted/model.onnx', 'test', silentLogger);
+    assert.equal(got.downloaded, true);
     assert.equal(existsSync(lock), false);
     got.release();
   });
