@@ -6,6 +6,7 @@
 // dead process and is taken over. Least recently used versions are pruned to maxCacheBytes.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,19 @@ export async function touch(entry: Entry): Promise<void> {
 // The lock files this process holds (so a lock naming this pid is told from a previous run's).
 const heldHere = new Set<string>();
 
+// A process that exits mid-download (SIGTERM in a rolling update) removes its locks on the way
+// out, so the other pods take over at once instead of after staleLockMs.
+let exitHook = false;
+function releaseOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const lock of heldHere) {
+      try { unlinkSync(lock); } catch { /* already gone */ }
+    }
+  });
+}
+
 // deadHere says whether a lock's holder ran on this host and is gone: a container restarted in
 // the same pod (its new process may even have the same pid) needs not wait staleLockMs for itself.
 function deadHere(doc: { pid?: number; host?: string }, lock: string, host: string): boolean {
@@ -95,6 +109,7 @@ export async function tryLock(entry: Entry, staleMs: number, log: Logger): Promi
       await handle.writeFile(JSON.stringify({ holder: me, pid: process.pid, host, since: new Date().toISOString() }));
       await handle.close();
       heldHere.add(entry.lock);
+      releaseOnExit();
       const refresh = setInterval(() => {
         const now = new Date();
         void utimes(entry.lock, now, now).catch(() => undefined);

@@ -5,7 +5,7 @@
 // reload, and a spawned server handed the local path of an s3:// repository.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -120,6 +120,43 @@ models: { iris: { targets: [ { backend: local } ] } }
     gcs.seen.length = 0;
     assert.equal((await fetch(`${first.adminUrl}/admin/reload`, { method: 'POST' })).status, 200);
     assert.equal(gcs.seen.filter((x) => x.query.get('alt') === 'media').length, 0);
+  });
+
+  it('a gateway stopped mid-download leaves no lock, and the next one resumes from the bytes on disk', async () => {
+    const cacheDir = join(work, 'resume-cache');
+    const big = randomBytes(3 * 1024 * 1024);
+    gcs.put('models', 'resume/iris/1/model.onnx', irisModel);
+    gcs.put('models', 'resume/assets/big.bin', big);
+    gcs.faults.slow = { chunkBytes: 64 * 1024, pauseMs: 40 };
+    const yaml = config(cacheDir).replace('gs://models/serving', 'gs://models/resume').replace('partBytes: 256kb', 'partBytes: 8mb');
+    try {
+      const first = await startGateway(yaml, { waitReady: false });
+      running.push(first);
+      // Until the saved progress beside the partial file says some bytes are on disk.
+      const saved = (): number => {
+        for (const d of readdirSync(cacheDir)) {
+          const state = join(cacheDir, d, 'partial', 'assets', 'big.bin.partial.json');
+          if (existsSync(state)) return (JSON.parse(readFileSync(state, 'utf8')) as { done: number[] }).done.reduce((a, b) => a + b, 0);
+        }
+        return 0;
+      };
+      await waitFor(async () => saved() > 0);
+      await first.stop();
+      assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.lock')), [], 'the stopped gateway removed its lock');
+      const onDisk = saved();
+      delete gcs.faults.slow;
+      gcs.seen.length = 0;
+      const second = await startGateway(yaml);
+      running.push(second);
+      const gets = gcs.mediaRequests('resume/assets/big.bin');
+      assert.equal(gets.length, 1);
+      assert.ok(gets[0]!.range!.start >= onDisk && gets[0]!.range!.start > 0, `resumed at ${gets[0]!.range!.start}, ${onDisk} saved`);
+      assert.doesNotMatch(second.logs(), /waiting for/);
+      assert.equal((await fetch(`${second.url}/health`)).status, 200);
+      await second.stop();
+    } finally {
+      delete gcs.faults.slow;
+    }
   });
 
   it('a failed download names the object and the reason, and the gateway exits instead of hanging', async () => {
