@@ -15,6 +15,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   slowloris: async () => (await import('./slowloris.ts')).runSlowlorisBench(),
   transform: async () => (await import('./transform.ts')).runTransformBench(),
   streaming: async () => (await import('./streaming.ts')).runStreamingBench(),
+  storage: async () => (await import('./storage.ts')).runStorageBench(),
   grpc: async () => (await import('./grpc.ts')).runGrpcBench(),
   multiModel: async () => (await import('./multi-model.ts')).runMultiModelBench(),
 };

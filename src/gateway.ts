@@ -21,6 +21,8 @@ import { GrpcListener } from './server/grpc.ts';
 import { createHttpServer } from './server/http.ts';
 import type { Listener } from './server/lifecycle.ts';
 import type { Router } from './server/router.ts';
+import { storageStatus } from './storage/progress.ts';
+import { configureStorage } from './storage/store.ts';
 import type { Backend } from './types.ts';
 
 export interface GatewayOptions {
@@ -188,7 +190,14 @@ export class Gateway {
     const old = this.#state;
     const reuse = new Map<string, Backend>();
     for (const [name, b] of old.backends) {
-      if (isDeepStrictEqual(old.config.backends[name], config.backends[name])) reuse.set(name, b);
+      if (!isDeepStrictEqual(old.config.backends[name], config.backends[name])) continue;
+      // Same config, but its model changed at the source (a new generation in the bucket): rebuilt.
+      const changed = await b.changed?.().catch((err: Error) => {
+        this.#log.warn({ backend: name, error: err.message }, `cannot check whether the model of backend "${name}" changed; keeping the loaded one`);
+        return false;
+      });
+      if (changed === true) this.#log.info({ backend: name }, `the model of backend "${name}" changed at its source; loading the new one`);
+      else reuse.set(name, b);
     }
     // A changed backend with {port} starts its new process on a free port, beside the old one,
     // which keeps serving (and cannot answer the new one's health check) until the swap.
@@ -246,17 +255,20 @@ export class Gateway {
         type: b.type, ...(b.endpoints === undefined ? {} : { endpoints: b.endpoints() }), ...(b.lifecycle === undefined ? {} : { models: b.lifecycle.models() }),
       }])),
       ...(s.store === undefined ? {} : { dynamicModels: s.store.status() }),
+      storage: { downloads: storageStatus() },
     };
   }
 
   #build(config: Config, reuse: Map<string, Backend>, carry: Carry = {}): State {
     answerBudget.setLimit(config.server.maxBufferedBytes);
+    configureStorage(config.storage);
     return buildState(config, reuse, this.#hooks(), carry);
   }
 
   // A reload builds in slices, so the running state keeps answering while a large config builds.
   #rebuild(config: Config, reuse: Map<string, Backend>, carry: Carry): Promise<State> {
     answerBudget.setLimit(config.server.maxBufferedBytes);
+    configureStorage(config.storage);
     return buildStateInSlices(config, reuse, this.#hooks(), carry);
   }
 

@@ -4,12 +4,14 @@
 import { z } from 'zod';
 import { backends } from './backends/index.ts';
 import { outlierDetectionSchema } from './backends/shared/outlier.ts';
+import { spawnSchema } from './backends/shared/spawn.ts';
 import { frontends } from './frontends/index.ts';
 import { combineModuleSchema, graphSchema, switchCaseSchema, wiredStepSchema } from './graph/schema.ts';
 import { dynamicModelsSchema, modelSchema, targetSchema } from './schema.ts';
 import { payloadLogSchema } from './observe/payload-log.ts';
 import { tracingSchema } from './observe/trace.ts';
 import { serverSchema } from './server/options.ts';
+import { storageSchema } from './storage/schema.ts';
 import { modelStages, targetStages } from './stages.ts';
 import { transformSteps } from './transform/steps.ts';
 import type { StagePlugin } from './types.ts';
@@ -40,6 +42,9 @@ export function renderReference(): string {
   for (const [key, f] of Object.entries(frontends)) section(`\`frontends.${key}\``, f.schema);
   for (const [type, b] of Object.entries(backends)) section(`\`backends.NAME\` with \`type: ${type}\``, b.schema);
   section('`backends.NAME.outlierDetection` (http, triton, tfserving, torchserve with several urls)', outlierDetectionSchema);
+  section('`backends.NAME.spawn` (http, triton, tfserving, torchserve)', spawnSchema);
+  section('`storage`', storageSchema, ['gcs', 's3', 'oci']);
+  for (const key of ['gcs', 's3', 'oci'] as const) section(`\`storage.${key}\``, storageSchema.shape[key]);
   // Each stage's block (a field that is an object) gets a section of its own, in path order.
   const blocks = stageBlocks([...modelStages, ...targetStages]);
   section('`models.NAME`', modelSchema, ['targets', 'graph', ...blocks.map((b) => b.key)]);

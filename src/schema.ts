@@ -18,6 +18,7 @@ import { authSchema } from './server/auth.ts';
 import { serverSchema } from './server/options.ts';
 import { rateLimitSchema } from './server/rate-limit.ts';
 import { graphModelStages, modelStages, targetStages } from './stages.ts';
+import { storageSchema } from './storage/schema.ts';
 import { tensorSpecSchema } from './tensors/spec.ts';
 import { resolveTransformFiles } from './transform/stage.ts';
 import type { StageFields, StagePlugin } from './types.ts';
@@ -91,6 +92,7 @@ export const configSchema = z.strictObject({
   frontends: z.strictObject(frontendBlocks).prefault({}).describe('Platform contracts to answer; each is on when its block is present.'),
   backends: z.record(name, backendSchema).describe('Servers behind the gateway, by name.'),
   models: z.record(name, modelSchema).describe('Models the gateway serves, by name.'),
+  storage: storageSchema.prefault({}),
   tracing: tracingSchema.prefault({}),
   payloadLog: payloadLogSchema.optional(),
   dynamicModels: dynamicModelsSchema.optional(),

@@ -166,6 +166,8 @@ export interface Backend {
   forget?(name: string, version?: string): void;
   /** Fetches model metadata again (on reload, for a backend whose config did not change). */
   refresh?(): Promise<void>;
+  /** True when what the backend loaded changed at its source (a new remote generation): a reload then rebuilds it. */
+  changed?(): Promise<boolean>;
   /** Each server URL's calls in flight and outlier ejection, for backends that call URLs. */
   endpoints?(): Record<string, { inFlight: number; ejected: boolean }>;
   /** Their models' lifecycle, on backends that load models themselves (onnx; triton with modelControl). */

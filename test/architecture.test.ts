@@ -123,6 +123,7 @@ export const LAYERS: Array<{ name: string; members: string[] }> = [
   { name: 'batching', members: ['src/batching/'] },
   { name: 'guard', members: ['src/guard/'] },
   { name: 'backends', members: ['src/backends/'] },
+  { name: 'storage', members: ['src/storage/'] },
   { name: 'codecs', members: ['src/codecs/'] },
   { name: 'tensors', members: ['src/tensors/'] },
   { name: 'bottom', members: ['src/config/', 'src/errors.ts', 'src/observe/', 'src/types.ts', 'src/model-lifecycle.ts'] },

@@ -100,6 +100,7 @@ export const http: BackendFactory<HttpConfig> = {
         res.once('close', lease.release);
         raw.get(lease.url)!(req, res, path, fail);
       },
+      changed: async () => (await supervisor?.changed()) === true,
       close: async () => { await supervisor?.stop(); },
     };
   },

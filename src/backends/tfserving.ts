@@ -63,6 +63,7 @@ export const tfserving: BackendFactory<TfservingConfig> = {
       health,
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
+      changed: async () => (await supervisor?.changed()) === true,
       close: async () => { await supervisor?.stop(); },
     };
   },

@@ -65,6 +65,7 @@ export const torchserve: BackendFactory<TorchserveConfig> = {
       },
       health,
       endpoints: () => link.endpoints(),
+      changed: async () => (await supervisor?.changed()) === true,
       close: async () => { await supervisor?.stop(); },
     };
   },

@@ -87,6 +87,7 @@ export const triton: BackendFactory<TritonConfig> = {
       refresh: () => table.refresh(),
       endpoints: () => link.endpoints(),
       ...(lifecycle === undefined ? {} : { lifecycle }),
+      changed: async () => (await supervisor?.changed()) === true,
       close: async () => {
         grpc?.close();
         await supervisor?.stop();

@@ -11,6 +11,8 @@
 
 import { describeValue, GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, RequestedOutput } from '../tensors/tensor.ts';
+import { fetchArtifact } from '../storage/store.ts';
+import { isRemote } from '../storage/uri.ts';
 import type { ModelStageDeps, StagePlugin } from '../types.ts';
 import { readLabels } from './builtins/label-file.ts';
 import { isNumericType } from './builtins/scores.ts';
@@ -29,7 +31,7 @@ export const classification = {
   create(config, deps) {
     const labelsStep = config.transform?.find((s) => s.step === 'labels');
     const file = (labelsStep?.config as { file?: unknown } | undefined)?.file;
-    const labels = typeof file === 'string' ? readLabels(file) : undefined;
+    const labels = typeof file === 'string' ? labelsFrom(file, deps) : async () => undefined;
     return {
       stage: (next) => (req, ctx) => {
         let asked: Map<string, number>;
@@ -39,11 +41,26 @@ export const classification = {
           return Promise.reject(err);
         }
         if (asked.size === 0) return next(req, ctx);
-        return next(withoutClassification(req), ctx).then((res) => classified(res, asked, deps.model, labels));
+        return next(withoutClassification(req), ctx).then(async (res) => classified(res, asked, deps.model, await labels()));
       },
     };
   },
 } satisfies StagePlugin<ClassificationConfig, ModelStageDeps>;
+
+// labelsFrom reads a local labels file now (a bad one is a config error); a remote one is the
+// labels step's, which fetches it before the model is ready: read from the cache at first use.
+function labelsFrom(file: string, deps: ModelStageDeps): () => Promise<string[]> {
+  if (!isRemote(file)) {
+    const labels = readLabels(file);
+    return async () => labels;
+  }
+  let read: Promise<string[]> | undefined;
+  return () => {
+    read ??= fetchArtifact(file, `model ${deps.model} classification`, deps.log).then((f) => readLabels(f.path));
+    read.catch(() => { read = undefined; });
+    return read;
+  };
+}
 
 /** classificationsAsked gives each requested output's class count, checking each: an integer 1..1000. */
 export function classificationsAsked(outputs: readonly RequestedOutput[] | undefined): Map<string, number> {

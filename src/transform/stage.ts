@@ -11,6 +11,7 @@ import { tensorsToPredictions } from '../codecs/instances.ts';
 import { clip, GatewayError } from '../errors.ts';
 import { transformDuration } from '../observe/metrics.ts';
 import type { TraceSpan } from '../observe/trace.ts';
+import { isRemote } from '../storage/uri.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, ModelStageDeps, StagePlugin } from '../types.ts';
 import type { StepCall, StepRequest, StepResponse, TransformStep } from './step.ts';
@@ -53,7 +54,7 @@ export const transform = {
       const plugin = transformSteps[step]!;
       for (const key of plugin.files ?? []) {
         const file = c[key];
-        if (typeof file === 'string' && !existsSync(file)) throw new Error(`models.${deps.model}.transform: ${step} ${key} "${file}" does not exist`);
+        if (typeof file === 'string' && !isRemote(file) && !existsSync(file)) throw new Error(`models.${deps.model}.transform: ${step} ${key} "${file}" does not exist`);
       }
       return plugin.create(c, stepDeps);
     });
@@ -84,7 +85,8 @@ export function rebuiltOnReload(steps: TransformStepConfig[] | undefined): boole
 
 /**
  * resolveTransformFiles makes the paths in a model's transform steps absolute, against the
- * folder of the config file that named them (the keys each step plugin lists in `files`).
+ * folder of the config file that named them (the keys each step plugin lists in `files`); gs://,
+ * s3://, oci:// and https:// locations are left as they are.
  */
 export function resolveTransformFiles(models: Record<string, TransformConfig>, configFile: string): void {
   const dir = dirname(resolve(configFile));
@@ -92,7 +94,7 @@ export function resolveTransformFiles(models: Record<string, TransformConfig>, c
     for (const item of model.transform ?? []) {
       for (const key of transformSteps[item.step]?.files ?? []) {
         const file = item.config[key];
-        if (typeof file === 'string' && !isAbsolute(file)) item.config[key] = resolve(dir, file);
+        if (typeof file === 'string' && !isAbsolute(file) && !isRemote(file)) item.config[key] = resolve(dir, file);
       }
     }
   }

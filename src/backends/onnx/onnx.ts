@@ -6,13 +6,17 @@
 // (server.modelLoadErrors: continue), and models load and unload at run time (the KServe
 // repository API, SageMaker multi-model endpoints) through `lifecycle`.
 
-import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { tritonModelConfig } from '../../codecs/triton-config.ts';
 import { size } from '../../config/units.ts';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration, modelLoadSeconds, modelMemoryBytes } from '../../observe/metrics.ts';
+import { fetchReason } from '../../storage/progress.ts';
+import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
+import { locationSchema } from '../../storage/uri.ts';
 import { checkAgainstSpec } from '../../tensors/shape.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint, ModelLifecycle } from '../../types.ts';
@@ -29,9 +33,9 @@ const versionPolicy = z.union([
 
 const onnxSchema = z.strictObject({
   type: z.literal('onnx'),
-  modelRepository: z.string().min(1).optional().describe(
-    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style; symlinked folders are followed), or a gs://bucket/path URI (e.g. ${AIP_STORAGE_URI}) copied to a temp folder at start.'),
-  modelPath: z.string().min(1).optional().describe('A single model.onnx file (or gs:// object); it answers to any model name, as version "1".'),
+  modelRepository: locationSchema.optional().describe(
+    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style; symlinked folders are followed): a local path, or gs://, s3://, oci://bucket@namespace/, https:// (e.g. ${AIP_STORAGE_URI}), fetched through the `storage` cache at start; a .tar.gz or .zip is unpacked.'),
+  modelPath: locationSchema.optional().describe('A single model.onnx file, local or remote as for modelRepository (an archive holding model.onnx too); it answers to any model name, as version "1".'),
   versions: z.record(z.string(), z.union([z.array(version).min(1), versionPolicy])).optional().describe(
     'Version policy per model name, as Triton\'s version_policy: ["1", "2"] or {specific: ["1", "2"]}, {latest: 2}, or "all"; a model not listed follows versionPolicy.'),
   versionPolicy: versionPolicy.prefault({ latest: 1 }).describe('Versions served of a model `versions` does not list: {latest: N} (default 1, the highest), {specific: [...]} or "all".'),
@@ -77,6 +81,9 @@ export const onnx: BackendFactory<OnnxConfig> = {
     let dir: string | undefined;
     let started = false;
     let failure: string | undefined;
+    // Where the models come from; the storage layer makes it local (and keeps it cached) at start.
+    const location = config.modelPath ?? config.modelRepository!;
+    let fetched: Fetched | undefined;
 
     const loader = (model: string, source?: string) => async (known: ModelFile[] | undefined) => {
       const files = known ?? (source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model));
@@ -113,6 +120,15 @@ export const onnx: BackendFactory<OnnxConfig> = {
     const find = (model: string): ModelSlot<Loaded> | undefined => slots.get(model) ?? slots.get(singleModelName);
 
     const start = async (): Promise<void> => {
+      try {
+        fetched = await fetchArtifact(location, `backend "${name}"`, deps.log);
+      } catch (err) {
+        failure = (err as Error).message;
+        throw err;
+      }
+      // A modelPath archive unpacks to a folder holding model.onnx.
+      if (config.modelPath !== undefined) repo.modelPath = await isFolder(fetched.path) ? join(fetched.path, 'model.onnx') : fetched.path;
+      else repo.modelRepository = fetched.path;
       const names = config.modelPath !== undefined ? [singleModelName] : [...wanted];
       if (config.modelPath === undefined) {
         dir = await localRepository(repo);
@@ -192,7 +208,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
       };
     };
     const healthOf = (model: string, v?: string): Health => {
-      if (!started) return { ready: false, reason: failure ?? 'loading models' };
+      if (!started) return { ready: false, reason: failure ?? fetchReason(location) ?? 'loading models' };
       const slot = find(model);
       if (slot === undefined) return { ready: false, reason: `no model "${model}"` };
       if (v !== undefined && slot.files !== undefined && !slot.files.some((f) => f.version === v)) return { ready: false, reason: `no model "${model}" version ${v}` };
@@ -256,9 +272,12 @@ export const onnx: BackendFactory<OnnxConfig> = {
       start,
       model: endpoint,
       lifecycle,
-      health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? 'loading models' }),
+      health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? fetchReason(location) ?? 'loading models' }),
+      // A reload rebuilds this backend when its remote artifact has a new generation/ETag.
+      changed: async () => fetched !== undefined && fetched.version !== '' && await artifactVersion(location) !== fetched.version,
       close: async () => {
         started = false;
+        fetched?.release();
         await Promise.all([...slots.values()].map((s) => s.close()));
         slots.clear();
       },
@@ -283,4 +302,8 @@ function configOf(m: Loaded, model: string, workers: number): Record<string, unk
     platform: 'onnxruntime_onnx', backend: 'onnxruntime', instances: workers,
     kind: m.info.provider === 'cpu' ? 'KIND_CPU' : 'KIND_GPU', defaultModelFilename: basename(m.file.path),
   });
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  return stat(path).then((st) => st.isDirectory(), () => false);
 }

@@ -3,13 +3,13 @@
 // of a model are served follows a version policy like Triton's version_policy (the latest N,
 // specific ones, or all; the highest one by default). Model and version folders may be
 // symlinks (Kubernetes volume mounts and shared model stores use them): they are followed.
-// A gs:// repository (Vertex's AIP_STORAGE_URI) is copied to a local folder first (gcs.ts).
+// A remote repository (Vertex's AIP_STORAGE_URI, an S3 ModelDataUrl) is made local first by the
+// storage layer (src/storage/), before these functions see it.
 // https://github.com/triton-inference-server/server/blob/main/docs/user_guide/model_repository.md
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatewayError } from '../../errors.ts';
-import { downloadPrefix } from './gcs.ts';
 
 /** ModelFile is one model version to load. */
 export interface ModelFile {
@@ -29,8 +29,6 @@ export interface RepositoryOptions {
   versions?: Record<string, VersionPolicy> | undefined;
   /** The policy of models `versions` does not list; the highest version when absent. */
   versionPolicy?: VersionPolicy | undefined;
-  /** Where a gs:// repository is copied (a fresh temp folder when absent). */
-  downloadDir?: string | undefined;
 }
 
 /** singleModelName is the name a lone modelPath is listed under; it answers to any model name. */
@@ -56,18 +54,18 @@ export async function findModels(options: RepositoryOptions): Promise<ModelFile[
   return files;
 }
 
-/** singleFile is the one file of a modelPath backend (downloaded first when it is gs://). */
+/** singleFile is the one file of a modelPath backend. */
 export async function singleFile(options: RepositoryOptions): Promise<ModelFile> {
-  const path = options.modelPath!.startsWith('gs://') ? await downloadPrefix(options.modelPath!, options.downloadDir) : options.modelPath!;
+  const path = options.modelPath!;
   await mustBeFile(path, 'modelPath');
   return { name: singleModelName, version: '1', path };
 }
 
-/** localRepository gives the repository folder, copying a gs:// one first. */
+/** localRepository gives the repository folder. */
 export async function localRepository(options: RepositoryOptions): Promise<string> {
   const dir = options.modelRepository;
   if (dir === undefined) throw new GatewayError('bad_request', 'the onnx backend needs modelRepository or modelPath');
-  return dir.startsWith('gs://') ? downloadPrefix(dir, options.downloadDir) : dir;
+  return dir;
 }
 
 /** modelNames lists the model folders of a repository (symlinks followed), sorted. */

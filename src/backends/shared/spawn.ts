@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { duration, maxDurationMs } from '../../config/units.ts';
 import { GatewayError } from '../../errors.ts';
 import { processRestarts } from '../../observe/metrics.ts';
+import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
+import { locationSchema } from '../../storage/uri.ts';
 import type { Health } from '../../types.ts';
 
 /** spawnSchema is the `spawn` block of http, triton, tfserving and torchserve backends. */
@@ -22,12 +24,16 @@ export const spawnSchema = z.strictObject({
   restartBackoffMs: duration.prefault('1s').describe('Wait before the first restart after the process exits; doubles on each exit in a row.'),
   maxRestartBackoffMs: duration.prefault('30s').describe('Longest wait between restarts.'),
   stopGraceSeconds: z.coerce.number().min(0).max(maxDurationMs / 1000).default(8).describe('On shutdown, time between SIGTERM and SIGKILL.'),
+  modelRepository: locationSchema.optional().describe(
+    'A model repository fetched through the `storage` cache before the process starts (gs://, s3://, oci://, https://, a local path; archives unpacked); `{modelRepository}` in command or env is its local path, e.g. [tritonserver, "--model-repository={modelRepository}"].'),
 }).describe('Start and supervise the model server process; the backend is not ready until its health check passes.');
 
 export type SpawnConfig = z.infer<typeof spawnSchema>;
 
 /** portPlaceholder is what the gateway replaces with the process's port in command and env. */
 export const portPlaceholder = '{port}';
+/** repositoryPlaceholder is replaced with the local path of spawn.modelRepository in command and env. */
+export const repositoryPlaceholder = '{modelRepository}';
 
 /** usesPort says whether the command or env asks for the port ({port}). */
 export function usesPort(config: SpawnConfig): boolean {
@@ -36,7 +42,11 @@ export function usesPort(config: SpawnConfig): boolean {
 
 /** withPort is the config with {port} replaced by `port` in command and env. */
 export function withPort(config: SpawnConfig, port: number): SpawnConfig {
-  const fill = (s: string): string => s.replaceAll(portPlaceholder, String(port));
+  return withPlaceholder(config, portPlaceholder, String(port));
+}
+
+function withPlaceholder(config: SpawnConfig, placeholder: string, value: string): SpawnConfig {
+  const fill = (s: string): string => s.replaceAll(placeholder, value);
   return {
     ...config,
     command: config.command.map(fill),
@@ -68,6 +78,7 @@ export class ProcessSupervisor {
   #lastLines: string[] = [];
   #exited: Promise<void> = Promise.resolve();
   #spawnError: Error | undefined;
+  #fetched: Fetched | undefined;
   readonly #killOnExit = (): void => this.#signal('SIGKILL');
 
   constructor(name: string, config: SpawnConfig, check: HealthCheck, log: Logger) {
@@ -85,6 +96,12 @@ export class ProcessSupervisor {
   async start(): Promise<void> {
     if (this.#state !== 'idle' && this.#state !== 'stopped') return;
     this.#spawnError = undefined;
+    if (this.#config.modelRepository !== undefined && this.#fetched === undefined) {
+      this.#reason = `fetching model repository ${this.#config.modelRepository}`;
+      this.#fetched = await fetchArtifact(this.#config.modelRepository, `backend "${this.name}"`, this.#log);
+      this.#log.info({ modelRepository: this.#config.modelRepository, path: this.#fetched.path }, 'model repository ready; starting the backend process');
+      this.#config = withPlaceholder(this.#config, repositoryPlaceholder, this.#fetched.path);
+    }
     process.on('exit', this.#killOnExit);
     this.#launch();
     await new Promise((r) => setImmediate(r));
@@ -141,6 +158,13 @@ export class ProcessSupervisor {
       clearTimeout(grace);
     }
     process.off('exit', this.#killOnExit);
+    this.#fetched?.release();
+  }
+
+  /** changed says whether spawn.modelRepository has a new generation at its source (a reload then restarts the process). */
+  async changed(): Promise<boolean> {
+    const fetched = this.#fetched;
+    return fetched !== undefined && fetched.version !== '' && await artifactVersion(this.#config.modelRepository!) !== fetched.version;
   }
 
   #launch(): void {

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { describeValue, GatewayError } from '../../errors.ts';
 import type { Tensor } from '../../tensors/tensor.ts';
 import type { StepPlugin, StepResponse, TransformStep } from '../step.ts';
+import { assetFile } from './asset-file.ts';
 import { readLabels } from './label-file.ts';
 import { argmax, isFloatType, isIntegerType, numbersOf, rowsAlongLastAxis } from './scores.ts';
 
@@ -21,7 +22,7 @@ import { argmax, isFloatType, isIntegerType, numbersOf, rowsAlongLastAxis } from
 export const labelsSchema = z.strictObject({
   file: z.string().min(1).max(4096).describe(
     'Labels file, relative to the config file: one label per line (line 1 = class 0), or a JSON array of strings. ' +
-    'Read once when the model is built; a missing or bad file is a config error.'),
+    'Read once when the model is built; a missing or bad file is a config error. A gs://, s3://, oci:// or https:// file is fetched through the `storage` cache; the model is ready once it has arrived.'),
   output: z.string().min(1).max(256).optional().describe(
     'For tensor answers: the output to turn into labels (a BYTES tensor of the same name). Omitted = the first output.'),
 }).describe('Names classes: class indices and scores in the answer become labels from a file.');
@@ -38,9 +39,10 @@ export const labels = {
   key: 'labels',
   schema: labelsSchema,
   files: ['file'],
-  create(config): TransformStep {
-    const names = readLabels(config.file);
+  create(config, deps): TransformStep {
+    const file = assetFile(config.file, (path) => readLabels(path), 'labels', deps.log);
     const nameOf = (index: number): string => {
+      const names = file.get();
       if (!Number.isInteger(index) || index < 0 || index >= names.length) {
         throw new GatewayError('transform_failed', `labels: class index ${index} is out of range: ${config.file} holds ${names.length} labels`);
       }
@@ -48,6 +50,7 @@ export const labels = {
     };
     return {
       name: 'labels',
+      ...(file.load === undefined ? {} : { load: file.load }),
       postprocess(res): StepResponse {
         if (res.answer !== undefined) return res;
         if (res.predictions !== undefined) return { ...res, predictions: res.predictions.map((p, i) => labelPrediction(p, i, nameOf)) };

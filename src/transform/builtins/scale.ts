@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { describeValue, GatewayError } from '../../errors.ts';
 import type { Tensor } from '../../tensors/tensor.ts';
 import type { StepPlugin, StepRequest, TransformStep } from '../step.ts';
+import { assetFile } from './asset-file.ts';
 import { maxFeatures, readScalerFile, scalerOf, type Scaler } from './scaler-values.ts';
 
 const values = z.array(z.number().min(-1e300).max(1e300)).min(1).max(maxFeatures);
@@ -48,11 +49,14 @@ export const scale = {
   key: 'scale',
   schema: scaleSchema,
   files: ['file'],
-  create(config): TransformStep {
-    const scaler = config.file === undefined ? inlineScaler(config) : readScalerFile(config.file);
+  create(config, deps): TransformStep {
+    const inline = config.file === undefined ? inlineScaler(config) : undefined;
+    const file = config.file === undefined ? undefined : assetFile(config.file, readScalerFile, 'scale', deps.log);
     return {
       name: 'scale',
+      ...(file?.load === undefined ? {} : { load: file.load }),
       preprocess(req): StepRequest {
+        const scaler = inline ?? file!.get();
         if (req.instances !== undefined) return { ...req, instances: req.instances.map((row, i) => scaleRow(row, i, scaler)) };
         if (req.inputs !== undefined && req.inputs.length > 0) {
           const name = config.input ?? req.inputs[0]!.name;
