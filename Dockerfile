@@ -63,10 +63,10 @@ USER 1000:1000
 EXPOSE 8080
 # SageMaker multi-container endpoints may move the port with SAGEMAKER_BIND_TO_PORT.
 LABEL com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true
-# Same port expression as server.port in the bundled configs (INFERGATE_PORT is config/oci.yaml's). /health is OCI's route (on in every bundled
+# Same port expression as server.port in config/default.yaml (INFERGATE_PORT is config/oci.yaml's, PORT Cloud Run's). /health is OCI's route (on in every bundled
 # config but sagemaker.yaml); set INFERGATE_HEALTH_ROUTE=/ping with config/sagemaker.yaml.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
-  CMD curl -fsS -o /dev/null "http://127.0.0.1:${AIP_HTTP_PORT:-${SAGEMAKER_BIND_TO_PORT:-${INFERGATE_PORT:-8080}}}${INFERGATE_HEALTH_ROUTE:-/health}" || exit 1
+  CMD curl -fsS -o /dev/null "http://127.0.0.1:${AIP_HTTP_PORT:-${SAGEMAKER_BIND_TO_PORT:-${INFERGATE_PORT:-${PORT:-8080}}}}${INFERGATE_HEALTH_ROUTE:-/health}" || exit 1
 # Exec form: infergate is PID 1 and gets SIGTERM itself (it drains, then exits 0).
 ENTRYPOINT ["infergate"]
 CMD ["serve"]

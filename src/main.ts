@@ -11,21 +11,27 @@ import { createLogger, silentLogger } from './observe/log.ts';
 import { installSignalHandlers } from './server/lifecycle.ts';
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
+const cloudRunConfig = fileURLToPath(new URL('../config/cloudrun.yaml', import.meta.url));
 const usage = `usage: infergate [serve] [--config FILE]
        infergate check FILE
        infergate schema [--markdown]
 
 serve   runs the gateway with FILE, $INFERGATE_CONFIG, or the bundled config/default.yaml
+        (config/cloudrun.yaml when $K_SERVICE says Cloud Run or Knative runs it)
 check   validates FILE: exit 0 when valid, 1 with every problem listed
 schema  prints the JSON Schema of the config file (--markdown: the README's config reference)`;
 
-/** configPath picks --config, then INFERGATE_CONFIG, then the bundled default. */
+/**
+ * configPath picks --config, then INFERGATE_CONFIG, then a bundled file: config/cloudrun.yaml
+ * where K_SERVICE is set (Cloud Run and Knative set it in every container they run, and the
+ * platform's contract — PORT, a 10 s grace, h2c — differs from the default's), else the default.
+ */
 export function configPath(args: string[], env: NodeJS.ProcessEnv): string {
   const i = args.indexOf('--config');
   if (i >= 0 && args[i + 1] !== undefined) return args[i + 1]!;
   const eq = args.find((a) => a.startsWith('--config='));
   if (eq !== undefined) return eq.slice('--config='.length);
-  return env.INFERGATE_CONFIG || defaultConfig;
+  return env.INFERGATE_CONFIG || (env.K_SERVICE ? cloudRunConfig : defaultConfig);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -79,7 +85,7 @@ async function serve(file: string): Promise<number> {
     process.stderr.write(`infergate: the config is not valid:\n${err.message}\n`);
     return 1;
   }
-  const log = createLogger(config.server.logLevel);
+  const log = createLogger(config.server.logLevel, undefined, config.server.revision);
   let gateway: Gateway;
   try {
     // A reload reads the file on a worker thread: the event loop keeps answering meanwhile.

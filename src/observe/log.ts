@@ -13,11 +13,14 @@ export const redactPaths = [
   'authorization', 'apiKey', 'token', 'adminToken',
 ];
 
-/** createLogger makes the process logger; tests pass a destination to capture lines. */
-export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+/**
+ * createLogger makes the process logger; tests pass a destination to capture lines. `revision`
+ * (Cloud Run's and Knative's K_REVISION) goes on every line, so a rollout's lines tell apart.
+ */
+export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream, revision = ''): Logger {
   return pino({
     level,
-    base: { service: 'infergate' },
+    base: revision === '' ? { service: 'infergate' } : { service: 'infergate', revision },
     messageKey: 'message',
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {

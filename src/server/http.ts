@@ -5,12 +5,15 @@
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { constants as http2Constants, type Http2ServerResponse } from 'node:http2';
 import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
+import { httpRequestField, parseCloudTrace, traceFields } from '../observe/cloud-trace.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
 import { framingProblem, inTurn, settleBody } from './connection.ts';
 import { bodyRefusal, readBody } from './body.ts';
+import { attachH2c } from './h2c.ts';
 import { serveRaw } from './raw-limits.ts';
 import { rawErrorResponse, writeError, writeReply } from './reply.ts';
 import type { RouteMatch, Router } from './router.ts';
@@ -32,6 +35,10 @@ export interface HttpServerOptions {
   draining(): boolean;
   /** Requests served at once; beyond it → 429 before the body is read, so memory stays bounded. */
   maxConcurrentRequests: number;
+  /** HTTP/2 cleartext beside HTTP/1.1 (h2c.ts), with this many streams per connection. */
+  h2c?: { maxConcurrentStreams: number };
+  /** Cloud Logging: request ids from X-Cloud-Trace-Context, trace fields and httpRequest on request lines. */
+  cloudLogging?: { project: string };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -100,20 +107,30 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     socket.end(raw);
   });
+  if (options.h2c !== undefined) {
+    attachH2c(server, {
+      maxConcurrentStreams: options.h2c.maxConcurrentStreams, maxHeaders: options.maxHeaders,
+      firstBytesTimeoutMs: options.headersTimeoutMs, idleTimeoutMs: options.keepAliveTimeoutMs, draining: options.draining,
+      serve: (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, options, active, false),
+    });
+  }
   return server;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }, expectsContinue: boolean): Promise<void> {
   const started = performance.now();
+  // An HTTP/2 stream (h2c.ts): no Connection header, and one connection carries many at once.
+  const h2 = req.httpVersionMajor === 2;
   const header = req.headers['x-request-id'];
-  const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : randomUUID();
+  const trace = options.cloudLogging === undefined ? undefined : parseCloudTrace(req.headers['x-cloud-trace-context']);
+  const requestId = typeof header === 'string' && requestIdPattern.test(header) ? header : trace?.traceId ?? randomUUID();
   res.setHeader('x-request-id', requestId);
-  if (options.draining()) res.setHeader('connection', 'close');
+  if (options.draining() && !h2) res.setHeader('connection', 'close');
   // The request's child logger is made on first use: most requests log nothing at the usual
   // levels, and making one per request was a measurable share of the hot path.
   let child: Logger | undefined;
-  const logOf = (): Logger => (child ??= options.log.child({ requestId }));
-  const tooManyHeaders = req.rawHeaders.length > options.maxHeaders * 2;
+  const logOf = (): Logger => (child ??= options.log.child(trace === undefined ? { requestId } : { requestId, ...traceFields(trace, options.cloudLogging!.project) }));
+  const tooManyHeaders = (h2 ? req.rawHeaders.filter((_, i) => i % 2 === 0 && !req.rawHeaders[i]!.startsWith(':')).length * 2 : req.rawHeaders.length) > options.maxHeaders * 2;
   const badFraming = framingProblem(req);
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
@@ -137,6 +154,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   // Before an answer goes out: what becomes of a body not received whole (connection.ts).
   let continued = false;
   const settle = (err?: unknown): void => {
+    if (h2) { settleStream(req, res); return; }
     const stalled = err instanceof GatewayError && err.code === 'request_timeout';
     settleBody(req, res, { close: badFraming !== undefined, mayDiscard: !stalled && (!expectsContinue || continued), idleMs: options.bodyIdleTimeoutMs });
   };
@@ -215,7 +233,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
     if ((child ?? options.log).isLevelEnabled('debug')) {
-      logOf().debug({ method: req.method, path: clip(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
+      const ms = performance.now() - started;
+      const line: Record<string, unknown> = { method: req.method, path: clip(path), status: code, ms: Math.round(ms) };
+      if (options.cloudLogging !== undefined) {
+        line.httpRequest = httpRequestField({
+          method: req.method ?? 'GET', url: clip(rawUrl, 512), status: code, latencyMs: ms, userAgent: req.headers['user-agent'],
+          remoteIp: req.socket?.remoteAddress ?? '', protocol: `HTTP/${req.httpVersion}`, requestSize: Number(req.headers['content-length'] ?? 0) || undefined,
+        });
+      }
+      logOf().debug(line, 'request');
     }
   }
 }
@@ -228,6 +254,16 @@ function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string,
       { headers: { allow: match.allow.join(', ') } });
   }
   return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
+}
+
+// An HTTP/2 answer sent before its request body arrived whole ends the stream for the client
+// too (RST_STREAM NO_ERROR, RFC 9113 §8.1): the connection and its other streams stay.
+function settleStream(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete) return;
+  res.once('finish', () => {
+    const stream = (res as unknown as Http2ServerResponse).stream;
+    if (!req.complete && !stream.destroyed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
+  });
 }
 
 function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {

@@ -29,6 +29,14 @@ export const serverSchema = z.strictObject({
   keepAliveTimeoutMs: duration.prefault('65s').describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level; one line per request at debug.'),
   watchConfig: z.boolean().default(false).describe('Reload when the config file changes.'),
+  logFormat: z.enum(['json', 'cloud-logging']).default('json').describe(
+    '"cloud-logging" (Cloud Run, GKE): a request without x-request-id takes the trace id of X-Cloud-Trace-Context as its id, and its log lines ' +
+    'carry logging.googleapis.com/trace, logging.googleapis.com/spanId and, on the request line, httpRequest.'),
+  traceProject: z.string().default('').describe('Google Cloud project id that makes logging.googleapis.com/trace a resource name (projects/ID/traces/TRACE) in cloud-logging lines.'),
+  revision: z.string().default('').describe('The running revision (Cloud Run and Knative set K_REVISION): in /admin/status, on every log line and as infergate_revision_info{revision}.'),
+  h2c: z.boolean().default(false).describe(
+    'Serve HTTP/2 cleartext on the platform port beside HTTP/1.1, by prior knowledge and by Upgrade: h2c (Cloud Run --use-http2). Same limits, timeouts and error bodies.'),
+  http2MaxConcurrentStreams: z.coerce.number().int().min(1).max(1000).default(100).describe('Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).'),
 }).describe('Listener, limits and lifecycle.');
 
 export type ServerConfig = z.infer<typeof serverSchema>;
