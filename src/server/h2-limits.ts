@@ -17,7 +17,7 @@ export interface H2Bounds {
 export const floodWindowMs = 10_000;
 export const maxPingsPerWindow = 100;
 export const maxSettingsPerWindow = 100;
-/** Streams the client resets before their answer was written. */
+/** Streams the client resets before their answer was written, or opens while reset ones are still handled. */
 export const maxEarlyResetsPerWindow = 200;
 
 /** h2ServerLimits are the http2 server options: HTTP/1.1's limits in HTTP/2's terms. */
@@ -29,7 +29,9 @@ export function h2ServerLimits(bounds: H2Bounds): ServerOptions {
       maxHeaderListSize: 16 * 1024,
       enablePush: false,
     },
-    maxHeaderListPairs: bounds.maxHeaders + 8,
+    // Room past maxHeaders (and the pseudo-headers) so a request a little over it gets HTTP/1.1's
+    // 431 JSON from the handler; far past it, nghttp2 resets the stream (ENHANCE_YOUR_CALM).
+    maxHeaderListPairs: bounds.maxHeaders * 2 + 8,
     // Entries in one SETTINGS frame, and PINGs of ours the client has not acknowledged.
     maxSettings: 16,
     maxOutstandingPings: 10,
@@ -66,7 +68,7 @@ export function boundSession(session: Http2Session, bounds: H2Bounds): SessionBo
     const now = performance.now();
     let b = budgets.get(kind);
     if (b === undefined || now - b.since > floodWindowMs) budgets.set(kind, b = { count: 0, since: now });
-    if (++b.count > limit && !session.destroyed) session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    if (++b.count > limit && !session.destroyed) session.destroy(constants.NGHTTP2_ENHANCE_YOUR_CALM as unknown as Error);
   };
   session.on('ping', () => spend('ping', maxPingsPerWindow));
   session.on('remoteSettings', () => spend('settings', maxSettingsPerWindow));
@@ -76,6 +78,9 @@ export function boundSession(session: Http2Session, bounds: H2Bounds): SessionBo
     admit: (stream) => {
       stream.on('error', () => undefined);
       if (handling >= bounds.maxConcurrentStreams) {
+        // Only a client that resets streams gets here (nghttp2 holds the others to the stream
+        // limit), so a refusal spends the reset budget too.
+        spend('reset', maxEarlyResetsPerWindow);
         stream.close(constants.NGHTTP2_REFUSED_STREAM);
         return false;
       }
