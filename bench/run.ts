@@ -13,6 +13,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   slowloris: async () => (await import('./slowloris.ts')).runSlowlorisBench(),
   transform: async () => (await import('./transform.ts')).runTransformBench(),
   streaming: async () => (await import('./streaming.ts')).runStreamingBench(),
+  coldstart: async () => (await import('./coldstart.ts')).runColdStartBench(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);

@@ -81,6 +81,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
             interOpThreads: config.interOpThreads, spinning: config.spinning, graphOptimizationLevel: config.graphOptimizationLevel,
           });
           let info: SessionInfo;
+          const loading = performance.now();
           try {
             info = await pool.start(config.workers);
           } catch (err) {
@@ -94,8 +95,11 @@ export const onnx: BackendFactory<OnnxConfig> = {
             warned.add(skipped);
             deps.log.warn({ backend: name, skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
           }
+          const loadMs = Math.round(performance.now() - loading);
+          const warming = performance.now();
           if (config.warmup) await warmUp(loaded, config.workers, name, deps.log);
-          deps.log.info({ backend: name, model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers },
+          const warmupMs = Math.round(performance.now() - warming);
+          deps.log.info({ backend: name, model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers, loadMs, warmupMs },
             `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
         }
       } catch (err) {
