@@ -2,7 +2,6 @@
 
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config/load.ts';
-import { renderReference } from './reference.ts';
 import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
 import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
@@ -40,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   const args = command === first || command === 'help' ? argv.slice(1) : argv;
   switch (command) {
     case 'schema':
-      if (args.includes('--markdown')) process.stdout.write(renderReference());
+      if (args.includes('--markdown')) process.stdout.write((await import('./reference.ts')).renderReference());
       else process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
       return 0;
     case 'check': {

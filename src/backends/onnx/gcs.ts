@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, normalize, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { importPKCS8, SignJWT } from 'jose';
 import { clip, GatewayError } from '../../errors.ts';
 
 const scope = 'https://www.googleapis.com/auth/devstorage.read_only';
@@ -78,6 +77,8 @@ async function accessToken(): Promise<string> {
     let body: URLSearchParams;
     if (key.type === 'service_account') {
       const now = Math.floor(Date.now() / 1000);
+      // jose only here (a service-account key signs its own token request), not at every start.
+      const { importPKCS8, SignJWT } = await import('jose');
       const assertion = await new SignJWT({ scope })
         .setProtectedHeader({ alg: 'RS256', ...(key.private_key_id ? { kid: key.private_key_id } : {}) })
         .setIssuer(key.client_email!).setAudience(tokenUri).setIssuedAt(now).setExpirationTime(now + 3600)

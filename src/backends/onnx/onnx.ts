@@ -74,38 +74,55 @@ export const onnx: BackendFactory<OnnxConfig> = {
     const start = async (): Promise<void> => {
       const files = await findModels({ modelRepository: config.modelRepository, modelPath: config.modelPath, versions: config.versions });
       const warned = new Set<string>();
-      try {
-        for (const file of files) {
-          const pool = new SessionPool({
-            path: file.path, executionProviders: config.executionProviders, intraOpThreads: config.intraOpThreads,
-            interOpThreads: config.interOpThreads, spinning: config.spinning, graphOptimizationLevel: config.graphOptimizationLevel,
-          });
-          let info: SessionInfo;
-          const loading = performance.now();
-          try {
-            info = await pool.start(config.workers);
-          } catch (err) {
-            await pool.close();
-            throw new GatewayError('internal', `backend "${name}" cannot load ${file.path}: ${(err as Error).message.replace(`${file.path}: `, '')}`, { cause: err });
-          }
-          const loaded: Loaded = { file, pool, info, inputs: specsOf(info.inputs, file.path, 'input'), outputs: specsOf(info.outputs, file.path, 'output') };
-          models.push(loaded);
-          for (const skipped of info.skipped) {
-            if (warned.has(skipped)) continue; // one warning per provider problem, not per model
-            warned.add(skipped);
-            deps.log.warn({ backend: name, skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
-          }
-          const loadMs = Math.round(performance.now() - loading);
-          const warming = performance.now();
-          if (config.warmup) await warmUp(loaded, config.workers, name, deps.log);
-          const warmupMs = Math.round(performance.now() - warming);
-          deps.log.info({ backend: name, model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers, loadMs, warmupMs },
-            `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
+      const loadOne = async (file: (typeof files)[number]): Promise<Loaded> => {
+        const pool = new SessionPool({
+          path: file.path, executionProviders: config.executionProviders, intraOpThreads: config.intraOpThreads,
+          interOpThreads: config.interOpThreads, spinning: config.spinning, graphOptimizationLevel: config.graphOptimizationLevel,
+        });
+        let info: SessionInfo;
+        const loading = performance.now();
+        try {
+          info = await pool.start(config.workers);
+        } catch (err) {
+          await pool.close();
+          throw new GatewayError('internal', `backend "${name}" cannot load ${file.path}: ${(err as Error).message.replace(`${file.path}: `, '')}`, { cause: err });
         }
-      } catch (err) {
-        failure = (err as Error).message;
+        const loaded: Loaded = { file, pool, info, inputs: specsOf(info.inputs, file.path, 'input'), outputs: specsOf(info.outputs, file.path, 'output') };
+        for (const skipped of info.skipped) {
+          if (warned.has(skipped)) continue; // one warning per provider problem, not per model
+          warned.add(skipped);
+          deps.log.warn({ backend: name, skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
+        }
+        const loadMs = Math.round(performance.now() - loading);
+        const warming = performance.now();
+        if (config.warmup) await warmUp(loaded, config.workers, name, deps.log);
+        const warmupMs = Math.round(performance.now() - warming);
+        deps.log.info({ backend: name, model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: config.workers, loadMs, warmupMs },
+          `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
+        return loaded;
+      };
+      // Models load and warm up side by side (each session loads and runs on its own worker
+      // threads), a few at a time so a large repository does not hold every file in memory at
+      // once: a repository is ready in about the time of its slowest model, not their sum.
+      const done: Array<Loaded | undefined> = [];
+      let next = 0;
+      let failed: unknown;
+      const lane = async (): Promise<void> => {
+        while (next < files.length && failed === undefined) {
+          const i = next++;
+          try {
+            done[i] = await loadOne(files[i]!);
+          } catch (err) {
+            failed ??= err;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(parallelLoads, files.length) }, lane));
+      models.push(...done.filter((m): m is Loaded => m !== undefined));
+      if (failed !== undefined) {
+        failure = (failed as Error).message;
         await Promise.all(models.splice(0).map((m) => m.pool.close()));
-        throw err;
+        throw failed;
       }
       started = true;
     };
@@ -180,6 +197,9 @@ function metadataOf(m: Loaded, model: string): ModelMetadata {
     parameters: { executionProvider: m.info.provider },
   };
 }
+
+/** Models of one repository loaded at once. */
+const parallelLoads = 4;
 
 // warmUp runs one inference on zeros; a model may reject zeros (a Reshape fed a shape input),
 // so a failure here is logged, not fatal: the model loaded and real inputs may well work.
