@@ -14,6 +14,8 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   transform: async () => (await import('./transform.ts')).runTransformBench(),
   streaming: async () => (await import('./streaming.ts')).runStreamingBench(),
   coldstart: async () => (await import('./coldstart.ts')).runColdStartBench(),
+  concurrency: async () => (await import('./concurrency.ts')).runConcurrencyBench(),
+  imageSize: async () => (await import('./image-size.ts')).imageBytes(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);
