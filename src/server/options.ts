@@ -8,7 +8,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** serverSchema is the config's `server` block. */
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0').describe('Address to listen on; platforms require 0.0.0.0.'),
-  port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
+  port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, ${PORT} on Cloud Run and Knative, server_port on OCI.'),
   adminPort: z.union([port, z.literal('same')]).default(9090).describe('Port for /metrics and /admin/* (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port.'),
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
   adminToken: z.string().optional().describe('Bearer token required on /metrics and /admin/* when set (Prometheus then needs it as its scrape bearer token). Without it, an admin port off loopback is warned about at start.'),
