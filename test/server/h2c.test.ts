@@ -151,6 +151,29 @@ describe('h2c by Upgrade', () => {
   });
 });
 
+describe('h2c timeouts', () => {
+  it('close a silent connection, an idle HTTP/2 session (GOAWAY), and still answer slow HTTP/1.1 headers with 408', async () => {
+    const quick = await startGateway(config.replace('h2c: true,', 'h2c: true, headersTimeoutMs: 300ms, keepAliveTimeoutMs: 500ms,'));
+    try {
+      // Connected, never a byte: neither protocol can be told, so the first-bytes timeout ends it.
+      const silent = await openRaw(quick.port, 'none');
+      await silent.closed;
+      assert.equal(silent.http1(), '');
+      // An HTTP/2 connection with nothing to do is closed gracefully after keepAliveTimeoutMs.
+      const idle = await openRaw(quick.port);
+      await idle.closed;
+      assert.ok(idle.frames.some((f) => f.type === type.goaway), 'GOAWAY before the close');
+      // Headers that never finish, over HTTP/1.1 on the same port.
+      const slow = await openRaw(quick.port, 'none');
+      slow.send(Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\n'));
+      await slow.closed;
+      assert.match(slow.http1(), /^HTTP\/1\.1 408 /);
+    } finally {
+      await quick.stop();
+    }
+  });
+});
+
 describe('h2c on a gateway without it', () => {
   it('is not spoken: the preface is a malformed HTTP/1.1 request', async () => {
     const plain = await startGateway(config.replace('h2c: true', 'h2c: false'));
