@@ -23,7 +23,7 @@ export function writeReply(res: ServerResponse, reply: HttpReply): void {
   }
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   else if (reply.status !== 204 && reply.status !== 304) headers['content-length'] = '0';
-  res.writeHead(reply.status, headers);
+  res.writeHead(reply.status, forProtocol(res, headers));
   res.end(body);
 }
 
@@ -40,7 +40,7 @@ function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): v
   const headers: Record<string, string> = { ...reply.headers };
   const sse = (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
   if (sse) headers['cache-control'] ??= 'no-cache';
-  res.writeHead(reply.status, headers);
+  res.writeHead(reply.status, forProtocol(res, headers));
   res.flushHeaders();
   let ended = false;
   source.on('data', (chunk: Buffer) => { if (!res.write(chunk)) source.pause(); });
@@ -54,6 +54,15 @@ function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): v
     else res.destroy(e);
   });
   res.once('close', () => { if (!ended) source.destroy(); });
+}
+
+// HTTP/2 forbids connection-specific header fields (RFC 9113 §8.2.2) and Node throws on them
+// when the answer is written; an h2c answer (server/h2c.ts) goes without them.
+const connectionSpecific = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+function forProtocol(res: ServerResponse, headers: Record<string, string>): Record<string, string> {
+  if (res.req?.httpVersionMajor !== 2) return headers;
+  for (const name of Object.keys(headers)) if (connectionSpecific.includes(name.toLowerCase())) delete headers[name];
+  return headers;
 }
 
 // The streams being relayed now, so that a drain can end them as a failure would.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { startRawBackend } from '../support/raw-backend.ts';
 import { dataOf, flag, frame, openRaw, requestHeaders, type } from '../support/h2-frames.ts';
 
 const config = `
@@ -148,6 +149,41 @@ describe('h2c by Upgrade', () => {
     await untilAnswered(raw);
     assert.match(raw.http1(), /^HTTP\/1\.1 200 /);
     raw.socket.destroy();
+  });
+});
+
+describe('h2c answers relayed from an HTTP/1.1 backend', () => {
+  it('come over HTTP/2, buffered and streamed, without the connection-specific headers it forbids', async () => {
+    const backend = await startRawBackend({
+      answer: (head) => head.includes('text/event-stream')
+        ? { bytes: 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n6\r\ndata:1\r\n0\r\n\r\n', after: 'keep' }
+        : { bytes: 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok', after: 'keep' },
+    });
+    const relay = await startGateway(`
+version: h2c-relay
+server: { h2c: true }
+frontends:
+  vertex: { model: llm, predictRoute: /predict, healthRoute: /health }
+backends:
+  up: { type: http, url: "${backend.url}", predictPath: /x, healthPath: /, raw: true }
+models:
+  llm: { targets: [ { backend: up } ] }
+`);
+    const s = connect(relay.url);
+    try {
+      const plain = await request({ ':method': 'POST', ':path': '/predict', 'content-type': 'text/plain' }, 'hello', s);
+      assert.equal(plain.status, 200);
+      assert.equal(plain.body, 'ok');
+      assert.equal(plain.headers['keep-alive'], undefined);
+      const streamed = await request({ ':method': 'POST', ':path': '/predict', 'content-type': 'text/plain', accept: 'text/event-stream' }, 'stream please', s);
+      assert.equal(streamed.status, 200);
+      assert.equal(streamed.body, 'data:1');
+      assert.equal(relay.process.exitCode, null, 'the gateway is still running');
+    } finally {
+      s.close();
+      await relay.stop();
+      await backend.close();
+    }
   });
 });
 
