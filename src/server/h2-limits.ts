@@ -6,12 +6,16 @@
 // the gateway adds its own per-connection budgets so a flood ends the connection with GOAWAY
 // ENHANCE_YOUR_CALM instead of costing CPU for as long as the client likes.
 
-import { constants, type Http2Session, type ServerOptions, type ServerHttp2Stream } from 'node:http2';
+import type { Http2Session, ServerOptions, ServerHttp2Stream } from 'node:http2';
 
 export interface H2Bounds {
   maxConcurrentStreams: number;
   maxHeaders: number;
 }
+
+// RFC 9113 §7 error codes (node:http2's constants, without loading it for them).
+const refusedStream = 0x7;
+const enhanceYourCalm = 0xb;
 
 /** Over each window, a connection may send at most this many of each frame kind the gateway counts. */
 export const floodWindowMs = 10_000;
@@ -68,7 +72,7 @@ export function boundSession(session: Http2Session, bounds: H2Bounds): SessionBo
     const now = performance.now();
     let b = budgets.get(kind);
     if (b === undefined || now - b.since > floodWindowMs) budgets.set(kind, b = { count: 0, since: now });
-    if (++b.count > limit && !session.destroyed) session.destroy(constants.NGHTTP2_ENHANCE_YOUR_CALM as unknown as Error);
+    if (++b.count > limit && !session.destroyed) session.destroy(enhanceYourCalm as unknown as Error);
   };
   session.on('ping', () => spend('ping', maxPingsPerWindow));
   session.on('remoteSettings', () => spend('settings', maxSettingsPerWindow));
@@ -81,7 +85,7 @@ export function boundSession(session: Http2Session, bounds: H2Bounds): SessionBo
         // Only a client that resets streams gets here (nghttp2 holds the others to the stream
         // limit), so a refusal spends the reset budget too.
         spend('reset', maxEarlyResetsPerWindow);
-        stream.close(constants.NGHTTP2_REFUSED_STREAM);
+        stream.close(refusedStream);
         return false;
       }
       handling++;

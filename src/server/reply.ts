@@ -2,11 +2,16 @@
 // Retry-After (through a response, or straight onto a socket Node could not parse a request
 // from), and handler replies. Never a stack trace, never HTML.
 
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { stringifyJson } from '../codecs/json.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { ErrorStyle, HttpReply } from '../types.ts';
+
+// node:http through require: as an ES module import its namespace reads every export, and the
+// lazy WebSocket/MessageEvent getters then load Node's bundled undici (~35 ms CPU per start).
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /** writeReply sends a handler's reply; objects become JSON. */
 export function writeReply(res: ServerResponse, reply: HttpReply): void {
