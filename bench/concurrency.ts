@@ -4,7 +4,7 @@
 // batching (maxBatchSize 64, work-conserving), and C closed-loop clients of one row each stand
 // for C requests in flight, C = 1 … 80 (Cloud Run's default). Rows per second and latency per C,
 // the same with batching off, and the mean batch the backend saw.
-//   node bench/concurrency.ts          (BENCH_SECONDS per point, default 3)
+//   node bench/concurrency.ts          (BENCH_SECONDS per point, default 3; BENCH_LEVELS=1,8,64 picks C)
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { buildMlp } from '../backends/onnx/build-models.ts';
 import { startGateway } from '../test/support/gateway.ts';
 
 const sizes = [128, 2048, 2048, 2048, 10];
-const levels = [1, 2, 4, 8, 16, 32, 64, 80];
+const levels = (process.env.BENCH_LEVELS ?? '1,2,4,8,16,32,64,80,128').split(',').map(Number);
 
 function row(seed: number): number[] {
   return Array.from({ length: sizes[0]! }, (_, j) => ((seed * 31 + j * 7) % 97) / 97);
