@@ -79,11 +79,10 @@ export function attachH2c(server: Server, options: H2cOptions): void {
     const settings = upgradeSettings(req);
     if (settings === undefined) { s.destroy(); return; }
     s.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-    if (head.length > 0) s.unshift(head);
     sniffing.add(s);
     // The client now sends its preface and SETTINGS; the upgrade request goes in as stream 1
     // right after them, so the http2 session answers it as if it had come as HTTP/2.
-    clientPreface(s, options.firstBytesTimeoutMs, (opening) => {
+    clientPreface(s, head, options.firstBytesTimeoutMs, (opening) => {
       sniffing.delete(s);
       s.unshift(Buffer.concat([opening, upgradeFrames(req)]));
       h2.emit('connection', s);
@@ -132,10 +131,11 @@ function sniff(socket: Socket, timeoutMs: number, decided: (kind: Kind) => void)
 
 // clientPreface reads the preface and the SETTINGS frame that must follow it (RFC 9113 §3.4)
 // and gives back both; anything else closes the connection.
-function clientPreface(socket: Socket, timeoutMs: number, got: (opening: Buffer) => void): void {
+function clientPreface(socket: Socket, head: Buffer, timeoutMs: number, got: (opening: Buffer) => void): void {
   let seen: Buffer = Buffer.alloc(0);
+  let finished = false;
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
-  const stop = (): void => { clearTimeout(timer); socket.off('data', onData); };
+  const stop = (): void => { finished = true; clearTimeout(timer); socket.off('data', onData); };
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
     const n = Math.min(seen.length, h2Preface.length);
@@ -151,8 +151,13 @@ function clientPreface(socket: Socket, timeoutMs: number, got: (opening: Buffer)
     if (seen.length > end) socket.unshift(seen.subarray(end));
     got(seen.subarray(0, end));
   };
-  socket.on('data', onData);
   socket.once('close', stop);
   socket.on('error', () => socket.destroy());
+  // What the HTTP/1.1 parser read past the upgrade request (the preface, when the client sent it
+  // at once) comes as `head`; Node leaves the socket paused after an upgrade.
+  if (head.length > 0) onData(head);
+  if (finished) return;
+  socket.on('data', onData);
+  socket.resume();
 }
 

@@ -216,7 +216,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
           continued = true;
           res.writeContinue();
         }
-        return (body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs));
+        return (body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs, h2 ? options.requestTimeoutMs - (performance.now() - started) : undefined));
       },
       call,
     };
@@ -261,14 +261,24 @@ function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string,
   return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
 }
 
-// An HTTP/2 answer sent before its request body arrived whole ends the stream for the client
-// too (RST_STREAM NO_ERROR, RFC 9113 §8.1): the connection and its other streams stay.
+// An HTTP/2 answer sent before its request body arrived whole: the rest is read and dropped for
+// at most 2 s and 16 MB, as HTTP/1.1's lingering close does (connection.ts), then the stream is
+// reset (CANCEL); the connection and its other streams stay. Not a reset at once: nghttp2 sends
+// RST_STREAM ahead of the answer's queued DATA, which would cut the answer the client is owed.
 function settleStream(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete) return;
-  res.once('finish', () => {
-    const stream = (res as unknown as Http2ServerResponse).stream;
-    if (!req.complete && !stream.destroyed) stream.close(0); // NO_ERROR
-  });
+  const stream = (res as unknown as Http2ServerResponse).stream;
+  if (req.complete || stream.endAfterHeaders) return;
+  let seen = 0;
+  const cancel = (): void => { if (!stream.destroyed) stream.close(8); };
+  const timer = setTimeout(cancel, 2000);
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > 16 * 1024 * 1024) cancel();
+  };
+  req.on('data', onData);
+  stream.once('close', () => { clearTimeout(timer); req.off('data', onData); });
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
 }
 
 function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string> {

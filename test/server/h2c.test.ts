@@ -86,6 +86,17 @@ describe('h2c by prior knowledge', () => {
     assert.equal(still.status, 200);
   });
 
+  it('answers a request whose body never ends whole (END_STREAM) before resetting its stream', async () => {
+    const raw = await openRaw(gw.port);
+    raw.send(requestHeaders(1, 'POST', '/nowhere', [['content-type', 'application/json']], false));
+    raw.send(frame(type.data, 0, 1, Buffer.from('{"instances": ')));
+    await raw.next((f) => f.type === type.data && f.stream === 1 && (f.flags & flag.endStream) !== 0);
+    assert.equal(JSON.parse(dataOf(raw.frames, 1)).code, 'not_found');
+    const reset = await raw.next((f) => f.type === type.rstStream && f.stream === 1);
+    assert.ok(raw.frames.indexOf(reset) > raw.frames.findIndex((f) => f.type === type.data && (f.flags & flag.endStream) !== 0));
+    raw.socket.destroy();
+  });
+
   it('refuses more headers than maxHeaders with 431', async () => {
     const many: Record<string, string> = { ':method': 'GET', ':path': '/health' };
     for (let i = 0; i < 25; i++) many[`x-h-${i}`] = 'v';
@@ -119,20 +130,29 @@ describe('h2c by prior knowledge', () => {
 });
 
 describe('h2c by Upgrade', () => {
-  it('switches with 101 and answers the upgrade request on stream 1, then the client\'s own streams', async () => {
-    const raw = await openRaw(gw.port, 'none');
-    raw.send(Buffer.from('GET /v2/models/iris HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAA\r\n\r\n'));
-    raw.send(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(type.settings, 0, 0), requestHeaders(3, 'GET', '/v2/health/live')]));
-    const first = await raw.next((f) => f.type === type.headers && f.stream === 1);
-    // HPACK static table entry 8 is ":status: 200", the indexed form every encoder uses for it.
-    assert.equal(first.payload[0], 0x88);
-    await raw.next((f) => f.type === type.data && f.stream === 1 && (f.flags & flag.endStream) !== 0);
-    assert.match(raw.http1(), /^HTTP\/1\.1 101 Switching Protocols\r\n/);
-    assert.equal((JSON.parse(dataOf(raw.frames, 1)) as { name: string }).name, 'iris');
-    const third = await raw.next((f) => f.type === type.headers && f.stream === 3);
-    assert.equal(third.payload[0], 0x88);
-    raw.socket.destroy();
-  });
+  for (const together of [false, true]) {
+    it(`switches with 101 and answers the upgrade request on stream 1, then the client's own streams (preface ${together ? 'in the same write' : 'after'})`, async () => {
+      const raw = await openRaw(gw.port, 'none');
+      const upgrade = Buffer.from('GET /v2/models/iris HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAA\r\n\r\n');
+      const h2 = Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(type.settings, 0, 0), requestHeaders(3, 'GET', '/v2/health/live')]);
+      if (together) raw.send(Buffer.concat([upgrade, h2]));
+      else {
+        raw.send(upgrade);
+        await untilAnswered(raw);
+        raw.send(h2);
+      }
+      const first = await raw.next((f) => f.type === type.headers && f.stream === 1);
+      // HPACK static table entry 8 is ":status: 200", the indexed form every encoder uses for it.
+      assert.equal(first.payload[0], 0x88);
+      await raw.next((f) => f.type === type.data && f.stream === 1 && (f.flags & flag.endStream) !== 0);
+      assert.match(raw.http1(), /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      assert.equal((JSON.parse(dataOf(raw.frames, 1)) as { name: string }).name, 'iris');
+      const third = await raw.next((f) => f.type === type.headers && f.stream === 3);
+      assert.equal(third.payload[0], 0x88);
+      await raw.next((f) => f.type === type.data && f.stream === 3 && (f.flags & flag.endStream) !== 0);
+      raw.socket.destroy();
+    });
+  }
 
   it('serves a request with a body over HTTP/1.1 instead of upgrading it', async () => {
     const raw = await openRaw(gw.port, 'none');
@@ -188,8 +208,8 @@ models:
 });
 
 describe('h2c timeouts', () => {
-  it('close a silent connection, an idle HTTP/2 session (GOAWAY), and still answer slow HTTP/1.1 headers with 408', async () => {
-    const quick = await startGateway(config.replace('h2c: true,', 'h2c: true, headersTimeoutMs: 300ms, keepAliveTimeoutMs: 500ms,'));
+  it('close a silent connection and an idle HTTP/2 session (GOAWAY), answer slow HTTP/1.1 headers and a slow HTTP/2 body with 408', async () => {
+    const quick = await startGateway(config.replace('h2c: true,', 'h2c: true, headersTimeoutMs: 300ms, keepAliveTimeoutMs: 500ms, requestTimeoutMs: 800ms,').replace('bodyIdleTimeoutMs: 300ms', 'bodyIdleTimeoutMs: 5s'));
     try {
       // Connected, never a byte: neither protocol can be told, so the first-bytes timeout ends it.
       const silent = await openRaw(quick.port, 'none');
@@ -204,6 +224,23 @@ describe('h2c timeouts', () => {
       slow.send(Buffer.from('GET /health HTTP/1.1\r\nHost: x\r\n'));
       await slow.closed;
       assert.match(slow.http1(), /^HTTP\/1\.1 408 /);
+      // A body that keeps coming, too slowly to ever finish within requestTimeoutMs, over HTTP/2.
+      const s = connect(quick.url);
+      const answer = await new Promise<H2Answer>((resolve, reject) => {
+        const stream = s.request({ ':method': 'POST', ':path': '/predict', 'content-type': 'application/json' });
+        let text = '';
+        let status = 0;
+        const drip = setInterval(() => { if (!stream.destroyed && stream.writable) stream.write(' '); }, 50);
+        stream.on('response', (h) => { status = Number(h[':status']); });
+        stream.on('data', (c: Buffer) => { text += c.toString(); });
+        // The answer is whole at its end; the server then drops the rest and resets the stream.
+        stream.on('end', () => { clearInterval(drip); resolve({ status, headers: {}, body: text }); });
+        stream.on('error', (e) => { clearInterval(drip); reject(e); });
+        stream.write('{"instances": ');
+      });
+      s.close();
+      assert.equal(answer.status, 408);
+      assert.equal(JSON.parse(answer.body).code, 'request_timeout');
     } finally {
       await quick.stop();
     }
