@@ -13,6 +13,9 @@ import type { Duplex } from 'node:stream';
 import { boundSession, h2ServerLimits, type SessionBounds } from './h2-limits.ts';
 import { upgradeFrames, upgradeSettings } from './h2-upgrade.ts';
 
+// RFC 9113 §7 INTERNAL_ERROR.
+const internalError = 0x2;
+
 export const h2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export interface H2cOptions {
@@ -47,11 +50,15 @@ export function attachH2c(server: Server, options: H2cOptions): void {
     const session = req.stream.session;
     const bounds = session === undefined ? undefined : bounded.get(session);
     if (bounds === undefined || !bounds.admit(req.stream)) return;
-    void options.serve(req, res).finally(() => {
-      bounds.release();
-      // As HTTP/1.1 answers say Connection: close while draining.
-      if (options.draining() && !req.stream.session?.closed) req.stream.session?.close();
-    });
+    void options.serve(req, res)
+      // The handler answers every failure itself; one that escapes it (the stream was torn down
+      // under it) ends that stream, never the process.
+      .catch(() => { if (!req.stream.destroyed) req.stream.close(internalError); })
+      .finally(() => {
+        bounds.release();
+        // As HTTP/1.1 answers say Connection: close while draining.
+        if (options.draining() && !req.stream.session?.closed) req.stream.session?.close();
+      });
   });
   // Streams refused or reset before a request forms, and sockets h2 gives up on, end here quietly.
   h2.on('sessionError', () => undefined);
