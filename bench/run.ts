@@ -18,6 +18,9 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   storage: async () => (await import('./storage.ts')).runStorageBench(),
   grpc: async () => (await import('./grpc.ts')).runGrpcBench(),
   multiModel: async () => (await import('./multi-model.ts')).runMultiModelBench(),
+  coldstart: async () => (await import('./coldstart.ts')).runColdStartBench(),
+  concurrency: async () => (await import('./concurrency.ts')).runConcurrencyBench(),
+  imageSize: async () => (await import('./image-size.ts')).imageBytes(),
 };
 
 const wanted = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);

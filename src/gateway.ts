@@ -13,7 +13,7 @@ import { closeClients } from './backends/shared/client.ts';
 import { buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
 import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
-import { reloadsTotal } from './observe/metrics.ts';
+import { reloadsTotal, revisionInfo } from './observe/metrics.ts';
 import type { Config } from './schema.ts';
 import type { GrpcConfig } from './frontends/grpc.ts';
 import type { AccessConfig } from './server/access.ts';
@@ -65,6 +65,7 @@ export class Gateway {
     }
     this.#state = this.#build(config, new Map(), { ports });
     this.#health = new HealthPoller(() => this.#state, this.#log);
+    if (config.server.revision !== '') revisionInfo.set({ revision: config.server.revision }, 1);
   }
 
   get config(): Config { return this.#state.config; }
@@ -83,17 +84,20 @@ export class Gateway {
   /** listen opens the platform port and, when configured, the admin port. */
   async listen(): Promise<{ port: number; adminPort: number; grpcPort?: number }> {
     const s = this.#state.config.server;
-    const make = (router: () => Router): Server => createHttpServer({
+    const make = (router: () => Router, platform: boolean): Server => createHttpServer({
       maxBodyBytes: s.maxBodyBytes, maxJsonDepth: s.maxJsonDepth, maxHeaders: s.maxHeaders, bodyIdleTimeoutMs: s.bodyIdleTimeoutMs,
       headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs, keepAliveTimeoutMs: s.keepAliveTimeoutMs,
       log: this.#log, router, draining: () => this.#draining, maxConcurrentRequests: s.maxConcurrentRequests,
+      // h2c is the platform port's (Cloud Run speaks it to the container); the admin port stays HTTP/1.1.
+      ...(platform && s.h2c ? { h2c: { maxConcurrentStreams: s.http2MaxConcurrentStreams } } : {}),
+      ...(s.logFormat === 'cloud-logging' ? { cloudLogging: { project: s.traceProject } } : {}),
     });
-    const main = make(() => this.#state.router);
+    const main = make(() => this.#state.router, true);
     const port = await listenOn(main, s.port, s.host);
     this.#servers.push(main);
     let adminPort = port;
     if (s.adminPort !== 'same') {
-      const admin = make(() => this.#state.adminRouter);
+      const admin = make(() => this.#state.adminRouter, false);
       const wanted = s.adminPort ?? (this.#ports === undefined ? defaultAdminPort : await this.#ports.takeFree(s.adminHost));
       adminPort = await listenOn(admin, wanted, s.adminHost);
       this.#servers.push(admin);
@@ -246,6 +250,7 @@ export class Gateway {
     const s = this.#state;
     return {
       version: s.config.version ?? null,
+      ...(s.config.server.revision === '' ? {} : { revision: s.config.server.revision }),
       loadedAt: this.#loadedAt,
       ready: this.ready(),
       draining: this.#draining,

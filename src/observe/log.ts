@@ -32,11 +32,14 @@ export const repeatedKey = 'repeated';
 const { chindingsSym } = pino.symbols;
 const boundOf = new WeakMap<object, Record<string, unknown>>();
 
-/** createLogger makes the process logger; tests pass a destination to capture lines. */
-export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+/**
+ * createLogger makes the process logger; tests pass a destination to capture lines. `revision`
+ * (Cloud Run's and Knative's K_REVISION) goes on every line, so a rollout's lines tell apart.
+ */
+export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream, revision = ''): Logger {
   return pino({
     level,
-    base: { service: 'infergate' },
+    base: revision === '' ? { service: 'infergate' } : { service: 'infergate', revision },
     messageKey,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: {

@@ -254,3 +254,12 @@ export const modelEvictions = new Counter({
   help: 'Models loaded at run time that were unloaded to make room for another (least recently used first).',
   registers: [registry],
 });
+
+// One series per process (the revision it runs), so the label stays bounded; joining on it
+// tells a Cloud Run or Knative rollout's revisions apart in any other series.
+export const revisionInfo = new Gauge({
+  name: 'infergate_revision_info',
+  help: 'Always 1; the revision label is the running revision (K_REVISION on Cloud Run and Knative)',
+  labelNames: ['revision'] as const,
+  registers: [registry],
+});

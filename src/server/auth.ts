@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRemoteJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey, type CryptoKey as JoseKey } from 'jose';
+import type { JWTVerifyGetKey, CryptoKey as JoseKey } from 'jose';
 import { z } from 'zod';
 import { GatewayError } from '../errors.ts';
 import { sameSecret } from './admin.ts';
@@ -54,8 +54,9 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
   const jwt = config.jwt;
   let key: Promise<JWTVerifyGetKey | JoseKey | Uint8Array> | undefined;
   if (jwt !== undefined) {
-    if (jwt.jwksUrl !== undefined) key = Promise.resolve(createRemoteJWKSet(new URL(jwt.jwksUrl)));
-    else if (jwt.publicKey !== undefined) key = importSPKI(jwt.publicKey, 'RS256').catch(() => importSPKI(jwt.publicKey!, 'ES256'));
+    // jose is loaded only by a config with JWT auth, and then off the start's path.
+    if (jwt.jwksUrl !== undefined) key = import('jose').then((j) => j.createRemoteJWKSet(new URL(jwt.jwksUrl!)));
+    else if (jwt.publicKey !== undefined) key = import('jose').then((j) => j.importSPKI(jwt.publicKey!, 'RS256').catch(() => j.importSPKI(jwt.publicKey!, 'ES256')));
     else if (jwt.secret !== undefined) key = Promise.resolve(new TextEncoder().encode(jwt.secret));
   }
   return async (headers) => {
@@ -71,7 +72,7 @@ export function createAuthenticator(config: AuthConfig): Authenticator {
     if (key !== undefined && bearer !== undefined && bearer.split('.').length === 3) {
       try {
         const k = await key;
-        const { payload } = await jwtVerify(bearer, k as JoseKey, {
+        const { payload } = await (await import('jose')).jwtVerify(bearer, k as JoseKey, {
           issuer: jwt!.issuer, audience: jwt!.audience, clockTolerance: jwt!.clockToleranceSeconds,
         });
         return `sub:${payload.sub ?? 'unknown'}`;

@@ -11,8 +11,10 @@ import { bodyCoding, bodyDecoder } from './encoding.ts';
  * giving up with 408 when the client stops sending for idleMs. A gzip or deflate body
  * (Content-Encoding) is decoded as it arrives, and the limit bounds the decoded bytes too: a
  * zip bomb is a 413 once its output passes the limit. Another coding is a 415 before reading.
+ * `totalMs` bounds the whole body too (408): an HTTP/2 stream's, which Node's requestTimeout
+ * does not cover (an HTTP/1.1 request's is Node's).
  */
-export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000, totalMs?: number): Promise<Buffer> {
   const refused = bodyRefusal(req, limit);
   if (refused !== undefined) return Promise.reject(refused);
   const coding = bodyCoding(req.headers['content-encoding']);
@@ -21,6 +23,8 @@ export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): 
     let size = 0;
     let received = 0;
     const idle = setTimeout(() => onIdle(), idleMs);
+    const total = totalMs === undefined ? undefined
+      : setTimeout(() => fail(new GatewayError('request_timeout', 'the request was not received in time')), Math.max(0, totalMs));
     const fail = (err: GatewayError): void => {
       cleanup();
       decoder?.destroy();
@@ -62,6 +66,7 @@ export function readBody(req: IncomingMessage, limit: number, idleMs = 15_000): 
     const onAborted = (): void => { if (req.complete && decoder !== undefined) return; cleanup(); decoder?.destroy(); reject(new GatewayError('client_closed', 'the client went away while sending')); };
     const cleanup = (): void => {
       clearTimeout(idle);
+      clearTimeout(total);
       req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.off('aborted', onAborted); req.off('close', onAborted);
     };
     req.on('data', onData);

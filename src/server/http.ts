@@ -3,15 +3,19 @@
 // router. Every accepted request ends with a definite answer. Requests on one connection are
 // served one at a time (connection.ts).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
+import { httpRequestField, parseCloudTrace, traceFields } from '../observe/cloud-trace.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import { payloadLog } from '../observe/payload-log.ts';
 import { spanned, tracing, type TraceSpan } from '../observe/trace.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
 import { framingProblem, inTurn, settleBody } from './connection.ts';
 import { bodyRefusal, readBody } from './body.ts';
+import { attachH2c } from './h2c.ts';
 import { serveRaw } from './raw-limits.ts';
 import { forwardHeaders, requestIdOf } from './request-id.ts';
 import { rawErrorResponse, writeError, writeReply } from './reply.ts';
@@ -34,7 +38,15 @@ export interface HttpServerOptions {
   draining(): boolean;
   /** Requests served at once; beyond it → 429 before the body is read, so memory stays bounded. */
   maxConcurrentRequests: number;
+  /** HTTP/2 cleartext beside HTTP/1.1 (h2c.ts), with this many streams per connection. */
+  h2c?: { maxConcurrentStreams: number };
+  /** Cloud Logging: request ids from X-Cloud-Trace-Context, trace fields and httpRequest on request lines. */
+  cloudLogging?: { project: string };
 }
+
+// node:http through require: as an ES module import its namespace reads every export, and the
+// lazy WebSocket/MessageEvent getters then load Node's bundled undici (~35 ms CPU per start).
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /** createHttpServer makes the platform listener (not yet listening). */
 export function createHttpServer(options: HttpServerOptions): Server {
@@ -100,21 +112,31 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     socket.end(raw);
   });
+  if (options.h2c !== undefined) {
+    attachH2c(server, {
+      maxConcurrentStreams: options.h2c.maxConcurrentStreams, maxHeaders: options.maxHeaders,
+      firstBytesTimeoutMs: options.headersTimeoutMs, idleTimeoutMs: options.keepAliveTimeoutMs, draining: options.draining,
+      serve: (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, options, active, false),
+    });
+  }
   return server;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, active: { count: number }, expectsContinue: boolean): Promise<void> {
   const started = performance.now();
+  // An HTTP/2 stream (h2c.ts): no Connection header, and one connection carries many at once.
+  const h2 = req.httpVersionMajor === 2;
+  const trace = options.cloudLogging === undefined ? undefined : parseCloudTrace(req.headers['x-cloud-trace-context']);
   const requestId = requestIdOf(req.headers);
   res.setHeader('x-request-id', requestId);
   // OCI's clients read their own id back from opc-request-id.
   if (req.headers['opc-request-id'] !== undefined) res.setHeader('opc-request-id', requestId);
-  if (options.draining()) res.setHeader('connection', 'close');
+  if (options.draining() && !h2) res.setHeader('connection', 'close');
   // The request's child logger is made on first use: most requests log nothing at the usual
   // levels, and making one per request was a measurable share of the hot path.
   let child: Logger | undefined;
-  const logOf = (): Logger => (child ??= options.log.child({ requestId }));
-  const tooManyHeaders = req.rawHeaders.length > options.maxHeaders * 2;
+  const logOf = (): Logger => (child ??= options.log.child(trace === undefined ? { requestId } : { requestId, ...traceFields(trace, options.cloudLogging!.project) }));
+  const tooManyHeaders = (h2 ? req.rawHeaders.filter((_, i) => i % 2 === 0 && !req.rawHeaders[i]!.startsWith(':')).length * 2 : req.rawHeaders.length) > options.maxHeaders * 2;
   const badFraming = framingProblem(req);
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
@@ -138,6 +160,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   // Before an answer goes out: what becomes of a body not received whole (connection.ts).
   let continued = false;
   const settle = (err?: unknown): void => {
+    if (h2) { settleStream(req, res); return; }
     const stalled = err instanceof GatewayError && err.code === 'request_timeout';
     settleBody(req, res, { close: badFraming !== undefined, mayDiscard: !stalled && (!expectsContinue || continued), idleMs: options.bodyIdleTimeoutMs });
   };
@@ -204,7 +227,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
           continued = true;
           res.writeContinue();
         }
-        body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs);
+        body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs, h2 ? options.requestTimeoutMs - (performance.now() - started) : undefined);
         if (span !== undefined) body = spanned(span.child('read body'), body);
         return body;
       },
@@ -237,7 +260,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
     if ((child ?? options.log).isLevelEnabled('debug')) {
-      logOf().debug({ method: req.method, path: clip(path), status: code, ms: Math.round(performance.now() - started) }, 'request');
+      const ms = performance.now() - started;
+      const line: Record<string, unknown> = { method: req.method, path: clip(path), status: code, ms: Math.round(ms) };
+      if (options.cloudLogging !== undefined) {
+        line.httpRequest = httpRequestField({
+          method: req.method ?? 'GET', url: clip(rawUrl, 512), status: code, latencyMs: ms, userAgent: req.headers['user-agent'],
+          remoteIp: req.socket?.remoteAddress ?? '', protocol: `HTTP/${req.httpVersion}`, requestSize: Number(req.headers['content-length'] ?? 0) || undefined,
+        });
+      }
+      logOf().debug(line, 'request');
     }
   }
 }
@@ -269,4 +300,24 @@ function endRequestSpan(span: TraceSpan, code: number, call: CallContext | undef
   if (call?.target !== undefined) span.set('infergate.target', call.target);
   // OpenTelemetry's HTTP conventions: a server span fails on a 5xx only, the client's errors are not its own.
   span.end(code >= 500 ? failed : undefined);
+}
+
+// An HTTP/2 answer sent before its request body arrived whole: the rest is read and dropped for
+// at most 2 s and 16 MB, as HTTP/1.1's lingering close does (connection.ts), then the stream is
+// reset (CANCEL); the connection and its other streams stay. Not a reset at once: nghttp2 sends
+// RST_STREAM ahead of the answer's queued DATA, which would cut the answer the client is owed.
+function settleStream(req: IncomingMessage, res: ServerResponse): void {
+  const stream = (res as unknown as Http2ServerResponse).stream;
+  if (req.complete || stream.endAfterHeaders) return;
+  let seen = 0;
+  const cancel = (): void => { if (!stream.destroyed) stream.close(8); };
+  const timer = setTimeout(cancel, 2000);
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > 16 * 1024 * 1024) cancel();
+  };
+  req.on('data', onData);
+  stream.once('close', () => { clearTimeout(timer); req.off('data', onData); });
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
 }

@@ -9,7 +9,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** serverSchema is the config's `server` block. */
 export const serverSchema = z.strictObject({
   host: z.string().default('0.0.0.0').describe('Address to listen on; platforms require 0.0.0.0.'),
-  port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, server_port on OCI.'),
+  port: port.default(8080).describe('Platform port: ${AIP_HTTP_PORT} on Vertex, ${SAGEMAKER_BIND_TO_PORT} on SageMaker, ${PORT} on Cloud Run and Knative, server_port on OCI.'),
   adminPort: z.union([port, z.literal('same')]).optional().describe('Port for /metrics, /admin/* and the status page (kept off the platform port so a public endpoint never exposes them); "same" serves them on the main port. Omitted: 9090, or the first free port of portRange when that is set.'),
   portRange: portRangeSchema.describe('Ports the gateway may take besides `port`, "LOW-HIGH" (SageMaker: ${SAGEMAKER_SAFE_PORT_RANGE}); "" = none. When set, an omitted adminPort and each spawned backend\'s {port} come from it.'),
   adminHost: z.string().default('127.0.0.1').describe('Address the admin port listens on.'),
@@ -35,6 +35,14 @@ export const serverSchema = z.strictObject({
   keepAliveTimeoutMs: duration.prefault('65s').describe('Idle keep-alive connections are closed after this time; above the load balancer\'s idle timeout.'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level; one line per request at debug.'),
   watchConfig: z.boolean().default(false).describe('Reload when the config file changes.'),
+  logFormat: z.enum(['json', 'cloud-logging']).default('json').describe(
+    '"cloud-logging" (Cloud Run, GKE): a request without x-request-id takes the trace id of X-Cloud-Trace-Context as its id, and its log lines ' +
+    'carry logging.googleapis.com/trace, logging.googleapis.com/spanId and, on the request line, httpRequest.'),
+  traceProject: z.string().default('').describe('Google Cloud project id that makes logging.googleapis.com/trace a resource name (projects/ID/traces/TRACE) in cloud-logging lines.'),
+  revision: z.string().default('').describe('The running revision (Cloud Run and Knative set K_REVISION): in /admin/status, on every log line and as infergate_revision_info{revision}.'),
+  h2c: z.boolean().default(false).describe(
+    'Serve HTTP/2 cleartext on the platform port beside HTTP/1.1, by prior knowledge and by Upgrade: h2c (Cloud Run --use-http2). Same limits, timeouts and error bodies.'),
+  http2MaxConcurrentStreams: z.coerce.number().int().min(1).max(1000).default(100).describe('Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).'),
 }).describe('Listener, limits and lifecycle.');
 
 export type ServerConfig = z.infer<typeof serverSchema>;

@@ -85,7 +85,7 @@ function countBody(req: IncomingMessage, res: ServerResponse, limit: number, ove
     seen += (chunk as Buffer).length;
     if (seen <= limit) return push(chunk, encoding);
     cutOff = true;
-    if (!res.headersSent) res.setHeader('connection', 'close');
+    if (!res.headersSent && res.req?.httpVersionMajor !== 2) res.setHeader('connection', 'close');
     over(new GatewayError('payload_too_large', `request body exceeds the limit of ${limit} bytes`));
     return true;
   };

@@ -2,11 +2,16 @@
 // Retry-After (through a response, or straight onto a socket Node could not parse a request
 // from), and handler replies. Never a stack trace, never HTML.
 
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { stringifyJson } from '../codecs/json.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { ErrorStyle, HttpReply } from '../types.ts';
+
+// node:http through require: as an ES module import its namespace reads every export, and the
+// lazy WebSocket/MessageEvent getters then load Node's bundled undici (~35 ms CPU per start).
+const { STATUS_CODES } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 /** writeReply sends a handler's reply; objects become JSON. */
 export function writeReply(res: ServerResponse, reply: HttpReply): void {
@@ -23,7 +28,7 @@ export function writeReply(res: ServerResponse, reply: HttpReply): void {
   }
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   else if (reply.status !== 204 && reply.status !== 304) headers['content-length'] = '0';
-  res.writeHead(reply.status, headers);
+  res.writeHead(reply.status, forProtocol(res, headers));
   res.end(body);
 }
 
@@ -40,7 +45,7 @@ function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): v
   const headers: Record<string, string> = { ...reply.headers };
   const sse = (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
   if (sse) headers['cache-control'] ??= 'no-cache';
-  res.writeHead(reply.status, headers);
+  res.writeHead(reply.status, forProtocol(res, headers));
   res.flushHeaders();
   let ended = false;
   source.on('data', (chunk: Buffer) => { if (!res.write(chunk)) source.pause(); });
@@ -54,6 +59,15 @@ function writeStream(res: ServerResponse, reply: HttpReply, source: Readable): v
     else res.destroy(e);
   });
   res.once('close', () => { if (!ended) source.destroy(); });
+}
+
+// HTTP/2 forbids connection-specific header fields (RFC 9113 §8.2.2) and Node throws on them
+// when the answer is written; an h2c answer (server/h2c.ts) goes without them.
+const connectionSpecific = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+function forProtocol(res: ServerResponse, headers: Record<string, string>): Record<string, string> {
+  if (res.req?.httpVersionMajor !== 2) return headers;
+  for (const name of Object.keys(headers)) if (connectionSpecific.includes(name.toLowerCase())) delete headers[name];
+  return headers;
 }
 
 // The streams being relayed now, so that a drain can end them as a failure would.

@@ -11,15 +11,12 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.ts';
-import { unpack } from './archive.ts';
 import { ensureDir, entryFor, markReady, newestReady, prune, readyMarker, touch, tryLock, type Entry } from './cache.ts';
 import { downloadObject, Slots } from './download.ts';
-import { gcsSource } from './gcs.ts';
 import { httpsSource } from './https.ts';
 import { localFileSource } from './local.ts';
 import { Progress } from './progress.ts';
 import { storageSchema, type StorageConfig } from './schema.ts';
-import { ociOptions, s3Options, s3Source } from './s3.ts';
 import { StorageError, type Listing, type Source } from './source.ts';
 import { archiveKind, parseLocation, type Location } from './uri.ts';
 
@@ -74,7 +71,7 @@ export async function fetchArtifact(location: string, owner: string, log: Logger
   await ensureDir(cacheDir);
   const progress = new Progress(location, owner, log, config.progressIntervalMs);
   try {
-    const source = sourceFor(loc, config);
+    const source = await sourceFor(loc, config);
     let listing: Listing;
     try {
       listing = await source.list();
@@ -138,14 +135,22 @@ async function fromCache(entry: Entry, source: Source, listing: Listing, progres
 export async function artifactVersion(location: string): Promise<string> {
   const loc = parseLocation(location);
   if (loc.scheme === 'file' && archiveKind(loc.path) === undefined) return '';
-  return versionOf(await sourceFor(loc, settings).list());
+  return versionOf(await (await sourceFor(loc, settings)).list());
 }
 
-function sourceFor(loc: Location, config: StorageConfig): Source {
+// sourceFor makes the location's client. The cloud SDKs (and the archive readers) load only when a
+// location needs them: a gateway serving local files never pays their start-up time.
+async function sourceFor(loc: Location, config: StorageConfig): Promise<Source> {
   switch (loc.scheme) {
-    case 'gs': return gcsSource(loc.bucket, loc.path, loc.uri, config.gcs);
-    case 's3': return s3Source(loc.bucket, loc.path, loc.uri, `s3://${loc.bucket}`, s3Options(config.s3));
-    case 'oci': return s3Source(loc.bucket, loc.path, loc.uri, `oci://${loc.bucket}@${loc.namespace}`, ociOptions(loc.namespace, config.oci));
+    case 'gs': return (await import('./gcs.ts')).gcsSource(loc.bucket, loc.path, loc.uri, config.gcs);
+    case 's3': {
+      const { s3Options, s3Source } = await import('./s3.ts');
+      return s3Source(loc.bucket, loc.path, loc.uri, `s3://${loc.bucket}`, s3Options(config.s3));
+    }
+    case 'oci': {
+      const { ociOptions, s3Source } = await import('./s3.ts');
+      return s3Source(loc.bucket, loc.path, loc.uri, `oci://${loc.bucket}@${loc.namespace}`, ociOptions(loc.namespace, config.oci));
+    }
     case 'https': return httpsSource(loc.url, loc.uri);
     case 'file': return localFileSource(loc.path);
   }
@@ -194,6 +199,7 @@ async function fill(entry: Entry, source: Source, listing: Listing, progress: Pr
   if (kind !== undefined) {
     progress.unpacking();
     try {
+      const { unpack } = await import('./archive.ts');
       await unpack(targets[0]!.target, kind, entry.data, { maxBytes: config.maxUnpackedBytes, maxEntries: config.maxArchiveEntries }, listing.objects[0]!.uri);
     } catch (err) {
       await rm(entry.data, { recursive: true, force: true });

@@ -62,6 +62,7 @@ export async function loadFiles(files: ModelFile[], settings: SessionSettings, b
         interOpThreads: settings.interOpThreads, spinning: settings.spinning, graphOptimizationLevel: settings.graphOptimizationLevel,
       });
       let info: SessionInfo;
+      const loading = performance.now();
       try {
         info = await pool.start(settings.workers);
       } catch (err) {
@@ -81,8 +82,11 @@ export async function loadFiles(files: ModelFile[], settings: SessionSettings, b
         warned.add(skipped);
         log.warn({ skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
       }
+      const loadMs = Math.round(performance.now() - loading);
+      const warming = performance.now();
       if (settings.warmup) await warmUp(m, settings.workers, log);
-      log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: settings.workers },
+      const warmupMs = Math.round(performance.now() - warming);
+      log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: settings.workers, loadMs, warmupMs },
         `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
     }
   } catch (err) {

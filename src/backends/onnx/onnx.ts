@@ -135,6 +135,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
         if (config.loadAll) names.push(...(await modelNames(dir)).filter((n) => !wanted.has(n)));
       }
       try {
+        const toLoad: Array<[string, ModelSlot<Loaded>]> = [];
         for (const model of names) {
           const slot = slotOf(model);
           try {
@@ -148,17 +149,29 @@ export const onnx: BackendFactory<OnnxConfig> = {
             if (onFailure === 'exit') throw err;
             slot.state = 'unavailable';
             slot.reason = (err as Error).message;
-            deps.log.error({ backend: name, model, err: slot.reason }, `onnx model ${model} is unavailable: ${slot.reason}`);
+            deps.log.error({ model, err: slot.reason }, `onnx model ${model} is unavailable: ${slot.reason}`);
             continue;
           }
-          if (config.lazy) continue;
-          try {
-            await slot.load();
-          } catch (err) {
-            if (onFailure === 'exit') throw err;
-            deps.log.error({ model, err: (err as Error).message }, `onnx model ${model} failed to load; serving the others (modelLoadErrors: continue)`);
-          }
+          if (!config.lazy) toLoad.push([model, slot]);
         }
+        // Models load and warm up side by side (each session loads and runs on its own worker
+        // threads), a few at a time so a large repository does not hold every file in memory at
+        // once: a repository is ready in about the time of its slowest model, not their sum.
+        let next = 0;
+        let failed: unknown;
+        const lane = async (): Promise<void> => {
+          while (next < toLoad.length && failed === undefined) {
+            const [model, slot] = toLoad[next++]!;
+            try {
+              await slot.load();
+            } catch (err) {
+              if (onFailure === 'exit') failed ??= err;
+              else deps.log.error({ model, err: (err as Error).message }, `onnx model ${model} failed to load; serving the others (modelLoadErrors: continue)`);
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(parallelLoads, toLoad.length) }, lane));
+        if (failed !== undefined) throw failed;
         for (const model of Object.keys(config.versions ?? {})) {
           if (!slots.has(model) && onFailure === 'exit' && (config.loadAll || wanted.has(model))) {
             throw new GatewayError('bad_request', `versions are pinned for model "${model}", which is not in ${dir}`);
@@ -294,6 +307,9 @@ function metadataOf(m: Loaded, model: string): ModelMetadata {
     parameters: { executionProvider: m.info.provider },
   };
 }
+
+/** Models of one repository loaded at once. */
+const parallelLoads = 4;
 
 // configOf is the model as Triton's onnxruntime backend would describe it: its inputs and outputs,
 // max_batch_size, and one instance per worker thread, on the provider the session runs on.

@@ -5,7 +5,15 @@
 // answers before it has read the body, then closes, has its answer passed on, as Envoy does.
 
 import type { Socket } from 'node:net';
-import { buildConnector, Pool, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { buildConnector, Dispatcher, Pool } from 'undici';
+
+// undici is loaded on the first pool made, not at start: a config whose backends are all ONNX
+// models never needs it, and loading it was a large share of the gateway's cold start
+// (bench/coldstart.ts). require() keeps poolFor synchronous.
+type Undici = typeof import('undici');
+let undici: Undici | undefined;
+const loadUndici = (): Undici => (undici ??= createRequire(import.meta.url)('undici') as Undici);
 
 export interface ClientOptions {
   connections?: number;
@@ -25,7 +33,7 @@ export function poolFor(origin: string, options: ClientOptions = {}): Pool {
   const key = new URL(origin).origin;
   let pool = pools.get(key);
   if (pool === undefined) {
-    pool = new Pool(key, {
+    pool = new (loadUndici().Pool)(key, {
       // 256, not 64: the raw proxy streams over this pool too, and a stream holds its connection
       // for as long as it runs (the raw proxy had its own pool of 256 before it shared this one).
       // Model calls are short and bounded by the gateway's own limits well before this.
@@ -43,7 +51,7 @@ export function poolFor(origin: string, options: ClientOptions = {}): Pool {
 
 // connector is undici's own, with every socket it opens made to read past a failed write.
 function connector(timeout: number): buildConnector.connector {
-  const connect = buildConnector({ timeout });
+  const connect = loadUndici().buildConnector({ timeout });
   return (opts, callback) => connect(opts, (err, socket) => {
     if (err !== null && err !== undefined) {
       callback(err, null);

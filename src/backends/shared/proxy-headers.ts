@@ -2,7 +2,12 @@
 // header Connection names) dropped, x-forwarded-* set for the upstream, and an upstream's
 // header Node cannot write dropped rather than the answer.
 
-import { validateHeaderName, validateHeaderValue, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+
+// node:http through require: as an ES module import its namespace reads every export, and the
+// lazy WebSocket/MessageEvent getters then load Node's bundled undici (~35 ms CPU per start).
+const { validateHeaderName, validateHeaderValue } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 // RFC 9110 §7.6.1 plus the de-facto ones; `expect` too: Node already answered 100-continue.
 const hopByHop = new Set([

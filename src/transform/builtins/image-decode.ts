@@ -4,7 +4,8 @@
 // one pass over the decoded bytes writes them, normalized, into the batch tensor.
 
 import { availableParallelism } from 'node:os';
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import { createRequire } from 'node:module';
+import type { Metadata, Sharp } from 'sharp';
 import { GatewayError } from '../../errors.ts';
 import { DecodeSlots } from './decode-slots.ts';
 
@@ -34,8 +35,17 @@ const accepted: ReadonlySet<string> = new Set(['png', 'jpeg', 'webp', 'gif']);
 // Many small images at once, not one large one fast: each image decodes on one libvips thread
 // (the libuv pool runs several images side by side), which halves the CPU per 224×224 JPEG that
 // libvips' own threads cost; its operation cache only holds memory for inputs never seen twice.
-sharp.concurrency(1);
-sharp.cache(false);
+// sharp (libvips) is loaded by the first decode, not at start: most configs never decode an image.
+type SharpFn = typeof import('sharp').default;
+let loaded: SharpFn | undefined;
+function sharp(...args: Parameters<SharpFn>): Sharp {
+  if (loaded === undefined) {
+    loaded = createRequire(import.meta.url)('sharp') as SharpFn;
+    loaded.concurrency(1);
+    loaded.cache(false);
+  }
+  return loaded(...args);
+}
 
 // At most one decode per core but one runs at once, so the event loop keeps a core of its own:
 // with every core decoding, it waited up to 10 ms for one (event-loop delay p99, 1024×768 JPEGs).
