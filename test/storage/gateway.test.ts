@@ -134,6 +134,7 @@ models: { iris: { targets: [ { backend: local } ] } }
       running.push(first);
       // Until the saved progress beside the partial file says some bytes are on disk.
       const saved = (): number => {
+        if (!existsSync(cacheDir)) return 0; // the gateway makes it once it starts fetching
         for (const d of readdirSync(cacheDir)) {
           const state = join(cacheDir, d, 'partial', 'assets', 'big.bin.partial.json');
           if (existsSync(state)) return (JSON.parse(readFileSync(state, 'utf8')) as { done: number[] }).done.reduce((a, b) => a + b, 0);
