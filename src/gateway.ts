@@ -5,7 +5,6 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import type { Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { answerBudget } from './backends/shared/budget.ts';
 import { PortRange } from './config/port-range.ts';
@@ -19,6 +18,7 @@ import type { GrpcConfig } from './frontends/grpc.ts';
 import type { AccessConfig } from './server/access.ts';
 import { GrpcListener } from './server/grpc.ts';
 import { createHttpServer } from './server/http.ts';
+import { freePort, listenOn } from './server/listen.ts';
 import type { Listener } from './server/lifecycle.ts';
 import type { Router } from './server/router.ts';
 import { storageStatus } from './storage/progress.ts';
@@ -41,6 +41,8 @@ export class Gateway {
   #health: HealthPoller;
   #servers: Server[] = [];
   #grpc: GrpcListener | undefined;
+  // Where gRPC calls arriving on the platform port over h2c are relayed (Cloud Run gives one port).
+  #grpcPort: number | undefined;
   #loadedAt = new Date().toISOString();
   #swapping: Promise<unknown> = Promise.resolve();
   /** The reload running now, and the one waiting for it (which later callers join). */
@@ -89,7 +91,7 @@ export class Gateway {
       headersTimeoutMs: s.headersTimeoutMs, requestTimeoutMs: s.requestTimeoutMs, keepAliveTimeoutMs: s.keepAliveTimeoutMs,
       log: this.#log, router, draining: () => this.#draining, maxConcurrentRequests: s.maxConcurrentRequests,
       // h2c is the platform port's (Cloud Run speaks it to the container); the admin port stays HTTP/1.1.
-      ...(platform && s.h2c ? { h2c: { maxConcurrentStreams: s.http2MaxConcurrentStreams } } : {}),
+      ...(platform && s.h2c ? { h2c: { maxConcurrentStreams: s.http2MaxConcurrentStreams, grpcPort: () => this.#grpcPort } } : {}),
       ...(s.logFormat === 'cloud-logging' ? { cloudLogging: { project: s.traceProject } } : {}),
     });
     const main = make(() => this.#state.router, true);
@@ -111,7 +113,7 @@ export class Gateway {
         initial: g, host: g.host ?? s.host, maxBodyBytes: s.maxBodyBytes, maxConcurrentRequests: s.maxConcurrentRequests,
         config: grpcBlock, deps: () => this.#state.frontendDeps, log: this.#log,
       });
-      grpcPort = await this.#grpc.listen();
+      grpcPort = this.#grpcPort = await this.#grpc.listen();
     }
     this.#log.info({ port, adminPort, ...(grpcPort === undefined ? {} : { grpcPort }), frontends: Object.keys(this.#state.config.frontends) }, 'listening');
     return { port, adminPort, ...(grpcPort === undefined ? {} : { grpcPort }) };
@@ -287,27 +289,3 @@ type GrpcBlock = GrpcConfig & AccessConfig;
 
 /** The admin port when the config names none and has no port range. */
 const defaultAdminPort = 9090;
-
-// freePort asks the kernel for a free port on `host` (listen on 0, read it, close it).
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error(`no free port on ${host}`))));
-    });
-  });
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-    });
-  });
-}

@@ -7,9 +7,10 @@
 
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { createRequire } from 'node:module';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { GrpcRelay, isGrpc } from './grpc-relay.ts';
 import { boundSession, h2ServerLimits, type SessionBounds } from './h2-limits.ts';
 import { upgradeFrames, upgradeSettings } from './h2-upgrade.ts';
 
@@ -28,6 +29,8 @@ export interface H2cOptions {
   draining(): boolean;
   /** Serves one request; resolves when the handler is done with it (not when the client leaves). */
   serve(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void>;
+  /** The gateway's gRPC port, where gRPC calls on this port are relayed (Cloud Run has one port). */
+  grpcPort?: () => number | undefined;
 }
 
 // node:http2 is loaded when a listener turns h2c on, not by every start (~25 ms CPU).
@@ -46,11 +49,13 @@ export function attachH2c(server: Server, options: H2cOptions): void {
     if (options.draining()) session.close();
     bounded.set(session, boundSession(session, options));
   });
+  const grpc = new GrpcRelay(options.grpcPort ?? (() => undefined));
+  server.once('close', () => grpc.close());
   h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
     const session = req.stream.session;
     const bounds = session === undefined ? undefined : bounded.get(session);
     if (bounds === undefined || !bounds.admit(req.stream)) return;
-    void options.serve(req, res)
+    void (isGrpc(req) ? grpc.relay(req, res) : options.serve(req, res))
       // The handler answers every failure itself; one that escapes it (the stream was torn down
       // under it) ends that stream, never the process.
       .catch(() => { if (!req.stream.destroyed) req.stream.close(internalError); })
@@ -168,3 +173,22 @@ function clientPreface(socket: Socket, head: Buffer, timeoutMs: number, got: (op
   socket.resume();
 }
 
+// An HTTP/2 answer sent before its request body arrived whole: the rest is read and dropped for
+// at most 2 s and 16 MB, as HTTP/1.1's lingering close does (connection.ts), then the stream is
+// reset (CANCEL); the connection and its other streams stay. Not a reset at once: nghttp2 sends
+// RST_STREAM ahead of the answer's queued DATA, which would cut the answer the client is owed.
+export function settleStream(req: IncomingMessage, res: ServerResponse): void {
+  const stream = (res as unknown as Http2ServerResponse).stream;
+  if (req.complete || stream.endAfterHeaders) return;
+  let seen = 0;
+  const cancel = (): void => { if (!stream.destroyed) stream.close(8); };
+  const timer = setTimeout(cancel, 2000);
+  const onData = (chunk: Buffer): void => {
+    seen += chunk.length;
+    if (seen > 16 * 1024 * 1024) cancel();
+  };
+  req.on('data', onData);
+  stream.once('close', () => { clearTimeout(timer); req.off('data', onData); });
+  req.once('end', () => clearTimeout(timer));
+  req.resume();
+}

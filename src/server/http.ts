@@ -4,18 +4,18 @@
 // served one at a time (connection.ts).
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
 import { httpRequestField, parseCloudTrace, traceFields } from '../observe/cloud-trace.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import { payloadLog } from '../observe/payload-log.ts';
-import { spanned, tracing, type TraceSpan } from '../observe/trace.ts';
+import { spanned, tracing } from '../observe/trace.ts';
 import type { CallContext, HttpRequest } from '../types.ts';
 import { framingProblem, inTurn, settleBody } from './connection.ts';
 import { bodyRefusal, readBody } from './body.ts';
-import { attachH2c } from './h2c.ts';
+import { attachH2c, settleStream } from './h2c.ts';
+import { endRequestSpan, requestSpan } from './request-span.ts';
 import { serveRaw } from './raw-limits.ts';
 import { forwardHeaders, requestIdOf } from './request-id.ts';
 import { rawErrorResponse, writeError, writeReply } from './reply.ts';
@@ -39,7 +39,8 @@ export interface HttpServerOptions {
   /** Requests served at once; beyond it → 429 before the body is read, so memory stays bounded. */
   maxConcurrentRequests: number;
   /** HTTP/2 cleartext beside HTTP/1.1 (h2c.ts), with this many streams per connection. */
-  h2c?: { maxConcurrentStreams: number };
+  /** HTTP/2 cleartext beside HTTP/1.1; gRPC calls on it go to the gRPC port (grpcPort) as they are. */
+  h2c?: { maxConcurrentStreams: number; grpcPort?: () => number | undefined };
   /** Cloud Logging: request ids from X-Cloud-Trace-Context, trace fields and httpRequest on request lines. */
   cloudLogging?: { project: string };
 }
@@ -117,6 +118,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       maxConcurrentStreams: options.h2c.maxConcurrentStreams, maxHeaders: options.maxHeaders,
       firstBytesTimeoutMs: options.headersTimeoutMs, idleTimeoutMs: options.keepAliveTimeoutMs, draining: options.draining,
       serve: (req, res) => handle(req as unknown as IncomingMessage, res as unknown as ServerResponse, options, active, false),
+      ...(options.h2c.grpcPort === undefined ? {} : { grpcPort: options.h2c.grpcPort }),
     });
   }
   return server;
@@ -281,43 +283,4 @@ function unrouted(match: Exclude<RouteMatch, { kind: 'route' }>, method: string,
       { headers: { allow: match.allow.join(', ') } });
   }
   return new GatewayError('not_found', `no route for ${method} ${clip(path)}`);
-}
-
-// requestSpan starts a request's server span, named by its route template (never the raw path: span
-// names stay few), under the client's trace context (forwardHeaders reads X-Cloud-Trace-Context too).
-function requestSpan(req: IncomingMessage, route: string, frontend: string, requestId: string): TraceSpan {
-  const method = req.method ?? 'GET';
-  return tracing!.startRequest(`${method} ${route}`, forwardHeaders(req.headers, requestId), {
-    'http.request.method': method, 'http.route': route, 'url.path': clip(req.url ?? '/', 256),
-    'infergate.frontend': frontend, 'infergate.request_id': requestId,
-  });
-}
-
-// endRequestSpan ends the request's span with what the call came to.
-function endRequestSpan(span: TraceSpan, code: number, call: CallContext | undefined, failed: GatewayError | undefined): void {
-  span.set('http.response.status_code', code);
-  if (call !== undefined && call.model !== '') span.set('infergate.model', call.model);
-  if (call?.target !== undefined) span.set('infergate.target', call.target);
-  // OpenTelemetry's HTTP conventions: a server span fails on a 5xx only, the client's errors are not its own.
-  span.end(code >= 500 ? failed : undefined);
-}
-
-// An HTTP/2 answer sent before its request body arrived whole: the rest is read and dropped for
-// at most 2 s and 16 MB, as HTTP/1.1's lingering close does (connection.ts), then the stream is
-// reset (CANCEL); the connection and its other streams stay. Not a reset at once: nghttp2 sends
-// RST_STREAM ahead of the answer's queued DATA, which would cut the answer the client is owed.
-function settleStream(req: IncomingMessage, res: ServerResponse): void {
-  const stream = (res as unknown as Http2ServerResponse).stream;
-  if (req.complete || stream.endAfterHeaders) return;
-  let seen = 0;
-  const cancel = (): void => { if (!stream.destroyed) stream.close(8); };
-  const timer = setTimeout(cancel, 2000);
-  const onData = (chunk: Buffer): void => {
-    seen += chunk.length;
-    if (seen > 16 * 1024 * 1024) cancel();
-  };
-  req.on('data', onData);
-  stream.once('close', () => { clearTimeout(timer); req.off('data', onData); });
-  req.once('end', () => clearTimeout(timer));
-  req.resume();
 }
