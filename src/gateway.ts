@@ -16,7 +16,7 @@ import { reloadsTotal, revisionInfo } from './observe/metrics.ts';
 import type { Config } from './schema.ts';
 import type { GrpcConfig } from './frontends/grpc.ts';
 import type { AccessConfig } from './server/access.ts';
-import { GrpcListener } from './server/grpc.ts';
+import type { GrpcListener } from './server/grpc.ts';
 import { createHttpServer } from './server/http.ts';
 import { freePort, listenOn } from './server/listen.ts';
 import type { Listener } from './server/lifecycle.ts';
@@ -109,6 +109,8 @@ export class Gateway {
     let grpcPort: number | undefined;
     if (g !== undefined) {
       // Opened once, like the HTTP port: a reload changes what it serves (models, auth), not where.
+      // grpc-js and the .proto files load only for a config that serves gRPC (a cold start costs less).
+      const { GrpcListener } = await import('./server/grpc.ts');
       this.#grpc = new GrpcListener({
         initial: g, host: g.host ?? s.host, maxBodyBytes: s.maxBodyBytes, maxConcurrentRequests: s.maxConcurrentRequests,
         config: grpcBlock, deps: () => this.#state.frontendDeps, log: this.#log,

@@ -11,7 +11,8 @@ import { duration, size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { TritonGrpc } from './triton-grpc.ts';
+import type { TritonGrpc } from './triton-grpc.ts';
+import { createRequire } from 'node:module';
 import { binaryChoice, httpCall, loadMetadata, tritonError, type TensorCall } from './triton-http.ts';
 import { oneOfUrl, serverFields, ServerLink } from './shared/link.ts';
 import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
@@ -46,7 +47,8 @@ export const triton: BackendFactory<TritonConfig> = {
     const link = new ServerLink(name, config, deps.log);
     const where = `backend "${name}"`;
     const grpc = config.protocol === 'grpc'
-      ? new TritonGrpc(name, { url: config.url!, maxResponseBytes: config.maxResponseBytes, connectTimeoutMs: config.connectTimeoutMs })
+      // Loaded only for protocol: grpc (grpc-js and the .proto files), synchronously: create() is.
+      ? new (createRequire(import.meta.url)('./triton-grpc.ts') as typeof import('./triton-grpc.ts')).TritonGrpc(name, { url: config.url!, maxResponseBytes: config.maxResponseBytes, connectTimeoutMs: config.connectTimeoutMs })
       : undefined;
     const serverHealth = (signal?: AbortSignal): Promise<Health> => grpc !== undefined
       ? grpc.serverReady(signal).then((ready) => (ready ? { ready } : { ready, reason: `${where}: ServerReady answered false` }),

@@ -21,6 +21,3 @@ export const inferenceService = inference['inference.GRPCInferenceService'] as S
 
 /** healthService is grpc.health.v1.Health. */
 export const healthService = health['grpc.health.v1.Health'] as ServiceDefinition;
-
-/** inferenceServiceName is the full name clients put in paths (/inference.GRPCInferenceService/ModelInfer). */
-export const inferenceServiceName = 'inference.GRPCInferenceService';

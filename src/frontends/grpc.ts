@@ -7,7 +7,6 @@
 // https://github.com/grpc/grpc/blob/master/doc/health-checking.md
 
 import { z } from 'zod';
-import { inferenceServiceName } from '../codecs/grpc-proto.ts';
 import {
   decodeGrpcInferRequest, encodeGrpcInferResponse, encodeGrpcMetadata,
   type GrpcInferRequest, type GrpcInferResponse, type GrpcModelMetadata,
@@ -22,6 +21,11 @@ import { serverMetadata } from './kserve-v2.ts';
 import { lookupModel } from './model-call.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+
+// The full name clients put in paths (/inference.GRPCInferenceService/ModelInfer); the .proto
+// files load only when the gateway opens its gRPC port (codecs/grpc-proto.ts).
+const inferenceServiceName = 'inference.GRPCInferenceService';
 
 /** grpcSchema is the `frontends.grpc` block. */
 export const grpcSchema = z.strictObject({
