@@ -113,7 +113,7 @@ export class Gateway {
       const { GrpcListener } = await import('./server/grpc.ts');
       this.#grpc = new GrpcListener({
         initial: g, host: g.host ?? s.host, maxBodyBytes: s.maxBodyBytes, maxConcurrentRequests: s.maxConcurrentRequests,
-        config: grpcBlock, deps: () => this.#state.frontendDeps, log: this.#log,
+        config: grpcBlock, deps: () => this.#state.frontendDeps, adminToken: () => this.#state.config.server.adminToken, log: this.#log,
       });
       grpcPort = this.#grpcPort = await this.#grpc.listen();
     }

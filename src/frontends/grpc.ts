@@ -31,6 +31,8 @@ const inferenceServiceName = 'inference.GRPCInferenceService';
 export const grpcSchema = z.strictObject({
   port: port.default(8081).describe('gRPC port (HTTP/2, plaintext: TLS ends at the platform\'s load balancer or mesh); a platform that names one is read with ${VAR:-8081}.'),
   host: z.string().optional().describe('Address to listen on; default server.host.'),
+  repository: z.boolean().default(false).describe(
+    'Serve RepositoryModelLoad and RepositoryModelUnload (behind server.adminToken when set, as "authorization: Bearer" metadata); RepositoryIndex is always served.'),
   maxResponseBytes: size.prefault('64mb').describe('Largest answer message; a larger one ends with RESOURCE_EXHAUSTED, never cut. The largest request message is server.maxBodyBytes.'),
   maxConcurrentStreams: z.coerce.number().int().min(1).max(10_000).default(100).describe(
     'Calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). A client that opens more waits for a free one instead of ' +
@@ -83,6 +85,21 @@ export function modelReady(deps: FrontendDeps, msg: { name?: string; version?: s
 /** modelMetadata answers ModelMetadata. */
 export async function modelMetadata(deps: FrontendDeps, msg: { name?: string; version?: string }): Promise<GrpcModelMetadata> {
   return encodeGrpcMetadata(await modelOf(deps, msg.name, msg.version).metadata());
+}
+
+/** repositoryIndex answers RepositoryIndex: every model, its state and reason (REST's POST /v2/repository/index). */
+export async function repositoryIndex(deps: FrontendDeps, msg: { ready?: boolean }): Promise<{ models: Array<Record<string, string>> }> {
+  const index = await deps.repository.index();
+  return { models: (msg.ready === true ? index.filter((e) => e.state === 'READY') : index).map((e) => ({ name: e.name, version: e.version ?? '', state: e.state, reason: e.reason })) };
+}
+
+/** repositoryChange answers RepositoryModelLoad and RepositoryModelUnload, when the block allows them. */
+export async function repositoryChange(deps: FrontendDeps, config: GrpcConfig, msg: { model_name?: string }, verb: 'load' | 'unload'): Promise<Record<string, never>> {
+  if (!config.repository) throw new GatewayError('method_not_allowed', `RepositoryModel${verb === 'load' ? 'Load' : 'Unload'} is off: set frontends.grpc.repository: true`);
+  const name = msg.model_name ?? '';
+  if (name === '') throw new GatewayError('bad_request', 'model_name must name a model');
+  await (verb === 'load' ? deps.repository.load(name) : deps.repository.unload(name));
+  return {};
 }
 
 /**

@@ -15,7 +15,7 @@ export interface AdminDeps {
 }
 
 /** adminGuard throws 401 unless the request carries the admin token (when one is set). */
-export function adminGuard(token: string | undefined): (req: HttpRequest) => void {
+export function adminGuard(token: string | undefined): (req: Pick<HttpRequest, 'headers'>) => void {
   return (req) => {
     if (token === undefined) return;
     const given = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';

@@ -13,12 +13,13 @@ import { healthService, inferenceService } from '../codecs/grpc-proto.ts';
 import type { GrpcInferRequest } from '../codecs/v2-grpc.ts';
 import { clip, GatewayError } from '../errors.ts';
 import {
-  grpcLimit, healthOf, modelConfig, modelInfer, modelMetadata, modelReady, serverLive, serverMetadataAnswer, serverReady,
+  grpcLimit, healthOf, modelConfig, modelInfer, modelMetadata, repositoryChange, repositoryIndex, modelReady, serverLive, serverMetadataAnswer, serverReady,
   type GrpcAnswer, type GrpcConfig,
 } from '../frontends/grpc.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import type { CallContext, FrontendDeps } from '../types.ts';
 import type { AccessConfig } from './access.ts';
+import { adminGuard } from './admin.ts';
 import { createAuthenticator, type Authenticator } from './auth.ts';
 import { grpcStatusOf } from './grpc-status.ts';
 import { streamInfer, type Admission, type CallRun } from './grpc-stream.ts';
@@ -37,6 +38,8 @@ export interface GrpcServerOptions {
   maxConcurrentRequests: number;
   config(): (GrpcConfig & AccessConfig) | undefined;
   deps(): FrontendDeps;
+  /** server.adminToken, which repository load and unload need (as REST's do). */
+  adminToken(): string | undefined;
   log: Logger;
 }
 
@@ -74,6 +77,15 @@ export class GrpcListener implements Listener {
       ModelInfer: unary('ModelInfer', true, async (m: GrpcInferRequest, run) => modelInfer(run.deps, m, run.ctx, grpcLimit(run.config))),
       ModelStreamInfer: (call: ServerDuplexStream<GrpcInferRequest, unknown>) => streamInfer(call, (requestId) => this.#begin(call, requestId), refuseUnreadable),
       ModelConfig: unary('ModelConfig', false, async (m: { name?: string; version?: string }, run) => modelConfig(run.deps, m)),
+      RepositoryIndex: unary('RepositoryIndex', false, async (m: { ready?: boolean }, run) => repositoryIndex(run.deps, m)),
+      RepositoryModelLoad: unary('RepositoryModelLoad', false, async (m: { model_name?: string }, run) => {
+        adminGuard(this.#options.adminToken())(run.ctx);
+        return repositoryChange(run.deps, run.config, m, 'load');
+      }),
+      RepositoryModelUnload: unary('RepositoryModelUnload', false, async (m: { model_name?: string }, run) => {
+        adminGuard(this.#options.adminToken())(run.ctx);
+        return repositoryChange(run.deps, run.config, m, 'unload');
+      }),
     });
     // Probes carry no credentials: health is never guarded.
     this.#server.addService(checkedMessages(healthService), {
