@@ -32,7 +32,7 @@ test('bad rollback, shadow and sticky blocks are refused', () => {
 test('frontends.grpc: defaults, a port of its own, and triton protocol grpc with one url', () => {
   const models = 'models: { m: { targets: [ { backend: t } ] } }';
   const ok = parseConfig(`frontends: { grpc: {} }\nbackends: { t: { type: triton, protocol: grpc, url: "http://127.0.0.1:8001" } }\n${models}`, 'g.yaml', {});
-  assert.deepEqual(ok.frontends.grpc, { port: 8081, maxResponseBytes: 64 * 1024 * 1024, maxConcurrentStreams: 100, keepaliveTimeMs: 60_000,
+  assert.deepEqual(ok.frontends.grpc, { port: 8081, repository: false, maxResponseBytes: 64 * 1024 * 1024, maxConcurrentStreams: 100, keepaliveTimeMs: 60_000,
     keepaliveTimeoutMs: 20_000, maxConnectionAgeMs: 0, maxConnectionAgeGraceMs: 30_000 });
   assert.throws(() => parseConfig(`frontends: { grpc: { port: 8080 } }\nbackends: { t: { type: triton, url: "http://127.0.0.1:1" } }\n${models}`, 'g.yaml', {}),
     /frontends.grpc.port: port 8080 is already the server port/);
