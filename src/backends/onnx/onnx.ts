@@ -2,14 +2,12 @@
 // (or one file) with no other server. Each model gets a pool of worker threads, one session
 // each (session.run blocks its thread). It loads the models the config names (every model in
 // the repository with loadAll), at start or on first use (lazy); each has its own lifecycle
-// (model-slot.ts), so one that fails to load is unavailable while the others serve
-// (server.modelLoadErrors: continue), and models load and unload at run time (the KServe
-// repository API, SageMaker multi-model endpoints) through `lifecycle`.
+// (model-slot.ts): one that fails to load is unavailable while the others serve, and models load
+// and unload at run time (repository API, SageMaker multi-model endpoints) through `lifecycle`.
 
 import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { tritonModelConfig } from '../../codecs/triton-config.ts';
 import { size } from '../../config/units.ts';
 import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
@@ -18,8 +16,9 @@ import { fetchReason } from '../../storage/progress.ts';
 import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
 import { locationSchema } from '../../storage/uri.ts';
 import { checkAgainstSpec } from '../../tensors/shape.ts';
-import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../../tensors/tensor.ts';
+import type { InferRequest, InferResponse, Tensor } from '../../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint, ModelLifecycle } from '../../types.ts';
+import { configOf, metadataOf } from './describe.ts';
 import { footprintOf, loadFiles, type Loaded } from './load.ts';
 import { ModelSlot } from './model-slot.ts';
 import { localRepository, modelFiles, modelNames, singleFile, singleModelName, sourceFile, type ModelFile, type RepositoryOptions } from './repository.ts';
@@ -53,19 +52,13 @@ const onnxSchema = z.strictObject({
   graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).default('all').describe('onnxruntime graph optimizations applied at load.'),
   warmup: z.boolean().default(true).describe('Run each model once on zero-filled inputs (dynamic dims = 1) before reporting ready.'),
 }).superRefine((c, ctx) => {
-  if ((c.modelRepository === undefined) === (c.modelPath === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['modelRepository'], message: 'set exactly one of modelRepository and modelPath' });
-  }
+  if ((c.modelRepository === undefined) === (c.modelPath === undefined)) ctx.addIssue({ code: 'custom', path: ['modelRepository'], message: 'set exactly one of modelRepository and modelPath' });
 }).describe('The built-in ONNX Runtime backend (onnxruntime-node in worker threads).');
 
 /** OnnxConfig is the validated config of one onnx backend. */
 export type OnnxConfig = z.infer<typeof onnxSchema>;
 
-/** largeBatch is the maxBatchSize reported for models whose dim 0 is dynamic. */
-export const largeBatch = 65536;
-
-// The metric label of a model loaded at run time: its name is chosen by a caller, not the config.
-const runtimeLabel = '_runtime';
+const runtimeLabel = '_runtime'; // the metric label of a model loaded at run time (a caller names it, not the config)
 
 /** onnx is the registry entry of the built-in ONNX Runtime backend. */
 export const onnx: BackendFactory<OnnxConfig> = {
@@ -298,27 +291,8 @@ export const onnx: BackendFactory<OnnxConfig> = {
   },
 };
 
-function metadataOf(m: Loaded, model: string): ModelMetadata {
-  const batched = m.inputs.length > 0 && m.inputs.every((s) => s.shape[0] === -1);
-  return {
-    name: model, versions: [m.file.version], platform: 'onnx_onnxv1',
-    inputs: m.inputs, outputs: m.outputs,
-    maxBatchSize: batched ? largeBatch : 0,
-    parameters: { executionProvider: m.info.provider },
-  };
-}
-
 /** Models of one repository loaded at once. */
 const parallelLoads = 4;
-
-// configOf is the model as Triton's onnxruntime backend would describe it: its inputs and outputs,
-// max_batch_size, and one instance per worker thread, on the provider the session runs on.
-function configOf(m: Loaded, model: string, workers: number): Record<string, unknown> {
-  return tritonModelConfig(metadataOf(m, model), {
-    platform: 'onnxruntime_onnx', backend: 'onnxruntime', instances: workers,
-    kind: m.info.provider === 'cpu' ? 'KIND_CPU' : 'KIND_GPU', defaultModelFilename: basename(m.file.path),
-  });
-}
 
 async function isFolder(path: string): Promise<boolean> {
   return stat(path).then((st) => st.isDirectory(), () => false);
