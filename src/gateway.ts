@@ -229,6 +229,10 @@ export class Gateway {
       throw err;
     }
     this.#state = next;
+    // A run-time model store the new state did not keep unloads its models now (each after its
+    // calls in flight): unloading later, in the retirement, would unload a model of the same name
+    // that the new store loaded meanwhile on the same backend.
+    if (old.store !== undefined && !kept.store) await old.store.close();
     this.#loadedAt = new Date().toISOString();
     this.#log.info({ version: config.version, keptModels: kept.pipelines.size, keptTargets: kept.targets.size }, 'config reloaded');
     const retiring = retire(old, kept, this.#closing.signal, this.#lastRetire).finally(() => this.#retiring.delete(retiring));

@@ -77,6 +77,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
     // Where the models come from; the storage layer makes it local (and keeps it cached) at start.
     const location = config.modelPath ?? config.modelRepository!;
     let fetched: Fetched | undefined;
+    let starting: Promise<void> | undefined;
 
     const loader = (model: string, source?: string) => async (known: ModelFile[] | undefined) => {
       const files = known ?? (source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model));
@@ -104,11 +105,8 @@ export const onnx: BackendFactory<OnnxConfig> = {
       dir ??= await localRepository(repo);
       return modelFiles(dir, model, repo);
     };
-    const slotOf = (model: string, source?: string): ModelSlot<Loaded> => {
-      let slot = slots.get(model);
-      if (slot === undefined) slots.set(model, (slot = new ModelSlot(model, undefined, loader(model, source), source)));
-      return slot;
-    };
+    const slotOf = (model: string, source?: string): ModelSlot<Loaded> =>
+      slots.get(model) ?? slots.set(model, new ModelSlot(model, undefined, loader(model, source), source)).get(model)!;
     // find gives the slot serving `model`: its own, or the lone modelPath model's.
     const find = (model: string): ModelSlot<Loaded> | undefined => slots.get(model) ?? slots.get(singleModelName);
 
@@ -257,6 +255,8 @@ export const onnx: BackendFactory<OnnxConfig> = {
       models: () => [...slots.values()].flatMap((s) => s.states()),
       footprint: async (model, source) => footprintOf(source !== undefined ? [{ name: model, version: '1', path: await sourceFile(source, config.file) }] : await filesOf(model), config.workers, config.workerMemory),
       load: async (model, source) => {
+        await starting?.catch(() => {}); // a load during the start (a reload) waits: loaded means invokable
+        if (!started) throw new GatewayError('not_ready', `backend "${name}" is not started${failure === undefined ? '' : `: ${failure}`}`);
         const slot = slots.get(model);
         if (slot !== undefined && source !== undefined && slot.source !== source) {
           throw new GatewayError('model_exists', `backend "${name}" already has a model "${model}"${slot.source === undefined ? ' from its repository' : ` from ${slot.source}`}`);
@@ -275,7 +275,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
 
     return {
       name, type: 'onnx',
-      start,
+      start: () => (starting ??= start()),
       model: endpoint,
       lifecycle,
       health: async (): Promise<Health> => (started ? { ready: true } : { ready: false, reason: failure ?? fetchReason(location) ?? 'loading models' }),
