@@ -53,6 +53,7 @@ backends:
   local: { type: onnx, modelRepository: ${repo} }
 models:
   linear: { timeoutMs: 5000, batching: { maxBatchSize: 8, maxQueueDelayMs: 200 }, targets: [ { backend: tri } ] }
+  mixed: { timeoutMs: 10000, batching: { maxBatchSize: 2, maxQueueDelayMs: 3000 }, targets: [ { backend: tri, model: linear } ] }
   identity: { targets: [ { backend: local } ] }
   rawmix: { targets: [ { backend: local } ] }
   half: { targets: [ { backend: local } ] }
@@ -244,11 +245,12 @@ describe('errors: the REST message, Triton\'s code', () => {
 
 test('a REST request and a gRPC request for the same model share one backend batch', async () => {
   triton.calls.length = 0;
-  // maxQueueDelayMs 200 holds the first for the second; markers tell whose row is whose.
+  // A batch of 2 waits up to 3 s for its second row (a loaded machine may start the two calls far
+  // apart) and goes as soon as it is full; markers tell whose row is whose.
   const [rest, grpc] = await Promise.all([
-    fetch(`${gw.url}/v2/models/linear/infer`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    fetch(`${gw.url}/v2/models/mixed/infer`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1001, 0, 0, 0] }] }) }),
-    client.call<{ raw_output_contents: Buffer[] }>('ModelInfer', linearRequest([[2002, 0, 0, 0]])),
+    client.call<{ raw_output_contents: Buffer[] }>('ModelInfer', linearRequest([[2002, 0, 0, 0]], { model_name: 'mixed' })),
   ]);
   assert.equal(rest.status, 200);
   const restY = (await rest.json() as { outputs: Array<{ data: number[] }> }).outputs[0]!.data;
