@@ -64,7 +64,7 @@ class BlockReader {
       const line = this.#lines[this.#at]!;
       if (isItem(line.text)) notPlain();
       const entry = keyOf(line.text, 0) ?? notPlain();
-      const key = this.#key(entry.key, entry.plain);
+      const key = mapKey(entry.key, entry.plain, this.#onString);
       if (Object.hasOwn(out, key)) notPlain();
       const rest = line.text.slice(entry.end).trimStart();
       this.#at++;
@@ -116,14 +116,6 @@ class BlockReader {
     return value;
   }
 
-  #key(text: string, plain: boolean): string {
-    const value = plain ? scalarOf(text) : text;
-    if (typeof value !== 'string') notPlain();
-    const key = this.#onString(value as string, plain);
-    if (typeof key !== 'string' || key === '__proto__' || key === '<<') notPlain();
-    return key as string;
-  }
-
   #dedented(indent: number): void {
     const next = this.#lines[this.#at];
     if (next !== undefined && next.indent > indent) notPlain();
@@ -168,14 +160,12 @@ class FlowReader {
       if (this.#text[this.#at] === '}') break;
       const entry = keyOf(this.#text, this.#at, true) ?? notPlain();
       if (entry.plain && /[[\]{},]/.test(entry.key)) notPlain();
-      const raw = entry.plain ? scalarOf(entry.key) : entry.key;
-      if (typeof raw !== 'string') notPlain();
-      const key = this.#onString(raw as string, entry.plain);
-      if (typeof key !== 'string' || key === '__proto__' || key === '<<' || Object.hasOwn(out, key)) notPlain();
+      const key = mapKey(entry.key, entry.plain, this.#onString);
+      if (Object.hasOwn(out, key)) notPlain();
       this.#at = entry.end;
       this.#space();
       const c = this.#text[this.#at];
-      out[key as string] = c === ',' || c === '}' ? null : this.value(true);
+      out[key] = c === ',' || c === '}' ? null : this.value(true);
       if (!this.#separator('}')) break;
     }
     this.#at++;
@@ -223,6 +213,16 @@ class FlowReader {
   #space(): void {
     while (this.#text[this.#at] === ' ') this.#at++;
   }
+}
+
+// mapKey resolves a map key as the library would: a string (a plain key typed otherwise, `<<` and
+// `__proto__` are given up on), after the caller's expansion.
+function mapKey(text: string, plain: boolean, onString: StringScalar): string {
+  const value = plain ? scalarOf(text) : text;
+  if (typeof value !== 'string') notPlain();
+  const key = onString(value as string, plain);
+  if (typeof key !== 'string' || key === '__proto__' || key === '<<') notPlain();
+  return key as string;
 }
 
 const isItem = (text: string): boolean => text[0] === '-' && (text.length === 1 || text[1] === ' ');

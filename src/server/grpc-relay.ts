@@ -30,11 +30,13 @@ export class GrpcRelay {
   relay(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
     const port = this.#port();
     // grpc-status 12: UNIMPLEMENTED, as a gRPC server answers a service it does not have.
-    if (port === undefined) return trailersOnly(res, 12, 'gRPC is not served here: set frontends.grpc');
+    if (port === undefined) {
+      trailersOnly(res, 12, 'gRPC is not served here: set frontends.grpc');
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const session = this.#sessionTo(port);
       const up = session.request(forwardable(req.headers, { ':method': 'POST', ':path': req.headers[':path'] ?? '/' }));
-      const done = (): void => resolve();
       req.pipe(up);
       let trailers: IncomingHttpHeaders | undefined;
       up.once('response', (headers, flags) => {
@@ -59,10 +61,10 @@ export class GrpcRelay {
         res.end();
       });
       up.once('error', (err) => {
-        if (!res.headersSent) void trailersOnly(res, 14, `the gRPC port is unreachable: ${err.message}`);
+        if (!res.headersSent) trailersOnly(res, 14, `the gRPC port is unreachable: ${err.message}`);
         else if (!res.stream.destroyed) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
       });
-      up.once('close', done);
+      up.once('close', () => resolve());
       // The client went away (or cancelled): so does the call behind it.
       res.stream.once('close', () => { if (!up.closed) up.close(http2.constants.NGHTTP2_CANCEL); });
     });
@@ -106,11 +108,9 @@ function statusOf(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
 }
 
 // trailersOnly ends a call with a status of the relay's own (headers, then the status as trailers).
-function trailersOnly(res: Http2ServerResponse, status: number, message: string): Promise<void> {
-  if (!res.stream.destroyed && !res.headersSent) {
-    res.addTrailers({ 'grpc-status': String(status), 'grpc-message': encodeURIComponent(message) });
-    res.writeHead(200, { 'content-type': 'application/grpc' });
-    res.end();
-  }
-  return Promise.resolve();
+function trailersOnly(res: Http2ServerResponse, status: number, message: string): void {
+  if (res.stream.destroyed || res.headersSent) return;
+  res.addTrailers({ 'grpc-status': String(status), 'grpc-message': encodeURIComponent(message) });
+  res.writeHead(200, { 'content-type': 'application/grpc' });
+  res.end();
 }
