@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CRC32C } from '@google-cloud/storage';
-import { newFaults, parseRange, sendBody, type Faults, type SeenRequest } from './object-store-faults.ts';
+import { closeLocal, listenLocal, newFaults, parseRange, sendBody, type Faults, type SeenRequest } from './object-store-faults.ts';
 
 interface StoredObject { data: Buffer; generation: string; md5Hash?: string; crc32c: string; updated: string }
 
@@ -42,14 +42,12 @@ export class FakeGcs {
   }
 
   async listen(): Promise<this> {
-    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
+    this.url = await listenLocal(this.#server);
     return this;
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((r) => this.#server.close(() => r()));
+  close(): Promise<void> {
+    return closeLocal(this.#server);
   }
 
   /** put stores an object at a new generation (as an upload does). */

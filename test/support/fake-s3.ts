@@ -14,7 +14,7 @@
 
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { newFaults, parseRange, sendBody, type Faults, type SeenRequest } from './object-store-faults.ts';
+import { closeLocal, listenLocal, newFaults, parseRange, sendBody, type Faults, type SeenRequest } from './object-store-faults.ts';
 
 interface StoredObject { data: Buffer; etag: string; partSize?: number; modified: string }
 
@@ -38,14 +38,12 @@ export class FakeS3 {
   }
 
   async listen(): Promise<this> {
-    await new Promise<void>((r) => this.#server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
+    this.url = await listenLocal(this.#server);
     return this;
   }
 
-  async close(): Promise<void> {
-    this.#server.closeAllConnections();
-    await new Promise<void>((r) => this.#server.close(() => r()));
+  close(): Promise<void> {
+    return closeLocal(this.#server);
   }
 
   /** put stores an object; with partSize, as a multipart upload of parts that size. */

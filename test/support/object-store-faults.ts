@@ -2,7 +2,7 @@
 // RFC 9110 §14 defines them, and the faults a test asks for (a connection cut mid-object,
 // corrupted bytes, a refusal, a slow answer), with a record of every request.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 /** Faults are set by a test on a fake; keys are object names ("bucket/name"). */
 export interface Faults {
@@ -94,4 +94,16 @@ export async function sendBody(res: ServerResponse, bytes: Buffer, key: string, 
   } finally {
     inFlight.now--;
   }
+}
+
+/** listenLocal binds a fake's server to a free port of 127.0.0.1 and gives its base URL. */
+export async function listenLocal(server: Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+/** closeLocal ends a fake's connections and stops its server. */
+export async function closeLocal(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
 }
