@@ -89,7 +89,7 @@ describe('plain-yaml: the fast config reader', () => {
       if (readPlainYaml(text) !== undefined) read++;
       return agrees(text);
     }), { numRuns: 400 });
-    assert.ok(read > 150, `the fast reader read ${read} of 400 documents (flow-style roots, half of them, are given up): the comparison must not be vacuous`);
+    assert.ok(read > 100, `the fast reader read ${read} of 400 documents (flow-style roots, half of them, are given up): the comparison must not be vacuous`);
   });
 
   it('never reads a corrupted config differently from the library', () => {
