@@ -191,8 +191,8 @@ export interface ModelHandle {
   transform?: { takesPayload: boolean };
   /** True when a body that is not rows or tensors goes on as bytes (`payload`): a transform or every target takes them. */
   takesPayload?: boolean;
-  /** What every target's server speaks, for KServe generate: translated to OpenAI, or passed through to Triton. */
-  speaks?: 'openai' | 'triton';
+  /** What every target's server speaks: KServe generate translates to OpenAI or passes through to Triton; rows of numbers go to Triton and ONNX as one typed block. */
+  speaks?: 'openai' | 'triton' | 'onnx';
   /** Readiness now, for per-model ready routes (a version no target pins is asked of the backend). */
   health?(): Promise<Health>;
 }

@@ -6,9 +6,10 @@
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
 
 import { z } from 'zod';
-import { rowsToTensors, tensorsToPredictions } from '../codecs/instances.ts';
+import { rowsRequestToTensors, tensorsToPredictions } from '../codecs/instances.ts';
 import { duration, size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
+import { instanceCount } from '../tensors/row-block.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
 import type { TritonGrpc } from './triton-grpc.ts';
@@ -115,14 +116,14 @@ function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, se
       }
     },
     async infer(req: InferRequest, ctx: CallContext): Promise<InferResponse> {
-      const rows = req.instances;
+      const rows = instanceCount(req);
       let tensorReq = req;
       let batching = true;
       if (rows !== undefined) {
         const meta = await cache.get(ctx.signal);
         batching = meta.maxBatchSize !== 0;
         // Row parameters are the platform's (Vertex "parameters"), not v2 parameters: not sent.
-        tensorReq = { inputs: rowsToModelInputs(rows, meta, where), ...(req.id === undefined ? {} : { id: req.id }) };
+        tensorReq = { inputs: rowsToModelInputs(req, rows, meta, where), ...(req.id === undefined ? {} : { id: req.id }) };
       }
       if (tensorReq.inputs === undefined) throw new GatewayError('bad_request', 'the request carries neither instances nor inputs');
       const res = await call.infer(rows === undefined ? req : tensorReq, ctx);
@@ -133,8 +134,8 @@ function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, se
       const out: InferResponse = { predictions: tensorsToPredictions(outputs) };
       if (res.modelName !== undefined) out.modelName = res.modelName;
       if (res.modelVersion !== undefined) out.modelVersion = res.modelVersion;
-      if (out.predictions!.length !== rows.length) {
-        throw new GatewayError('backend_bad_reply', `${where} answered ${out.predictions!.length} rows for ${rows.length} instances`);
+      if (out.predictions!.length !== rows) {
+        throw new GatewayError('backend_bad_reply', `${where} answered ${out.predictions!.length} rows for ${rows} instances`);
       }
       return out;
     },
@@ -143,12 +144,12 @@ function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, se
 
 // rowsToModelInputs stacks rows into the model's inputs. Triton reports a batching model's
 // shapes with the batch dimension (-1) first; a model with max_batch_size 0 has none, so its
-// one instance is the whole tensor.
-function rowsToModelInputs(rows: unknown[], meta: ModelMetadata, where: string): Tensor[] {
-  if (meta.maxBatchSize !== 0) return rowsToTensors(rows, meta.inputs, 'instances');
-  if (rows.length !== 1) {
-    throw new GatewayError('bad_request', `model "${meta.name}" on ${where} does not batch (max_batch_size 0): send exactly one instance, got ${rows.length}`);
+// one instance is the whole tensor. Rows scanned into a block are typed from it, never built.
+function rowsToModelInputs(req: InferRequest, count: number, meta: ModelMetadata, where: string): Tensor[] {
+  if (meta.maxBatchSize !== 0) return rowsRequestToTensors(req, meta.inputs);
+  if (count !== 1) {
+    throw new GatewayError('bad_request', `model "${meta.name}" on ${where} does not batch (max_batch_size 0): send exactly one instance, got ${count}`);
   }
   const withBatch = meta.inputs.map((s) => ({ ...s, shape: [-1, ...s.shape] }));
-  return rowsToTensors(rows, withBatch, 'instances').map((t) => ({ ...t, shape: t.shape.slice(1) }));
+  return rowsRequestToTensors(req, withBatch).map((t) => ({ ...t, shape: t.shape.slice(1) }));
 }

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { abortReason, GatewayError, toGatewayError } from '../errors.ts';
 import { shedTotal } from '../observe/metrics.ts';
+import { hasRows } from '../tensors/row-block.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, Infer, Stage, StagePlugin, TargetStageDeps } from '../types.ts';
 import { BatchLimit } from './batch-limit.ts';
@@ -65,7 +66,7 @@ export const batcher = {
       stage: (next) => {
         const batched = b.stage(next);
         // A raw body (no rows, no tensors) has nothing to merge: it goes on alone.
-        const route: Infer = (req, ctx) => (limit.value === 0 || (req.instances === undefined && req.inputs === undefined) ? next(req, ctx) : batched(req, ctx));
+        const route: Infer = (req, ctx) => (limit.value === 0 || (!hasRows(req) && req.inputs === undefined) ? next(req, ctx) : batched(req, ctx));
         // Only the first calls wait for the limit; after that no extra turn of the event loop.
         return (req, ctx) => (limit.value === undefined ? limit.learn(ctx.signal).then(() => route(req, ctx)) : route(req, ctx));
       },

@@ -2,6 +2,7 @@
 // input names, datatypes and non-batch dims, the same parameters and output selection
 // (Triton's equal-shape rule; MLServer shape.py).
 
+import { rowBlockOf } from '../tensors/row-block.ts';
 import type { InferRequest, Parameters } from '../tensors/tensor.ts';
 
 // Wire artefacts that differ per request without changing what the model computes.
@@ -15,6 +16,8 @@ const encodingOnly = new Set(['binary_data_size']);
 export function batchKey(req: InferRequest): string {
   const outputs = req.outputs?.map((o) => [o.name, canonical(o.parameters)]) ?? null;
   const parameters = canonical(req.parameters);
+  const block = rowBlockOf(req);
+  if (block !== undefined) return JSON.stringify(['rows', blockForm(block.shape), parameters, outputs], bigintSafe);
   if (req.instances !== undefined) {
     // Rows of another shape (or other input names) would fail the whole merged call: a
     // request's rows must agree with one another, and only requests of one row form share.
@@ -42,6 +45,13 @@ function rowForm(row: unknown): string {
     return `{${Object.keys(row).sort().map((k) => `${JSON.stringify(k)}:${rowForm((row as Record<string, unknown>)[k])}`).join(',')}}`;
   }
   return typeof row === 'number' || typeof row === 'bigint' ? 'n' : typeof row;
+}
+
+// blockForm is rowForm of every row of a block: [2, 3, 4] gives "3[4[n]]".
+function blockForm(shape: number[]): string {
+  let form = 'n';
+  for (let d = shape.length - 1; d >= 1; d--) form = `${shape[d]}[${form}]`;
+  return form;
 }
 
 function withoutEncoding(p: Parameters | undefined): Parameters | undefined {

@@ -3,6 +3,7 @@
 
 import { GatewayError } from '../errors.ts';
 import { arrayClassOf, type TensorData } from '../tensors/datatype.ts';
+import { blockRequest, concatBlocks, rowBlockOf, sliceBlock, type RowBlock } from '../tensors/row-block.ts';
 import { checkShape, elementCount } from '../tensors/shape.ts';
 import type { InferRequest, InferResponse, Tensor } from '../tensors/tensor.ts';
 
@@ -12,6 +13,8 @@ import type { InferRequest, InferResponse, Tensor } from '../tensors/tensor.ts';
  * scalar input, data that does not fill its shape, or inputs that disagree (bad_tensor).
  */
 export function countRows(req: InferRequest): number {
+  const block = rowBlockOf(req);
+  if (block !== undefined && req.inputs === undefined) return block.shape[0]!;
   const hasRows = req.instances !== undefined;
   const hasTensors = req.inputs !== undefined;
   if (hasRows === hasTensors) {
@@ -46,6 +49,8 @@ export function countRows(req: InferRequest): number {
 
 /** sliceRows gives rows [start, end) of a request as a request of its own (no raw body). */
 export function sliceRows(req: InferRequest, start: number, end: number): InferRequest {
+  const block = rowBlockOf(req);
+  if (block !== undefined) return withBlock(req, sliceBlock(block, start, end));
   const { raw: _raw, ...rest } = req;
   if (req.instances !== undefined) return { ...rest, instances: req.instances.slice(start, end) };
   return { ...rest, inputs: req.inputs!.map((t) => sliceTensor(t, start, end)) };
@@ -59,6 +64,12 @@ export function sliceRows(req: InferRequest, start: number, end: number): InferR
 export function mergeRows(requests: InferRequest[]): InferRequest {
   const first = requests[0];
   if (first === undefined) throw new GatewayError('internal', 'mergeRows needs at least one request');
+  const blocks = requests.map(rowBlockOf);
+  if (blocks.every((b) => b !== undefined)) {
+    // Blocks of one row shape stay a block; batchKey lets only those share a batch.
+    const merged = concatBlocks(blocks as RowBlock[]);
+    if (merged !== undefined) return withBlock(first, merged, false);
+  }
   const { raw: _raw, id: _id, ...rest } = first;
   if (first.instances !== undefined) {
     const instances: unknown[] = [];
@@ -127,6 +138,16 @@ export function checkReplyRows(res: InferResponse, rows: number): void {
       throw bad(`output "${t.name}" whose data (${t.data.length} elements) does not fill shape [${t.shape.join(', ')}]`);
     }
   }
+}
+
+// withBlock gives a request like req (no raw body; its id only when keepId) whose rows are
+// block. Spreading req would read its instances and build the rows the block spares.
+function withBlock(req: InferRequest, block: RowBlock, keepId = true): InferRequest {
+  const out = blockRequest(block) as Record<string, unknown>;
+  for (const key of Object.keys(req)) {
+    if (key !== 'instances' && key !== 'raw' && (keepId || key !== 'id')) out[key] = (req as Record<string, unknown>)[key];
+  }
+  return out as InferRequest;
 }
 
 function rowSize(t: Tensor): number {

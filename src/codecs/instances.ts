@@ -3,9 +3,10 @@
 // Row format: https://www.tensorflow.org/tfx/serving/api_rest#specifying_input_tensors_in_row_format
 
 import { describeValue, GatewayError } from '../errors.ts';
-import { fromJsonValues, toJsonValues, type TensorData } from '../tensors/datatype.ts';
+import { arrayClassOf, fromJsonValues, isBigIntType, toJsonValues, type TensorData } from '../tensors/datatype.ts';
+import { rowBlockOf, type RowBlock } from '../tensors/row-block.ts';
 import { elementCount } from '../tensors/shape.ts';
-import type { Tensor, TensorSpec } from '../tensors/tensor.ts';
+import type { InferRequest, Tensor, TensorSpec } from '../tensors/tensor.ts';
 
 /**
  * rowsToTensors turns instances into one tensor per input spec. With one input each instance
@@ -39,6 +40,54 @@ export function rowsToTensors(instances: unknown[], inputs: TensorSpec[], where 
     }
   });
   return inputs.map((spec) => columnToTensor(instances.map((inst) => (inst as Record<string, unknown>)[spec.name]), spec, where));
+}
+
+/**
+ * rowsRequestToTensors gives a rows request's tensors: typed from its row block when it has
+ * one blockToTensors takes, else rowsToTensors of its instances.
+ */
+export function rowsRequestToTensors(req: InferRequest, inputs: TensorSpec[], where = 'instances'): Tensor[] {
+  const block = rowBlockOf(req);
+  return (block === undefined ? undefined : blockToTensors(block, inputs, where)) ?? rowsToTensors(req.instances!, inputs, where);
+}
+
+/**
+ * blockToTensors is rowsToTensors for a row block: for one input of the block's rank and a
+ * numeric datatype, the tensor typed in one pass over the doubles (refusing fixed dims that do
+ * not match just as rowsToTensors does). Anything else gives undefined, for rowsToTensors on
+ * the plain rows to decide, so a block never answers differently from its rows.
+ */
+export function blockToTensors(block: RowBlock, inputs: TensorSpec[], where = 'instances'): Tensor[] | undefined {
+  if (inputs.length !== 1) return undefined;
+  const spec = inputs[0]!;
+  if (spec.shape.length === 0 || spec.shape.length !== block.shape.length) return undefined;
+  const data = typedFromDoubles(block.values, spec.datatype);
+  if (data === undefined) return undefined;
+  checkFixedDims(block.shape.slice(1), spec, where);
+  return [{ name: spec.name, datatype: spec.datatype, shape: [...block.shape], data }];
+}
+
+// typedFromDoubles types the doubles as a datatype, when every one is a value of it that
+// fromJsonValues would take unchanged; else undefined. FP16 and BOOL are left to the rows.
+function typedFromDoubles(values: Float64Array, datatype: TensorSpec['datatype']): TensorData | undefined {
+  if (datatype === 'FP32') return new Float32Array(values);
+  if (datatype === 'FP64') return new Float64Array(values);
+  if (datatype === 'FP16' || datatype === 'BOOL' || datatype === 'BYTES') return undefined;
+  for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i])) return undefined;
+  if (isBigIntType(datatype)) {
+    const out = datatype === 'INT64' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
+    // Safe integers only (the scanner refused the rest): each fits INT64; UINT64 wants ≥ 0.
+    for (let i = 0; i < values.length; i++) {
+      if (datatype === 'UINT64' && values[i]! < 0) return undefined;
+      out[i] = BigInt(values[i]!);
+    }
+    return out;
+  }
+  const ctor = arrayClassOf(datatype)! as unknown as new (n: Float64Array) => Int32Array;
+  const out = new ctor(values);
+  // A value out of the type's range wraps on the way in: it reads back different.
+  for (let i = 0; i < values.length; i++) if (out[i] !== values[i]) return undefined;
+  return out;
 }
 
 /**

@@ -7,6 +7,7 @@ import { stringifyJson } from '../codecs/json.ts';
 import { encodeBinaryResponse, wantsBinaryOutputs } from '../codecs/v2-binary.ts';
 import { stringifyInferResponse } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
+import { hasRows, instanceCount } from '../tensors/row-block.ts';
 import type { InferRequest, InferResponse, Tensor } from '../tensors/tensor.ts';
 import type { HttpReply, ModelHandle } from '../types.ts';
 import type { PredictBody } from './body.ts';
@@ -21,7 +22,7 @@ export interface ReplyLimit {
 export function predictionsOf(request: InferRequest, response: InferResponse): unknown[] {
   const predictions = response.predictions ?? (response.outputs === undefined ? undefined : tensorsToPredictions(response.outputs));
   if (!Array.isArray(predictions)) throw new GatewayError('backend_bad_reply', 'the backend answered without predictions');
-  const want = request.instances?.length ?? predictions.length;
+  const want = instanceCount(request) ?? predictions.length;
   if (predictions.length !== want) {
     throw new GatewayError('backend_bad_reply', `the backend returned ${predictions.length} predictions for ${want} instances; expected one per instance`);
   }
@@ -39,7 +40,7 @@ export function predictReply(body: PredictBody, response: InferResponse, handle:
   if (request.inputs !== undefined) return tensorReply(body, response, handle, limit, headers);
   // Rows, or a body that was neither (a transform made the rest): counted only when the model's
   // own rows answer the client's instances.
-  const counted = request.instances !== undefined && handle.transform === undefined ? request : {};
+  const counted = hasRows(request) && handle.transform === undefined ? request : {};
   return jsonReply({ predictions: predictionsOf(counted, response) }, limit, headers);
 }
 

@@ -4,9 +4,11 @@
 // each refused with a 400 that says what is wrong.
 
 import { parseJson } from '../codecs/json.ts';
+import { scanRowsBody } from '../codecs/row-scanner.ts';
 import { decodeBinaryRequest, headerLengthFromContentType, binaryContentType } from '../codecs/v2-binary.ts';
 import { decodeInferRequest } from '../codecs/v2-json.ts';
 import { clip, describeValue, GatewayError } from '../errors.ts';
+import { blockRequest } from '../tensors/row-block.ts';
 import type { InferRequest } from '../tensors/tensor.ts';
 import type { HttpRequest, ModelHandle } from '../types.ts';
 
@@ -75,7 +77,10 @@ export function header(http: HttpRequest, name: string): string | undefined {
  * not rows or tensors goes down the path as is.
  */
 export async function readPredictBody(http: HttpRequest, opts: PredictBodyOptions, handle?: ModelHandle): Promise<PredictBody> {
-  if (handle === undefined || (handle.transform === undefined && handle.takesPayload !== true)) return decodePredictBody(http, opts);
+  if (handle === undefined || (handle.transform === undefined && handle.takesPayload !== true)) {
+    // A tensor server's rows are typed from one block; other servers are sent the rows as JSON.
+    return decodePredictBody(http, opts, handle?.speaks === 'triton' || handle?.speaks === 'onnx');
+  }
   const contentType = mediaTypeOf(header(http, 'content-type'));
   try {
     const body = await decodePredictBody(http, opts);
@@ -91,7 +96,7 @@ export async function readPredictBody(http: HttpRequest, opts: PredictBodyOption
 // The refusals that say a body is not rows or tensors (as opposed to too large, or unreadable).
 const notRowsOrTensors: ReadonlySet<string> = new Set(['unsupported_media_type', 'bad_request', 'invalid_json', 'bad_tensor']);
 
-async function decodePredictBody(http: HttpRequest, opts: PredictBodyOptions): Promise<PredictBody> {
+async function decodePredictBody(http: HttpRequest, opts: PredictBodyOptions, rowBlocks = false): Promise<PredictBody> {
   const contentType = header(http, 'content-type') ?? '';
   const media = mediaTypeOf(contentType);
   const defaultFraming = opts.binaryType ?? 'header';
@@ -111,6 +116,11 @@ async function decodePredictBody(http: HttpRequest, opts: PredictBodyOptions): P
   }
   if (!isJsonType(media)) throw unsupportedType(media, opts);
   const body = await http.body();
+  if (opts.rows && rowBlocks) {
+    // Rows of numbers straight into doubles; any other body is parsed below, as it always was.
+    const scanned = scanRowsBody(body, http.maxJsonDepth);
+    if (scanned !== undefined) return { request: blockRequest(scanned.block, scanned.parameters), framing: defaultFraming };
+  }
   const doc = parseJson(body, { maxDepth: http.maxJsonDepth });
   if (opts.tensors && isObject(doc) && doc.inputs !== undefined) {
     if (doc.instances !== undefined) {

@@ -163,11 +163,11 @@ function backendsOf(model: ModelConfig): string[] {
 }
 
 // speaksOf names the API all of a model's targets speak, when it is one a frontend uses.
-function speaksOf(config: Config, targets: ReadonlyArray<{ backend: string }> | undefined): { speaks?: 'openai' | 'triton' } {
+function speaksOf(config: Config, targets: ReadonlyArray<{ backend: string }> | undefined): { speaks?: 'openai' | 'triton' | 'onnx' } {
   if (targets === undefined || targets.length === 0) return {};
   const types = new Set(targets.map((t) => config.backends[t.backend]?.type));
   const only = types.size === 1 ? [...types][0] : undefined;
-  return only === 'openai' || only === 'triton' ? { speaks: only } : {};
+  return only === 'openai' || only === 'triton' || only === 'onnx' ? { speaks: only } : {};
 }
 
 // handleFor gives a frontend the model (and version) it names: a version is served when a

@@ -1,6 +1,7 @@
 // shape.ts — shape arithmetic and checks over the canonical tensors.
 
 import { GatewayError } from '../errors.ts';
+import { instanceCount } from './row-block.ts';
 import type { InferRequest, InferResponse, Tensor, TensorSpec } from './tensor.ts';
 
 /** elementCount gives the number of elements of a shape (1 for a scalar). */
@@ -29,7 +30,8 @@ export function checkShape(tensor: Tensor): void {
  * for rows, dim 0 of the first tensor otherwise. All inputs must agree.
  */
 export function rowsOf(msg: InferRequest | InferResponse): number {
-  if ('instances' in msg && msg.instances !== undefined) return msg.instances.length;
+  const instances = instanceCount(msg as InferRequest); // a response has none
+  if (instances !== undefined) return instances;
   if ('predictions' in msg && msg.predictions !== undefined) return msg.predictions.length;
   const tensors = ('inputs' in msg ? msg.inputs : undefined) ?? ('outputs' in msg ? (msg as InferResponse).outputs : undefined) ?? [];
   const first = tensors[0];

@@ -9,12 +9,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { size } from '../../config/units.ts';
-import { rowsToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
+import { rowsRequestToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration, modelLoadSeconds, modelMemoryBytes } from '../../observe/metrics.ts';
 import { fetchReason } from '../../storage/progress.ts';
 import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
 import { locationSchema } from '../../storage/uri.ts';
+import { hasRows } from '../../tensors/row-block.ts';
 import { checkAgainstSpec } from '../../tensors/shape.ts';
 import type { InferRequest, InferResponse, Tensor } from '../../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint, ModelLifecycle } from '../../types.ts';
@@ -232,7 +233,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
       if (req.inputs !== undefined) {
         checkAgainstSpec(req.inputs, m.inputs, model);
         inputs = req.inputs;
-      } else if (req.instances !== undefined) inputs = rowsToTensors(req.instances, m.inputs, 'instances');
+      } else if (hasRows(req)) inputs = rowsRequestToTensors(req, m.inputs);
       else throw new GatewayError('bad_request', 'the request carries neither inputs nor instances');
       const began = performance.now();
       let outcome = 'ok';
