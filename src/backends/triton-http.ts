@@ -5,7 +5,7 @@
 
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
-import { decodeInferResponse, decodeMetadata, stringifyInferRequest } from '../codecs/v2-json.ts';
+import { decodeInferResponse, decodeMetadata, inferRequestBytes } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters } from '../tensors/tensor.ts';
@@ -74,7 +74,7 @@ function withTimeout(parameters: Parameters | undefined, timeout: number | undef
 function encode(req: InferRequest, binary: boolean, timeout: number | undefined, outputs: BinaryChoice): { body: Buffer | string; headers: Record<string, string> } {
   const parameters = withTimeout(req.parameters, timeout);
   const r: InferRequest = { ...req, ...(parameters === undefined ? {} : { parameters }) };
-  if (!binary) return { body: stringifyInferRequest(r), headers: { 'content-type': 'application/json' } };
+  if (!binary) return { body: inferRequestBytes(r), headers: { 'content-type': 'application/json' } };
   const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: outputs(r) });
   return { body, headers: binaryHeaders(headerLength) };
 }

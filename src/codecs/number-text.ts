@@ -12,15 +12,32 @@ const maxSafe = 9007199254740992;
 // toPrecision fallback ("-1.17549435e-38") is shorter.
 const maxChars = 21;
 let scratch = new Uint8Array(64 * 1024);
+let scratchView = new DataView(scratch.buffer);
 
 // fractionText[4f…] holds the text of f thousandths after the integer part (".05" for 50,
-// trailing zeros dropped, nothing for 0) and fractionLength[f] its length.
+// trailing zeros dropped, nothing for 0) and fractionLength[f] its length; fractionWord[f] is
+// the same up-to-4 bytes as one little-endian word, so the hot loop stores them at once.
 const fractionText = new Uint8Array(4000);
 const fractionLength = new Uint8Array(1000);
+const fractionWord = new Uint32Array(1000);
 for (let f = 1; f < 1000; f++) {
   const text = `.${String(f).padStart(3, '0')}`.replace(/0+$/, '');
   for (let i = 0; i < text.length; i++) fractionText[f * 4 + i] = text.charCodeAt(i);
   fractionLength[f] = text.length;
+  fractionWord[f] = wordOf(text);
+}
+// wholeWord[n] / wholeLength[n]: the digits of every integer part the short-decimal path writes (< 8192).
+const wholeWord = new Uint32Array(8192);
+const wholeLength = new Uint8Array(8192);
+for (let n = 0; n < 8192; n++) {
+  wholeWord[n] = wordOf(String(n));
+  wholeLength[n] = String(n).length;
+}
+
+function wordOf(text: string): number {
+  let w = 0;
+  for (let i = 0; i < text.length; i++) w |= text.charCodeAt(i) << (8 * i);
+  return w >>> 0;
 }
 
 /**
@@ -37,22 +54,50 @@ export function numericArrayText(datatype: Datatype, data: TensorData): string |
 
 /** float32Text writes a Float32Array as a JSON array of the shortest decimals that read back exactly. */
 export function float32Text(a: Float32Array): string {
-  const need = a.length * maxChars + 2;
-  if (scratch.length < need) scratch = new Uint8Array(Math.max(need, scratch.length * 2));
-  const last = writeFloat32s(scratch, a);
+  reserve(a.length * maxChars + 2);
+  const last = writeFloat32s(scratch, scratchView, 0, a);
   return Buffer.from(scratch.buffer, 0, last + 1).toString('latin1');
 }
 
-// writeFloat32s writes "[v,v,…]" into buf and gives the index of its "]". Nothing follows the loop: V8
-// optimises a long loop on-stack, and code after it that had never run bailed out to the
-// interpreter on every call ("insufficient type feedback").
-function writeFloat32s(buf: Uint8Array, a: Float32Array): number {
-  buf[0] = 91; // [
-  buf[1] = 93; // ], moved along by the loop
-  let p = 1;
+/**
+ * float32Bytes writes what float32Text gives as ASCII bytes into a shared buffer and gives that
+ * buffer and the text's length: valid until the next call of any writer here.
+ */
+export function float32Bytes(a: Float32Array): { bytes: Uint8Array; length: number } {
+  reserve(a.length * maxChars + 2);
+  return { bytes: scratch, length: writeFloat32s(scratch, scratchView, 0, a) + 1 };
+}
+
+function reserve(need: number): void {
+  if (scratch.length >= need) return;
+  scratch = new Uint8Array(Math.max(need, scratch.length * 2));
+  scratchView = new DataView(scratch.buffer);
+}
+
+// writeFloat32s writes "[v,v,…]" into buf from `start` and gives the index of its "]". The short
+// decimals clients send (see writeFloat32) are written inline, two table words per value;
+// everything else goes through writeFloat32. Nothing follows the loop: V8 optimises a long loop
+// on-stack, and code after it that had never run bailed out to the interpreter on every call
+// ("insufficient type feedback").
+function writeFloat32s(buf: Uint8Array, view: DataView, start: number, a: Float32Array): number {
+  buf[start] = 91; // [
+  buf[start + 1] = 93; // ], moved along by the loop
+  let p = start + 1;
   for (let i = 0; i < a.length; i++) {
     if (i > 0) buf[p++] = 44; // ,
-    p = writeFloat32(buf, p, a[i]!);
+    const f = a[i]!;
+    const v = f < 0 ? -f : f;
+    const n = v < 8192 ? Math.round(v * 1000) | 0 : -1;
+    if (n >= 0 && Math.fround(n / 1000) === v) {
+      if (f < 0) buf[p++] = 45; // -
+      const whole = (n / 1000) | 0;
+      const fraction = n - whole * 1000;
+      // Each word is 4 bytes wide; the next store overwrites what is past the text.
+      view.setUint32(p, wholeWord[whole]!, true);
+      p += wholeLength[whole]!;
+      view.setUint32(p, fractionWord[fraction]!, true);
+      p += fractionLength[fraction]!;
+    } else p = writeFloat32(buf, p, f);
     buf[p] = 93;
   }
   return p;

@@ -103,117 +103,134 @@ function scanRows(b: Uint8Array, text: Buffer, start: number, maxRank: number): 
     dims = new Int32Array(maxRank + 2);
   }
   dims.fill(-1);
-  let out = scratch;
-  let n = 0;
+  filled = 0;
   let depth = 1;
   let rank = -1;
   counts[1] = 0;
-  let i = start + 1;
-  let c = b[i];
+  let i = skipSpace(b, start + 1);
   for (;;) {
     // At the first element of an array: another array, or the numbers of an innermost one.
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
-    if (c === 91) {
+    if (b[i] === 91) {
       depth++;
       if (depth > (rank < 0 ? maxRank : rank)) return -1;
       counts[depth] = 0;
-      c = b[++i];
+      i = skipSpace(b, i + 1);
       continue;
     }
     if (rank !== depth) {
       if (rank >= 0) return -1;
       rank = depth;
     }
-    let k = 0;
-    for (;;) {
-      // A JSON number: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
-      const numberStart = i;
-      const negative = c === 45;
-      if (negative) c = b[++i];
-      let m = 0;
-      let digits = 0;
-      let fraction = 0;
-      if (c === 48) {
-        c = b[++i];
-        if (c! >= 48 && c! <= 57) return -1; // a leading zero
-      } else if (c! >= 49 && c! <= 57) {
-        do {
-          m = m * 10 + (c! - 48);
-          digits++;
-          c = b[++i];
-        } while (c! >= 48 && c! <= 57);
-      } else return -1;
-      if (c === 46) {
-        c = b[++i];
-        if (!(c! >= 48 && c! <= 57)) return -1;
-        do {
-          m = m * 10 + (c! - 48);
-          fraction++;
-          c = b[++i];
-        } while (c! >= 48 && c! <= 57);
-        digits += fraction;
-      }
-      let exponent = 0;
-      let hasExponent = false;
-      if (c === 101 || c === 69) {
-        hasExponent = true;
-        c = b[++i];
-        const negativeExponent = c === 45;
-        if (c === 43 || c === 45) c = b[++i];
-        if (!(c! >= 48 && c! <= 57)) return -1;
-        do {
-          if (exponent < 100000) exponent = exponent * 10 + (c! - 48);
-          c = b[++i];
-        } while (c! >= 48 && c! <= 57);
-        if (negativeExponent) exponent = -exponent;
-      }
-      const e10 = exponent - fraction;
-      let value: number;
-      if (digits <= 15 && e10 >= -22 && e10 <= 22) {
-        value = e10 < 0 ? m / pow10[-e10]! : m * pow10[e10]!;
-        if (negative) value = -value;
-      } else {
-        // Long or far-out numbers: Number() rounds as JSON.parse does. An integer parseJson would
-        // keep as BigInt, or a number that overflows (which it refuses), is parseJson's to answer.
-        value = Number(text.toString('latin1', numberStart, i));
-        if (!Number.isFinite(value) || (fraction === 0 && !hasExponent && !Number.isSafeInteger(value))) return -1;
-      }
-      if (n === out.length) {
-        const grown = new Float64Array(out.length * 2);
-        grown.set(out);
-        out = scratch = grown;
-      }
-      out[n++] = value;
-      k++;
-      while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
-      if (c !== 44) break;
-      c = b[++i];
-      while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
-    }
-    counts[depth] = k;
+    i = readNumbers(b, text, i);
+    if (i < 0) return -1;
+    counts[depth] = listed;
     // "]" closes arrays until a "," opens the next element of one.
     for (;;) {
-      if (c !== 93) return -1;
+      if (b[i] !== 93) return -1;
       const length = counts[depth]!;
       if (dims[depth]! < 0) dims[depth] = length;
       else if (dims[depth] !== length) return -1;
       if (--depth === 0) {
-        scannedValues = n;
+        scannedValues = filled;
         scannedRank = rank;
         return i + 1;
       }
       counts[depth]!++;
-      c = b[++i];
-      while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
-      if (c === 44) {
-        c = b[++i];
+      i = skipSpace(b, i + 1);
+      if (b[i] === 44) {
+        i = skipSpace(b, i + 1);
         break;
       }
     }
   }
 }
 
-function skipSpace(b: Buffer, i: number): number {
+// Values written to scratch so far, and how many the last readNumbers read.
+let filled = 0;
+let listed = 0;
+
+// readNumbers reads the comma-separated numbers starting at b[i] into scratch and gives the
+// index of what follows the last (a "]" when the array is well formed), or -1 for anything that
+// is not a JSON number parseJson would give as this double. Its own function, called once per
+// innermost array, so V8 optimises it whole: one loop nest over a whole body ran as on-stack
+// replacement code that bailed out each time the inner loop ended.
+function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
+  let out = scratch;
+  let n = filled;
+  const first = n;
+  let c = b[i];
+  for (;;) {
+    // -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
+    const numberStart = i;
+    const negative = c === 45;
+    if (negative) c = b[++i];
+    let m = 0;
+    let digits = 0;
+    let fraction = 0;
+    if (c === 48) {
+      c = b[++i];
+      if (c! >= 48 && c! <= 57) return -1; // a leading zero
+    } else if (c! >= 49 && c! <= 57) {
+      const from = i;
+      do {
+        m = m * 10 + (c! - 48);
+        c = b[++i];
+      } while (c! >= 48 && c! <= 57);
+      digits = i - from;
+    } else return -1;
+    if (c === 46) {
+      c = b[++i];
+      if (!(c! >= 48 && c! <= 57)) return -1;
+      const from = i;
+      do {
+        m = m * 10 + (c! - 48);
+        c = b[++i];
+      } while (c! >= 48 && c! <= 57);
+      fraction = i - from;
+      digits += fraction;
+    }
+    let exponent = 0;
+    let hasExponent = false;
+    if (c === 101 || c === 69) {
+      hasExponent = true;
+      c = b[++i];
+      const negativeExponent = c === 45;
+      if (c === 43 || c === 45) c = b[++i];
+      if (!(c! >= 48 && c! <= 57)) return -1;
+      do {
+        if (exponent < 100000) exponent = exponent * 10 + (c! - 48);
+        c = b[++i];
+      } while (c! >= 48 && c! <= 57);
+      if (negativeExponent) exponent = -exponent;
+    }
+    const e10 = exponent - fraction;
+    let value: number;
+    if (digits <= 15 && e10 >= -22 && e10 <= 22) {
+      value = e10 < 0 ? m / pow10[-e10]! : m * pow10[e10]!;
+      if (negative) value = -value;
+    } else {
+      // Long or far-out numbers: Number() rounds as JSON.parse does. An integer parseJson would
+      // keep as BigInt, or a number that overflows (which it refuses), is parseJson's to answer.
+      value = Number(text.toString('latin1', numberStart, i));
+      if (!Number.isFinite(value) || (fraction === 0 && !hasExponent && !Number.isSafeInteger(value))) return -1;
+    }
+    if (n === out.length) {
+      const grown = new Float64Array(out.length * 2);
+      grown.set(out);
+      out = scratch = grown;
+    }
+    out[n++] = value;
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
+    if (c !== 44) break;
+    c = b[++i];
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
+  }
+  filled = n;
+  listed = n - first;
+  return i;
+}
+
+function skipSpace(b: Uint8Array, i: number): number {
   let c = b[i];
   while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
   return i;
