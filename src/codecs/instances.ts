@@ -76,9 +76,9 @@ function typedFromDoubles(values: Float64Array, datatype: TensorSpec['datatype']
   for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i])) return undefined;
   if (isBigIntType(datatype)) {
     const out = datatype === 'INT64' ? new BigInt64Array(values.length) : new BigUint64Array(values.length);
-    // Safe integers only (the scanner refused the rest): each fits INT64; UINT64 wants ≥ 0.
+    // Safe integers only (1e39 is an integer too, beyond INT64): each fits INT64; UINT64 wants ≥ 0.
     for (let i = 0; i < values.length; i++) {
-      if (datatype === 'UINT64' && values[i]! < 0) return undefined;
+      if (!Number.isSafeInteger(values[i]) || (datatype === 'UINT64' && values[i]! < 0)) return undefined;
       out[i] = BigInt(values[i]!);
     }
     return out;
