@@ -97,3 +97,24 @@ test('readPredictBody: a tensors-only route names the v2 form; both forms at onc
   await assert.rejects(readPredictBody(fakeRequest({ body: '{"instances": [', headers: { 'content-type': 'application/json' } }), { rows: true, tensors: false }),
     bad('invalid_json', /not valid JSON/));
 });
+
+test('rows of numbers for a Triton or ONNX model come as a row block; for other servers, and other bodies, as plain rows', async () => {
+  const { rowBlockOf } = await import('../../src/tensors/row-block.ts');
+  const { fakeModel } = await import('../support/fake-request.ts');
+  const body = '{"instances": [[1, 2.5], [-0, 4e2]], "parameters": {"k": 1}}';
+  const opts = { rows: true, tensors: true };
+  for (const speaks of ['triton', 'onnx'] as const) {
+    const got = await readPredictBody(fakeRequest({ body }), opts, { ...fakeModel('m'), speaks });
+    assert.ok(rowBlockOf(got.request) !== undefined, speaks);
+    assert.deepStrictEqual(got.request.parameters, { k: 1 });
+    assert.deepStrictEqual(got.request.instances, [[1, 2.5], [-0, 400]]);
+  }
+  for (const [handle, text] of [[fakeModel('m'), body], [{ ...fakeModel('m'), speaks: 'triton' as const }, '{"instances": [[1, "2"]]}']] as const) {
+    const got = await readPredictBody(fakeRequest({ body: text }), opts, handle);
+    assert.equal(rowBlockOf(got.request), undefined);
+    assert.deepStrictEqual(got.request, readRows(JSON.parse(text)));
+  }
+  // The scanner's refusals are the parser's to make, with their own messages.
+  await assert.rejects(readPredictBody(fakeRequest({ body: '{"instances": [[1, 2], [3]], ' }), opts, { ...fakeModel('m'), speaks: 'triton' }), bad('invalid_json', /not valid JSON/));
+  await assert.rejects(readPredictBody(fakeRequest({ body: '{"instances": []}' }), opts, { ...fakeModel('m'), speaks: 'triton' }), bad('bad_request', /empty array/));
+});
