@@ -19,7 +19,8 @@ import { blockToTensors, rowsToTensors, tensorsToPredictions } from '../src/code
 import { parseJson, stringifyJson } from '../src/codecs/json.ts';
 import { scanRowsBody } from '../src/codecs/row-scanner.ts';
 import { decodeBinaryResponse, encodeBinaryRequest, encodeBinaryResponse } from '../src/codecs/v2-binary.ts';
-import { decodeInferResponse, inferRequestBytes, stringifyInferRequest, stringifyInferResponse } from '../src/codecs/v2-json.ts';
+import { inferRequestBytes } from '../src/codecs/v2-json-bytes.ts';
+import { decodeInferResponse, stringifyInferRequest, stringifyInferResponse } from '../src/codecs/v2-json.ts';
 import type { InferResponse, TensorSpec } from '../src/tensors/tensor.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { freePort } from '../test/support/ports.ts';

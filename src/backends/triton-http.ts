@@ -5,7 +5,8 @@
 
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
-import { decodeInferResponse, decodeMetadata, inferRequestBytes } from '../codecs/v2-json.ts';
+import { inferRequestBytes } from '../codecs/v2-json-bytes.ts';
+import { decodeInferResponse, decodeMetadata } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters } from '../tensors/tensor.ts';
