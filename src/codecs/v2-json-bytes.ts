@@ -16,6 +16,10 @@ export function inferRequestBytes(req: InferRequest): Buffer {
   if (tensors === undefined) return Buffer.from(stringifyJson(encodeInferRequest(req)));
   const texts = tensors.map((t) => (t.datatype === 'FP32' ? undefined : numericArrayText(t.datatype, t.data)));
   const pieces = aroundData(encodeInferRequest, req, tensors, (i) => tensors[i]!.datatype === 'FP32' || texts[i] !== undefined);
+  // The last FP32 tensor's text is taken as a view of the writer's buffer, which nothing
+  // overwrites before the concat copies it; each earlier one is copied out first.
+  let lastFloat = -1;
+  for (let k = 1; k < pieces.length; k += 2) if (texts[Number(pieces[k])] === undefined) lastFloat = k;
   const chunks: Uint8Array[] = [];
   for (let k = 0; k < pieces.length; k++) {
     if (k % 2 === 0) chunks.push(Buffer.from(pieces[k]!));
@@ -24,7 +28,7 @@ export function inferRequestBytes(req: InferRequest): Buffer {
       if (texts[i] !== undefined) chunks.push(Buffer.from(texts[i], 'latin1'));
       else {
         const { bytes, length } = float32Bytes(tensors[i]!.data as Float32Array);
-        chunks.push(bytes.slice(0, length)); // a copy: the writer's buffer is reused
+        chunks.push(k === lastFloat ? bytes.subarray(0, length) : bytes.slice(0, length));
       }
     }
   }

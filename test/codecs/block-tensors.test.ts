@@ -91,6 +91,7 @@ describe('byte writers', () => {
         ],
         outputs: [{ name: 'y', parameters: { binary_data: true } }],
       },
+      { inputs: [{ name: 'a', datatype: 'FP32', shape: [3], data: new Float32Array([1.5, 2, -3]) }, { name: 'b', datatype: 'FP32', shape: [2], data: new Float32Array([0.25, 7]) }] },
       { inputs: [] },
     ];
     for (const r of reqs) assert.equal(inferRequestBytes(r).toString('utf8'), stringifyInferRequest(r));
