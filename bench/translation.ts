@@ -1,7 +1,8 @@
 // translation.ts — issue 4's benchmark: a Vertex request (1 × 3 × 224 × 224 FP32, and 64 small
 // rows) translated for a KServe v2 backend, v2 JSON vs the binary tensor extension.
-//  1. In process, one thread: MB of Vertex request translated per CPU-second (parse,
-//     rows → tensors, encode for the backend) and the answer's way back, beside JSON.parse alone.
+//  1. In process, one thread: MB of Vertex request translated per CPU-second (the row scanner,
+//     block → tensors, encode for the backend) and the answer's way back, beside JSON.parse alone
+//     and the parse-first path the scanner replaced (`parsedPath`).
 //  2. Over HTTP against the same stub v2 server: the gateway (Vertex frontend → triton backend,
 //     one Node process) vs a Flask/gunicorn shim doing the same translation with numpy
 //     (bench/flask-shim.py, 2 workers): req/s, and req per CPU-second of the translating
