@@ -13,7 +13,8 @@
 // built in src/target.ts. On a reload, a target whose effective config and backend did not change
 // keeps its path from the previous pipeline (its state goes on); the others are built anew.
 
-import { compose } from './compose.ts';
+import type { Logger } from 'pino';
+import { compose, type Composed } from './compose.ts';
 import { buildGraph, type GraphPath } from './graph/graph.ts';
 import { targetOf } from './routing/split.ts';
 import { createWeights } from './routing/weights.ts';
@@ -32,41 +33,68 @@ export interface ModelPipeline {
   status(): Record<string, unknown>;
   /** False while a model stage refuses every call (a transform still loading, or failed to load). */
   ready(): boolean;
+  /** Builds the model stages now, when they are not yet (they are built on first use otherwise). */
+  build(): void;
   /** Closes the model stages and the targets, but those in `keep` (a newer pipeline took them over). */
   close(keep?: ReadonlySet<TargetPath>): Promise<void>;
 }
 
-/** modelPipeline builds one model's path, taking over the unchanged target paths of `previous`. */
+/**
+ * modelPipeline builds one model's path, taking over the unchanged target paths of `previous`.
+ * Its model stages are built on first use (a call, its status or readiness), as its targets'
+ * are, but for a model with a transform: its modules load in the background and hold the
+ * model's readiness until they are loaded (the one model stage that can refuse every call), so
+ * it starts loading now.
+ */
 export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDeps, previous: readonly TargetPath[] = []): ModelPipeline {
-  const log = deps.log.child({ model: name });
-  if (model.graph !== undefined) return graphPipeline(name, model, model.graph, { ...deps, log });
+  let log: Logger | undefined;
+  const logOf = (): Logger => (log ??= deps.log.child({ model: name }));
+  if (model.graph !== undefined) return graphPipeline(name, model, model.graph, { ...deps, log: logOf() });
   const taken = new Set<TargetPath>();
+  // The targets' own logger children are made from the model's when their stages are built.
+  const targetDeps: PipelineDeps = { ...deps, get log() { return logOf(); } };
   const targets = model.targets.map((t) => {
-    const settings = targetSettings(name, model, t, targetStages);
+    const settings = previous.length === 0 ? undefined : targetSettings(name, model, t, targetStages);
     const backend = deps.backends.get(t.backend);
-    const kept = previous.find((p) => !taken.has(p) && sameTarget(p, backend, settings));
-    if (kept === undefined) return openTarget(name, model, t, targetStages, { ...deps, log }, settings);
+    const kept = settings === undefined ? undefined : previous.find((p) => !taken.has(p) && sameTarget(p, backend, settings));
+    if (kept === undefined) return openTarget(name, model, t, targetStages, targetDeps, settings);
     taken.add(kept);
     return kept;
   });
-  const weights = createWeights(targets, { model: name, log });
-  const metadata = async () => withOverride(await targets[0]!.endpointFor().metadata(), model.metadata, name);
-  const top = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
-  const byName = new Map(targets.map((t) => [t.name, t]));
-  // Below the split: the call goes down the path of the target it named.
-  const toTarget: Infer = (req, ctx) => {
-    const own = byName.get(ctx.target!);
-    if (own !== undefined) return own.path()(req, ctx);
-    const { name: target, version } = targetOf(ctx);
-    return byName.get(target)!.path(version)(req, ctx);
+  let built: { top: Composed; infer: Infer } | undefined;
+  let closed = false;
+  const top = (): { top: Composed; infer: Infer } => {
+    if (built !== undefined) return built;
+    const log = logOf();
+    const weights = createWeights(targets, { model: name, log });
+    const metadata = async () => withOverride(await targets[0]!.endpointFor().metadata(), model.metadata, name);
+    const composed = compose(modelStages, model, { model: name, log, targets, weights, timeoutMs: model.timeoutMs, backends: deps.backends, metadata });
+    const byName = new Map(targets.map((t) => [t.name, t]));
+    // Below the split: the call goes down the path of the target it named.
+    const toTarget: Infer = (req, ctx) => {
+      const own = byName.get(ctx.target!);
+      if (own !== undefined) return own.path()(req, ctx);
+      const { name: target, version } = targetOf(ctx);
+      return byName.get(target)!.path(version)(req, ctx);
+    };
+    built = { top: composed, infer: composed.stage(toTarget) };
+    // Built after the pipeline closed (a call that raced the close): its stages refuse as closed ones do.
+    if (closed) void composed.close();
+    return built;
   };
+  if (model.transform !== undefined) top();
   return {
     name,
-    infer: top.stage(toTarget),
+    infer: (req, ctx) => top().infer(req, ctx),
     targets,
-    status: () => ({ ...top.status(), targets: targets.map((t) => t.status()) }),
-    ready: () => top.available(),
-    close: async (keep) => { await Promise.allSettled([top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]); },
+    status: () => ({ ...top().top.status(), targets: targets.map((t) => t.status()) }),
+    // Model stages not built yet have refused nothing.
+    ready: () => built === undefined || built.top.available(),
+    build: () => { top(); },
+    close: async (keep) => {
+      closed = true;
+      await Promise.allSettled([built?.top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]);
+    },
   };
 }
 
@@ -85,6 +113,7 @@ function graphPipeline(name: string, model: ModelConfig, config: NonNullable<Mod
     graph,
     status: () => ({ ...top.status(), graph: graph.status() }),
     ready: () => top.available(),
+    build: () => {},
     close: async () => { await Promise.allSettled([top.close(), graph.close()]); },
   };
 }

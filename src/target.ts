@@ -45,56 +45,79 @@ export interface TargetPath extends RoutedTarget {
 
 interface BuiltPath { endpoint: ModelEndpoint; infer: Infer; built: Composed }
 
-/** openTarget builds a target's path from its config over the model's, with `stages` in order (`known`: its targetSettings, when already computed). */
+/**
+ * openTarget makes a target from its config over the model's, with `stages` in order (`known`:
+ * its targetSettings, when already computed). Its stages are built on first use (a call, its
+ * availability or its status): a config of 20,000 targets most of which see no traffic soon
+ * starts in a fraction of the time and memory. Its endpoint is made at once (the health poll reads it).
+ */
 export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
   stages: ReadonlyArray<StagePlugin<any, TargetStageDeps>>, deps: PipelineDeps, known?: unknown): TargetPath {
   const backend = deps.backends.get(t.backend)!;
   const backendModel = t.model ?? model;
   const name = targetName(t, model);
-  const log = deps.log.child({ target: name });
-  // A target's own keys (batching) override its model's.
-  const stageConfig: Record<string, unknown> = { ...config };
-  for (const [key, value] of Object.entries(t)) if (value !== undefined) stageConfig[key] = value;
-  const stats = new TargetStats();
-  const build = (version: string | undefined, label: string): BuiltPath => {
-    const endpoint = backend.model(backendModel, version);
+  let log: Logger | undefined;
+  let stageConfig: Record<string, unknown> | undefined;
+  let stats: TargetStats | undefined;
+  const statsOf = (): TargetStats => (stats ??= new TargetStats());
+  const build = (endpoint: ModelEndpoint, label: string): BuiltPath => {
+    log ??= deps.log.child({ target: name });
+    if (stageConfig === undefined) {
+      // A target's own keys (batching) override its model's.
+      stageConfig = { ...config };
+      for (const [key, value] of Object.entries(t)) if (value !== undefined) stageConfig[key] = value;
+    }
     const built = compose(stages, stageConfig, {
       model, target: label, backend: t.backend, log, endpoint, health: () => target.health,
       ...(config.metadata?.maxBatchSize === undefined ? {} : { maxBatchSize: config.metadata.maxBatchSize }),
     });
     // Timed twice: the whole target path (a request), and each backend call (an execution: a batch),
     // which is also a client span per attempt when the call is traced.
-    const execute = timed(attempt(endpoint.infer, label, t.backend), (ok, rows, ns) => stats.execution(ok, rows, ns));
-    return { endpoint, built, infer: timed(built.stage(execute), (ok, rows, ns) => stats.call(ok, rows, ns)) };
+    const execute = timed(attempt(endpoint.infer, label, t.backend), (ok, rows, ns) => statsOf().execution(ok, rows, ns));
+    return { endpoint, built, infer: timed(built.stage(execute), (ok, rows, ns) => statsOf().call(ok, rows, ns)) };
   };
-  const own = build(t.version, name);
+  const endpoint = backend.model(backendModel, t.version);
+  let built: BuiltPath | undefined;
+  let closed = false;
+  const own = (): BuiltPath => {
+    if (built !== undefined) return built;
+    built = build(endpoint, name);
+    // Built after the target closed (a call that raced the close): its stages refuse as a closed path's do.
+    if (closed) void built.built.close();
+    return built;
+  };
   // Calls for versions no target pins carry one name: metric labels come from the config only.
   const openLabel = `${name}@any`;
-  const settings = known ?? targetSettings(model, config, t, stages);
+  let settings = known;
   const versions: VersionPaths<BuiltPath> | undefined = t.versions !== 'any' ? undefined : createVersionPaths<BuiltPath>({
     target: name,
     max: t.maxVersions,
-    make: (v) => build(v, openLabel),
+    make: (v) => build(backend.model(backendModel, v), openLabel),
     evict: async (v, p) => {
       await p.built.close();
       backend.forget?.(backendModel, v);
     },
   });
   const target: TargetPath = {
-    name, backend: t.backend, model: backendModel, weight: t.weight, endpoint: own.endpoint,
+    name, backend: t.backend, model: backendModel, weight: t.weight, endpoint,
     ...(t.version === undefined ? {} : { version: t.version }),
     ...(versions === undefined ? {} : { versionLabel: () => openLabel }),
     health: { ready: false, reason: 'not checked yet' },
-    available: () => own.built.available(),
-    path: (version) => (version === undefined || versions === undefined ? own.infer : versions.path(version).infer),
-    endpointFor: (version) => (version === undefined || version === t.version || versions === undefined ? own.endpoint : versions.path(version).endpoint),
+    available: () => own().built.available(),
+    path: (version) => (version === undefined || versions === undefined ? own().infer : versions.path(version).infer),
+    endpointFor: (version) => (version === undefined || version === t.version || versions === undefined ? endpoint : versions.path(version).endpoint),
     status: () => ({
-      name, backend: t.backend, ready: target.health.ready, reason: target.health.reason, ...own.built.status(),
+      name, backend: t.backend, ready: target.health.ready, reason: target.health.reason, ...own().built.status(),
       ...(versions === undefined ? {} : { versions: versions.status() }),
     }),
-    close: async () => { await Promise.allSettled([own.built.close(), versions?.close()]); },
-    origin: { backend, settings },
-    stats,
+    // A path never built has nothing to close.
+    close: async () => {
+      closed = true;
+      await Promise.allSettled([built?.built.close(), versions?.close()]);
+    },
+    // Worked out when a reload first compares it (a first build never does).
+    origin: { backend, get settings() { return (settings ??= targetSettings(model, config, t, stages)); } },
+    get stats() { return statsOf(); },
   };
   return target;
 }

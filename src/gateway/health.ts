@@ -4,18 +4,30 @@
 
 import type { Logger } from 'pino';
 import { targetReady } from '../observe/metrics.ts';
+import type { Health, ModelEndpoint } from '../types.ts';
 import type { State } from './build.ts';
 
 /** pollHealth asks every target of `state` once, concurrently. */
 export async function pollHealth(state: State, log: Logger): Promise<void> {
   const timeoutMs = Math.max(1000, state.config.server.healthIntervalMs);
   const checks: Promise<void>[] = [];
+  // Endpoints that share one check (an http backend's models all ask its health path) are asked
+  // once per poll: 20,000 models over one server are one request, not 20,000.
+  const asked = new Map<ModelEndpoint['health'], Promise<Health>>();
+  const ask = (endpoint: ModelEndpoint): Promise<Health> => {
+    const check = endpoint.health;
+    // A prototype's method may read `this`: only a check the endpoint holds itself is shared.
+    if (!Object.hasOwn(endpoint, 'health')) return endpoint.health(AbortSignal.timeout(timeoutMs));
+    let answer = asked.get(check);
+    if (answer === undefined) asked.set(check, answer = endpoint.health(AbortSignal.timeout(timeoutMs)));
+    return answer;
+  };
   for (const p of state.pipelines.values()) {
     for (const t of p.targets) {
       checks.push((async () => {
         const before = t.health;
         try {
-          t.health = await t.endpoint.health(AbortSignal.timeout(timeoutMs));
+          t.health = await ask(t.endpoint);
         } catch (err) {
           t.health = { ready: false, reason: (err as Error).message };
         }
