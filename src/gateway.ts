@@ -223,7 +223,7 @@ export class Gateway {
     const next = await this.#rebuild(config, reuse, { previous: old, ports });
     const kept = keptBy(next, old);
     try {
-      await prepare(next, old, kept.backends, this.#log);
+      await prepare(next, old, kept, this.#log);
     } catch (err) {
       await discard(next, kept);
       throw err;

@@ -19,13 +19,13 @@ const warmSeconds = 10;
 const retireSlice = 500;
 
 /** prepare makes `next` ready to take over from `old`: on failure its new backends are closed and the error thrown. */
-export async function prepare(next: State, old: State, kept: ReadonlySet<Backend>, log: Logger): Promise<void> {
-  const fresh = [...next.backends.values()].filter((b) => !kept.has(b));
+export async function prepare(next: State, old: State, kept: Kept, log: Logger): Promise<void> {
+  const fresh = [...next.backends.values()].filter((b) => !kept.backends.has(b));
   try {
     await Promise.all(fresh.map((b) => b.start()));
     // A kept backend's models may have changed behind it (a new version on the server).
-    await Promise.all([...kept].map((b) => b.refresh?.()));
-    await warm(next, old, new Set(fresh), log);
+    await Promise.all([...kept.backends].map((b) => b.refresh?.()));
+    await warm(next, old, new Set(fresh), kept.targets, log);
   } catch (err) {
     await Promise.allSettled(fresh.map((b) => b.close()));
     throw err;
@@ -38,16 +38,30 @@ export async function prepare(next: State, old: State, kept: ReadonlySet<Backend
  * metadata, so they take traffic warm. A target still not ready then is swapped in anyway and
  * skipped by its split until it is (a warning says so): a reload never waits without bound.
  */
-async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, log: Logger): Promise<void> {
+async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, keptTargets: ReadonlySet<TargetPath>, log: Logger): Promise<void> {
   const keyOf = (model: string, t: TargetPath): string => `${model}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`;
-  const served = new Set([...old.pipelines.values()].flatMap((p) => p.targets.map((t) => keyOf(p.name, t))));
-  const added = [...next.pipelines.values()].flatMap((p) => p.targets
-    .filter((t) => t.weight > 0 && (fresh.has(next.backends.get(t.backend)!) || !served.has(keyOf(p.name, t))))
-    .map((t) => ({ model: p.name, target: t })));
+  // A kept target was served by the old state under the same model; only the others are looked
+  // up by key, in a set made when first needed (a reload that keeps 20,000 targets makes none).
+  let served: Set<string> | undefined;
+  const servedBefore = (model: string, t: TargetPath): boolean => {
+    if (keptTargets.has(t)) return true;
+    if (served === undefined) {
+      served = new Set();
+      for (const p of old.pipelines.values()) for (const o of p.targets) served.add(keyOf(p.name, o));
+    }
+    return served.has(keyOf(model, t));
+  };
+  const added: Array<{ model: string; target: TargetPath }> = [];
   // A model built anew whose stages are not ready yet (a transform module still loading) is waited
   // for too: the old one goes on answering meanwhile.
   const oldPipelines = new Set(old.pipelines.values());
-  const loading = [...next.pipelines.values()].filter((p) => !oldPipelines.has(p));
+  const loading: ModelPipeline[] = [];
+  for (const p of next.pipelines.values()) {
+    if (!oldPipelines.has(p)) loading.push(p);
+    for (const t of p.targets) {
+      if (t.weight > 0 && (fresh.has(next.backends.get(t.backend)!) || !servedBefore(p.name, t))) added.push({ model: p.name, target: t });
+    }
+  }
   const until = performance.now() + warmSeconds * 1000;
   await pollHealth(next, log);
   while ((added.some((a) => !a.target.health.ready) || loading.some((p) => !p.ready())) && performance.now() < until) {
@@ -77,11 +91,18 @@ export interface Kept {
 export function keptBy(next: State, old: State): Kept {
   const oldBackends = new Set(old.backends.values());
   const oldPipelines = new Set(old.pipelines.values());
-  const oldTargets = new Set([...old.pipelines.values()].flatMap((p) => p.targets));
+  const oldTargets = new Set<TargetPath>();
+  for (const p of old.pipelines.values()) for (const t of p.targets) oldTargets.add(t);
+  const pipelines = new Set<ModelPipeline>();
+  const targets = new Set<TargetPath>();
+  // Loops, not spreads: a config of 20,000 models would copy arrays of that length several times.
+  for (const p of next.pipelines.values()) {
+    if (oldPipelines.has(p)) pipelines.add(p);
+    for (const t of p.targets) if (oldTargets.has(t)) targets.add(t);
+  }
   return {
     backends: new Set([...next.backends.values()].filter((b) => oldBackends.has(b))),
-    pipelines: new Set([...next.pipelines.values()].filter((p) => oldPipelines.has(p))),
-    targets: new Set([...next.pipelines.values()].flatMap((p) => p.targets).filter((t) => oldTargets.has(t))),
+    pipelines, targets,
     store: old.store !== undefined && next.store === old.store,
   };
 }
