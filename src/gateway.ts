@@ -195,6 +195,7 @@ export class Gateway {
   }
 
   async #swapNow(config: Config): Promise<void> {
+    this.#log.info({ version: config.version, models: Object.keys(config.models).length }, 'building the new config');
     const old = this.#state;
     const reuse = new Map<string, Backend>();
     for (const [name, b] of old.backends) {
