@@ -50,15 +50,14 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
   let log: Logger | undefined;
   const logOf = (): Logger => (log ??= deps.log.child({ model: name }));
   if (model.graph !== undefined) return graphPipeline(name, model, model.graph, { ...deps, log: logOf() });
-  const taken = new Set<TargetPath>();
-  // The targets' own logger children are made from the model's when their stages are built.
-  const targetDeps: PipelineDeps = { ...deps, get log() { return logOf(); } };
+  const taken = previous.length === 0 ? undefined : new Set<TargetPath>();
   const targets = model.targets.map((t) => {
-    const settings = previous.length === 0 ? undefined : targetSettings(name, model, t, targetStages);
+    const settings = taken === undefined ? undefined : targetSettings(name, model, t, targetStages);
     const backend = deps.backends.get(t.backend);
-    const kept = settings === undefined ? undefined : previous.find((p) => !taken.has(p) && sameTarget(p, backend, settings));
-    if (kept === undefined) return openTarget(name, model, t, targetStages, targetDeps, settings);
-    taken.add(kept);
+    const kept = taken === undefined ? undefined : previous.find((p) => !taken.has(p) && sameTarget(p, backend, settings));
+    // The target's logger is a child of the model's, made when the target's stages are built.
+    if (kept === undefined) return openTarget(name, model, t, targetStages, deps, settings, logOf);
+    taken!.add(kept);
     return kept;
   });
   let built: { top: Composed; infer: Infer } | undefined;
