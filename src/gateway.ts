@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { answerBudget } from './backends/shared/budget.ts';
 import { PortRange } from './config/port-range.ts';
 import { closeClients } from './backends/shared/client.ts';
-import { buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
+import { buildModelsInSlices, buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
 import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal, revisionInfo } from './observe/metrics.ts';
@@ -287,7 +287,9 @@ export class Gateway {
   }
 
   #hooks(): StateHooks {
-    return { log: this.#log, ready: () => this.ready(), status: () => this.status(), reload: () => this.reload() };
+    // /admin/status shows every model's stages: those no call has built yet are built first, in slices.
+    const status = async (): Promise<Record<string, unknown>> => { await buildModelsInSlices(this.#state); return this.status(); };
+    return { log: this.#log, ready: () => this.ready(), status, reload: () => this.reload() };
   }
 }
 

@@ -33,7 +33,7 @@ export interface ModelPipeline {
   status(): Record<string, unknown>;
   /** False while a model stage refuses every call (a transform still loading, or failed to load). */
   ready(): boolean;
-  /** Builds the model stages now, when they are not yet (they are built on first use otherwise). */
+  /** Builds the model stages and its targets' now, when they are not yet (they are built on first use otherwise). */
   build(): void;
   /** Closes the model stages and the targets, but those in `keep` (a newer pipeline took them over). */
   close(keep?: ReadonlySet<TargetPath>): Promise<void>;
@@ -89,7 +89,10 @@ export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDe
     status: () => ({ ...top().top.status(), targets: targets.map((t) => t.status()) }),
     // Model stages not built yet have refused nothing.
     ready: () => built === undefined || built.top.available(),
-    build: () => { top(); },
+    build: () => {
+      top();
+      for (const t of targets) t.build();
+    },
     close: async (keep) => {
       closed = true;
       await Promise.allSettled([built?.top.close(), ...targets.filter((t) => keep?.has(t) !== true).map((t) => t.close())]);

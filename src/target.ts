@@ -36,6 +36,8 @@ export interface TargetPath extends RoutedTarget {
   /** The endpoint serving `version` (the target's own when undefined or pinned). */
   endpointFor(version?: string): ModelEndpoint;
   status(): Record<string, unknown>;
+  /** Builds the target's own stages now, when they are not yet (they are built on first use otherwise). */
+  build(): void;
   close(): Promise<void>;
   /** What the path was built from: a reload reuses the path when both are the same. */
   readonly origin: { backend: Backend; settings(): unknown };
@@ -109,6 +111,7 @@ export function openTarget(model: string, config: ModelConfig, t: TargetConfig,
       name, backend: t.backend, ready: target.health.ready, reason: target.health.reason, ...own().built.status(),
       ...(versions === undefined ? {} : { versions: versions.status() }),
     }),
+    build: () => { own(); },
     // A path never built has nothing to close.
     close: async () => {
       closed = true;

@@ -79,6 +79,18 @@ export async function buildStateInSlices(config: Config, reuse: ReadonlyMap<stri
 // Models built per slice.
 const buildSlice = 500;
 
+/**
+ * buildModelsInSlices builds the stages of the models of `state` that no call has built yet
+ * (they are built on first use), a slice of models per turn of the event loop.
+ */
+export async function buildModelsInSlices(state: State): Promise<void> {
+  let built = 0;
+  for (const p of state.pipelines.values()) {
+    p.build();
+    if (++built % buildSlice === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
 function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks, carry: Carry): Generator<void, State> {
   const backends = new Map<string, Backend>();
   for (const [name, given] of Object.entries(config.backends)) {
