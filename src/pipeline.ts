@@ -41,10 +41,10 @@ export interface ModelPipeline {
 
 /**
  * modelPipeline builds one model's path, taking over the unchanged target paths of `previous`.
- * Its model stages are built on first use (a call, its status or readiness), as its targets'
- * are, but for a model with a transform: its modules load in the background and hold the
- * model's readiness until they are loaded (the one model stage that can refuse every call), so
- * it starts loading now.
+ * Its model stages and its targets' are built on first use (the lookup of its handle, a call,
+ * its status), but for a model with a transform: its modules load in the background and hold
+ * the model's readiness until they are loaded (the one model stage that can refuse every
+ * call), so its model stages are built, and start loading, now.
  */
 export function modelPipeline(name: string, model: ModelConfig, deps: PipelineDeps, previous: readonly TargetPath[] = []): ModelPipeline {
   let log: Logger | undefined;
