@@ -15,8 +15,8 @@ import type { State } from './build.ts';
 // How long a reload waits for its new targets to become ready before swapping them in anyway.
 const warmSeconds = 10;
 
-// Models closed per turn of the event loop when an old state retires.
-const retireSlice = 500;
+// Models closed when a state retires, or new targets' metadata asked when one warms, per turn of the event loop.
+const perTurn = 500;
 
 /** prepare makes `next` ready to take over from `old`: on failure its new backends are closed and the error thrown. */
 export async function prepare(next: State, old: State, kept: Kept, log: Logger): Promise<void> {
@@ -68,7 +68,14 @@ async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, keptTa
     await new Promise((r) => setTimeout(r, 200));
     await pollHealth(next, log);
   }
-  await Promise.allSettled(added.filter((a) => a.target.health.ready).map((a) => a.target.endpoint.metadata(AbortSignal.timeout(10_000))));
+  // Asked a slice at a time: 20,000 new targets would otherwise start 20,000 calls in one turn.
+  const fetching: Array<Promise<unknown>> = [];
+  for (const a of added) {
+    if (!a.target.health.ready) continue;
+    fetching.push(a.target.endpoint.metadata(AbortSignal.timeout(10_000)).catch(() => undefined));
+    if (fetching.length % perTurn === 0) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(fetching);
   const unready = loading.filter((p) => !p.ready());
   if (unready.length > 0) log.warn({ models: unready.map((p) => p.name) }, `models whose stages are not ready after ${warmSeconds} s (a transform loading or failed); swapped in`);
   const cold = added.filter((a) => !a.target.health.ready);
@@ -142,8 +149,8 @@ export async function retire(old: State, kept: Kept, hurry?: AbortSignal, earlie
   await earlier;
   // In slices, letting requests through between them: closing 20,000 models takes most of a second.
   const closing = [...old.pipelines.values()].filter((p) => !kept.pipelines.has(p));
-  for (let i = 0; i < closing.length; i += retireSlice) {
-    await Promise.allSettled(closing.slice(i, i + retireSlice).map((p) => p.close(kept.targets)));
+  for (let i = 0; i < closing.length; i += perTurn) {
+    await Promise.allSettled(closing.slice(i, i + perTurn).map((p) => p.close(kept.targets)));
     await new Promise((r) => setImmediate(r));
   }
   // A store the new state did not keep unloads its models before its backend closes.
