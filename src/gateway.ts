@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { answerBudget } from './backends/shared/budget.ts';
 import { PortRange } from './config/port-range.ts';
 import { closeClients } from './backends/shared/client.ts';
-import { buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
+import { buildModelsInSlices, buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
 import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal, revisionInfo } from './observe/metrics.ts';
@@ -195,6 +195,7 @@ export class Gateway {
   }
 
   async #swapNow(config: Config): Promise<void> {
+    this.#log.info({ version: config.version, models: Object.keys(config.models).length }, 'building the new config');
     const old = this.#state;
     const reuse = new Map<string, Backend>();
     for (const [name, b] of old.backends) {
@@ -223,7 +224,7 @@ export class Gateway {
     const next = await this.#rebuild(config, reuse, { previous: old, ports });
     const kept = keptBy(next, old);
     try {
-      await prepare(next, old, kept.backends, this.#log);
+      await prepare(next, old, kept, this.#log);
     } catch (err) {
       await discard(next, kept);
       throw err;
@@ -286,7 +287,9 @@ export class Gateway {
   }
 
   #hooks(): StateHooks {
-    return { log: this.#log, ready: () => this.ready(), status: () => this.status(), reload: () => this.reload() };
+    // /admin/status shows every model's stages: those no call has built yet are built first, in slices.
+    const status = async (): Promise<Record<string, unknown>> => { await buildModelsInSlices(this.#state); return this.status(); };
+    return { log: this.#log, ready: () => this.ready(), status, reload: () => this.reload() };
   }
 }
 

@@ -100,3 +100,29 @@ test('close closes every stage: a batcher refuses new calls after it', async () 
   await pipeline.close();
   await assert.rejects(pipeline.infer({ instances: [[1]] }, context()), { code: 'draining' });
 });
+
+test('a model\'s stages and its targets\' are built on first use; its status then is what a built one shows, and its call goes through', async () => {
+  const backend = fakeBackend('b');
+  let children = 0;
+  // A model's stages, when built, make its logger child (its targets' are children of that one).
+  const log = new Proxy(silentLogger, {
+    get: (target, key) => (key === 'child' ? (bindings: Record<string, unknown>) => { children++; return target.child(bindings); } : Reflect.get(target, key)),
+  });
+  const config = parseConfig(`backends: { b: { type: http, url: "http://127.0.0.1:1" } }
+models:
+  m: { breaker: { volumeThreshold: 5 }, targets: [ { backend: b, name: one, weight: 3 }, { backend: b, name: two, weight: 1 } ] }`, 'test.yaml', {});
+  const lazy = modelPipeline('m', config.models.m!, { backends: new Map([['b', backend]]), log });
+  for (const t of lazy.targets) t.health = { ready: true };
+  assert.equal(children, 0, 'nothing built before first use');
+  assert.equal(lazy.ready(), true);
+  const eager = modelPipeline('m', config.models.m!, { backends: new Map([['b', backend]]), log: silentLogger });
+  for (const t of eager.targets) t.health = { ready: true };
+  eager.build();
+  for (const t of eager.targets) t.available();
+  assert.deepEqual(lazy.status(), eager.status());
+  assert.equal(children, 1, 'status built the model (and its targets: their breakers show above)');
+  const ctx = context();
+  assert.deepEqual((await lazy.infer({ instances: [[1]] }, ctx)).predictions, ['m@']);
+  assert.equal(ctx.target, 'one');
+  await Promise.all([lazy.close(), eager.close()]);
+});

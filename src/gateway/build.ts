@@ -79,6 +79,18 @@ export async function buildStateInSlices(config: Config, reuse: ReadonlyMap<stri
 // Models built per slice.
 const buildSlice = 500;
 
+/**
+ * buildModelsInSlices builds the stages of the models of `state` that no call has built yet
+ * (they are built on first use), a slice of models per turn of the event loop.
+ */
+export async function buildModelsInSlices(state: State): Promise<void> {
+  let built = 0;
+  for (const p of state.pipelines.values()) {
+    p.build();
+    if (++built % buildSlice === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
 function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks: StateHooks, carry: Carry): Generator<void, State> {
   const backends = new Map<string, Backend>();
   for (const [name, given] of Object.entries(config.backends)) {
@@ -96,9 +108,14 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
       ? prevStore : new ModelStore(dynamic, backends.get(dynamic.backend)!, hooks.log.child({ dynamicModels: dynamic.backend }));
   const pipelines = new Map<string, ModelPipeline>();
   const prev = carry.previous;
-  // A graph model's steps call this state's handles, made below once every pipeline is: looked up per call.
+  // A graph model's steps call this state's handles, looked up per call. A model's own handle is
+  // made on its first lookup and kept; a versioned one per call (versions are client-chosen).
   const handles = new Map<string, ModelHandle>();
-  const models = (name: string): ModelHandle | undefined => handles.get(name);
+  const models = (name: string): ModelHandle | undefined => {
+    let handle = handles.get(name);
+    if (handle === undefined && pipelines.has(name)) handles.set(name, handle = handleFor(config, pipelines, name)!);
+    return handle;
+  };
   for (const [name, model] of Object.entries(config.models)) {
     const old = prev?.pipelines.get(name);
     // Built anew on a reload: a graph model (the old one calls the old state's handles, which retire
@@ -108,11 +125,9 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
     pipelines.set(name, same ? old : modelPipeline(name, model, { backends, log: hooks.log, models }, old?.targets ?? []));
     if (pipelines.size % buildSlice === 0) yield;
   }
-  // A model's own handle is made once; a versioned one per call (versions are client-chosen).
-  for (const name of pipelines.keys()) handles.set(name, handleFor(config, pipelines, name)!);
   const deps: FrontendDeps = {
     // A name the config does not have may be a model loaded at run time (which has no versions).
-    models: (name, version) => (Object.hasOwn(config.models, name) ? (version === undefined ? handles.get(name) : handleFor(config, pipelines, name, version))
+    models: (name, version) => (Object.hasOwn(config.models, name) ? (version === undefined ? models(name) : handleFor(config, pipelines, name, version))
       : version === undefined ? store?.handle(name) : undefined),
     modelNames: () => [...pipelines.keys(), ...(store?.loaded().map((m) => m.name) ?? [])],
     repository: createRepository(pipelines, backends, store),
@@ -175,6 +190,8 @@ function speaksOf(config: Config, targets: ReadonlyArray<{ backend: string }> | 
 function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>, name: string, version?: string): ModelHandle | undefined {
   if (!Object.hasOwn(config.models, name)) return undefined;
   const pipeline = pipelines.get(name)!;
+  // A model is looked up before its call's deadline starts: its first call's building is not spent from it.
+  pipeline.build();
   const model = config.models[name]!;
   // A body that is not rows or tensors goes on as bytes when the transform reads any body, or
   // every target's backend takes raw bodies (openai, or http with `raw: true`).

@@ -4,33 +4,56 @@
 
 import type { Logger } from 'pino';
 import { targetReady } from '../observe/metrics.ts';
+import type { Health, ModelEndpoint } from '../types.ts';
+import type { TargetPath } from '../target.ts';
 import type { State } from './build.ts';
+
+// Targets whose answer is recorded per turn of the event loop: a check shared by 20,000 targets
+// answers them all at once, and recording that in one go would hold up requests meanwhile.
+const recordSlice = 1000;
 
 /** pollHealth asks every target of `state` once, concurrently. */
 export async function pollHealth(state: State, log: Logger): Promise<void> {
   const timeoutMs = Math.max(1000, state.config.server.healthIntervalMs);
-  const checks: Promise<void>[] = [];
+  // Endpoints that share one check (an http backend's models all ask its health path) are asked
+  // once per poll: 20,000 models over one server are one request, not 20,000. A prototype's
+  // method may read `this`, so only a check the endpoint holds itself is shared.
+  const groups = new Map<unknown, { endpoint: ModelEndpoint; targets: Array<{ model: string; target: TargetPath }> }>();
   for (const p of state.pipelines.values()) {
     for (const t of p.targets) {
-      checks.push((async () => {
-        const before = t.health;
-        try {
-          t.health = await t.endpoint.health(AbortSignal.timeout(timeoutMs));
-        } catch (err) {
-          t.health = { ready: false, reason: (err as Error).message };
-        }
-        targetReady.set({ model: p.name, target: t.name }, t.health.ready ? 1 : 0);
-        if (before.ready !== t.health.ready || (before.reason !== t.health.reason && !t.health.ready)) {
-          const fields = { model: p.name, target: t.name, ready: t.health.ready, reason: t.health.reason };
-          if (t.health.ready) log.info(fields, 'target ready');
-          else log.warn(fields, 'target not ready');
-        }
-      })());
+      const key = Object.hasOwn(t.endpoint, 'health') ? t.endpoint.health : t;
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, group = { endpoint: t.endpoint, targets: [] });
+      group.targets.push({ model: p.name, target: t });
     }
   }
+  const checks = [...groups.values()].map(async ({ endpoint, targets }) => {
+    let health: Health;
+    try {
+      health = await endpoint.health(AbortSignal.timeout(timeoutMs));
+    } catch (err) {
+      health = { ready: false, reason: (err as Error).message };
+    }
+    for (let i = 0; i < targets.length; i++) {
+      if (i > 0 && i % recordSlice === 0) await new Promise((r) => setImmediate(r));
+      record(targets[i]!.model, targets[i]!.target, health, log);
+    }
+  });
   // Run-time models are polled too, with no metric: their names are not the config's.
   if (state.store !== undefined) checks.push(state.store.pollHealth());
   await Promise.all(checks);
+}
+
+// record sets a target's health and its metric, and logs a change.
+function record(model: string, t: TargetPath, health: Health, log: Logger): void {
+  const before = t.health;
+  t.health = health;
+  targetReady.set({ model, target: t.name }, health.ready ? 1 : 0);
+  if (before.ready !== health.ready || (before.reason !== health.reason && !health.ready)) {
+    const fields = { model, target: t.name, ready: health.ready, reason: health.reason };
+    if (health.ready) log.info(fields, 'target ready');
+    else log.warn(fields, 'target not ready');
+  }
 }
 
 /** HealthPoller polls the current state every server.healthIntervalMs until stopped. */

@@ -15,17 +15,17 @@ import type { State } from './build.ts';
 // How long a reload waits for its new targets to become ready before swapping them in anyway.
 const warmSeconds = 10;
 
-// Models closed per turn of the event loop when an old state retires.
-const retireSlice = 500;
+// Models closed when a state retires, or new targets' metadata asked when one warms, per turn of the event loop.
+const perTurn = 500;
 
 /** prepare makes `next` ready to take over from `old`: on failure its new backends are closed and the error thrown. */
-export async function prepare(next: State, old: State, kept: ReadonlySet<Backend>, log: Logger): Promise<void> {
-  const fresh = [...next.backends.values()].filter((b) => !kept.has(b));
+export async function prepare(next: State, old: State, kept: Kept, log: Logger): Promise<void> {
+  const fresh = [...next.backends.values()].filter((b) => !kept.backends.has(b));
   try {
     await Promise.all(fresh.map((b) => b.start()));
     // A kept backend's models may have changed behind it (a new version on the server).
-    await Promise.all([...kept].map((b) => b.refresh?.()));
-    await warm(next, old, new Set(fresh), log);
+    await Promise.all([...kept.backends].map((b) => b.refresh?.()));
+    await warm(next, old, new Set(fresh), kept.targets, log);
   } catch (err) {
     await Promise.allSettled(fresh.map((b) => b.close()));
     throw err;
@@ -38,23 +38,44 @@ export async function prepare(next: State, old: State, kept: ReadonlySet<Backend
  * metadata, so they take traffic warm. A target still not ready then is swapped in anyway and
  * skipped by its split until it is (a warning says so): a reload never waits without bound.
  */
-async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, log: Logger): Promise<void> {
+async function warm(next: State, old: State, fresh: ReadonlySet<Backend>, keptTargets: ReadonlySet<TargetPath>, log: Logger): Promise<void> {
   const keyOf = (model: string, t: TargetPath): string => `${model}\u0000${t.backend}\u0000${t.model}\u0000${t.version ?? ''}`;
-  const served = new Set([...old.pipelines.values()].flatMap((p) => p.targets.map((t) => keyOf(p.name, t))));
-  const added = [...next.pipelines.values()].flatMap((p) => p.targets
-    .filter((t) => t.weight > 0 && (fresh.has(next.backends.get(t.backend)!) || !served.has(keyOf(p.name, t))))
-    .map((t) => ({ model: p.name, target: t })));
+  // A kept target was served by the old state under the same model; only the others are looked
+  // up by key, in a set made when first needed (a reload that keeps 20,000 targets makes none).
+  let served: Set<string> | undefined;
+  const servedBefore = (model: string, t: TargetPath): boolean => {
+    if (keptTargets.has(t)) return true;
+    if (served === undefined) {
+      served = new Set();
+      for (const p of old.pipelines.values()) for (const o of p.targets) served.add(keyOf(p.name, o));
+    }
+    return served.has(keyOf(model, t));
+  };
+  const added: Array<{ model: string; target: TargetPath }> = [];
   // A model built anew whose stages are not ready yet (a transform module still loading) is waited
   // for too: the old one goes on answering meanwhile.
   const oldPipelines = new Set(old.pipelines.values());
-  const loading = [...next.pipelines.values()].filter((p) => !oldPipelines.has(p));
+  const loading: ModelPipeline[] = [];
+  for (const p of next.pipelines.values()) {
+    if (!oldPipelines.has(p)) loading.push(p);
+    for (const t of p.targets) {
+      if (t.weight > 0 && (fresh.has(next.backends.get(t.backend)!) || !servedBefore(p.name, t))) added.push({ model: p.name, target: t });
+    }
+  }
   const until = performance.now() + warmSeconds * 1000;
   await pollHealth(next, log);
   while ((added.some((a) => !a.target.health.ready) || loading.some((p) => !p.ready())) && performance.now() < until) {
     await new Promise((r) => setTimeout(r, 200));
     await pollHealth(next, log);
   }
-  await Promise.allSettled(added.filter((a) => a.target.health.ready).map((a) => a.target.endpoint.metadata(AbortSignal.timeout(10_000))));
+  // Asked a slice at a time: 20,000 new targets would otherwise start 20,000 calls in one turn.
+  const fetching: Array<Promise<unknown>> = [];
+  for (const a of added) {
+    if (!a.target.health.ready) continue;
+    fetching.push(a.target.endpoint.metadata(AbortSignal.timeout(10_000)).catch(() => undefined));
+    if (fetching.length % perTurn === 0) await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(fetching);
   const unready = loading.filter((p) => !p.ready());
   if (unready.length > 0) log.warn({ models: unready.map((p) => p.name) }, `models whose stages are not ready after ${warmSeconds} s (a transform loading or failed); swapped in`);
   const cold = added.filter((a) => !a.target.health.ready);
@@ -77,11 +98,18 @@ export interface Kept {
 export function keptBy(next: State, old: State): Kept {
   const oldBackends = new Set(old.backends.values());
   const oldPipelines = new Set(old.pipelines.values());
-  const oldTargets = new Set([...old.pipelines.values()].flatMap((p) => p.targets));
+  const oldTargets = new Set<TargetPath>();
+  for (const p of old.pipelines.values()) for (const t of p.targets) oldTargets.add(t);
+  const pipelines = new Set<ModelPipeline>();
+  const targets = new Set<TargetPath>();
+  // Loops, not spreads: a config of 20,000 models would copy arrays of that length several times.
+  for (const p of next.pipelines.values()) {
+    if (oldPipelines.has(p)) pipelines.add(p);
+    for (const t of p.targets) if (oldTargets.has(t)) targets.add(t);
+  }
   return {
     backends: new Set([...next.backends.values()].filter((b) => oldBackends.has(b))),
-    pipelines: new Set([...next.pipelines.values()].filter((p) => oldPipelines.has(p))),
-    targets: new Set([...next.pipelines.values()].flatMap((p) => p.targets).filter((t) => oldTargets.has(t))),
+    pipelines, targets,
     store: old.store !== undefined && next.store === old.store,
   };
 }
@@ -121,8 +149,8 @@ export async function retire(old: State, kept: Kept, hurry?: AbortSignal, earlie
   await earlier;
   // In slices, letting requests through between them: closing 20,000 models takes most of a second.
   const closing = [...old.pipelines.values()].filter((p) => !kept.pipelines.has(p));
-  for (let i = 0; i < closing.length; i += retireSlice) {
-    await Promise.allSettled(closing.slice(i, i + retireSlice).map((p) => p.close(kept.targets)));
+  for (let i = 0; i < closing.length; i += perTurn) {
+    await Promise.allSettled(closing.slice(i, i + perTurn).map((p) => p.close(kept.targets)));
     await new Promise((r) => setImmediate(r));
   }
   // A store the new state did not keep unloads its models before its backend closes.

@@ -9,6 +9,7 @@ import type { HttpRequest, RawRoute, Route } from '../types.ts';
 import { statusPage } from './status-page.ts';
 
 export interface AdminDeps {
+  /** The /admin/status document (or a promise of it). */
   status(): unknown;
   reload(): Promise<{ ok: boolean; error?: string }>;
   token?: string;
@@ -46,7 +47,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     },
     {
       method: 'GET', path: '/admin/status', frontend: 'admin',
-      handle: async (req) => { guard(req); return { status: 200, body: deps.status() }; },
+      handle: async (req) => { guard(req); return { status: 200, body: await deps.status() }; },
     },
     {
       method: 'POST', path: '/admin/reload', frontend: 'admin',

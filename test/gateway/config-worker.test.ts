@@ -46,3 +46,14 @@ test('a missing file rejects naming it', async () => {
   assert.ok(err instanceof ConfigError);
   assert.match(err.message, /missing\.yaml.*cannot read the file/);
 });
+
+test('a config of many models comes back whole, its models in file order, though they cross in several messages', async () => {
+  const models = Array.from({ length: 2_500 }, (_, i) => `  m${2_500 - i}: { timeoutMs: ${i + 1}, targets: [ { backend: b } ] }`).join('\n');
+  const path = file('many.yaml', `version: many\nbackends: { b: { type: http, url: "http://127.0.0.1:1" } }\nmodels:\n${models}\ntracing: {}\n`);
+  const off = await loadOffThread(path, {});
+  const on = loadConfigFile(path, {});
+  assert.deepEqual(off, on);
+  assert.deepEqual(Object.keys(off.models), Object.keys(on.models));
+  assert.deepEqual(Object.keys(off), Object.keys(on), 'the config keeps its keys\' order, models in its place');
+  assert.equal(off.models.m1!.timeoutMs, 2_500);
+});

@@ -9,6 +9,7 @@ import { HealthPoller, pollHealth } from '../../src/gateway/health.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import { registry } from '../../src/observe/metrics.ts';
 import { parseConfig } from '../../src/schema.ts';
+import type { Backend, Health, ModelEndpoint } from '../../src/types.ts';
 import { fakeBackend } from '../support/fake-backend.ts';
 
 function state(interval = '50ms') {
@@ -57,4 +58,45 @@ test('the poller polls every healthIntervalMs until stopped', async () => {
   await new Promise((r) => setTimeout(r, 80));
   assert.ok(polls <= after + 1, `no polls after stop (${after} then ${polls})`);
   assert.deepEqual(target.health, { ready: true });
+});
+
+test('endpoints that share one check (an http backend\'s models) are asked once per poll; every target records the answer, in slices', async () => {
+  const backend = fakeBackend('b');
+  let asked = 0;
+  let answer: Health = { ready: true };
+  // As the http backend does: every model endpoint holds the backend's one health check.
+  const shared = async (): Promise<Health> => { asked++; return answer; };
+  const sharing: Backend = { ...backend, model: (model, version) => ({ ...backend.model(model, version), health: shared }) };
+  const models = Array.from({ length: 2_500 }, (_, i) => `  s${i}: { targets: [ { backend: b } ] }`).join('\n');
+  const config = parseConfig(`backends: { b: { type: http, url: "http://127.0.0.1:1" } }\nmodels:\n${models}`, 'test.yaml', {});
+  const s = buildState(config, new Map([['b', sharing]]), { log: silentLogger, ready: () => true, status: () => ({}), reload: async () => ({ ok: true }) });
+  const targets = [...s.pipelines.values()].flatMap((p) => p.targets);
+  // Turns of the event loop during the poll (a poll that never yields leaves this at 0).
+  let turns = 0;
+  let polling = true;
+  const tick = (): void => { if (polling) { turns++; setImmediate(tick); } };
+  setImmediate(tick);
+  await pollHealth(s, silentLogger);
+  polling = false;
+  assert.equal(asked, 1);
+  assert.ok(targets.every((t) => t.health.ready), 'every target recorded the shared answer');
+  assert.ok(turns >= 1, 'the event loop ran while 2,500 answers were recorded');
+  answer = { ready: false, reason: 'down' };
+  await pollHealth(s, silentLogger);
+  assert.equal(asked, 2);
+  assert.ok(targets.every((t) => t.health.reason === 'down'));
+  // An endpoint whose check is its prototype's method (it may read `this`) is asked for itself.
+  const own = fakeBackend('c');
+  let methodCalls = 0;
+  class Endpoint {
+    infer: ModelEndpoint['infer'];
+    metadata: ModelEndpoint['metadata'];
+    constructor(inner: ModelEndpoint) { this.infer = inner.infer; this.metadata = inner.metadata; }
+    async health(): Promise<Health> { methodCalls++; return { ready: true }; }
+  }
+  const classy: Backend = { ...own, model: (model, version) => new Endpoint(own.model(model, version)) };
+  const few = parseConfig('backends: { c: { type: http, url: "http://127.0.0.1:1" } }\nmodels: { x: { targets: [ { backend: c } ] }, y: { targets: [ { backend: c } ] } }', 'test.yaml', {});
+  const t = buildState(few, new Map([['c', classy]]), { log: silentLogger, ready: () => true, status: () => ({}), reload: async () => ({ ok: true }) });
+  await pollHealth(t, silentLogger);
+  assert.equal(methodCalls, 2);
 });
