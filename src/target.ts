@@ -12,7 +12,7 @@ import { TargetStats } from './observe/model-stats.ts';
 import { createVersionPaths, type VersionPaths } from './routing/version-paths.ts';
 import { targetName, type ModelConfig, type TargetConfig } from './schema.ts';
 import { rowsOf } from './tensors/shape.ts';
-import type { ModelMetadata } from './tensors/tensor.ts';
+import type { InferResponse, ModelMetadata } from './tensors/tensor.ts';
 import type { Backend, Health, Infer, ModelEndpoint, ModelLookup, RoutedTarget, StagePlugin, TargetStageDeps } from './types.ts';
 
 /** PipelineDeps is what the gateway hands each model's pipeline. */
@@ -142,17 +142,24 @@ export function attempt(infer: Infer, target: string, backend: string): Infer {
 }
 
 // timed calls `done` with the outcome, the rows and the nanoseconds of each call of `infer`.
+// performance.now() (a double, in ms to the µs) rather than hrtime.bigint(): two BigInts per
+// call, twice per request, were allocations the hot path's profile showed.
 function timed(infer: Infer, done: (ok: boolean, rows: number, ns: number) => void): Infer {
-  return async (req, ctx) => {
-    const start = process.hrtime.bigint();
+  return (req, ctx) => {
+    const start = performance.now();
+    let work: Promise<InferResponse>;
     try {
-      const res = await infer(req, ctx);
-      done(true, rowsOf(req), Number(process.hrtime.bigint() - start));
-      return res;
+      work = infer(req, ctx);
     } catch (err) {
-      done(false, rowsOf(req), Number(process.hrtime.bigint() - start));
-      throw err;
+      work = Promise.reject(err);
     }
+    return work.then((res) => {
+      done(true, rowsOf(req), Math.round((performance.now() - start) * 1e6));
+      return res;
+    }, (err: unknown) => {
+      done(false, rowsOf(req), Math.round((performance.now() - start) * 1e6));
+      throw err;
+    });
   };
 }
 

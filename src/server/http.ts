@@ -216,7 +216,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     const httpReq: HttpRequest = {
       method: req.method ?? 'GET',
       path,
-      query: new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)),
       params: match.params,
       headers: req.headers,
       requestId,
@@ -235,6 +234,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
       },
       call,
     };
+    // Parsed only when there is a query string (most model calls have none).
+    if (q >= 0) httpReq.query = new URLSearchParams(rawUrl.slice(q + 1));
     const reply = await match.route.handle(httpReq);
     code = reply.status;
     settle();

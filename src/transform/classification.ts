@@ -34,7 +34,7 @@ export const classification = {
     const labels = typeof file === 'string' ? labelsFrom(file, deps) : async () => undefined;
     return {
       stage: (next) => (req, ctx) => {
-        let asked: Map<string, number>;
+        let asked: ReadonlyMap<string, number>;
         try {
           asked = classificationsAsked(req.outputs);
         } catch (err) {
@@ -62,8 +62,12 @@ function labelsFrom(file: string, deps: ModelStageDeps): () => Promise<string[]>
   };
 }
 
+const noneAsked: ReadonlyMap<string, number> = new Map();
+
 /** classificationsAsked gives each requested output's class count, checking each: an integer 1..1000. */
-export function classificationsAsked(outputs: readonly RequestedOutput[] | undefined): Map<string, number> {
+export function classificationsAsked(outputs: readonly RequestedOutput[] | undefined): ReadonlyMap<string, number> {
+  // Most requests name no outputs: no Map for them (the caller only reads it).
+  if (outputs === undefined || outputs.length === 0) return noneAsked;
   const asked = new Map<string, number>();
   for (const o of outputs ?? []) {
     const k = o.parameters?.classification;

@@ -63,6 +63,7 @@ export class ByteBudget {
   }
 
   #wake(): void {
+    if (this.#waiters.length === 0) return;
     for (const w of this.#waiters.splice(0)) w();
   }
 

@@ -232,11 +232,15 @@ export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number,
     throw tooLarge(`of ${declared} bytes `);
   }
   if (declared <= cap) {
-    try {
-      await take(declared);
-    } catch (err) {
-      discard();
-      throw err;
+    // Taken at once when it fits (the usual case): no promise for the wait.
+    if (budget !== undefined && held !== undefined && budget.tryTake(declared)) held.bytes += declared;
+    else {
+      try {
+        await take(declared);
+      } catch (err) {
+        discard();
+        throw err;
+      }
     }
     // A declared length is enforced by undici (a longer body is an error), so the whole body
     // can be taken at once, without an async iterator per answer.
