@@ -6,7 +6,9 @@ import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
 import { watchConfig } from './config/watch.ts';
 import { Gateway } from './gateway.ts';
 import { loadOffThread } from './gateway/config-worker.ts';
+import { loadPlugins } from './gateway/plugins.ts';
 import { createLogger, silentLogger } from './observe/log.ts';
+import { collectProcessMetrics } from './observe/metrics.ts';
 import { startPayloadLog, stopPayloadLog } from './observe/payload-log.ts';
 import { startTracing, stopTracing } from './observe/trace.ts';
 import { installSignalHandlers } from './server/lifecycle.ts';
@@ -58,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       // Build what serve would build, short of starting it: frontends claiming one route (an
       // AIP_PREDICT_ROUTE equal to OCI's /predict) or a rawBackend of the wrong kind fail here too.
       try {
+        await loadPlugins(config);
         await new Gateway(config, { log: silentLogger }).close();
       } catch (err) {
         process.stderr.write(`${file}: ${(err as Error).message}\n`);
@@ -100,6 +103,8 @@ async function serve(file: string): Promise<number> {
   let gateway: Gateway;
   try {
     // A reload reads the file on a worker thread: the event loop keeps answering meanwhile.
+    // Only the backends and frontends the config names are imported (gateway/plugins.ts).
+    await loadPlugins(config);
     gateway = new Gateway(config, { log, reloadConfig: () => loadOffThread(file) });
     lap('buildMs');
   } catch (err) {
@@ -134,7 +139,10 @@ async function serve(file: string): Promise<number> {
     await gateway.listen();
     lap('listenMs');
     warnIfAdminExposed(config, log);
-    await gateway.start();
+    const starting = gateway.start();
+    // While the backends start (an ONNX model loads on a worker thread): nothing before the first answer needs them.
+    collectProcessMetrics();
+    await starting;
     lap('backendsMs');
     phases.cpuAtStartedMs = cpuMs();
     log.info({ ready: gateway.ready(), startup: phases }, 'started');
