@@ -1,17 +1,19 @@
 // main.ts — the CLI: `serve` (default), `check FILE`, `schema`. Parses argv and hands over.
 
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 import { ConfigError } from './config/load.ts';
 import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
-import { watchConfig } from './config/watch.ts';
-import { Gateway } from './gateway.ts';
-import { loadOffThread } from './gateway/config-worker.ts';
+import type { Gateway } from './gateway.ts';
 import { loadPlugins } from './gateway/plugins.ts';
 import { createLogger, silentLogger } from './observe/log.ts';
-import { collectProcessMetrics } from './observe/metrics.ts';
 import { startPayloadLog, stopPayloadLog } from './observe/payload-log.ts';
 import { startTracing, stopTracing } from './observe/trace.ts';
-import { installSignalHandlers } from './server/lifecycle.ts';
+
+// The gateway, its server and its pipeline are imported once the config is read (see serve):
+// the modules a config's validation needs come first, so that a backend's own start (an ONNX
+// worker loading its runtime) runs beside the rest of the loading.
+const gatewayModules = () => Promise.all([import('./gateway.ts'), import('./config/watch.ts'), import('./gateway/config-worker.ts'), import('./server/lifecycle.ts')]);
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
 const cloudRunConfig = fileURLToPath(new URL('../config/cloudrun.yaml', import.meta.url));
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
       // AIP_PREDICT_ROUTE equal to OCI's /predict) or a rawBackend of the wrong kind fail here too.
       try {
         await loadPlugins(config);
+        const [{ Gateway }] = await gatewayModules();
         await new Gateway(config, { log: silentLogger }).close();
       } catch (err) {
         process.stderr.write(`${file}: ${(err as Error).message}\n`);
@@ -85,7 +88,7 @@ async function serve(file: string): Promise<number> {
   // why a scale-from-zero request waited: performance.now() counts from the process's start.
   // CPU time too (this thread's and the process's, in ms), which a busy machine inflates far less than wall time.
   const cpuMs = (): number => { const u = process.cpuUsage(); return Math.round((u.user + u.system) / 100) / 10; };
-  const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, configMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
+  const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, configMs: 0, pluginsMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
   let mark = performance.now();
   const lap = (key: keyof typeof phases): void => { const now = performance.now(); phases[key] = Math.round((now - mark) * 10) / 10; mark = now; };
   phases.modulesMs = Math.round((mark - phases.nodeMs) * 10) / 10;
@@ -100,11 +103,14 @@ async function serve(file: string): Promise<number> {
     return 1;
   }
   const log = createLogger(config.server.logLevel, undefined, config.server.revision);
+  // Only the backends and frontends the config names are imported (gateway/plugins.ts), and they
+  // begin their start now (prestart), while the gateway's modules load.
+  await loadPlugins(config, { prestart: true });
+  const [{ Gateway }, { watchConfig }, { loadOffThread }, { installSignalHandlers }] = await gatewayModules();
+  lap('pluginsMs');
   let gateway: Gateway;
   try {
     // A reload reads the file on a worker thread: the event loop keeps answering meanwhile.
-    // Only the backends and frontends the config names are imported (gateway/plugins.ts).
-    await loadPlugins(config);
     gateway = new Gateway(config, { log, reloadConfig: () => loadOffThread(file) });
     lap('buildMs');
   } catch (err) {
@@ -139,10 +145,7 @@ async function serve(file: string): Promise<number> {
     await gateway.listen();
     lap('listenMs');
     warnIfAdminExposed(config, log);
-    const starting = gateway.start();
-    // While the backends start (an ONNX model loads on a worker thread): nothing before the first answer needs them.
-    collectProcessMetrics();
-    await starting;
+    await gateway.start();
     lap('backendsMs');
     phases.cpuAtStartedMs = cpuMs();
     log.info({ ready: gateway.ready(), startup: phases }, 'started');
@@ -178,7 +181,7 @@ function exposedAdmin(server: Config['server']): string | undefined {
 // so the shipped configs listen on 0.0.0.0, and a deployment that keeps the port in-cluster
 // (deploy/k8s/networkpolicy.yaml) or private is legitimate; refusing to start would break
 // each of them on upgrade. So: one loud line at start, and the README says the same.
-function warnIfAdminExposed(config: Config, log: ReturnType<typeof createLogger>): void {
+function warnIfAdminExposed(config: Config, log: Logger): void {
   const where = exposedAdmin(config.server);
   if (where === undefined) return;
   log.warn({ adminAddress: where, security: 'admin-exposed' },

@@ -287,8 +287,8 @@ export interface BackendDeps {
 export interface BackendFactory<C extends { type: string } = { type: string }> {
   type: C['type'];
   schema: ZodType<C>;
-  /** True when a backend so configured takes raw bodies (requests with a `payload` and no rows or tensors). */
-  takesPayload?(config: C): boolean;
+  /** True when a backend so configured takes raw bodies (requests with a `payload` and no rows or tensors). */ takesPayload?(config: C): boolean;
+  /** prestart begins, before the gateway is built, what start would wait for (onnx: its worker threads load the runtime). */ prestart?(config: C): void;
   create(name: string, config: C, deps: BackendDeps): Backend;
 }
 

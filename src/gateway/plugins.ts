@@ -2,12 +2,17 @@
 // is built (gateway/build.ts is synchronous and takes them from the registries): a config
 // without, say, Triton or gRPC never loads their clients, codecs or .proto files.
 
-import { loadBackends } from '../backends/index.ts';
+import { backendFactory, loadBackends } from '../backends/index.ts';
 import { loadFrontends } from '../frontends/index.ts';
 import type { Config } from '../schema.ts';
 
-/** loadPlugins imports what `config` names: each backend's type and each frontend block present. */
-export async function loadPlugins(config: Config): Promise<void> {
+/**
+ * loadPlugins imports what `config` names: each backend's type and each frontend block present.
+ * With `prestart` (the process's first config) each backend also begins what its start would
+ * wait for, while the rest of the gateway loads and builds.
+ */
+export async function loadPlugins(config: Config, options: { prestart?: boolean } = {}): Promise<void> {
   const frontends = Object.entries(config.frontends).filter(([, block]) => block !== undefined).map(([key]) => key);
   await Promise.all([loadBackends(Object.values(config.backends).map((b) => b.type)), loadFrontends(frontends)]);
+  if (options.prestart === true) for (const backend of Object.values(config.backends)) backendFactory(backend.type)?.prestart?.(backend);
 }

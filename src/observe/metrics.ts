@@ -5,8 +5,8 @@ import type * as PromClient from 'prom-client';
 
 // The four classes, each from its own file: prom-client's index also loads Summary, the
 // Pushgateway, the cluster aggregator and the default metrics (with @opentelemetry/api), about
-// 30 ms of a cold start that the first answer does not need. The default metrics come later,
-// from collectProcessMetrics.
+// 30 ms of a cold start that the first answer does not need. The default metrics come at the
+// first scrape (collectProcessMetrics).
 const load = createRequire(import.meta.url);
 const Registry = load('prom-client/lib/registry') as typeof PromClient.Registry;
 const Counter = load('prom-client/lib/counter') as typeof PromClient.Counter;
@@ -18,8 +18,8 @@ export const registry = new Registry();
 let processMetrics = false;
 /**
  * collectProcessMetrics adds prom-client's process_* and nodejs_* metrics to the registry, once.
- * The server calls it while its backends start (the models load off this thread), not before
- * the first listen: loading them takes ~20 ms of this thread.
+ * GET /metrics calls it before its first answer rather than the start (~20 ms of this thread, on
+ * a cold start's path to its first answer): the event-loop lag and GC series count from then on.
  */
 export function collectProcessMetrics(): void {
   if (processMetrics) return;

@@ -19,6 +19,7 @@ import { onnxSchema, type OnnxConfig } from './onnx.schema.ts';
 import { configOf, metadataOf } from './describe.ts';
 import { footprintOf, loadFiles, type Loaded } from './load.ts';
 import { ModelSlot } from './model-slot.ts';
+import { endSpareWorkers, startSpareWorkers } from './spare-workers.ts';
 import { localRepository, modelFiles, modelNames, singleFile, singleModelName, sourceFile, type ModelFile, type RepositoryOptions } from './repository.ts';
 
 
@@ -28,6 +29,8 @@ const runtimeLabel = '_runtime'; // the metric label of a model loaded at run ti
 export const onnx: BackendFactory<OnnxConfig> = {
   type: 'onnx',
   schema: onnxSchema,
+  // The first model's workers start at once; its pool takes them when the repository is read.
+  prestart: (config) => { if (!config.lazy) startSpareWorkers(config.workers); },
   create(name, config, deps): Backend {
     const slots = new Map<string, ModelSlot<Loaded>>();
     // The model names the config's targets asked for before start: those are loaded.
@@ -75,6 +78,13 @@ export const onnx: BackendFactory<OnnxConfig> = {
     const find = (model: string): ModelSlot<Loaded> | undefined => slots.get(model) ?? slots.get(singleModelName);
 
     const start = async (): Promise<void> => {
+      try {
+        await startModels();
+      } finally {
+        endSpareWorkers(); // those this start's models did not take
+      }
+    };
+    const startModels = async (): Promise<void> => {
       try {
         fetched = await fetchArtifact(location, `backend "${name}"`, deps.log);
       } catch (err) {

@@ -7,9 +7,9 @@ import { Worker } from 'node:worker_threads';
 import { GatewayError, type ErrorCode, errorCodes } from '../../errors.ts';
 import type { Tensor } from '../../tensors/tensor.ts';
 import { transferables } from './ort-tensor.ts';
+import { takeSpareWorker, workerUrl } from './spare-workers.ts';
 import type { RunCall, ValueInfo, WorkerMessage, WorkerOptions } from './worker.ts';
 
-const workerUrl = new URL('./worker.ts', import.meta.url);
 /** How long close() waits for a worker to finish its current run before terminating it. */
 const closeTimeoutMs = 30_000;
 
@@ -117,7 +117,7 @@ export class SessionPool {
 
   #spawn(): Promise<SessionInfo> {
     return new Promise<SessionInfo>((resolve, reject) => {
-      const worker = new Worker(workerUrl, { workerData: this.#options });
+      const worker = takeSpareWorker(this.#options) ?? new Worker(workerUrl, { workerData: this.#options });
       const slot: Slot = { worker, job: undefined, id: 0 };
       let loaded = false;
       worker.on('message', (msg: WorkerMessage) => {
