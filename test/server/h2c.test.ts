@@ -7,7 +7,7 @@ import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { startRawBackend } from '../support/raw-backend.ts';
-import { dataOf, flag, frame, openRaw, requestHeaders, type } from '../support/h2-frames.ts';
+import { code, dataOf, flag, frame, goawayOf, openRaw, requestHeaders, type } from '../support/h2-frames.ts';
 
 const config = `
 version: h2c-test
@@ -153,6 +153,33 @@ describe('h2c by Upgrade', () => {
       raw.socket.destroy();
     });
   }
+
+  it('applies HTTP2-Settings to the session: a 16-byte initial window holds stream 1\'s answer at 16 bytes until the client opens it', async () => {
+    const raw = await openRaw(gw.port, 'none');
+    // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 16, as HTTP2-Settings only; the client's own SETTINGS frame is empty.
+    raw.send(Buffer.from('GET /v2/models/iris HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAQAAAAQ\r\n\r\n'));
+    raw.send(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(type.settings, 0, 0)]));
+    await raw.next((f) => f.type === type.data && f.stream === 1);
+    await new Promise((r) => setTimeout(r, 300)); // more DATA would have come by now, were the window the default 65,535
+    const held = raw.frames.filter((f) => f.type === type.data && f.stream === 1);
+    assert.equal(Buffer.concat(held.map((f) => f.payload)).length, 16);
+    assert.ok(held.every((f) => (f.flags & flag.endStream) === 0));
+    const increment = Buffer.alloc(4);
+    increment.writeUInt32BE(65_535);
+    raw.send(frame(type.windowUpdate, 0, 1, increment));
+    await raw.next((f) => f.type === type.data && f.stream === 1 && (f.flags & flag.endStream) !== 0);
+    assert.equal((JSON.parse(dataOf(raw.frames, 1)) as { name: string }).name, 'iris');
+    raw.socket.destroy();
+  });
+
+  it('checks HTTP2-Settings as any SETTINGS frame: SETTINGS_ENABLE_PUSH = 2 is a connection error (GOAWAY PROTOCOL_ERROR)', async () => {
+    const raw = await openRaw(gw.port, 'none');
+    raw.send(Buffer.from('GET /v2/models/iris HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAIAAAAC\r\n\r\n'));
+    raw.send(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(type.settings, 0, 0)]));
+    const away = await raw.next((f) => f.type === type.goaway);
+    assert.equal(goawayOf(away).code, code.protocolError);
+    await raw.closed;
+  });
 
   it('serves a request with a body over HTTP/1.1 instead of upgrading it', async () => {
     const raw = await openRaw(gw.port, 'none');
