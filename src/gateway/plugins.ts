@@ -14,5 +14,9 @@ import type { Config } from '../schema.ts';
 export async function loadPlugins(config: Config, options: { prestart?: boolean } = {}): Promise<void> {
   const frontends = Object.entries(config.frontends).filter(([, block]) => block !== undefined).map(([key]) => key);
   await Promise.all([loadBackends(Object.values(config.backends).map((b) => b.type)), loadFrontends(frontends)]);
-  if (options.prestart === true) for (const backend of Object.values(config.backends)) backendFactory(backend.type)?.prestart?.(backend);
+  if (options.prestart !== true) return;
+  for (const [name, backend] of Object.entries(config.backends)) {
+    const models = Object.entries(config.models).flatMap(([model, m]) => m.targets.filter((t) => t.backend === name).map((t) => t.model ?? model));
+    backendFactory(backend.type)?.prestart?.(backend, models);
+  }
 }

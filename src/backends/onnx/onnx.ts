@@ -19,7 +19,8 @@ import { onnxSchema, type OnnxConfig } from './onnx.schema.ts';
 import { configOf, metadataOf } from './describe.ts';
 import { footprintOf, loadFiles, type Loaded } from './load.ts';
 import { ModelSlot } from './model-slot.ts';
-import { endSpareWorkers, startSpareWorkers } from './spare-workers.ts';
+import { prestartOnnx } from './prestart.ts';
+import { endSpareWorkers } from './spare-workers.ts';
 import { localRepository, modelFiles, modelNames, singleFile, singleModelName, sourceFile, type ModelFile, type RepositoryOptions } from './repository.ts';
 
 
@@ -29,8 +30,7 @@ const runtimeLabel = '_runtime'; // the metric label of a model loaded at run ti
 export const onnx: BackendFactory<OnnxConfig> = {
   type: 'onnx',
   schema: onnxSchema,
-  // The first model's workers start at once; its pool takes them when the repository is read.
-  prestart: (config) => { if (!config.lazy) startSpareWorkers(config.workers); },
+  prestart: prestartOnnx,
   create(name, config, deps): Backend {
     const slots = new Map<string, ModelSlot<Loaded>>();
     // The model names the config's targets asked for before start: those are loaded.

@@ -29,7 +29,7 @@ export interface ValueInfo {
 
 /** WorkerMessage is anything the worker posts. */
 export type WorkerMessage =
-  | { kind: 'loaded'; provider: string; skipped: string[]; inputs: ValueInfo[]; outputs: ValueInfo[] }
+  | { kind: 'loaded'; provider: string; skipped: string[]; inputs: ValueInfo[]; outputs: ValueInfo[]; sessionMs: number }
   | { kind: 'load_failed'; message: string }
   | { kind: 'reply'; id: number; outputs?: Tensor[]; error?: { code: string; message: string } };
 
@@ -94,9 +94,10 @@ function describe(list: readonly ort.InferenceSession.ValueMetadata[]): ValueInf
 }
 
 try {
+  const began = performance.now();
   const { session, provider, skipped } = await load();
   port.postMessage({
-    kind: 'loaded', provider, skipped,
+    kind: 'loaded', provider, skipped, sessionMs: Math.round(performance.now() - began),
     inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata),
   } satisfies WorkerMessage);
   port.on('message', async (call: RunCall | 'close') => {

@@ -1,6 +1,8 @@
 // spare-workers.ts: a worker started before its model is known is the one the first pool takes
 // (no thread of its own started then), serves the model the pool names, and a spare nobody took
-// ends when asked; a pool with no spare waiting starts its own worker as before.
+// ends when asked; a pool with no spare waiting starts its own worker as before. A spare preloaded
+// with a model serves the pool of that very model, even when it loaded before the pool came; one
+// preloaded with another is left, and ended.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -8,7 +10,7 @@ import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { SessionPool } from '../../../src/backends/onnx/session-pool.ts';
-import { endSpareWorkers, startSpareWorkers } from '../../../src/backends/onnx/spare-workers.ts';
+import { endSpareWorkers, preloadSpareWorkers, startSpareWorkers } from '../../../src/backends/onnx/spare-workers.ts';
 import type { WorkerOptions } from '../../../src/backends/onnx/worker.ts';
 
 const irisPath = fileURLToPath(new URL('../../../backends/onnx/iris/1/model.onnx', import.meta.url));
@@ -50,4 +52,29 @@ it('a spare nobody took ends when the spares are ended', async () => {
   endSpareWorkers();
   const [code] = await once(spare, 'exit');
   assert.equal(code, 0);
+});
+
+it('a spare preloaded with the pool\'s model is taken, its load already done; one preloaded with another is not', async () => {
+  const announced = once(process, 'worker');
+  preloadSpareWorkers(options, 1);
+  const [preloaded] = await announced as [Worker];
+  const other = once(process, 'worker');
+  preloadSpareWorkers({ ...options, intraOpThreads: 2 }, 1);
+  const [elsewhere] = await other as [Worker];
+  const count = started.length;
+  // Its 'loaded' message comes before any pool exists: held for the pool that takes it.
+  await new Promise((r) => setTimeout(r, 1000));
+  const pool = new SessionPool(options);
+  try {
+    await pool.start(1);
+    assert.equal(started.length, count, 'the pool started a worker of its own');
+    const out = await pool.run(setosa, undefined, undefined);
+    assert.equal((out.find((t) => t.name === 'label')!.data as BigInt64Array)[0], 0n);
+    const exited = once(elsewhere, 'exit');
+    endSpareWorkers();
+    assert.deepEqual(await exited, [0]);
+    assert.notEqual(preloaded, elsewhere);
+  } finally {
+    await pool.close();
+  }
 });
