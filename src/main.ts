@@ -2,17 +2,18 @@
 
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { ConfigError } from './config/load.ts';
-import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
 import type { Gateway } from './gateway.ts';
-import { loadPlugins } from './gateway/plugins.ts';
-import { createLogger, silentLogger } from './observe/log.ts';
-import { startPayloadLog, stopPayloadLog } from './observe/payload-log.ts';
-import { startTracing, stopTracing } from './observe/trace.ts';
+import { settleEarlyWorkers, startEarlyWorkers } from './gateway/early-workers.ts';
+import type { Config } from './schema.ts';
 
-// The gateway, its server and its pipeline are imported once the config is read (see serve):
-// the modules a config's validation needs come first, so that a backend's own start (an ONNX
-// worker loading its runtime) runs beside the rest of the loading.
+// Nothing else is imported at the top, so that serve can start an ONNX worker first (it loads
+// onnxruntime on another core meanwhile): the modules the config's validation needs, then, once
+// the config is read, the gateway, its server and its pipeline (while a backend's prestart runs).
+const cliModules = async () => {
+  const [{ ConfigError }, schema, { loadPlugins }, log, payload, trace] = await Promise.all([
+    import('./config/load.ts'), import('./schema.ts'), import('./gateway/plugins.ts'), import('./observe/log.ts'), import('./observe/payload-log.ts'), import('./observe/trace.ts')]);
+  return { ConfigError, ...schema, loadPlugins, ...log, ...payload, ...trace };
+};
 const gatewayModules = () => Promise.all([import('./gateway.ts'), import('./config/watch.ts'), import('./gateway/config-worker.ts'), import('./server/lifecycle.ts')]);
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
@@ -43,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   const command = first === '--help' || first === '-h' ? 'help' : first === undefined || first.startsWith('-') ? 'serve' : first;
   const args = command === first || command === 'help' ? argv.slice(1) : argv;
+  if (command === 'serve') return serve(configPath(args, process.env));
+  const { ConfigError, jsonSchema, loadConfigFile, loadPlugins, silentLogger } = await cliModules();
   switch (command) {
     case 'schema':
       if (args.includes('--markdown')) process.stdout.write((await import('./reference.ts')).renderReference());
@@ -72,8 +75,6 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${file}: valid\n`);
       return 0;
     }
-    case 'serve':
-      return serve(configPath(args, process.env));
     case 'help': case '--help': case '-h':
       process.stdout.write(`${usage}\n`);
       return 0;
@@ -88,11 +89,14 @@ async function serve(file: string): Promise<number> {
   // why a scale-from-zero request waited: performance.now() counts from the process's start.
   // CPU time too (this thread's and the process's, in ms), which a busy machine inflates far less than wall time.
   const cpuMs = (): number => { const u = process.cpuUsage(); return Math.round((u.user + u.system) / 100) / 10; };
-  const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, configMs: 0, pluginsMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
+  startEarlyWorkers(file);
+  const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, schemasMs: 0, configMs: 0, pluginsMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
   let mark = performance.now();
   const lap = (key: keyof typeof phases): void => { const now = performance.now(); phases[key] = Math.round((now - mark) * 10) / 10; mark = now; };
   phases.modulesMs = Math.round((mark - phases.nodeMs) * 10) / 10;
   phases.nodeMs = Math.round(phases.nodeMs * 10) / 10;
+  const { ConfigError, loadConfigFile, loadPlugins, createLogger, startPayloadLog, stopPayloadLog, startTracing, stopTracing } = await cliModules();
+  lap('schemasMs');
   let config: Config;
   try {
     config = loadConfigFile(file);
@@ -106,6 +110,7 @@ async function serve(file: string): Promise<number> {
   // Only the backends and frontends the config names are imported (gateway/plugins.ts), and they
   // begin their start now (prestart), while the gateway's modules load.
   await loadPlugins(config, { prestart: true });
+  settleEarlyWorkers(config);
   const [{ Gateway }, { watchConfig }, { loadOffThread }, { installSignalHandlers }] = await gatewayModules();
   lap('pluginsMs');
   let gateway: Gateway;
