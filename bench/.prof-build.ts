@@ -1,8 +1,10 @@
 import { Gateway } from '../src/gateway.ts';
+import { loadPlugins } from '../src/gateway/plugins.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import { loadConfigFile } from '../src/schema.ts';
 const config = loadConfigFile('/tmp/big.yaml');
 const t = performance.now();
+await loadPlugins(config);
 const g = new Gateway(config, { log: silentLogger });
 console.log('build', (performance.now() - t).toFixed(0));
 await g.close();

@@ -1,10 +1,12 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { Gateway } from '../src/gateway.ts';
+import { loadPlugins } from '../src/gateway/plugins.ts';
 import { silentLogger } from '../src/observe/log.ts';
 import { loadConfigFile } from '../src/schema.ts';
 const config = loadConfigFile(process.argv[2]!);
 (globalThis as any).gc?.();
 const before = process.memoryUsage().heapUsed;
+await loadPlugins(config);
 const g = new Gateway(config, { log: silentLogger });
 (globalThis as any).gc?.();
 console.log('heap per model KB', ((process.memoryUsage().heapUsed - before) / 1024 / 2000).toFixed(1));

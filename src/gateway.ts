@@ -11,6 +11,7 @@ import { PortRange } from './config/port-range.ts';
 import { closeClients } from './backends/shared/client.ts';
 import { buildModelsInSlices, buildState, buildStateInSlices, portHost, type Carry, type State, type StateHooks } from './gateway/build.ts';
 import { HealthPoller, pollHealth } from './gateway/health.ts';
+import { loadPlugins } from './gateway/plugins.ts';
 import { discard, keptBy, prepare, retire } from './gateway/reload.ts';
 import { reloadsTotal, revisionInfo } from './observe/metrics.ts';
 import type { Config } from './schema.ts';
@@ -280,7 +281,8 @@ export class Gateway {
   }
 
   // A reload builds in slices, so the running state keeps answering while a large config builds.
-  #rebuild(config: Config, reuse: Map<string, Backend>, carry: Carry): Promise<State> {
+  async #rebuild(config: Config, reuse: Map<string, Backend>, carry: Carry): Promise<State> {
+    await loadPlugins(config); // a reload may name a backend type or a frontend the running config does not
     answerBudget.setLimit(config.server.maxBufferedBytes);
     configureStorage(config.storage);
     return buildStateInSlices(config, reuse, this.#hooks(), carry);

@@ -1,15 +1,20 @@
 // main.ts — the CLI: `serve` (default), `check FILE`, `schema`. Parses argv and hands over.
 
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from './config/load.ts';
-import { jsonSchema, loadConfigFile, type Config } from './schema.ts';
-import { watchConfig } from './config/watch.ts';
-import { Gateway } from './gateway.ts';
-import { loadOffThread } from './gateway/config-worker.ts';
-import { createLogger, silentLogger } from './observe/log.ts';
-import { startPayloadLog, stopPayloadLog } from './observe/payload-log.ts';
-import { startTracing, stopTracing } from './observe/trace.ts';
-import { installSignalHandlers } from './server/lifecycle.ts';
+import type { Logger } from 'pino';
+import type { Gateway } from './gateway.ts';
+import { settleEarlyWorkers, startEarlyWorkers } from './gateway/early-workers.ts';
+import type { Config } from './schema.ts';
+
+// Nothing else is imported at the top, so that serve can start an ONNX worker first (it loads
+// onnxruntime on another core meanwhile): the modules the config's validation needs, then, once
+// the config is read, the gateway, its server and its pipeline (while a backend's prestart runs).
+const cliModules = async () => {
+  const [{ ConfigError }, schema, { loadPlugins }, log, payload, trace] = await Promise.all([
+    import('./config/load.ts'), import('./schema.ts'), import('./gateway/plugins.ts'), import('./observe/log.ts'), import('./observe/payload-log.ts'), import('./observe/trace.ts')]);
+  return { ConfigError, ...schema, loadPlugins, ...log, ...payload, ...trace };
+};
+const gatewayModules = () => Promise.all([import('./gateway.ts'), import('./config/watch.ts'), import('./gateway/config-worker.ts'), import('./server/lifecycle.ts')]);
 
 const defaultConfig = fileURLToPath(new URL('../config/default.yaml', import.meta.url));
 const cloudRunConfig = fileURLToPath(new URL('../config/cloudrun.yaml', import.meta.url));
@@ -39,6 +44,8 @@ async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   const command = first === '--help' || first === '-h' ? 'help' : first === undefined || first.startsWith('-') ? 'serve' : first;
   const args = command === first || command === 'help' ? argv.slice(1) : argv;
+  if (command === 'serve') return serve(configPath(args, process.env));
+  const { ConfigError, jsonSchema, loadConfigFile, loadPlugins, silentLogger } = await cliModules();
   switch (command) {
     case 'schema':
       if (args.includes('--markdown')) process.stdout.write((await import('./reference.ts')).renderReference());
@@ -58,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       // Build what serve would build, short of starting it: frontends claiming one route (an
       // AIP_PREDICT_ROUTE equal to OCI's /predict) or a rawBackend of the wrong kind fail here too.
       try {
+        await loadPlugins(config);
+        const [{ Gateway }] = await gatewayModules();
         await new Gateway(config, { log: silentLogger }).close();
       } catch (err) {
         process.stderr.write(`${file}: ${(err as Error).message}\n`);
@@ -66,8 +75,6 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${file}: valid\n`);
       return 0;
     }
-    case 'serve':
-      return serve(configPath(args, process.env));
     case 'help': case '--help': case '-h':
       process.stdout.write(`${usage}\n`);
       return 0;
@@ -82,11 +89,14 @@ async function serve(file: string): Promise<number> {
   // why a scale-from-zero request waited: performance.now() counts from the process's start.
   // CPU time too (this thread's and the process's, in ms), which a busy machine inflates far less than wall time.
   const cpuMs = (): number => { const u = process.cpuUsage(); return Math.round((u.user + u.system) / 100) / 10; };
-  const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, configMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
+  startEarlyWorkers(file);
+  const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, schemasMs: 0, configMs: 0, pluginsMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
   let mark = performance.now();
   const lap = (key: keyof typeof phases): void => { const now = performance.now(); phases[key] = Math.round((now - mark) * 10) / 10; mark = now; };
   phases.modulesMs = Math.round((mark - phases.nodeMs) * 10) / 10;
   phases.nodeMs = Math.round(phases.nodeMs * 10) / 10;
+  const { ConfigError, loadConfigFile, loadPlugins, createLogger, startPayloadLog, stopPayloadLog, startTracing, stopTracing } = await cliModules();
+  lap('schemasMs');
   let config: Config;
   try {
     config = loadConfigFile(file);
@@ -97,6 +107,12 @@ async function serve(file: string): Promise<number> {
     return 1;
   }
   const log = createLogger(config.server.logLevel, undefined, config.server.revision);
+  // Only the backends and frontends the config names are imported (gateway/plugins.ts), and they
+  // begin their start now (prestart), while the gateway's modules load.
+  await loadPlugins(config, { prestart: true });
+  settleEarlyWorkers(config);
+  const [{ Gateway }, { watchConfig }, { loadOffThread }, { installSignalHandlers }] = await gatewayModules();
+  lap('pluginsMs');
   let gateway: Gateway;
   try {
     // A reload reads the file on a worker thread: the event loop keeps answering meanwhile.
@@ -170,7 +186,7 @@ function exposedAdmin(server: Config['server']): string | undefined {
 // so the shipped configs listen on 0.0.0.0, and a deployment that keeps the port in-cluster
 // (deploy/k8s/networkpolicy.yaml) or private is legitimate; refusing to start would break
 // each of them on upgrade. So: one loud line at start, and the README says the same.
-function warnIfAdminExposed(config: Config, log: ReturnType<typeof createLogger>): void {
+function warnIfAdminExposed(config: Config, log: Logger): void {
   const where = exposedAdmin(config.server);
   if (where === undefined) return;
   log.warn({ adminAddress: where, security: 'admin-exposed' },

@@ -287,8 +287,8 @@ export interface BackendDeps {
 export interface BackendFactory<C extends { type: string } = { type: string }> {
   type: C['type'];
   schema: ZodType<C>;
-  /** True when a backend so configured takes raw bodies (requests with a `payload` and no rows or tensors). */
-  takesPayload?(config: C): boolean;
+  /** True when a backend so configured takes raw bodies (requests with a `payload` and no rows or tensors). */ takesPayload?(config: C): boolean;
+  /** prestart begins, before the build, what start would wait for (onnx: workers, sessions); `models`: those the config's targets name on it. */ prestart?(config: C, models: readonly string[]): void;
   create(name: string, config: C, deps: BackendDeps): Backend;
 }
 

@@ -2,45 +2,20 @@
 // answers {"predictions": [...]} (the Flask / gunicorn / FastAPI pattern). Rows go as they came;
 // tensors are turned into rows only when a client sent tensors (codecs/instances.ts).
 
-import { z } from 'zod';
-import { duration } from '../config/units.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { rowsToTensors, tensorsToInstances } from '../codecs/instances.ts';
 import { clip, describeValue, GatewayError } from '../errors.ts';
-import { tensorSpecSchema } from '../tensors/spec.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
-import { headerOf, oneOfUrl, serverFields, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
+import { httpSchema, type HttpConfig } from './http.schema.ts';
+import { headerOf, ServerLink, statusError, type ServerAnswer } from './shared/link.ts';
 import { createRawProxy, type RawProxy } from './passthrough.ts';
-import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { ProcessSupervisor } from './shared/spawn.ts';
 import { watchStream, type StreamLabels } from './shared/stream-watch.ts';
 
 // SageMaker's opaque per-request attributes, both ways (the sagemaker frontend forwards the client's).
 const customAttributesHeader = 'x-amzn-sagemaker-custom-attributes';
 
-const { url, urls, connectTimeoutMs, maxResponseBytes, outlierDetection } = serverFields;
-
-const httpSchema = z.strictObject({
-  type: z.literal('http'),
-  url: url.describe('Server URL, e.g. http://127.0.0.1:5000 (a base path is kept).'),
-  urls,
-  predictPath: z.string().regex(/^\//).default('/predict').describe('POST path for predictions; {model} and {version} are replaced.'),
-  healthPath: z.string().regex(/^\//).default('/health').describe('GET path for health; 2xx = ready.'),
-  connectTimeoutMs,
-  maxResponseBytes,
-  raw: z.boolean().default(false).describe(
-    'Take bodies that are not {"instances"} JSON (an image, CSV, an OpenAI request) on the platform predict routes: sent to predictPath unchanged with their content type, the answer returned unchanged (Vertex rawPredict).'),
-  rawTimeoutMs: duration.prefault('60s').describe('Raw (passthrough) routes and streamed raw answers from this server: longest wait for its next byte.'),
-  metadata: z.strictObject({
-    inputs: z.array(tensorSpecSchema).optional(),
-    outputs: z.array(tensorSpecSchema).optional(),
-    maxBatchSize: z.coerce.number().int().min(0).optional(),
-  }).optional().describe('What the server would report as model metadata (such servers report none); needed to answer tensor requests.'),
-  outlierDetection,
-  spawn: spawnSchema.optional(),
-}).superRefine(oneOfUrl).describe('Any HTTP model server speaking {"instances"} → {"predictions"} (Flask, gunicorn, FastAPI).');
-
-type HttpConfig = z.infer<typeof httpSchema>;
 
 /** http is the registry entry of the generic HTTP model-server backend. */
 export const http: BackendFactory<HttpConfig> = {

@@ -4,25 +4,15 @@
 // client asked `stream: true`. Readiness from GET /v1/models (or healthPath).
 // https://platform.openai.com/docs/api-reference
 
-import { z } from 'zod';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
-import { duration } from '../config/units.ts';
 import { describeValue, GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health } from '../types.ts';
-import { headerOf, oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
+import { openaiSchema, type OpenaiConfig } from './openai.schema.ts';
+import { headerOf, ServerLink, statusError } from './shared/link.ts';
 import { watchStream } from './shared/stream-watch.ts';
 import { tokenMeter } from './shared/token-meter.ts';
 
-const openaiSchema = z.strictObject({
-  type: z.literal('openai'),
-  ...serverFields,
-  apiKey: z.string().min(1).optional().describe('Sent as "Authorization: Bearer KEY" to the server (write "${OPENAI_API_KEY}"); the client\'s own Authorization is never passed on.'),
-  healthPath: z.string().regex(/^\//).default('/v1/models').describe('GET path for readiness; 2xx = ready (vLLM and TGI also have /health).'),
-  streamIdleTimeoutMs: duration.prefault('60s').describe('Longest gap between two chunks of a streamed answer; past it the stream ends with an error event.'),
-}).superRefine(oneOfUrl).describe('An OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/embeddings.');
-
-type OpenaiConfig = z.infer<typeof openaiSchema>;
 
 /** openaiRoutes are the OpenAI API paths this backend calls, by the body's kind. */
 export const openaiRoutes = {

@@ -13,10 +13,9 @@ import { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
-import { duration } from '../config/units.ts';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import type { Backend, BackendFactory, Health } from '../types.ts';
+import { passthroughSchema, type PassthroughConfig } from './passthrough.schema.ts';
 import { parserFailure, poolFor } from './shared/client.ts';
 import { cleanHeaders, forwardedHeaders, validHeaders } from './shared/proxy-headers.ts';
 
@@ -202,15 +201,6 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-const passthroughSchema = z.strictObject({
-  type: z.literal('passthrough'),
-  url: z.url({ protocol: /^https?$/ }).describe('Upstream origin, optionally with a base path: requests go to url + their path.'),
-  timeoutMs: duration.prefault('60s').describe('Longest wait for the upstream\'s next byte; then 504 (or the stream is cut).'),
-  connectTimeoutMs: duration.prefault('5s').describe('Longest wait to connect to the upstream.'),
-  healthPath: z.string().regex(/^\//).optional().describe('GET this path for health (2xx = ready); omitted = a TCP connect to the origin.'),
-}).describe('Raw streaming proxy for routes that must not be parsed (rawPredict, unknown paths).');
-
-type PassthroughConfig = z.infer<typeof passthroughSchema>;
 
 /** passthrough is the registry entry of the raw proxy backend. */
 export const passthrough: BackendFactory<PassthroughConfig> = {

@@ -3,26 +3,17 @@
 // from /metadata, and its {"error": ...} bodies passed on.
 // https://github.com/tensorflow/serving/blob/master/tensorflow_serving/g3doc/api_rest.md
 
-import { z } from 'zod';
 import {
   decodePredictResponse, decodeSignature, decodeStatus, encodePredictRequest, parseTfJson, stringifyTfJson,
 } from '../codecs/tfserving.ts';
 import { GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
-import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { tfservingSchema, type TfservingConfig } from './tfserving.schema.ts';
+import { ServerLink, statusError } from './shared/link.ts';
+import { MetadataCache, ModelTable } from './shared/metadata.ts';
+import { ProcessSupervisor } from './shared/spawn.ts';
 
-const tfservingSchema = z.strictObject({
-  type: z.literal('tfserving'),
-  ...serverFields,
-  signatureName: z.string().min(1).optional().describe('Signature to call (signature_name); the server\'s default is serving_default.'),
-  metadata: metadataOverrideSchema.optional(),
-  spawn: spawnSchema.optional(),
-}).superRefine(oneOfUrl).describe('TensorFlow Serving REST API (port 8501).');
-
-type TfservingConfig = z.infer<typeof tfservingSchema>;
 
 /** tfserving is the registry entry of the TF Serving backend. */
 export const tfserving: BackendFactory<TfservingConfig> = {

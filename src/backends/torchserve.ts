@@ -3,26 +3,16 @@
 // answered with the configured output specs. One prediction per instance is required.
 // https://github.com/pytorch/serve/blob/master/docs/inference_api.md
 
-import { z } from 'zod';
 import { rowsToTensors, tensorsToInstances } from '../codecs/instances.ts';
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { clip, GatewayError } from '../errors.ts';
 import type { InferRequest, InferResponse, ModelMetadata, TensorSpec } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
-import { oneOfUrl, serverFields, ServerLink, statusError } from './shared/link.ts';
-import { applyOverride, metadataOverrideSchema } from './shared/metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { torchserveSchema, type TorchserveConfig } from './torchserve.schema.ts';
+import { ServerLink, statusError } from './shared/link.ts';
+import { applyOverride } from './shared/metadata.ts';
+import { ProcessSupervisor } from './shared/spawn.ts';
 
-const torchserveSchema = z.strictObject({
-  type: z.literal('torchserve'),
-  ...serverFields,
-  body: z.enum(['instances', 'list']).default('instances')
-    .describe('What the handler reads: {"instances": [...]} (instances) or the bare JSON list of rows (list).'),
-  metadata: metadataOverrideSchema.optional(),
-  spawn: spawnSchema.optional(),
-}).superRefine(oneOfUrl).describe('TorchServe inference API (port 8080).');
-
-type TorchserveConfig = z.infer<typeof torchserveSchema>;
 
 /** torchserve is the registry entry of the TorchServe backend. */
 export const torchserve: BackendFactory<TorchserveConfig> = {

@@ -5,40 +5,21 @@
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
 
-import { z } from 'zod';
 import { rowsRequestToTensors, tensorsToPredictions } from '../codecs/instances.ts';
-import { duration, size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import { instanceCount } from '../tensors/row-block.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint } from '../types.ts';
+import { tritonSchema, type TritonConfig } from './triton.schema.ts';
 import type { TritonGrpc } from './triton-grpc.ts';
 import { createRequire } from 'node:module';
 import { binaryChoice, httpCall, loadMetadata, tritonError, type TensorCall } from './triton-http.ts';
-import { oneOfUrl, serverFields, ServerLink } from './shared/link.ts';
-import { MetadataCache, metadataOverrideSchema, ModelTable } from './shared/metadata.ts';
-import { ProcessSupervisor, spawnSchema } from './shared/spawn.ts';
+import { ServerLink } from './shared/link.ts';
+import { MetadataCache, ModelTable } from './shared/metadata.ts';
+import { ProcessSupervisor } from './shared/spawn.ts';
 import { generate } from './triton-generate.ts';
 import { v2Repository } from './shared/v2-repository.ts';
 
-const tritonSchema = z.strictObject({
-  type: z.literal('triton'),
-  ...serverFields,
-  protocol: z.enum(['http', 'grpc']).default('http').describe(
-    'How to call Triton: "http" (KServe v2 REST, port 8000) or "grpc" (GRPCInferenceService, port 8001: url http://HOST:8001, https:// for TLS; ' +
-    'tensors go as raw contents, binary and binaryOutputBytes do not apply; one url, not urls).'),
-  binary: z.boolean().default(true).describe('Send tensors with the binary tensor extension and ask for binary outputs (true), or plain v2 JSON (false).'),
-  binaryOutputBytes: size.prefault('1kb').describe('With binary on, outputs expected smaller than this (from the metadata shape and the batch) come back as JSON; 0 = every output binary.'),
-  metadata: metadataOverrideSchema.optional(),
-  streamIdleTimeoutMs: duration.prefault('60s').describe('generate_stream: longest gap between two events from Triton; past it the stream ends with an error event.'),
-  spawn: spawnSchema.optional(),
-  modelControl: z.boolean().default(false).describe(
-    'Load and unload models on the server through its repository API (Triton with --model-control-mode=explicit): the gateway\'s repository API and dynamicModels then act on it.'),
-}).superRefine(oneOfUrl).superRefine((c, ctx) => {
-  if (c.protocol === 'grpc' && c.urls !== undefined) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'protocol grpc takes one url (one HTTP/2 channel)' });
-}).describe('NVIDIA Triton Inference Server (KServe v2 HTTP with the binary tensor extension, or gRPC).');
-
-type TritonConfig = z.infer<typeof tritonSchema>;
 
 /** triton is the registry entry of the Triton backend. */
 export const triton: BackendFactory<TritonConfig> = {

@@ -2,10 +2,17 @@
 // and report every problem at file:line:col with its key path and what was expected.
 
 import { readFileSync } from 'node:fs';
-import { LineCounter, Scalar, isMap, isScalar, isSeq, parseDocument, visit, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { Document, Node, Scalar } from 'yaml';
 import type { ZodType } from 'zod';
 import { EnvError, expandEnv } from './env.ts';
 import { readPlainYaml } from './plain-yaml.ts';
+
+// The yaml library (~15 ms to load) only for a config plain-yaml.ts does not read, or one with a
+// problem to place at its line: a valid plain config, the bundled ones included, starts without it.
+let yamlLibrary: typeof Yaml | undefined;
+const yaml = (): typeof Yaml => (yamlLibrary ??= createRequire(import.meta.url)('yaml') as typeof Yaml);
 
 export interface ConfigIssue {
   line: number;
@@ -44,10 +51,10 @@ export function loadWith<T>(schema: ZodType<T>, file: string, env: Record<string
 export function parseWith<T>(schema: ZodType<T>, text: string, file: string, env: Record<string, string | undefined> = process.env): T {
   const quick = quickParse(schema, text, env);
   if (quick !== undefined) return quick.data;
-  const lines = new LineCounter();
+  const lines = new (yaml().LineCounter)();
   // The yaml library checks unique keys by scanning the map for each key (quadratic: 3.5 s for
   // a map of 20,000 models); duplicateKeys does it with a set per map.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const doc = yaml().parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number): { line: number; col: number } => {
     const p = lines.linePos(offset);
     return { line: p.line, col: p.col };
@@ -103,7 +110,7 @@ function quickParse<T>(schema: ZodType<T>, text: string, env: Record<string, str
 function expandScalars(doc: Document, env: Record<string, string | undefined>,
   at: (offset: number) => { line: number; col: number }): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  visit(doc, {
+  yaml().visit(doc, {
     Scalar(_key, node: Scalar) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
       try {
@@ -121,11 +128,11 @@ function expandScalars(doc: Document, env: Record<string, string | undefined>,
 // duplicateKeys finds a scalar key given twice in one map, in linear time.
 function duplicateKeys(doc: Document, at: (offset: number) => { line: number; col: number }): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  visit(doc, {
+  yaml().visit(doc, {
     Map(_key, map) {
       const seen = new Set<unknown>();
       for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue;
+        if (!yaml().isScalar(pair.key)) continue;
         if (seen.has(pair.key.value)) issues.push({ ...at(pair.key.range?.[0] ?? 0), path: '', message: `Map keys must be unique: "${String(pair.key.value)}" is given twice` });
         else seen.add(pair.key.value);
       }
@@ -148,12 +155,12 @@ function nearestNode(doc: Document, path: (string | number)[]): Node | undefined
   let node: unknown = doc.contents;
   let found = node as Node | undefined;
   for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key);
+    if (yaml().isMap(node)) {
+      const pair = node.items.find((p) => (yaml().isScalar(p.key) ? p.key.value : p.key) === key);
       if (pair === undefined) break;
       node = pair.value;
       found = (pair.value ?? pair.key) as Node;
-    } else if (isSeq(node) && typeof key === 'number') {
+    } else if (yaml().isSeq(node) && typeof key === 'number') {
       node = node.items[key];
       if (node === undefined) break;
       found = node as Node;

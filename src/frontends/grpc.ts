@@ -6,48 +6,25 @@
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md#grpc
 // https://github.com/grpc/grpc/blob/master/doc/health-checking.md
 
-import { z } from 'zod';
 import {
   decodeGrpcInferRequest, encodeGrpcInferResponse, encodeGrpcMetadata,
   type GrpcInferRequest, type GrpcInferResponse, type GrpcModelMetadata,
 } from '../codecs/v2-grpc.ts';
-import { duration, size } from '../config/units.ts';
+import { size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
 import type { Tensor } from '../tensors/tensor.ts';
 import type { CallContext, FrontendDeps, FrontendFactory, ModelHandle } from '../types.ts';
+import { grpcSchema, type GrpcConfig } from './grpc.schema.ts';
 import { checkResponseSize, selectOutputs, type ReplyLimit } from './answer.ts';
 import { serverMetadata } from './kserve-v2.ts';
 import { lookupModel } from './model-call.ts';
 
-const port = z.coerce.number().int().min(0).max(65535);
-
+export { grpcSchema, type GrpcConfig } from './grpc.schema.ts';
 
 // The full name clients put in paths (/inference.GRPCInferenceService/ModelInfer); the .proto
 // files load only when the gateway opens its gRPC port (codecs/grpc-proto.ts).
 const inferenceServiceName = 'inference.GRPCInferenceService';
-
-/** grpcSchema is the `frontends.grpc` block. */
-export const grpcSchema = z.strictObject({
-  port: port.default(8081).describe('gRPC port (HTTP/2, plaintext: TLS ends at the platform\'s load balancer or mesh); a platform that names one is read with ${VAR:-8081}.'),
-  host: z.string().optional().describe('Address to listen on; default server.host.'),
-  repository: z.boolean().default(false).describe(
-    'Serve RepositoryModelLoad and RepositoryModelUnload (behind server.adminToken when set, as "authorization: Bearer" metadata); RepositoryIndex is always served.'),
-  maxResponseBytes: size.prefault('64mb').describe('Largest answer message; a larger one ends with RESOURCE_EXHAUSTED, never cut. The largest request message is server.maxBodyBytes.'),
-  maxConcurrentStreams: z.coerce.number().int().min(1).max(10_000).default(100).describe(
-    'Calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). A client that opens more waits for a free one instead of ' +
-    'making the gateway hold unbounded work per connection; 100 is what most gRPC servers and proxies advertise. The whole gateway is bounded by server.maxConcurrentRequests too.'),
-  keepaliveTimeMs: duration.prefault('60s').describe(
-    'The gateway pings a connection idle this long, so connections whose client vanished (a killed pod, a NAT that forgot the flow) are closed rather than held forever; 0 = no pings.'),
-  keepaliveTimeoutMs: duration.prefault('20s').describe('A ping not answered within this time closes the connection.'),
-  maxConnectionAgeMs: duration.prefault('0s').describe(
-    'When above 0, a connection is asked to go away (GOAWAY) after this long and the client reconnects: behind a Kubernetes Service (L4), ' +
-    'this spreads long-lived HTTP/2 connections over new replicas after a scale-up. 0 = never (a sidecar has one client).'),
-  maxConnectionAgeGraceMs: duration.prefault('30s').describe('After maxConnectionAgeMs, how long calls still open may finish before the connection is closed.'),
-}).describe('KServe v2 / Open Inference Protocol over gRPC (inference.GRPCInferenceService) on its own port, with grpc.health.v1.Health.');
-
-/** GrpcConfig is the parsed `frontends.grpc` block. */
-export type GrpcConfig = z.infer<typeof grpcSchema>;
 
 /** grpcFront is the registry entry of the gRPC frontend; it serves no HTTP routes (the gateway opens its port). */
 export const grpcFront: FrontendFactory<GrpcConfig> = { type: 'grpc', schema: grpcSchema, routes: () => [] };

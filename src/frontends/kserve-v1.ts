@@ -6,7 +6,7 @@
 import type { FrontendFactory, HttpRequest } from '../types.ts';
 import { jsonReply, predictReply, type ReplyLimit } from './answer.ts';
 import { readPredictBody } from './body.ts';
-import { kserveSchema, type KserveConfig } from './kserve-v2.ts';
+import { kserveSchema, type KserveConfig } from './kserve.schema.ts';
 import { callModel, lookupModel } from './model-call.ts';
 import { modelReadiness } from './readiness.ts';
 

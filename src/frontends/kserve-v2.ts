@@ -9,12 +9,11 @@
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_model_configuration.md
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_statistics.md
 
-import { z } from 'zod';
 import pkg from '../../package.json' with { type: 'json' };
 import { encodeMetadata } from '../codecs/v2-json.ts';
-import { size } from '../config/units.ts';
 import { GatewayError } from '../errors.ts';
 import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest, ModelHandle, Route } from '../types.ts';
+import { kserveSchema, type KserveConfig } from './kserve.schema.ts';
 import { jsonReply, tensorReply, type ReplyLimit } from './answer.ts';
 import { readPredictBody } from './body.ts';
 import { generateRoutes } from './kserve-generate.ts';
@@ -22,17 +21,6 @@ import { callModel, lookupModel } from './model-call.ts';
 import { repositoryRoutes } from './kserve-repository.ts';
 import { modelReadiness, readinessReply } from './readiness.ts';
 
-/** kserveSchema is the one `kserve` block: kserve-v1.ts reads it too. */
-export const kserveSchema = z.strictObject({
-  v1: z.boolean().default(true).describe('Serve KServe v1: GET /v1/models, GET /v1/models/{m}, POST /v1/models/{m}:predict.'),
-  v2: z.boolean().default(true).describe('Serve KServe v2: /v2/health/live|ready, /v2, /v2/models/{m}[/versions/{v}][/ready|/infer].'),
-  repository: z.boolean().default(false).describe(
-    'Serve the repository extension\'s load and unload: POST /v2/repository/models/{m}/load|unload (behind server.adminToken when set). POST /v2/repository/index is always served.'),
-  maxResponseBytes: size.prefault('64mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut.'),
-}).describe('KServe v1 and v2 (Open Inference Protocol) for every configured model.');
-
-/** KserveConfig is the parsed `kserve` block. */
-export type KserveConfig = z.infer<typeof kserveSchema>;
 
 /** serverMetadata is the v2 server metadata: name, version and the protocol extensions served. */
 export const serverMetadata = { name: 'infergate', version: pkg.version, extensions: ['binary_tensor_data', 'model_configuration', 'statistics', 'model_repository'] } as const;

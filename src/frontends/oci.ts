@@ -5,27 +5,13 @@
 // MODEL_DEPLOY_ENABLE_STREAMING=true, relays it chunk by chunk and refuses an answer that is not).
 // https://docs.oracle.com/iaas/data-science/using/mod-dep-byoc.htm
 
-import { z } from 'zod';
-import { size } from '../config/units.ts';
 import type { FrontendFactory, HttpRequest } from '../types.ts';
+import { ociSchema, type OciConfig } from './oci.schema.ts';
 import { predictReply } from './answer.ts';
 import { header, readPredictBody } from './body.ts';
 import { callModel, checkName, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
-import { routePath } from './route-path.ts';
 
-const ociSchema = z.strictObject({
-  model: z.string().describe('Gateway model used when the request has no model_name header.'),
-  predictRoute: routePath.default('/predict').describe(
-    'POST path for predictions; config/oci.yaml writes "${MODEL_DEPLOY_PREDICT_ENDPOINT:-/predict}".'),
-  streamRoute: z.union([routePath, z.literal('')]).default('/predictWithResponseStream').describe(
-    'POST path served exactly like predictRoute (a streamed answer streams on both), for callers that use the streaming API\'s name; "" turns it off.'),
-  healthRoute: routePath.default('/health').describe(
-    'GET path for health (200 only when ready); config/oci.yaml writes "${MODEL_DEPLOY_HEALTH_ENDPOINT:-/health}".'),
-  maxResponseBytes: size.prefault('10mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut (OCI allows 10 MB).'),
-}).describe('OCI Data Science BYOC: /predict and /health; model_name / model_version headers choose the model.');
-
-type OciConfig = z.infer<typeof ociSchema>;
 
 /** oci is the registry entry of the OCI Data Science BYOC frontend. */
 export const oci: FrontendFactory<OciConfig> = {

@@ -5,23 +5,14 @@
 // as OpenAI's error object, which OpenAI clients read.
 // https://platform.openai.com/docs/api-reference
 
-import { z } from 'zod';
 import { parseJson } from '../codecs/json.ts';
-import { size } from '../config/units.ts';
 import { clip, describeValue, GatewayError } from '../errors.ts';
 import type { InferRequest } from '../tensors/tensor.ts';
 import type { FrontendDeps, FrontendFactory, HttpRequest, ModelHandle, Route } from '../types.ts';
+import { openaiFrontSchema, type OpenaiFrontConfig } from './openai.schema.ts';
 import { answerReply, jsonReply, type ReplyLimit } from './answer.ts';
 import { checkName, callModel, lookupModel } from './model-call.ts';
 
-const openaiFrontSchema = z.strictObject({
-  aliases: z.record(z.string().min(1).max(256), z.string()).default({}).describe(
-    'Model names clients send that are not gateway names (e.g. "meta-llama/Llama-3.1-8B-Instruct": llama), each to a gateway model.'),
-  listModels: z.boolean().default(true).describe('Serve GET /v1/models; turn off when the kserve block serves KServe v1, whose GET /v1/models is another answer.'),
-  maxResponseBytes: size.prefault('64mb').describe('Largest answer that is not streamed; a larger one is refused with 413 response_too_large.'),
-}).describe('OpenAI API: /v1/chat/completions, /v1/completions, /v1/embeddings and /v1/models; the body\'s "model" names the gateway model.');
-
-type OpenaiFrontConfig = z.infer<typeof openaiFrontSchema>;
 
 const paths = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
 

@@ -8,30 +8,20 @@
 // API (sagemaker-mme.ts) loads and unloads models at run time.
 // https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
 
-import { z } from 'zod';
 import { formatCsv, parseCsv } from '../codecs/csv.ts';
 import { size } from '../config/units.ts';
 import type { FrontendDeps, FrontendFactory, HttpReply, HttpRequest, ModelHandle } from '../types.ts';
+import { sagemakerSchema, type SagemakerConfig } from './sagemaker.schema.ts';
 import type { InferRequest } from '../tensors/tensor.ts';
 import { GatewayError } from '../errors.ts';
 import { answerReply, checkResponseSize, predictionsOf, predictReply, type ReplyLimit } from './answer.ts';
 import { header, mediaTypeOf, readPredictBody, sizedContentType, type PredictBody } from './body.ts';
 import { callModel, lookupModel } from './model-call.ts';
 import { readinessReply } from './readiness.ts';
-import { batchTransformSchema, executionParametersRoute, severalJsonLines, type BatchTransformConfig } from './sagemaker-batch.ts';
+import { executionParametersRoute, severalJsonLines, type BatchTransformConfig } from './sagemaker-batch.ts';
 import { multiModelRoutes, notLoaded } from './sagemaker-mme.ts';
 import { chooseAnswerType, formatJsonLines, jsonLinesTypes, parseJsonLines, rowAnswerTypes } from './sagemaker-content.ts';
 
-const sagemakerSchema = z.strictObject({
-  model: z.string().optional().describe('Gateway model that answers /invocations without X-Amzn-SageMaker-Target-Model; required unless multiModel.'),
-  multiModel: z.boolean().default(false).describe(
-    'SageMaker multi-model endpoint: POST/GET /models, GET/DELETE /models/{name}, POST /models/{name}/invoke, loading each model from the dynamicModels template.'),
-  pageSize: z.coerce.number().int().min(1).max(10_000).default(100).describe('Models per page of GET /models (the next page is asked with next_page_token).'),
-  maxResponseBytes: size.prefault('6mb').describe('Largest answer; a larger one is refused with 413 response_too_large, never cut (SageMaker real-time allows 6 MB).'),
-  batchTransform: batchTransformSchema.prefault({}),
-}).describe('SageMaker BYOC: GET /ping and POST /invocations on SAGEMAKER_BIND_TO_PORT (8080).');
-
-type SagemakerConfig = z.infer<typeof sagemakerSchema>;
 
 /** sagemakerBinary is Triton-on-SageMaker framing: application/vnd.sagemaker-triton.binary+json;json-header-size=N. */
 const sagemakerBinary = sizedContentType('application/vnd.sagemaker-triton.binary+json');

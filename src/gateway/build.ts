@@ -8,10 +8,10 @@
 import { isDeepStrictEqual } from 'node:util';
 
 import type { Logger } from 'pino';
-import { backends as backendRegistry } from '../backends/index.ts';
+import { backendFactory } from '../backends/index.ts';
 import { usesPort, withPort, type SpawnConfig } from '../backends/shared/spawn.ts';
 import { GatewayError } from '../errors.ts';
-import { frontends as frontendRegistry } from '../frontends/index.ts';
+import { frontendFactory } from '../frontends/index.ts';
 import { modelPipeline, type ModelPipeline } from '../pipeline.ts';
 import { rebuiltOnReload, takesPayload } from '../transform/stage.ts';
 import type { Config, ModelConfig } from '../schema.ts';
@@ -96,8 +96,8 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   for (const [name, given] of Object.entries(config.backends)) {
     const existing = reuse.get(name);
     if (existing !== undefined) { backends.set(name, existing); continue; }
-    const factory = backendRegistry[given.type];
-    if (factory === undefined) throw new GatewayError('internal', `backend type "${given.type}" is not registered`);
+    const factory = backendFactory(given.type);
+    if (factory === undefined) throw new GatewayError('internal', `backend type "${given.type}" is not loaded (gateway/plugins.ts loads a config's before its build)`);
     const cfg = portHost(name, given) === undefined ? given : onPort(given, carry.ports?.get(name));
     backends.set(name, factory.create(name, cfg, { log: hooks.log.child({ backend: name }), modelLoadErrors: config.server.modelLoadErrors }));
   }
@@ -138,7 +138,9 @@ function* buildSteps(config: Config, reuse: ReadonlyMap<string, Backend>, hooks:
   const routes: Array<Route | RawRoute> = [];
   for (const [key, cfg] of Object.entries(config.frontends)) {
     if (cfg === undefined) continue;
-    routes.push(...guardRoutes(behindAdminToken(frontendRegistry[key]!.routes(cfg, deps), config.server.adminToken), cfg as AccessConfig));
+    const factory = frontendFactory(key);
+    if (factory === undefined) throw new GatewayError('internal', `frontend "${key}" is not loaded (gateway/plugins.ts loads a config's before its build)`);
+    routes.push(...guardRoutes(behindAdminToken(factory.routes(cfg, deps), config.server.adminToken), cfg as AccessConfig));
   }
   const admin = adminRoutes({ status: hooks.status, reload: hooks.reload, token: config.server.adminToken });
   return {
@@ -198,7 +200,7 @@ function handleFor(config: Config, pipelines: ReadonlyMap<string, ModelPipeline>
   const payload = takesPayload(model.transform) || (model.targets !== undefined && model.targets.length > 0 &&
     model.targets.every((t) => {
       const cfg = config.backends[t.backend];
-      return cfg !== undefined && backendRegistry[cfg.type]?.takesPayload?.(cfg) === true;
+      return cfg !== undefined && backendFactory(cfg.type)?.takesPayload?.(cfg) === true;
     }));
   const transform = {
     ...(model.transform === undefined ? {} : { transform: { takesPayload: takesPayload(model.transform) } }),

@@ -4,7 +4,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.ts';
-import { registry } from '../observe/metrics.ts';
+import { collectProcessMetrics, registry } from '../observe/metrics.ts';
 import type { HttpRequest, RawRoute, Route } from '../types.ts';
 import { statusPage } from './status-page.ts';
 
@@ -43,11 +43,11 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     {
       method: 'GET', path: '/metrics', frontend: 'admin',
       // Behind the token too: with adminPort "same" the metrics would otherwise be public.
-      handle: async (req) => { guard(req); return { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }; },
+      handle: async (req) => { guard(req); collectProcessMetrics(); return { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }; },
     },
     {
       method: 'GET', path: '/admin/status', frontend: 'admin',
-      handle: async (req) => { guard(req); return { status: 200, body: await deps.status() }; },
+      handle: async (req) => { guard(req); collectProcessMetrics(); return { status: 200, body: await deps.status() }; },
     },
     {
       method: 'POST', path: '/admin/reload', frontend: 'admin',

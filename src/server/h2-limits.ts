@@ -24,18 +24,48 @@ export const maxSettingsPerWindow = 100;
 /** Streams the client resets before their answer was written, or opens while reset ones are still handled. */
 export const maxEarlyResetsPerWindow = 200;
 
+/** maxHeaderListBytes is the header list a request may carry, in RFC 9113 §6.5.2's size (name + value + 32 a field): HTTP/1.1's 16 KiB. */
+export const maxHeaderListBytes = 16 * 1024;
+/**
+ * A 431 needs the request decoded, and Node decodes a header list only up to the
+ * SETTINGS_MAX_HEADER_LIST_SIZE it advertised (once the client has acknowledged it): past that,
+ * its nghttp2 header callback resets the stream (RST_STREAM ENHANCE_YOUR_CALM) before any
+ * JavaScript sees a request, and one field past 64 KiB is a COMPRESSION_ERROR of nghttp2's HPACK
+ * decoder (GOAWAY). So the advertised size is 4× the limit: the handler answers 431 JSON up to
+ * it; past it a reset is all HTTP/2 leaves (a Node client sees its stream refused, REFUSED_STREAM).
+ */
+const decodedHeaderListBytes = 4 * maxHeaderListBytes;
+
+/**
+ * h2HeadersProblem says why an HTTP/2 request's headers are refused (431), or undefined: more
+ * fields than maxHeaders (pseudo-headers not counted, as HTTP/1.1 has none), or a list past
+ * maxHeaderListBytes.
+ */
+export function h2HeadersProblem(rawHeaders: string[], maxHeaders: number): string | undefined {
+  let fields = 0;
+  let bytes = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    bytes += name.length + rawHeaders[i + 1]!.length + 32;
+    if (name.charCodeAt(0) !== 0x3a) fields++; // ':'
+  }
+  if (fields > maxHeaders) return `the request has more than ${maxHeaders} headers`;
+  if (bytes > maxHeaderListBytes) return `the request headers are ${bytes} bytes (RFC 9113 §6.5.2 size), more than ${maxHeaderListBytes}`;
+  return undefined;
+}
+
 /** h2ServerLimits are the http2 server options: HTTP/1.1's limits in HTTP/2's terms. */
 export function h2ServerLimits(bounds: H2Bounds): ServerOptions {
   return {
     settings: {
       maxConcurrentStreams: bounds.maxConcurrentStreams,
-      // The same 16 KiB of headers as the HTTP/1.1 listener's maxHeaderSize.
-      maxHeaderListSize: 16 * 1024,
+      // Decoded up to 4× the 16 KiB HTTP/1.1 allows, so that the handler can answer 431 past it.
+      maxHeaderListSize: decodedHeaderListBytes,
       enablePush: false,
     },
-    // Room past maxHeaders (and the pseudo-headers) so a request a little over it gets HTTP/1.1's
-    // 431 JSON from the handler; far past it, nghttp2 resets the stream (ENHANCE_YOUR_CALM).
-    maxHeaderListPairs: bounds.maxHeaders * 2 + 8,
+    // Fields decoded before a reset: as many as the list size lets through (Node counts each
+    // field 32 bytes or more), so past maxHeaders the handler answers 431 JSON as HTTP/1.1 does.
+    maxHeaderListPairs: Math.max(bounds.maxHeaders * 2 + 8, decodedHeaderListBytes / 32),
     // Entries in one SETTINGS frame, and PINGs of ours the client has not acknowledged.
     maxSettings: 16,
     maxOutstandingPings: 10,

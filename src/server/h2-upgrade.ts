@@ -1,5 +1,6 @@
 // h2-upgrade.ts — the HTTP/1.1 side of "Upgrade: h2c" (RFC 7540 §3.2): which requests may
-// upgrade, and the HTTP/2 frames that carry such a request into the new session as stream 1.
+// upgrade, the client's HTTP2-Settings put into the new session's first SETTINGS frame, and the
+// HTTP/2 frames that carry such a request into the new session as stream 1.
 // Only a request without a body upgrades (the body would have to arrive whole before the
 // preface); any other is served over HTTP/1.1, as the RFC lets a server do.
 
@@ -20,6 +21,21 @@ export function upgradeSettings(req: IncomingMessage): Buffer | undefined {
   const length = req.headers['content-length'];
   if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) return undefined;
   return decoded;
+}
+
+/**
+ * withUpgradeSettings applies the client's HTTP2-Settings (RFC 7540 §3.2.1: the payload of a
+ * SETTINGS frame, acknowledged by the 101) to the new session: `opening` is the preface and
+ * the client's first SETTINGS frame, and its payload gets the upgrade's settings in front, so
+ * the session reads them as one frame, in order (a setting the client repeats there wins,
+ * RFC 9113 §6.5.3) and acknowledges the one frame the client sent. nghttp2 checks the values as
+ * in any SETTINGS frame. Undefined when the merged frame would pass the 16 KB frame limit.
+ */
+export function withUpgradeSettings(opening: Buffer, settings: Buffer, prefaceLength: number): Buffer | undefined {
+  const own = opening.subarray(prefaceLength + 9);
+  const payload = Buffer.concat([settings, own]);
+  if (payload.length > 16_384) return undefined;
+  return Buffer.concat([opening.subarray(0, prefaceLength), frame(0x4, opening[prefaceLength + 4]!, 0, payload)]);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { GrpcRelay, isGrpc } from './grpc-relay.ts';
 import { boundSession, h2ServerLimits, type SessionBounds } from './h2-limits.ts';
-import { upgradeFrames, upgradeSettings } from './h2-upgrade.ts';
+import { upgradeFrames, upgradeSettings, withUpgradeSettings } from './h2-upgrade.ts';
 
 // RFC 9113 §7 INTERNAL_ERROR.
 const internalError = 0x2;
@@ -92,11 +92,13 @@ export function attachH2c(server: Server, options: H2cOptions): void {
     if (settings === undefined) { s.destroy(); return; }
     s.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
     sniffing.add(s);
-    // The client now sends its preface and SETTINGS; the upgrade request goes in as stream 1
-    // right after them, so the http2 session answers it as if it had come as HTTP/2.
+    // The client now sends its preface and SETTINGS (which get HTTP2-Settings in front); the
+    // upgrade request goes in as stream 1 right after, answered as if it had come as HTTP/2.
     clientPreface(s, head, options.firstBytesTimeoutMs, (opening) => {
       sniffing.delete(s);
-      s.unshift(Buffer.concat([opening, upgradeFrames(req)]));
+      const applied = withUpgradeSettings(opening, settings, h2Preface.length);
+      if (applied === undefined) { s.destroy(); return; }
+      s.unshift(Buffer.concat([applied, upgradeFrames(req)]));
       h2.emit('connection', s);
     });
   });

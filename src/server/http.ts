@@ -15,6 +15,7 @@ import type { CallContext, HttpRequest } from '../types.ts';
 import { framingProblem, inTurn, settleBody } from './connection.ts';
 import { bodyRefusal, readBody } from './body.ts';
 import { attachH2c, settleStream } from './h2c.ts';
+import { h2HeadersProblem } from './h2-limits.ts';
 import { endRequestSpan, requestSpan } from './request-span.ts';
 import { serveRaw } from './raw-limits.ts';
 import { forwardHeaders, requestIdOf } from './request-id.ts';
@@ -138,7 +139,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   // levels, and making one per request was a measurable share of the hot path.
   let child: Logger | undefined;
   const logOf = (): Logger => (child ??= options.log.child(trace === undefined ? { requestId } : { requestId, ...traceFields(trace, options.cloudLogging!.project) }));
-  const tooManyHeaders = (h2 ? req.rawHeaders.filter((_, i) => i % 2 === 0 && !req.rawHeaders[i]!.startsWith(':')).length * 2 : req.rawHeaders.length) > options.maxHeaders * 2;
+  const headersProblem = h2 ? h2HeadersProblem(req.rawHeaders, options.maxHeaders)
+    : req.rawHeaders.length > options.maxHeaders * 2 ? `the request has more than ${options.maxHeaders} headers` : undefined;
   const badFraming = framingProblem(req);
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
@@ -171,7 +173,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   const span = tracing === undefined || match.kind === 'none' || match.route.frontend === 'admin'
     ? undefined : requestSpan(req, match.route.path, match.route.frontend, requestId);
 
-  if (match.kind === 'raw' && !tooManyHeaders && badFraming === undefined) {
+  if (match.kind === 'raw' && headersProblem === undefined && badFraming === undefined) {
     if (span !== undefined) {
       // A raw proxy passes the client's headers on as they are: the upstream's parent is this span.
       Object.assign(req.headers, span.headers());
@@ -199,7 +201,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   let body: Promise<Buffer> | undefined;
   try {
     if (badFraming !== undefined) throw new GatewayError('bad_request', badFraming);
-    if (tooManyHeaders) throw new GatewayError('headers_too_large', `the request has more than ${options.maxHeaders} headers`);
+    if (headersProblem !== undefined) throw new GatewayError('headers_too_large', headersProblem);
     if (match.kind !== 'route') throw unrouted(match, req.method ?? 'GET', path);
     frontend = match.route.frontend;
     if (active.count >= options.maxConcurrentRequests && frontend !== 'admin') {

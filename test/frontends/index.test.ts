@@ -13,8 +13,9 @@ test('the registry has vertex, oci, sagemaker, openai, kserve and grpc; each blo
   for (const schema of Object.values(frontendSchemas)) assert.equal(schema.safeParse(undefined).success, true);
 });
 
-test('the `kserve` block serves v2 and v1 by default; v1: false / v2: false turn each off; unknown keys refused', () => {
-  const paths = (block: Record<string, unknown>) => frontends.kserve!.routes(frontends.kserve!.schema.parse(block), deps).map((r) => r.path);
+test('the `kserve` block serves v2 and v1 by default; v1: false / v2: false turn each off; unknown keys refused', async () => {
+  const kserve = await frontends.kserve!.load();
+  const paths = (block: Record<string, unknown>) => kserve.routes(frontends.kserve!.schema.parse(block), deps).map((r) => r.path);
   assert.ok(paths({}).includes('/v2/models/{model}/infer'));
   assert.ok(paths({}).includes('/v1/models/{model}:predict'));
   assert.ok(!paths({ v1: false }).some((p) => p.startsWith('/v1')));

@@ -6,11 +6,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadBackends } from '../../src/backends/index.ts';
+import { loadFrontends } from '../../src/frontends/index.ts';
 import { buildState, portHost } from '../../src/gateway/build.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import { parseConfig } from '../../src/schema.ts';
 import type { CallContext } from '../../src/types.ts';
 import { fakeBackend } from '../support/fake-backend.ts';
+
+// The build takes implementations from the registries, which load them first (gateway/plugins.ts).
+await Promise.all([loadBackends(['http']), loadFrontends(['kserve'])]);
 
 const hooks = { log: silentLogger, ready: () => true, status: () => ({}), reload: async () => ({ ok: true }) };
 

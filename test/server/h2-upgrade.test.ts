@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
-import { hpackInt, upgradeFrames, upgradeSettings } from '../../src/server/h2-upgrade.ts';
+import { hpackInt, upgradeFrames, upgradeSettings, withUpgradeSettings } from '../../src/server/h2-upgrade.ts';
 
 function request(headers: Record<string, string>, method = 'GET', url = '/x'): IncomingMessage {
   const rawHeaders = Object.entries(headers).flat();
@@ -69,5 +69,32 @@ describe('upgradeFrames', () => {
     assert.equal(second[3], 0x9);
     assert.equal(second[4], 0x4);
     assert.equal(second.readUInt32BE(5), 1);
+  });
+});
+
+describe('withUpgradeSettings', () => {
+  const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  const settingsFrame = (payload: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, payload.length, 0x4, 0, 0, 0, 0, 0]), payload]);
+  const entry = (id: number, value: number): Buffer => { const b = Buffer.alloc(6); b.writeUInt16BE(id); b.writeUInt32BE(value, 2); return b; };
+
+  it('puts HTTP2-Settings in front of the client\'s own SETTINGS, in one frame, so the client\'s own repeat wins', () => {
+    const upgrade = Buffer.concat([entry(0x4, 16), entry(0x3, 100)]);
+    const own = entry(0x3, 7);
+    const merged = withUpgradeSettings(Buffer.concat([preface, settingsFrame(own)]), upgrade, preface.length)!;
+    assert.deepEqual(merged.subarray(0, preface.length), preface);
+    const f = merged.subarray(preface.length);
+    assert.equal(f.readUIntBE(0, 3), 18);
+    assert.equal(f[3], 0x4);
+    assert.equal(f[4], 0);
+    assert.equal(f.readUInt32BE(5), 0);
+    assert.deepEqual(f.subarray(9), Buffer.concat([upgrade, own]));
+    assert.equal(f.length, 9 + 18);
+  });
+
+  it('leaves an empty HTTP2-Settings as the client\'s frame, and refuses a merge past 16 KB', () => {
+    const opening = Buffer.concat([preface, settingsFrame(entry(0x4, 1))]);
+    assert.deepEqual(withUpgradeSettings(opening, Buffer.alloc(0), preface.length), opening);
+    const big = Buffer.concat([preface, Buffer.from([0, 0x40, 0, 0x4, 0, 0, 0, 0, 0]), Buffer.alloc(16_380)]);
+    assert.equal(withUpgradeSettings(big, entry(0x4, 1), preface.length), undefined);
   });
 });

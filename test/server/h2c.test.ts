@@ -7,7 +7,7 @@ import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { startRawBackend } from '../support/raw-backend.ts';
-import { dataOf, flag, frame, openRaw, requestHeaders, type } from '../support/h2-frames.ts';
+import { code, dataOf, flag, frame, goawayOf, headerBlock, openRaw, requestHeaders, type } from '../support/h2-frames.ts';
 
 const config = `
 version: h2c-test
@@ -35,6 +35,13 @@ after(async () => {
 });
 
 interface H2Answer { status: number; headers: IncomingHttpHeaders; body: string }
+
+// resetCode gives the RST_STREAM code a stream closed with (0 when it was answered).
+function resetCode(stream: ReturnType<ClientHttp2Session['request']>): Promise<number> {
+  stream.on('error', () => undefined);
+  stream.resume();
+  return new Promise((resolve) => stream.once('close', () => resolve(stream.rstCode ?? 0)));
+}
 
 function request(headers: Record<string, string>, body?: string | Buffer, s = session): Promise<H2Answer> {
   return new Promise((resolve, reject) => {
@@ -105,6 +112,54 @@ describe('h2c by prior knowledge', () => {
     assert.equal(JSON.parse(answer.body).code, 'headers_too_large');
   });
 
+  it('answers far-oversized header lists with 431 JSON too (300 fields, a 40 KiB value); past the 64 KiB advertised a Node client\'s stream is refused', async () => {
+    const many: Record<string, string> = { ':method': 'GET', ':path': '/health' };
+    for (let i = 0; i < 300; i++) many[`x-h-${i}`] = 'v';
+    const fields = await request(many);
+    assert.equal(fields.status, 431);
+    assert.equal(JSON.parse(fields.body).code, 'headers_too_large');
+    const bytes = await request({ ':method': 'GET', ':path': '/health', 'x-big': 'a'.repeat(40 * 1024) });
+    assert.equal(bytes.status, 431);
+    assert.match(JSON.parse(bytes.body).error, /more than 16384/);
+    // Past the 64 KiB the server advertises (SETTINGS_MAX_HEADER_LIST_SIZE) a Node client sees its
+    // stream refused (REFUSED_STREAM); the gateway serves on.
+    assert.equal(session.remoteSettings.maxHeaderListSize, 64 * 1024);
+    const own = connect(gw.url);
+    try {
+      await new Promise((resolve) => own.once('remoteSettings', resolve));
+      const wide: Record<string, string> = { ':method': 'GET', ':path': '/health' };
+      for (let i = 0; i < 100; i++) wide[`x-h-${i}`] = 'a'.repeat(1024);
+      assert.equal(await resetCode(own.request(wide)), 0x7);
+    } finally {
+      own.close();
+    }
+    assert.equal((await request({ ':method': 'GET', ':path': '/health' })).status, 200);
+  });
+
+  it('past what it decodes there is no request to answer: a client that sends one anyway gets a reset, or a GOAWAY for one field past 64 KiB', async () => {
+    const raw = await openRaw(gw.port);
+    // Once the client's SETTINGS ACK has reached the server (a PING answered after it), its 64 KiB list size applies.
+    await raw.next((f) => f.type === type.settings && (f.flags & flag.ack) === 0);
+    raw.send(frame(type.ping, 0, 0, Buffer.alloc(8)));
+    await raw.next((f) => f.type === type.ping && (f.flags & flag.ack) !== 0);
+    const sendBlock = (stream: number, fields: Array<[string, string]>): void => {
+      const block = headerBlock([[':method', 'GET'], [':scheme', 'http'], [':path', '/health'], [':authority', 'x'], ...fields]);
+      const parts = Array.from({ length: Math.ceil(block.length / 16_000) }, (_, i) => block.subarray(i * 16_000, (i + 1) * 16_000));
+      raw.send(Buffer.concat(parts.map((part, i) => frame(i === 0 ? type.headers : type.continuation,
+        (i === 0 ? flag.endStream : 0) | (i === parts.length - 1 ? flag.endHeaders : 0), stream, part))));
+    };
+    // 100 fields of 1 KiB: Node stops decoding at 64 KiB and resets the stream; the connection serves on.
+    sendBlock(1, Array.from({ length: 100 }, (_, i): [string, string] => [`x-h-${i}`, 'a'.repeat(1024)]));
+    const reset = await raw.next((f) => f.type === type.rstStream && f.stream === 1);
+    assert.equal(reset.payload.readUInt32BE(0), code.enhanceYourCalm);
+    sendBlock(3, []);
+    await raw.next((f) => f.type === type.data && f.stream === 3 && (f.flags & flag.endStream) !== 0);
+    // One field past 64 KiB is past nghttp2's HPACK decoder (NGHTTP2_HD_MAX_NV): a connection error.
+    sendBlock(5, [['x-big', 'a'.repeat(80 * 1024)]]);
+    assert.equal(goawayOf(await raw.next((f) => f.type === type.goaway)).code, 0x9); // COMPRESSION_ERROR
+    raw.socket.destroy();
+  });
+
   it('answers a body that stalls with 408 after bodyIdleTimeoutMs', async () => {
     const answer = await new Promise<H2Answer>((resolve, reject) => {
       const stream = session.request({ ':method': 'POST', ':path': '/predict', 'content-type': 'application/json' });
@@ -153,6 +208,33 @@ describe('h2c by Upgrade', () => {
       raw.socket.destroy();
     });
   }
+
+  it('applies HTTP2-Settings to the session: a 16-byte initial window holds stream 1\'s answer at 16 bytes until the client opens it', async () => {
+    const raw = await openRaw(gw.port, 'none');
+    // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 16, as HTTP2-Settings only; the client's own SETTINGS frame is empty.
+    raw.send(Buffer.from('GET /v2/models/iris HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAQAAAAQ\r\n\r\n'));
+    raw.send(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(type.settings, 0, 0)]));
+    await raw.next((f) => f.type === type.data && f.stream === 1);
+    await new Promise((r) => setTimeout(r, 300)); // more DATA would have come by now, were the window the default 65,535
+    const held = raw.frames.filter((f) => f.type === type.data && f.stream === 1);
+    assert.equal(Buffer.concat(held.map((f) => f.payload)).length, 16);
+    assert.ok(held.every((f) => (f.flags & flag.endStream) === 0));
+    const increment = Buffer.alloc(4);
+    increment.writeUInt32BE(65_535);
+    raw.send(frame(type.windowUpdate, 0, 1, increment));
+    await raw.next((f) => f.type === type.data && f.stream === 1 && (f.flags & flag.endStream) !== 0);
+    assert.equal((JSON.parse(dataOf(raw.frames, 1)) as { name: string }).name, 'iris');
+    raw.socket.destroy();
+  });
+
+  it('checks HTTP2-Settings as any SETTINGS frame: SETTINGS_ENABLE_PUSH = 2 is a connection error (GOAWAY PROTOCOL_ERROR)', async () => {
+    const raw = await openRaw(gw.port, 'none');
+    raw.send(Buffer.from('GET /v2/models/iris HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAIAAAAC\r\n\r\n'));
+    raw.send(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(type.settings, 0, 0)]));
+    const away = await raw.next((f) => f.type === type.goaway);
+    assert.equal(goawayOf(away).code, code.protocolError);
+    await raw.closed;
+  });
 
   it('serves a request with a body over HTTP/1.1 instead of upgrading it', async () => {
     const raw = await openRaw(gw.port, 'none');

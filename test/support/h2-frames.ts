@@ -6,7 +6,7 @@
 import { connect, type Socket } from 'node:net';
 
 export const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-export const type = { data: 0x0, headers: 0x1, rstStream: 0x3, settings: 0x4, ping: 0x6, goaway: 0x7, continuation: 0x9 } as const;
+export const type = { data: 0x0, headers: 0x1, rstStream: 0x3, settings: 0x4, ping: 0x6, goaway: 0x7, windowUpdate: 0x8, continuation: 0x9 } as const;
 export const flag = { endStream: 0x1, ack: 0x1, endHeaders: 0x4 } as const;
 export const code = { noError: 0x0, protocolError: 0x1, cancel: 0x8, enhanceYourCalm: 0xb } as const;
 

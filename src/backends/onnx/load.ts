@@ -13,7 +13,7 @@ import type { Tensor, TensorSpec } from '../../tensors/tensor.ts';
 import { datatypeOf, specShape } from './ort-tensor.ts';
 import type { ModelFile } from './repository.ts';
 import { SessionPool, type SessionInfo } from './session-pool.ts';
-import type { ValueInfo } from './worker.ts';
+import type { ValueInfo, WorkerOptions } from './worker.ts';
 
 /** Loaded is one model version with its sessions. */
 export interface Loaded {
@@ -33,6 +33,14 @@ export interface SessionSettings {
   spinning: boolean;
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   warmup: boolean;
+}
+
+/** workerOptions are what a session worker of `path` is started with. */
+export function workerOptions(path: string, settings: Omit<SessionSettings, 'workers' | 'warmup'>): WorkerOptions {
+  return {
+    path, executionProviders: settings.executionProviders, intraOpThreads: settings.intraOpThreads,
+    interOpThreads: settings.interOpThreads, spinning: settings.spinning, graphOptimizationLevel: settings.graphOptimizationLevel,
+  };
 }
 
 /** footprintOf estimates the bytes the files hold once loaded: their sizes and a worker's own memory, once per worker. */
@@ -57,10 +65,7 @@ export async function loadFiles(files: ModelFile[], settings: SessionSettings, b
   const loaded: Loaded[] = [];
   try {
     for (const file of files) {
-      const pool = new SessionPool({
-        path: file.path, executionProviders: settings.executionProviders, intraOpThreads: settings.intraOpThreads,
-        interOpThreads: settings.interOpThreads, spinning: settings.spinning, graphOptimizationLevel: settings.graphOptimizationLevel,
-      });
+      const pool = new SessionPool(workerOptions(file.path, settings));
       let info: SessionInfo;
       const loading = performance.now();
       try {
@@ -82,11 +87,14 @@ export async function loadFiles(files: ModelFile[], settings: SessionSettings, b
         warned.add(skipped);
         log.warn({ skipped }, `execution provider unavailable, falling back to ${info.provider}: ${skipped}`);
       }
-      const loadMs = Math.round(performance.now() - loading);
+      // loadMs is the model's own load (the session's creation in its worker); waitedMs what this
+      // start waited for it, less when a worker preloaded it (prestart.ts).
+      const loadMs = info.sessionMs;
+      const waitedMs = Math.round(performance.now() - loading);
       const warming = performance.now();
       if (settings.warmup) await warmUp(m, settings.workers, log);
       const warmupMs = Math.round(performance.now() - warming);
-      log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: settings.workers, loadMs, warmupMs },
+      log.info({ model: file.name, version: file.version, path: file.path, executionProvider: info.provider, workers: settings.workers, loadMs, waitedMs, warmupMs },
         `onnx model ${file.name}/${file.version} loaded on ${info.provider}`);
     }
   } catch (err) {

@@ -7,57 +7,23 @@
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { size } from '../../config/units.ts';
 import { rowsRequestToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration, modelLoadSeconds, modelMemoryBytes } from '../../observe/metrics.ts';
 import { fetchReason } from '../../storage/progress.ts';
 import { artifactVersion, fetchArtifact, type Fetched } from '../../storage/store.ts';
-import { locationSchema } from '../../storage/uri.ts';
 import { hasRows } from '../../tensors/row-block.ts';
 import { checkAgainstSpec } from '../../tensors/shape.ts';
 import type { InferRequest, InferResponse, Tensor } from '../../tensors/tensor.ts';
 import type { Backend, BackendFactory, CallContext, Health, ModelEndpoint, ModelLifecycle } from '../../types.ts';
+import { onnxSchema, type OnnxConfig } from './onnx.schema.ts';
 import { configOf, metadataOf } from './describe.ts';
 import { footprintOf, loadFiles, type Loaded } from './load.ts';
 import { ModelSlot } from './model-slot.ts';
+import { prestartOnnx } from './prestart.ts';
+import { endSpareWorkers } from './spare-workers.ts';
 import { localRepository, modelFiles, modelNames, singleFile, singleModelName, sourceFile, type ModelFile, type RepositoryOptions } from './repository.ts';
 
-const version = z.coerce.string().regex(/^[1-9]\d*$/);
-const versionPolicy = z.union([
-  z.literal('all'),
-  z.strictObject({ latest: z.coerce.number().int().min(1) }),
-  z.strictObject({ specific: z.array(version).min(1) }),
-]);
-
-const onnxSchema = z.strictObject({
-  type: z.literal('onnx'),
-  modelRepository: locationSchema.optional().describe(
-    'Folder laid out as DIR/<model>/<version>/model.onnx (Triton style; symlinked folders are followed): a local path, or gs://, s3://, oci://bucket@namespace/, https:// (e.g. ${AIP_STORAGE_URI}), fetched through the `storage` cache at start; a .tar.gz or .zip is unpacked.'),
-  modelPath: locationSchema.optional().describe('A single model.onnx file, local or remote as for modelRepository (an archive holding model.onnx too); it answers to any model name, as version "1".'),
-  versions: z.record(z.string(), z.union([z.array(version).min(1), versionPolicy])).optional().describe(
-    'Version policy per model name, as Triton\'s version_policy: ["1", "2"] or {specific: ["1", "2"]}, {latest: 2}, or "all"; a model not listed follows versionPolicy.'),
-  versionPolicy: versionPolicy.prefault({ latest: 1 }).describe('Versions served of a model `versions` does not list: {latest: N} (default 1, the highest), {specific: [...]} or "all".'),
-  loadAll: z.boolean().default(false).describe('Load every model in the repository (Triton style), not only those the config names; the others are reachable through dynamicModels.'),
-  lazy: z.boolean().default(false).describe('Load a model on its first call (concurrent first calls share one load) instead of at start; it counts as ready meanwhile.'),
-  file: z.string().min(1).default('model.onnx').describe('The model file inside a folder loaded at run time (a SageMaker multi-model url, or a repository load).'),
-  executionProviders: z.array(z.enum(['cuda', 'cpu'])).min(1).default(['cpu']).describe(
-    'Execution providers tried in order, cpu always last; one that cannot load (no CUDA libraries) is skipped with one warning.'),
-  workers: z.coerce.number().int().min(1).max(64).default(1).describe('Worker threads per model, each with its own session; calls beyond that wait in a queue.'),
-  workerMemory: size.prefault('32mb').describe(
-    'Memory one worker thread holds besides the model\'s weights (its V8 heap and the runtime), counted in each model\'s estimate (file size + this, times workers) against dynamicModels.maxModelsMemory.'),
-  intraOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads one operator may use inside a session (0 = one per core); 1 suits a shared machine.'),
-  interOpThreads: z.coerce.number().int().min(0).default(1).describe('Threads running independent operators in parallel (0 = runtime default).'),
-  spinning: z.boolean().default(false).describe('Let idle runtime threads spin for work: lower latency, but burns CPU while idle.'),
-  graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).default('all').describe('onnxruntime graph optimizations applied at load.'),
-  warmup: z.boolean().default(true).describe('Run each model once on zero-filled inputs (dynamic dims = 1) before reporting ready.'),
-}).superRefine((c, ctx) => {
-  if ((c.modelRepository === undefined) === (c.modelPath === undefined)) ctx.addIssue({ code: 'custom', path: ['modelRepository'], message: 'set exactly one of modelRepository and modelPath' });
-}).describe('The built-in ONNX Runtime backend (onnxruntime-node in worker threads).');
-
-/** OnnxConfig is the validated config of one onnx backend. */
-export type OnnxConfig = z.infer<typeof onnxSchema>;
 
 const runtimeLabel = '_runtime'; // the metric label of a model loaded at run time (a caller names it, not the config)
 
@@ -65,6 +31,7 @@ const runtimeLabel = '_runtime'; // the metric label of a model loaded at run ti
 export const onnx: BackendFactory<OnnxConfig> = {
   type: 'onnx',
   schema: onnxSchema,
+  prestart: prestartOnnx,
   create(name, config, deps): Backend {
     const slots = new Map<string, ModelSlot<Loaded>>();
     // The model names the config's targets asked for before start: those are loaded.
@@ -112,6 +79,13 @@ export const onnx: BackendFactory<OnnxConfig> = {
     const find = (model: string): ModelSlot<Loaded> | undefined => slots.get(model) ?? slots.get(singleModelName);
 
     const start = async (): Promise<void> => {
+      try {
+        await startModels();
+      } finally {
+        endSpareWorkers(); // those this start's models did not take
+      }
+    };
+    const startModels = async (): Promise<void> => {
       try {
         fetched = await fetchArtifact(location, `backend "${name}"`, deps.log);
       } catch (err) {

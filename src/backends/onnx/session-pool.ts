@@ -7,9 +7,9 @@ import { Worker } from 'node:worker_threads';
 import { GatewayError, type ErrorCode, errorCodes } from '../../errors.ts';
 import type { Tensor } from '../../tensors/tensor.ts';
 import { transferables } from './ort-tensor.ts';
+import { takeSpareWorker, workerUrl } from './spare-workers.ts';
 import type { RunCall, ValueInfo, WorkerMessage, WorkerOptions } from './worker.ts';
 
-const workerUrl = new URL('./worker.ts', import.meta.url);
 /** How long close() waits for a worker to finish its current run before terminating it. */
 const closeTimeoutMs = 30_000;
 
@@ -20,6 +20,8 @@ export interface SessionInfo {
   skipped: string[];
   inputs: ValueInfo[];
   outputs: ValueInfo[];
+  /** How long the session took to create, in its worker (a preloaded one's began before the pool). */
+  sessionMs: number;
 }
 
 interface Job {
@@ -117,10 +119,11 @@ export class SessionPool {
 
   #spawn(): Promise<SessionInfo> {
     return new Promise<SessionInfo>((resolve, reject) => {
-      const worker = new Worker(workerUrl, { workerData: this.#options });
+      const spare = takeSpareWorker(this.#options);
+      const worker = spare?.worker ?? new Worker(workerUrl, { workerData: this.#options });
       const slot: Slot = { worker, job: undefined, id: 0 };
       let loaded = false;
-      worker.on('message', (msg: WorkerMessage) => {
+      const onMessage = (msg: WorkerMessage): void => {
         if (msg.kind === 'loaded') {
           loaded = true;
           if (this.#closing) {
@@ -130,7 +133,7 @@ export class SessionPool {
             return;
           }
           this.#slots.push(slot);
-          resolve({ provider: msg.provider, skipped: msg.skipped, inputs: msg.inputs, outputs: msg.outputs });
+          resolve({ provider: msg.provider, skipped: msg.skipped, inputs: msg.inputs, outputs: msg.outputs, sessionMs: msg.sessionMs });
           this.#dispatch();
         } else if (msg.kind === 'load_failed') {
           void worker.terminate();
@@ -142,7 +145,8 @@ export class SessionPool {
           else finish(job, undefined, runError(msg.error, this.#options.path));
           this.#dispatch();
         }
-      });
+      };
+      worker.on('message', onMessage);
       worker.on('error', (err) => {
         if (!loaded) reject(new GatewayError('internal', `${this.#options.path}: ${err.message}`));
         else if (slot.job !== undefined) finish(slot.job, undefined, new GatewayError('backend_error', `the ONNX worker for ${this.#options.path} crashed: ${err.message}`));
@@ -156,6 +160,8 @@ export class SessionPool {
         if (loaded && !this.#closing) this.#spawn().catch(() => {}); // replace it; the model loaded before
         else if (!loaded) reject(new GatewayError('internal', `${this.#options.path}: the worker exited while loading`));
       });
+      // A preloaded spare may have loaded already: its message was held for this pool.
+      if (spare?.first !== undefined) onMessage(spare.first);
     });
   }
 }

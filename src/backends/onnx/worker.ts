@@ -1,6 +1,6 @@
 // worker.ts — a worker_threads entry that owns one onnxruntime InferenceSession. session.run
 // blocks its thread for the whole inference, so it runs here and never on the gateway's loop.
-// Protocol: workerData = WorkerOptions; first message out is Loaded or LoadFailed; then one
+// Protocol: workerData = WorkerOptions (or, for a spare, the first message in); first message out is Loaded or LoadFailed; then one
 // RunReply per RunCall, in order (the pool sends one call at a time).
 
 import { parentPort, workerData } from 'node:worker_threads';
@@ -29,7 +29,7 @@ export interface ValueInfo {
 
 /** WorkerMessage is anything the worker posts. */
 export type WorkerMessage =
-  | { kind: 'loaded'; provider: string; skipped: string[]; inputs: ValueInfo[]; outputs: ValueInfo[] }
+  | { kind: 'loaded'; provider: string; skipped: string[]; inputs: ValueInfo[]; outputs: ValueInfo[]; sessionMs: number }
   | { kind: 'load_failed'; message: string }
   | { kind: 'reply'; id: number; outputs?: Tensor[]; error?: { code: string; message: string } };
 
@@ -40,7 +40,12 @@ export interface RunCall {
   outputs?: string[];
 }
 
-const options = workerData as WorkerOptions;
+// A spare worker (spare-workers.ts) starts before its model is known, with no workerData: the
+// runtime above loads meanwhile, and the options come as its first message.
+// A spare not needed after all gets 'close' instead (process.exit ends this thread only).
+const given = (workerData as WorkerOptions | undefined) ?? await new Promise<WorkerOptions | 'close'>((resolve) => parentPort!.once('message', resolve));
+if (given === 'close') process.exit(0);
+const options = given;
 // The runtime prints its own error lines for a provider that fails to load; the pool reports
 // that once, as a warning, in the gateway's log instead.
 ort.env.logLevel = 'fatal';
@@ -89,9 +94,10 @@ function describe(list: readonly ort.InferenceSession.ValueMetadata[]): ValueInf
 }
 
 try {
+  const began = performance.now();
   const { session, provider, skipped } = await load();
   port.postMessage({
-    kind: 'loaded', provider, skipped,
+    kind: 'loaded', provider, skipped, sessionMs: Math.round(performance.now() - began),
     inputs: describe(session.inputMetadata), outputs: describe(session.outputMetadata),
   } satisfies WorkerMessage);
   port.on('message', async (call: RunCall | 'close') => {
