@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
 import { wrkLoad } from './support/wrk.ts';
+import { proxyBenchConfig } from './support/proxy-config.ts';
 
 type Start = typeof import('../test/support/gateway.ts').startGateway;
 
@@ -23,16 +24,7 @@ const sides = [
   { name: 'B', dir: process.env.AB_B_DIR ?? here, nodeOptions: process.env.AB_B_NODE_OPTIONS ?? '' },
 ];
 const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
-const config = `
-server: { logLevel: warn }
-frontends:
-  vertex: { model: m, predictRoute: /predict, healthRoute: /health, rawPredictRoute: /raw/predict, rawBackend: raw }
-backends:
-  echo: { type: http, url: "http://127.0.0.1:${backend.port}", predictPath: /predict, healthPath: /health }
-  raw: { type: passthrough, url: "http://127.0.0.1:${backend.port}" }
-models:
-  m: { targets: [ { backend: echo } ] }
-`;
+const config = proxyBenchConfig(backend.port);
 const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
 const gateways = await Promise.all(sides.map(async (s) => {
   const { startGateway } = (await import(`${s.dir}/test/support/gateway.ts`)) as { startGateway: Start };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startGateway } from '../test/support/gateway.ts';
 import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
+import { proxyBenchConfig } from './support/proxy-config.ts';
 import { wrkLoad } from './support/wrk.ts';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
@@ -49,16 +50,7 @@ const profiled = alloc ? `--import=${probeFile}` : `--cpu-prof --cpu-prof-dir=${
 if (bare) process.env.NODE_OPTIONS = profiled;
 const bareProxy = bare ? await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), route === '/predict' ? 'json' : 'raw']) : undefined;
 delete process.env.NODE_OPTIONS;
-const gw = await startGateway(`
-server: { logLevel: warn }
-frontends:
-  vertex: { model: m, predictRoute: /predict, healthRoute: /health, rawPredictRoute: /raw/predict, rawBackend: raw }
-backends:
-  echo: { type: http, url: "http://127.0.0.1:${backend.port}", predictPath: /predict, healthPath: /health }
-  raw: { type: passthrough, url: "http://127.0.0.1:${backend.port}" }
-models:
-  m: { targets: [ { backend: echo } ] }
-`, bare ? {} : { env: { NODE_OPTIONS: profiled } });
+const gw = await startGateway(proxyBenchConfig(backend.port), bare ? {} : { env: { NODE_OPTIONS: profiled } });
 const url = bareProxy === undefined ? `${gw.url}${route}` : `http://127.0.0.1:${bareProxy.port}/predict`;
 const pid = bareProxy?.pid ?? gw.process.pid!;
 // The profile's clock is the monotonic one process.hrtime reads: only samples taken during the

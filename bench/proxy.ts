@@ -15,6 +15,7 @@ import { startGateway } from '../test/support/gateway.ts';
 import { startNginx, startNodeServer } from './support/processes.ts';
 import { cpuTicks } from './support/cpu.ts';
 import { wrkLoad } from './support/wrk.ts';
+import { proxyBenchConfig } from './support/proxy-config.ts';
 
 export interface LoadResult { rps: number; p50: number; p99: number; errors: number; non2xx: number }
 
@@ -32,16 +33,7 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
   const bare = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), 'json']);
   const bareRaw = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), 'raw']);
   const fastify = await startNodeServer(new URL('./support/fastify-proxy.ts', import.meta.url).href, [String(backend.port)]);
-  const config = `
-server: { logLevel: warn }
-frontends:
-  vertex: { model: m, predictRoute: /predict, healthRoute: /health, rawPredictRoute: /raw/predict, rawBackend: raw }
-backends:
-  echo: { type: http, url: "http://127.0.0.1:${backend.port}", predictPath: /predict, healthPath: /health }
-  raw: { type: passthrough, url: "http://127.0.0.1:${backend.port}" }
-models:
-  m: { targets: [ { backend: echo } ] }
-`;
+  const config = proxyBenchConfig(backend.port);
   const gw = await startGateway(config);
   const otlp = await startFakeOtlp({ keep: false });
   const traced = await startGateway(config, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url, OTEL_BSP_SCHEDULE_DELAY: '200' } });
