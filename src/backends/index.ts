@@ -3,6 +3,7 @@
 // the type, so a start loads no client it will not call), and one line here.
 
 import type { ZodType } from 'zod';
+import { LazyImports } from '../config/plugin-imports.ts';
 import type { BackendFactory } from '../types.ts';
 import { httpSchema } from './http.schema.ts';
 import { onnxSchema } from './onnx/onnx.schema.ts';
@@ -31,15 +32,14 @@ export const backends: Record<string, BackendPlugin> = {
 /** backendSchemas lists each backend's config schema, for config/schema.ts. */
 export const backendSchemas = Object.values(backends).map((b) => b.schema);
 
-const loaded = new Map<string, BackendFactory<any>>();
+const imports = new LazyImports(backends);
 
 /** loadBackends imports the implementations of `types` (each once); an unknown type is left to the build to report. */
-export async function loadBackends(types: Iterable<string>): Promise<void> {
-  await Promise.all([...new Set(types)].filter((t) => !loaded.has(t) && Object.hasOwn(backends, t))
-    .map(async (t) => { loaded.set(t, await backends[t]!.load()); }));
+export function loadBackends(types: Iterable<string>): Promise<void> {
+  return imports.load(types);
 }
 
 /** backendFactory gives the implementation of a type loadBackends loaded, else undefined. */
 export function backendFactory(type: string): BackendFactory<any> | undefined {
-  return loaded.get(type);
+  return imports.get(type);
 }

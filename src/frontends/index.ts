@@ -3,6 +3,7 @@
 // the block), and one line here.
 
 import type { ZodType } from 'zod';
+import { LazyImports } from '../config/plugin-imports.ts';
 import type { FrontendFactory } from '../types.ts';
 import { grpcSchema } from './grpc.schema.ts';
 import { kserveSchema } from './kserve.schema.ts';
@@ -39,15 +40,14 @@ export const frontendSchemas = Object.fromEntries(
   Object.entries(frontends).map(([key, f]) => [key, f.schema.optional()]),
 );
 
-const loaded = new Map<string, FrontendFactory<any>>();
+const imports = new LazyImports(frontends);
 
 /** loadFrontends imports the routes of the frontend blocks named in `keys` (each once). */
-export async function loadFrontends(keys: Iterable<string>): Promise<void> {
-  await Promise.all([...new Set(keys)].filter((k) => !loaded.has(k) && Object.hasOwn(frontends, k))
-    .map(async (k) => { loaded.set(k, await frontends[k]!.load()); }));
+export function loadFrontends(keys: Iterable<string>): Promise<void> {
+  return imports.load(keys);
 }
 
 /** frontendFactory gives the routes of a block loadFrontends loaded, else undefined. */
 export function frontendFactory(key: string): FrontendFactory<any> | undefined {
-  return loaded.get(key);
+  return imports.get(key);
 }
