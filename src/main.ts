@@ -89,7 +89,7 @@ async function serve(file: string): Promise<number> {
   // why a scale-from-zero request waited: performance.now() counts from the process's start.
   // CPU time too (this thread's and the process's, in ms), which a busy machine inflates far less than wall time.
   const cpuMs = (): number => { const u = process.cpuUsage(); return Math.round((u.user + u.system) / 100) / 10; };
-  startEarlyWorkers(file);
+  await startEarlyWorkers(file);
   const phases = { nodeMs: performance.nodeTiming.bootstrapComplete, modulesMs: 0, schemasMs: 0, configMs: 0, pluginsMs: 0, buildMs: 0, listenMs: 0, backendsMs: 0, cpuAtModulesMs: cpuMs(), cpuAtStartedMs: 0 };
   let mark = performance.now();
   const lap = (key: keyof typeof phases): void => { const now = performance.now(); phases[key] = Math.round((now - mark) * 10) / 10; mark = now; };

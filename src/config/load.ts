@@ -90,9 +90,19 @@ export function parseWith<T>(schema: ZodType<T>, text: string, file: string, env
 // yaml library takes seconds at 20,000 models. Anything it cannot read, and any config with a
 // problem, goes the full way, which places each problem at its line.
 function quickParse<T>(schema: ZodType<T>, text: string, env: Record<string, string | undefined>): { data: T } | undefined {
-  let read: { value: unknown } | undefined;
+  const read = readPlainConfig(text, env);
+  if (read === undefined) return undefined;
+  const result = schema.safeParse(read.value ?? {});
+  return result.success ? { data: result.data } : undefined;
+}
+
+/**
+ * readPlainConfig reads a config written in plain YAML with ${VAR} expanded, not validated; undefined
+ * when plain-yaml.ts gives up or a variable cannot be expanded (the full load reports it).
+ */
+export function readPlainConfig(text: string, env: Record<string, string | undefined>): { value: unknown } | undefined {
   try {
-    read = readPlainYaml(text, (s, plain) => {
+    return readPlainYaml(text, (s, plain) => {
       if (!s.includes('$')) return s;
       const expanded = expandEnv(s, env);
       return plain ? retype(expanded) : expanded;
@@ -101,9 +111,6 @@ function quickParse<T>(schema: ZodType<T>, text: string, env: Record<string, str
     if (err instanceof EnvError) return undefined;
     throw err;
   }
-  if (read === undefined) return undefined;
-  const result = schema.safeParse(read.value ?? {});
-  return result.success ? { data: result.data } : undefined;
 }
 
 // expandScalars replaces ${VAR} in every string scalar, then gives "8080"/"true" their YAML types.

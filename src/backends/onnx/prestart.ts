@@ -15,14 +15,17 @@ import { preloadSpareWorkers, startSpareWorkers } from './spare-workers.ts';
 /** Model files preloaded at most, as many as the start loads side by side. */
 const maxPreloads = 4;
 
-/** prestartOnnx starts an onnx backend's workers, and its named models' sessions where they are local files. */
-export function prestartOnnx(config: OnnxConfig, models: readonly string[]): void {
-  if (config.lazy) return;
+/**
+ * prestartOnnx starts an onnx backend's workers, and its named models' sessions where they are
+ * local files; the promise says when those are asked for (it never rejects).
+ */
+export function prestartOnnx(config: OnnxConfig, models: readonly string[]): Promise<void> {
+  if (config.lazy) return Promise.resolve();
   startSpareWorkers(config.workers);
   const loc = parseLocation(config.modelPath ?? config.modelRepository!);
   // A remote model is fetched by the start (through the storage cache); the workers load the runtime meanwhile.
-  if (loc.scheme !== 'file' || archiveKind(loc.path) !== undefined) return;
-  void localFiles(config, loc.path, models).then((files) => {
+  if (loc.scheme !== 'file' || archiveKind(loc.path) !== undefined) return Promise.resolve();
+  return localFiles(config, loc.path, models).then((files) => {
     for (const file of files.slice(0, maxPreloads)) preloadSpareWorkers(workerOptions(file.path, config), config.workers);
   }, () => undefined); // the start finds the same problem and reports it
 }

@@ -22,6 +22,8 @@ interface Spare {
   first?: WorkerMessage;
 }
 const spares: Spare[] = [];
+// The options every preload was asked for (preloadSpareWorkers runs at the process's first start only).
+const preloads: WorkerOptions[] = [];
 
 /** Taken is a spare handed to a pool, with its first message when that came already. */
 export interface Taken { worker: Worker; first?: WorkerMessage }
@@ -40,9 +42,15 @@ export function startSpareWorkers(count: number): void {
   }
 }
 
-/** preloadSpareWorkers has `count` spares load `options` now (idle spares first, new ones beyond). */
+/**
+ * preloadSpareWorkers has `count` spares load `options` now (idle spares first, new ones beyond);
+ * spares already asked to load the same options count (the early guess and the prestart may both ask).
+ */
 export function preloadSpareWorkers(options: WorkerOptions, count: number): void {
-  for (let i = 0; i < count; i++) {
+  // Counted over every preload of the process, taken ones too: a pool may take the first before the second asks.
+  const already = preloads.filter((o) => isDeepStrictEqual(o, options)).length;
+  for (let i = already; i < count; i++) {
+    preloads.push(options);
     let spare = spares.find((s) => s.options === undefined && !s.failed);
     if (spare === undefined) {
       startSpareWorkers(spares.length + 1);

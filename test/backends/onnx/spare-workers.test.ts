@@ -2,7 +2,8 @@
 // (no thread of its own started then), serves the model the pool names, and a spare nobody took
 // ends when asked; a pool with no spare waiting starts its own worker as before. A spare preloaded
 // with a model serves the pool of that very model, even when it loaded before the pool came; one
-// preloaded with another is left, and ended.
+// preloaded with another is left, and ended. Asking twice for a preload of the same model (the
+// early guess from the config's text, then the prestart of the validated config) loads it once.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -74,6 +75,26 @@ it('a spare preloaded with the pool\'s model is taken, its load already done; on
     endSpareWorkers();
     assert.deepEqual(await exited, [0]);
     assert.notEqual(preloaded, elsewhere);
+  } finally {
+    await pool.close();
+  }
+});
+
+it('a second preload of the same options starts no second worker, even once the first was taken', async () => {
+  const same = { ...options, intraOpThreads: 3 };
+  const announced = once(process, 'worker');
+  preloadSpareWorkers(same, 1);
+  await announced;
+  const count = started.length;
+  preloadSpareWorkers(same, 1);
+  const pool = new SessionPool(same);
+  try {
+    await pool.start(1);
+    preloadSpareWorkers(same, 1); // after the pool took it
+    await new Promise((r) => setTimeout(r, 200)); // a worker is announced within a tick or two of its start
+    assert.equal(started.length, count, 'a second worker was started for the same model');
+    const out = await pool.run(setosa, undefined, undefined);
+    assert.equal((out.find((t) => t.name === 'label')!.data as BigInt64Array)[0], 0n);
   } finally {
     await pool.close();
   }
