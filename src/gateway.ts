@@ -137,7 +137,6 @@ export class Gateway {
     // readyWhen any: one ready model is enough (a config of run-time models only is ready once started).
     return server.readyWhen === 'all' || any || this.#state.pipelines.size === 0;
   }
-
   startDraining(): void { this.#draining = true; }
 
   /**
@@ -288,10 +287,9 @@ export class Gateway {
     return buildStateInSlices(config, reuse, this.#hooks(), carry);
   }
 
+  // /admin/status shows every model's stages: those no call has built yet are built first, in slices.
   #hooks(): StateHooks {
-    // /admin/status shows every model's stages: those no call has built yet are built first, in slices.
-    const status = async (): Promise<Record<string, unknown>> => { await buildModelsInSlices(this.#state); return this.status(); };
-    return { log: this.#log, ready: () => this.ready(), status, reload: () => this.reload() };
+    return { log: this.#log, ready: () => this.ready(), status: async () => { await buildModelsInSlices(this.#state); return this.status(); }, reload: () => this.reload() };
   }
 }
 
