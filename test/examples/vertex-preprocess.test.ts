@@ -2,7 +2,9 @@
 // free ports): the bundled iris model behind the example's transform module. All 150 iris rows,
 // sent in millimetres, come back named with at least 95% accuracy (so the module's scaling is the
 // one the model needs); a record with a missing or non-numeric measurement is a 400 naming it;
-// the module's scaler was read by load() before /health said ready.
+// the module's scaler was read by load() before /health said ready. (The gateway's `started` line
+// can come before the module's load() is done, now that the bundled model loads faster than the
+// module's worker starts: the tests begin once /health answers 200, as a platform's probe would.)
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { expectError } from '../support/expect-error.ts';
 import { startGatewayFromFile, type RunningGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const root = (p: string): string => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const names = ['setosa', 'versicolor', 'virginica'];
@@ -27,6 +30,7 @@ let predict: string;
 before(async () => {
   gw = await startGatewayFromFile(root('examples/vertex-preprocess/config.yaml'), { env: { AIP_PREDICT_ROUTE: '/predict', AIP_HEALTH_ROUTE: '/health', AIP_STORAGE_URI: '' } });
   predict = `${gw.url}/predict`;
+  await waitFor(async () => (await fetch(`${gw.url}/health`)).status === 200);
 });
 after(async () => { await gw.stop(); });
 

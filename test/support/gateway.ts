@@ -33,7 +33,7 @@ export interface RunningGateway {
 
 export interface StartOptions {
   env?: Record<string, string>;
-  /** Wait until /admin/status says ready (default true). */
+  /** Wait for the `started` line (default true). The gateway may not be ready yet then (a transform module still loading, a backend down): a test that needs it ready waits on a health route. */
   waitReady?: boolean;
   args?: string[];
   timeoutMs?: number;
