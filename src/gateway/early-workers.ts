@@ -65,12 +65,15 @@ async function preloadGuessed(text: string, env: Record<string, string | undefin
   for (const [name, block] of Object.entries(doc.backends)) {
     if (!isMap(block) || block.type !== 'onnx') continue;
     const parsed = onnxSchema.safeParse(block);
-    if (parsed.success) await prestartOnnx(parsed.data, modelsOf(doc.models, name));
+    if (parsed.success) await prestartOnnx(parsed.data, modelsOnBackend(doc.models, name));
   }
 }
 
-// modelsOf gives the model names whose targets are on `backend`, as loadPlugins finds them.
-function modelsOf(models: unknown, backend: string): string[] {
+/**
+ * modelsOnBackend gives the model names whose targets are on `backend` (a target's `model`, else
+ * the model's own), from a config validated or not: what an onnx backend's prestart preloads.
+ */
+export function modelsOnBackend(models: unknown, backend: string): string[] {
   if (!isMap(models)) return [];
   return Object.entries(models).flatMap(([model, m]) => {
     const targets = isMap(m) && Array.isArray(m.targets) ? m.targets : [];

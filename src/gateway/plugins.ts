@@ -4,6 +4,7 @@
 
 import { backendFactory, loadBackends } from '../backends/index.ts';
 import { loadFrontends } from '../frontends/index.ts';
+import { modelsOnBackend } from './early-workers.ts';
 import type { Config } from '../schema.ts';
 
 /**
@@ -16,7 +17,6 @@ export async function loadPlugins(config: Config, options: { prestart?: boolean 
   await Promise.all([loadBackends(Object.values(config.backends).map((b) => b.type)), loadFrontends(frontends)]);
   if (options.prestart !== true) return;
   for (const [name, backend] of Object.entries(config.backends)) {
-    const models = Object.entries(config.models).flatMap(([model, m]) => m.targets.filter((t) => t.backend === name).map((t) => t.model ?? model));
-    backendFactory(backend.type)?.prestart?.(backend, models);
+    backendFactory(backend.type)?.prestart?.(backend, modelsOnBackend(config.models, name));
   }
 }

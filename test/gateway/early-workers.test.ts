@@ -16,7 +16,7 @@ import { workerOptions } from '../../src/backends/onnx/load.ts';
 import { onnxSchema } from '../../src/backends/onnx/onnx.schema.ts';
 import { SessionPool } from '../../src/backends/onnx/session-pool.ts';
 import { endSpareWorkers } from '../../src/backends/onnx/spare-workers.ts';
-import { settleEarlyWorkers, startEarlyWorkers } from '../../src/gateway/early-workers.ts';
+import { modelsOnBackend, settleEarlyWorkers, startEarlyWorkers } from '../../src/gateway/early-workers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'early-workers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,4 +90,17 @@ it('a config whose onnx block its schema refuses gets the worker but no preload'
     await pool.close();
   }
   assert.ok(worker);
+});
+
+it('names the models on a backend from a config validated or not: a target\'s model, else its own; a graph or a malformed entry names none', () => {
+  const models = {
+    a: { targets: [{ backend: 'local' }, { backend: 'other' }] },
+    b: { targets: [{ backend: 'local', model: 'iris' }] },
+    g: { graph: { sequence: ['a'] } },
+    bad: { targets: 'local' },
+    odd: [1, 2],
+  };
+  assert.deepEqual(modelsOnBackend(models, 'local'), ['a', 'iris']);
+  assert.deepEqual(modelsOnBackend(models, 'other'), ['a']);
+  assert.deepEqual(modelsOnBackend(undefined, 'local'), []);
 });
