@@ -61,16 +61,9 @@ export function instanceCount(req: InferRequest): number | undefined {
   return block !== undefined ? block.shape[0]! : req.instances?.length;
 }
 
-/** rowSizeOf is the number of values in one instance of a block. */
-export function rowSizeOf(block: RowBlock): number {
-  let n = 1;
-  for (let d = 1; d < block.shape.length; d++) n *= block.shape[d]!;
-  return n;
-}
-
 /** sliceBlock gives instances [start, end) as a block of their own (a copy). */
 export function sliceBlock(block: RowBlock, start: number, end: number): RowBlock {
-  const per = rowSizeOf(block);
+  const per = block.shape[0] === 0 ? 0 : block.values.length / block.shape[0]!; // values in one instance
   return { values: block.values.slice(start * per, end * per), shape: [end - start, ...block.shape.slice(1)] };
 }
 

@@ -69,7 +69,7 @@ export function classificationsAsked(outputs: readonly RequestedOutput[] | undef
   // Most requests name no outputs: no Map for them (the caller only reads it).
   if (outputs === undefined || outputs.length === 0) return noneAsked;
   const asked = new Map<string, number>();
-  for (const o of outputs ?? []) {
+  for (const o of outputs) {
     const k = o.parameters?.classification;
     if (k === undefined) continue;
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > maxTopK) {
