@@ -45,21 +45,24 @@ models: { m: { targets: [ { backend: echo } ] } }
   }
 }
 
+// post sends the body to /predict and gives the answer's status once it is read (0 on an error).
+function post(port: number, body: string, agent: Agent): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}
+
 // closedLoop sends `count` requests, `inFlight` at a time, answers unchecked: the warm-up.
 async function closedLoop(port: number, body: string, count: number, inFlight: number): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   let left = count;
   const lane = async () => {
-    while (left-- > 0) {
-      await new Promise<void>((resolve) => {
-        const req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('error', () => resolve());
-        req.end(body);
-      });
-    }
+    while (left-- > 0) await post(port, body, agent);
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
   agent.destroy();
@@ -70,18 +73,10 @@ async function openLoop(port: number, body: string, rate: number, count: number)
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const times: number[] = [];
   let errors = 0;
-  const one = () => new Promise<void>((resolve) => {
+  const one = async (): Promise<void> => {
     const started = performance.now();
-    const req = request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode === 200) times.push(performance.now() - started); else errors++;
-        resolve();
-      });
-    });
-    req.on('error', () => { errors++; resolve(); });
-    req.end(body);
-  });
+    if (await post(port, body, agent) === 200) times.push(performance.now() - started); else errors++;
+  };
   const pending: Promise<void>[] = [];
   const start = performance.now();
   for (let i = 0; i < count; i++) {
