@@ -20,8 +20,10 @@ const route = process.argv[2] === 'raw' ? '/raw/predict' : '/predict';
 // PROFILE_BARE=1 profiles the bare Node proxy (support/bare-proxy.ts) on the same load instead: the floor's own profile.
 const bare = process.env.PROFILE_BARE === '1';
 // PROFILE_ALLOC=1: bytes allocated per function over the run (V8's sampling heap profiler, with
-// the objects garbage collected since counted too), instead of CPU time.
-const alloc = process.env.PROFILE_ALLOC === '1';
+// the objects garbage collected since counted too), instead of CPU time. PROFILE_ALLOC=live: only
+// the sampled objects still alive when sampling stops under load — what outlives its request.
+const alloc = process.env.PROFILE_ALLOC === '1' || process.env.PROFILE_ALLOC === 'live';
+const collectedToo = process.env.PROFILE_ALLOC !== 'live';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const top = Number(process.env.PROFILE_TOP ?? 30);
 const dir = mkdtempSync(join(tmpdir(), 'infergate-prof-'));
@@ -37,7 +39,7 @@ let on = false;
 process.on('SIGUSR2', async () => {
   if (!on) {
     on = true;
-    await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: ${collectedToo}, includeObjectsCollectedByMinorGC: ${collectedToo} });
     process.stderr.write('{"message":"alloc-sampling"}\\n');
     return;
   }

@@ -31,6 +31,11 @@ let dims = new Int32Array(72);
  * maxDepth is parseJson's nesting limit for the whole body.
  */
 export function scanRowsBody(body: Buffer, maxDepth = 64): ScannedRows | undefined {
+  // A body that ends in "}" (after space) bounds every loop below: each stops at that byte, so
+  // none reads past the end, and the number loop's digit test needs no check for undefined.
+  let last = body.length - 1;
+  while (last >= 0 && isSpace(body[last]!)) last--;
+  if (body[last] !== 125) return undefined;
   let i = skipSpace(body, 0);
   if (body[i] !== 123) return undefined; // {
   i = skipSpace(body, i + 1);
@@ -165,29 +170,25 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
     const negative = c === 45;
     if (negative) c = b[++i];
     let m = 0;
-    let digits = 0;
     let fraction = 0;
     if (c === 48) {
       c = b[++i];
-      if (c! >= 48 && c! <= 57) return -1; // a leading zero
-    } else if (c! >= 49 && c! <= 57) {
-      const from = i;
+      if (c! - 48 >>> 0 < 10) return -1; // a leading zero
+    } else if (c! - 49 >>> 0 < 9) {
       do {
         m = m * 10 + (c! - 48);
         c = b[++i];
-      } while (c! >= 48 && c! <= 57);
-      digits = i - from;
+      } while (c! - 48 >>> 0 < 10);
     } else return -1;
     if (c === 46) {
       c = b[++i];
-      if (!(c! >= 48 && c! <= 57)) return -1;
+      if (!(c! - 48 >>> 0 < 10)) return -1;
       const from = i;
       do {
         m = m * 10 + (c! - 48);
         c = b[++i];
-      } while (c! >= 48 && c! <= 57);
+      } while (c! - 48 >>> 0 < 10);
       fraction = i - from;
-      digits += fraction;
     }
     let exponent = 0;
     let hasExponent = false;
@@ -196,16 +197,18 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
       c = b[++i];
       const negativeExponent = c === 45;
       if (c === 43 || c === 45) c = b[++i];
-      if (!(c! >= 48 && c! <= 57)) return -1;
+      if (!(c! - 48 >>> 0 < 10)) return -1;
       do {
         if (exponent < 100000) exponent = exponent * 10 + (c! - 48);
         c = b[++i];
-      } while (c! >= 48 && c! <= 57);
+      } while (c! - 48 >>> 0 < 10);
       if (negativeExponent) exponent = -exponent;
     }
     const e10 = exponent - fraction;
     let value: number;
-    if (digits <= 15 && e10 >= -22 && e10 <= 22) {
+    // m is exact while it stays within 2^53 (every step before it was smaller), so any number of
+    // digits, leading zeros of a fraction too, takes the one-operation path.
+    if (m <= 9007199254740991 && e10 >= -22 && e10 <= 22) {
       value = e10 < 0 ? m / pow10[-e10]! : m * pow10[e10]!;
       if (negative) value = -value;
     } else {
@@ -220,10 +223,11 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
       out = scratch = grown;
     }
     out[n++] = value;
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
+    // Most numbers are followed straight by "," or "]": one compare rules out space.
+    if (c! <= 32) while (isSpace(c!)) c = b[++i];
     if (c !== 44) break;
     c = b[++i];
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
+    if (c! <= 32) while (isSpace(c!)) c = b[++i];
   }
   filled = n;
   listed = n - first;
@@ -234,6 +238,10 @@ function skipSpace(b: Uint8Array, i: number): number {
   let c = b[i];
   while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
   return i;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
 }
 
 // plainStringEnd gives the index of the quote ending the string opening at b[start], when it

@@ -46,6 +46,9 @@ describe('scanRowsBody', () => {
       '{"instances": [1], "other": [true, null, "x\\"]", {"y": [[]]}], "__proto__": {"instances": 5}}',
       '{"instances": [[[[[[1]]]]]]}',
       '{"instances": [[1.5, 2]], "parameters": {"big": 12345678901234567890}}',
+      // Mantissas around 2^53, the one-operation path's bound, and long runs of leading zeros.
+      '{"instances": [[9007199254740.991, 900719925474.0992, 0.9007199254740993, 90071992547409.93e-3, 0.0000000000000000001234]]}',
+      '{"instances": [[1234567890123456, 0.1234567890123456, 1.7976931348623157, 4503599627370495.5, 0.00000000000000000000009]]}',
     ];
     for (const text of answered) assert.ok(agrees(text), `not answered: ${text}`);
   });
@@ -62,6 +65,10 @@ describe('scanRowsBody', () => {
       '{"instances": [[1]], "parameters": {}, "parameters": {"a": 1}}', '{"instances": [[1]], "inputs": []}',
       '{"\\u0069nstances": [[1]]}', '{"instances": [[1]]} x', '{"instances": [[1]]', '{"instances": [[1]],}', '\uFEFF{"instances": [[1]]}',
       '{"instances": [[1]], "x": tru}',
+      // Truncated or unterminated bodies (the number loop relies on the closing brace) and
+      // control characters where JSON allows only space.
+      '{"instances": [[1, 2', '{"instances": [[1, 2]]} }x', '{"instances": [[1e5', '{"instances": [[12345', '{"instances": [[1,\u0001 2]]}',
+      '{"instances": [[1\u0001]]}', '{"instances": [[1]]\u000b}', '{"instances": [[1]]}\u0000', '}',
     ];
     for (const text of left) assert.equal(scanRowsBody(Buffer.from(text)), undefined, text);
     // Invalid UTF-8 next to the rows: the parser's refusal, not the scanner's answer.
