@@ -21,9 +21,13 @@ const route = process.argv[2] === 'raw' ? '/raw/predict' : '/predict';
 const bare = process.env.PROFILE_BARE === '1';
 // PROFILE_ALLOC=1: bytes allocated per function over the run (V8's sampling heap profiler, with
 // the objects garbage collected since counted too), instead of CPU time. PROFILE_ALLOC=live: only
-// the sampled objects still alive when sampling stops under load — what outlives its request.
-const alloc = process.env.PROFILE_ALLOC === '1' || process.env.PROFILE_ALLOC === 'live';
-const collectedToo = process.env.PROFILE_ALLOC !== 'live';
+// the sampled objects still alive when sampling stops — what outlives its request.
+// PROFILE_ALLOC=promoted: those not collected by a scavenge, alive or not — what each scavenge
+// has to copy, and what fills the old space.
+const allocMode = process.env.PROFILE_ALLOC;
+const alloc = allocMode === '1' || allocMode === 'live' || allocMode === 'promoted';
+const minorToo = allocMode === '1';
+const majorToo = allocMode !== 'live';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const top = Number(process.env.PROFILE_TOP ?? 30);
 const dir = mkdtempSync(join(tmpdir(), 'infergate-prof-'));
@@ -39,7 +43,7 @@ let on = false;
 process.on('SIGUSR2', async () => {
   if (!on) {
     on = true;
-    await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: ${collectedToo}, includeObjectsCollectedByMinorGC: ${collectedToo} });
+    await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: ${majorToo}, includeObjectsCollectedByMinorGC: ${minorToo} });
     process.stderr.write('{"message":"alloc-sampling"}\\n');
     return;
   }
