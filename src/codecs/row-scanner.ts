@@ -236,7 +236,7 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
 
 function skipSpace(b: Uint8Array, i: number): number {
   let c = b[i];
-  while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++i];
+  while (isSpace(c!)) c = b[++i];
   return i;
 }
 
@@ -271,7 +271,7 @@ function valueEnd(b: Buffer, start: number): number {
     else if (c === 93 || c === 125) {
       if (depth === 0) return i;
       if (--depth === 0) return i + 1;
-    } else if (depth === 0 && (c === 44 || c === 32 || c === 10 || c === 13 || c === 9)) return i;
+    } else if (depth === 0 && (c === 44 || isSpace(c!))) return i;
   }
   return depth === 0 ? i : -1;
 }
