@@ -5,6 +5,7 @@
 
 import { GatewayError, restate, toGatewayError } from '../errors.ts';
 import { graphStepCalls, graphStepDuration } from '../observe/metrics.ts';
+import { derive } from '../observe/trace.ts';
 import type { InferRequest, InferResponse } from '../tensors/tensor.ts';
 import type { CallContext, ModelHandle, ModelLookup } from '../types.ts';
 
@@ -53,7 +54,7 @@ export class GraphStep {
     try {
       // The step's own context: the handle names its model, its split its target; the signal
       // and the deadline are the graph call's, so the step spends what is left of its budget.
-      const own: CallContext = { ...ctx, model: '' };
+      const own: CallContext = derive(ctx, { model: '' });
       delete own.version;
       delete own.target;
       const response = await this.handle().infer(req, own);

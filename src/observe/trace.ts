@@ -100,11 +100,11 @@ export function spanned<T>(span: TraceSpan, work: Promise<T>): Promise<T> {
 }
 
 /**
- * derive copies `base` with `over` on top, keeping its accessors as accessors (a call context's
- * logger is made on first read; a spread would make it at once).
+ * derive copies `base` with `over` on top, keeping its prototype and accessors (a call context's
+ * logger is made on first read; a spread would make it at once, or lose it).
  */
 export function derive<T extends object>(base: T, over: Partial<T>): T {
-  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(base)) as T;
+  const out = Object.create(Object.getPrototypeOf(base) as object | null, Object.getOwnPropertyDescriptors(base)) as T;
   for (const [key, value] of Object.entries(over)) Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   return out;
 }

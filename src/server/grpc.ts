@@ -26,6 +26,7 @@ import { streamInfer, type Admission, type CallRun } from './grpc-stream.ts';
 import { forwardHeaders, requestIdOf } from './request-id.ts';
 import type { Listener } from './lifecycle.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { RequestLog, ServerCall } from './request-context.ts';
 
 /** GrpcServerOptions are what the listener is made with; config() and deps() are the current state's. */
 export interface GrpcServerOptions {
@@ -137,12 +138,8 @@ export class GrpcListener implements Listener {
     // The client's deadline becomes the request's: the deadline stage reads it as this header.
     if (Number.isFinite(ms)) headers['x-request-timeout-ms'] = String(Math.max(1, Math.floor(ms)));
     const controller = new AbortController();
-    const log = this.#options.log;
-    let child: Logger | undefined;
-    const ctx: CallContext = {
-      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(headers, requestId), headers,
-      get log() { return (child ??= log.child({ requestId })); }, model: '',
-    };
+    const log = new RequestLog(this.#options.log, { requestId });
+    const ctx: CallContext = new ServerCall(requestId, controller.signal, forwardHeaders(headers, requestId), headers, log);
     const onCancel = (): void => controller.abort(new GatewayError('client_closed', 'the client cancelled the call'));
     call.once('cancelled', onCancel);
     const config = this.#options.config() ?? this.#options.initial;
@@ -177,7 +174,7 @@ export class GrpcListener implements Listener {
         const e = out.error;
         if (ctx.target !== undefined) out.status.metadata!.set('x-infergate-target', ctx.target);
         if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining' && e.code !== 'client_closed') ctx.log.warn({ code: e.code, err: e.cause ?? e }, e.message);
-        else if (log.isLevelEnabled('debug')) ctx.log.debug({ code: e.code }, e.message);
+        else if (log.enabled('debug')) ctx.log.debug({ code: e.code }, e.message);
         return out;
       },
     };

@@ -11,11 +11,12 @@ import { httpRequestField, parseCloudTrace, traceFields } from '../observe/cloud
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
 import { payloadLog } from '../observe/payload-log.ts';
 import { spanned, tracing } from '../observe/trace.ts';
-import type { CallContext, HttpRequest } from '../types.ts';
+import type { CallContext } from '../types.ts';
 import { framingProblem, inTurn, settleBody } from './connection.ts';
 import { bodyRefusal, readBody } from './body.ts';
 import { attachH2c, settleStream } from './h2c.ts';
 import { h2HeadersProblem } from './h2-limits.ts';
+import { RequestLog, ServerCall, ServerRequest } from './request-context.ts';
 import { endRequestSpan, requestSpan } from './request-span.ts';
 import { serveRaw } from './raw-limits.ts';
 import { forwardHeaders, requestIdOf } from './request-id.ts';
@@ -135,10 +136,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   // OCI's clients read their own id back from opc-request-id.
   if (req.headers['opc-request-id'] !== undefined) res.setHeader('opc-request-id', requestId);
   if (options.draining() && !h2) res.setHeader('connection', 'close');
-  // The request's child logger is made on first use: most requests log nothing at the usual
-  // levels, and making one per request was a measurable share of the hot path.
-  let child: Logger | undefined;
-  const logOf = (): Logger => (child ??= options.log.child(trace === undefined ? { requestId } : { requestId, ...traceFields(trace, options.cloudLogging!.project) }));
+  const log = new RequestLog(options.log, trace === undefined ? { requestId } : { requestId, ...traceFields(trace, options.cloudLogging!.project) });
   const headersProblem = h2 ? h2HeadersProblem(req.rawHeaders, options.maxHeaders)
     : req.rawHeaders.length > options.maxHeaders * 2 ? `the request has more than ${options.maxHeaders} headers` : undefined;
   const badFraming = framingProblem(req);
@@ -181,7 +179,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     }
     // Raw routes stream: raw-limits.ts applies the same limits and metrics to them; an answer
     // it gives (a refusal, an upstream failure) settles the unread body as the parsed path does.
-    serveRaw(match.route, req, res, { requestId, log: logOf, path: rawUrl }, {
+    serveRaw(match.route, req, res, { requestId, log, path: rawUrl }, {
       maxBodyBytes: options.maxBodyBytes, maxConcurrentRequests: options.maxConcurrentRequests, active, started,
       admitted: () => {
         if (!expectsContinue) return;
@@ -211,31 +209,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     counted = true;
     inFlight.inc({ frontend });
     controller = new AbortController();
-    call = {
-      requestId, signal: controller.signal, deadline: Infinity, forward: forwardHeaders(req.headers, requestId),
-      headers: req.headers, get log() { return logOf(); }, model: '', trace: span,
-    };
-    const httpReq: HttpRequest = {
-      method: req.method ?? 'GET',
-      path,
-      params: match.params,
-      headers: req.headers,
-      requestId,
-      get log() { return logOf(); },
-      remoteAddress: req.socket.remoteAddress ?? '',
-      maxJsonDepth: options.maxJsonDepth,
-      body: () => {
-        if (body !== undefined) return body;
-        if (expectsContinue && !continued && !res.headersSent && bodyRefusal(req, options.maxBodyBytes) === undefined) {
-          continued = true;
-          res.writeContinue();
-        }
-        body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs, h2 ? options.requestTimeoutMs - (performance.now() - started) : undefined);
-        if (span !== undefined) body = spanned(span.child('read body'), body);
-        return body;
-      },
-      call,
-    };
+    call = new ServerCall(requestId, controller.signal, forwardHeaders(req.headers, requestId), req.headers, log, span);
+    const httpReq = new ServerRequest(req.method ?? 'GET', path, match.params, req.headers, req.socket.remoteAddress ?? '', options.maxJsonDepth, call, () => {
+      if (body !== undefined) return body;
+      if (expectsContinue && !continued && !res.headersSent && bodyRefusal(req, options.maxBodyBytes) === undefined) {
+        continued = true;
+        res.writeContinue();
+      }
+      body = readBody(req, options.maxBodyBytes, options.bodyIdleTimeoutMs, h2 ? options.requestTimeoutMs - (performance.now() - started) : undefined);
+      if (span !== undefined) body = spanned(span.child('read body'), body);
+      return body;
+    });
     // Parsed only when there is a query string (most model calls have none).
     if (q >= 0) httpReq.query = new URLSearchParams(rawUrl.slice(q + 1));
     const reply = await match.route.handle(httpReq);
@@ -253,8 +237,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     settle(err);
     const e = writeError(res, err, match.kind === 'route' ? match.route.errorStyle : undefined);
     code = e.status;
-    if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') logOf().warn({ code: e.code, err: e.cause ?? e }, e.message);
-    else if ((child ?? options.log).isLevelEnabled('debug')) logOf().debug({ code: e.code }, e.message);
+    if (e.status >= 500 && e.code !== 'not_ready' && e.code !== 'draining') log.logger.warn({ code: e.code, err: e.cause ?? e }, e.message);
+    else if (log.enabled('debug')) log.logger.debug({ code: e.code }, e.message);
     if (payloadLog !== undefined && req.method === 'POST' && call !== undefined && frontend !== 'admin') {
       payloadLog.record({ requestId, model: call.model, target: call.target, headers: req.headers, requestBody: body, status: e.status, responseBody: e.toJSON(), responseType: 'application/json' });
     }
@@ -264,7 +248,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     const model = call?.model ?? '';
     requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
     requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
-    if ((child ?? options.log).isLevelEnabled('debug')) {
+    if (log.enabled('debug')) {
       const ms = performance.now() - started;
       const line: Record<string, unknown> = { method: req.method, path: clip(path), status: code, ms: Math.round(ms) };
       if (options.cloudLogging !== undefined) {
@@ -273,7 +257,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
           remoteIp: req.socket?.remoteAddress ?? '', protocol: `HTTP/${req.httpVersion}`, requestSize: Number(req.headers['content-length'] ?? 0) || undefined,
         });
       }
-      logOf().debug(line, 'request');
+      log.logger.debug(line, 'request');
     }
   }
 }

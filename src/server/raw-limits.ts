@@ -7,10 +7,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
-import type { RawContext, RawRoute } from '../types.ts';
+import type { RawRoute } from '../types.ts';
+import { RawCall, type RequestLog } from './request-context.ts';
 
 export interface RawLimits {
   maxBodyBytes: number;
@@ -30,7 +30,7 @@ export interface RawLimits {
 
 /** serveRaw runs a raw route inside the server's limits. */
 export function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerResponse,
-  ctx: { requestId: string; log(): Logger; path: string }, limits: RawLimits): void {
+  ctx: { requestId: string; log: RequestLog; path: string }, limits: RawLimits): void {
   const frontend = route.frontend;
   const count = (code: number): void => {
     requestsTotal.inc({ frontend, model: '', target: '', code: String(code) });
@@ -68,7 +68,7 @@ export function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerRespo
     tooLarge = e;
     cut(req);
   });
-  route.raw(req, res, { requestId: ctx.requestId, get log() { return ctx.log(); }, path: ctx.path, fail } satisfies RawContext);
+  route.raw(req, res, new RawCall(ctx.requestId, ctx.path, ctx.log, fail));
 }
 
 // countBody counts the body's bytes as the HTTP parser hands them over (the request's own

@@ -16,9 +16,31 @@ export interface RowBlock {
   shape: number[];
 }
 
-// The block of each request made by blockRequest, until its rows are read or replaced. A
-// WeakMap, not a field: a copy of the request ({...req}) reads `instances` and carries plain rows.
-const blocks = new WeakMap<InferRequest, RowBlock>();
+// A block request's own state, under a symbol that is not enumerable: a copy of the request
+// ({...req}) reads `instances` and carries plain rows. Not a WeakMap keyed by the request, and
+// no accessor made per request: either sits in V8's old space and keeps every request's objects
+// alive through the scavenges until a full GC (see server/request-context.ts).
+const rowState = Symbol('rowBlock');
+interface RowState { block: RowBlock | undefined; rows: unknown[] | undefined }
+type BlockedRequest = InferRequest & { [rowState]?: RowState };
+
+// The accessor every block request shares: reading or assigning `instances` ends the block's use.
+const instancesAccessor: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: BlockedRequest): unknown[] | undefined {
+    const state = this[rowState]!;
+    if (state.block !== undefined) {
+      state.rows = rowsOfBlock(state.block);
+      state.block = undefined;
+    }
+    return state.rows;
+  },
+  set(this: BlockedRequest, value: unknown[] | undefined) {
+    this[rowState]!.block = undefined;
+    Object.defineProperty(this, 'instances', { value, writable: true, enumerable: true, configurable: true });
+  },
+};
 
 /**
  * blockRequest makes the rows request {instances, parameters} whose instances are the block's
@@ -26,38 +48,26 @@ const blocks = new WeakMap<InferRequest, RowBlock>();
  * on the plain rows are the request's truth (a stage may change them in place).
  */
 export function blockRequest(block: RowBlock, parameters?: Record<string, unknown>): InferRequest {
-  const req: InferRequest = {};
-  let rows: unknown[] | undefined;
-  Object.defineProperty(req, 'instances', {
-    enumerable: true,
-    configurable: true,
-    get() {
-      blocks.delete(req);
-      return (rows ??= rowsOfBlock(block));
-    },
-    set(value: unknown[] | undefined) {
-      blocks.delete(req);
-      Object.defineProperty(req, 'instances', { value, writable: true, enumerable: true, configurable: true });
-    },
-  });
+  const req: BlockedRequest = {};
+  Object.defineProperty(req, rowState, { value: { block, rows: undefined } satisfies RowState });
+  Object.defineProperty(req, 'instances', instancesAccessor);
   if (parameters !== undefined) req.parameters = parameters;
-  blocks.set(req, block);
   return req;
 }
 
 /** rowBlockOf gives a request's row block while its rows were never read, else undefined. */
 export function rowBlockOf(req: InferRequest): RowBlock | undefined {
-  return blocks.get(req);
+  return (req as BlockedRequest)[rowState]?.block;
 }
 
 /** hasRows says whether a request carries rows (a block or instances), without building them. */
 export function hasRows(req: InferRequest): boolean {
-  return blocks.has(req) || req.instances !== undefined;
+  return rowBlockOf(req) !== undefined || req.instances !== undefined;
 }
 
 /** instanceCount gives the number of instances, or undefined for a request without rows; it builds no rows. */
 export function instanceCount(req: InferRequest): number | undefined {
-  const block = blocks.get(req);
+  const block = rowBlockOf(req);
   return block !== undefined ? block.shape[0]! : req.instances?.length;
 }
 
