@@ -1,5 +1,6 @@
 // main.ts — the CLI: `serve` (default), `check FILE`, `schema`. Parses argv and hands over.
 
+import './gateway/v8-flags.ts';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Gateway } from './gateway.ts';
