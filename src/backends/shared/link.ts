@@ -12,6 +12,7 @@ import { duration, size } from '../../config/units.ts';
 import { GatewayError, toGatewayError } from '../../errors.ts';
 import { backendDuration } from '../../observe/metrics.ts';
 import type { CallContext, Health } from '../../types.ts';
+import { answerCap, collectAnswer } from './answer-collector.ts';
 import { answerBudget, type ByteBudget } from './budget.ts';
 import { parserFailure, poolFor } from './client.ts';
 import { pickerFor, type EndpointLease, type EndpointPicker } from './endpoints.ts';
@@ -135,28 +136,39 @@ export class ServerLink {
     // them (read, and checked by `read` for exchange).
     const held = { bytes: 0 };
     try {
-      const res = await poolFor(url, this.#poolOptions).request({
-        path: this.#basePaths.get(url)! + opts.path, method: opts.method, signal,
+      const request: Dispatcher.DispatchOptions = {
+        path: this.#basePaths.get(url)! + opts.path, method: opts.method,
         headers: { ...opts.ctx?.forward, ...opts.headers },
         ...(opts.body === undefined ? {} : { body: opts.body }),
-      });
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      if (ok && read !== undefined && opts.streamWhen?.(res.headers) === true) {
-        // The first byte is in: from here the caller reads, and the call counts as answered.
-        const value = read({ status: res.statusCode, headers: res.headers, body: Buffer.alloc(0), stream: res.body });
-        this.#picker.record(url);
-        return value;
+      };
+      const where = `backend "${this.name}"`;
+      const pool = poolFor(url, this.#poolOptions);
+      let answer: ServerAnswer;
+      if (opts.streamWhen === undefined) {
+        // Never streamed to the caller: read off the dispatch, without request()'s body stream.
+        answer = await collectAnswer(pool, request, {
+          maxBytes: this.#maxBytes, errorBytes: errorBodyBytes, callMax: opts.ctx?.maxResponseBytes, where, budget: answerBudget, held, signal,
+        });
+      } else {
+        const res = await pool.request({ ...request, signal });
+        const ok = res.statusCode >= 200 && res.statusCode < 300;
+        if (ok && read !== undefined && opts.streamWhen(res.headers)) {
+          // The first byte is in: from here the caller reads, and the call counts as answered.
+          const value = read({ status: res.statusCode, headers: res.headers, body: Buffer.alloc(0), stream: res.body });
+          this.#picker.record(url);
+          return value;
+        }
+        const body = await readCapped(res, ok ? this.#maxBytes : errorBodyBytes, where, { callMax: opts.ctx?.maxResponseBytes, budget: answerBudget, held, signal });
+        answer = { status: res.statusCode, headers: res.headers, body };
       }
-      const body = await readCapped(res, ok ? this.#maxBytes : errorBodyBytes, `backend "${this.name}"`,
-        { callMax: opts.ctx?.maxResponseBytes, budget: answerBudget, held, signal });
-      const answer: ServerAnswer = { status: res.statusCode, headers: res.headers, body };
+      const ok = answer.status >= 200 && answer.status < 300;
       if (read !== undefined) {
         const value = read(answer);
         this.#picker.record(url);
         return value;
       }
-      if (!ok) outcome = String(res.statusCode);
-      this.#picker.recordStatus(url, res.statusCode);
+      if (!ok) outcome = String(answer.status);
+      this.#picker.recordStatus(url, answer.status);
       return answer;
     } catch (err) {
       const reason: unknown = signal.aborted ? signal.reason : undefined;
@@ -195,12 +207,7 @@ export interface ReadLimits {
  * refused: it is only read for its message.
  */
 export async function readCapped(res: Dispatcher.ResponseData, maxBytes: number, where: string, limits: ReadLimits = {}): Promise<Buffer> {
-  const ok = res.statusCode < 300;
-  const callMax = ok && limits.callMax !== undefined && limits.callMax < maxBytes ? limits.callMax : undefined;
-  const cap = callMax ?? maxBytes;
-  const tooLarge = (size: string): GatewayError => callMax === undefined
-    ? new GatewayError('backend_bad_reply', `${where} answer ${size}exceeds maxResponseBytes (${maxBytes})`)
-    : new GatewayError('response_too_large', `${where} answer ${size}exceeds this frontend's maxResponseBytes (${callMax}); send fewer instances per request`);
+  const { cap, ok, tooLarge } = answerCap(res.statusCode, maxBytes, where, limits.callMax);
   const discard = (): void => {
     // undici's body emits an abort error when destroyed unread: with no listener that would
     // be an uncaught 'error' event.
