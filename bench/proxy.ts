@@ -7,7 +7,11 @@
 // Tracing's cost: a second gateway, the same config, exporting every request's spans over
 // OTLP/HTTP to a receiver (test/support/fake-otlp.ts, decoding and discarding them), against the
 // first with tracing off.
-// Runnable alone: node bench/proxy.ts   (BENCH_SECONDS=5 BENCH_CONNECTIONS=1 to vary)
+// BENCH_ROUNDS=N measures every path N times, round after round (each path BENCH_SECONDS a
+// round), and gives each path's median round: the VM's speed drifts over minutes (the bare
+// proxy's CPU per request moved 52 → 147 µs within a day), and one pass measures the gateway
+// and the bare proxy a minute apart.
+// Runnable alone: node bench/proxy.ts   (BENCH_SECONDS=5 BENCH_CONNECTIONS=1 BENCH_ROUNDS=3 to vary)
 
 import { freePort } from '../test/support/ports.ts';
 import { startFakeOtlp } from '../test/support/fake-otlp.ts';
@@ -26,7 +30,7 @@ export function load(url: string, body: string, durationS: number, connections =
 
 /** runProxyBench measures direct, gateway (parsed predict) and passthrough vs nginx. */
 export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS ?? 5),
-  connections = Number(process.env.BENCH_CONNECTIONS ?? 32)): Promise<Record<string, unknown>> {
+  connections = Number(process.env.BENCH_CONNECTIONS ?? 32), rounds = Number(process.env.BENCH_ROUNDS ?? 1)): Promise<Record<string, unknown>> {
   const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
   const nginxPort = await freePort();
   const nginx = await startNginx(nginxPort, backend.port);
@@ -50,21 +54,37 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
     return { ...r, cpuUsPerRequest: Math.round(us) };
   };
   try {
-    await run(`${gw.url}/predict`, 1); // warm-up: JIT and pooled connections
-    await run(`${gw.url}/raw/predict`, 1);
-    await run(`${traced.url}/predict`, 1);
-    const direct = await measured(`http://127.0.0.1:${backend.port}/predict`, backend.pid);
-    const gateway = await measured(`${gw.url}/predict`, gwPid);
-    const passthrough = await measured(`${gw.url}/raw/predict`, gwPid);
-    const gatewayTraced = await measured(`${traced.url}/predict`, traced.process.pid!);
-    const viaNginx = await run(`http://127.0.0.1:${nginx.port}/predict`);
-    await run(`http://127.0.0.1:${bare.port}/predict`, 1);
-    await run(`http://127.0.0.1:${fastify.port}/predict`, 1);
-    const bareJson = await measured(`http://127.0.0.1:${bare.port}/predict`, bare.pid);
-    const bareBytes = await measured(`http://127.0.0.1:${bareRaw.port}/predict`, bareRaw.pid);
-    const viaFastify = await measured(`http://127.0.0.1:${fastify.port}/predict`, fastify.pid);
+    const paths = {
+      direct: () => measured(`http://127.0.0.1:${backend.port}/predict`, backend.pid),
+      gateway: () => measured(`${gw.url}/predict`, gwPid),
+      bareNodeProxy: () => measured(`http://127.0.0.1:${bare.port}/predict`, bare.pid),
+      passthrough: () => measured(`${gw.url}/raw/predict`, gwPid),
+      bareNodeProxyRaw: () => measured(`http://127.0.0.1:${bareRaw.port}/predict`, bareRaw.pid),
+      nginx: () => run(`http://127.0.0.1:${nginx.port}/predict`),
+      fastifyHttpProxy: () => measured(`http://127.0.0.1:${fastify.port}/predict`, fastify.pid),
+      gatewayTraced: () => measured(`${traced.url}/predict`, traced.process.pid!),
+    };
+    // Warm-up, every path alike: JIT and pooled connections.
+    for (const url of [`${gw.url}/predict`, `${gw.url}/raw/predict`, `${traced.url}/predict`, `http://127.0.0.1:${bare.port}/predict`,
+      `http://127.0.0.1:${bareRaw.port}/predict`, `http://127.0.0.1:${fastify.port}/predict`]) await run(url, 1);
+    const seen: Record<string, Array<LoadResult & { cpuUsPerRequest?: number }>> = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, measure] of Object.entries(paths)) (seen[name] ??= []).push(await measure());
+    }
+    const median = <T extends LoadResult>(list: T[]): T => [...list].sort((a, b) => a.rps - b.rps)[Math.floor(list.length / 2)]!;
+    const direct = median(seen.direct!), gateway = median(seen.gateway!), passthrough = median(seen.passthrough!);
+    const gatewayTraced = median(seen.gatewayTraced!) as LoadResult & { cpuUsPerRequest: number };
+    const viaNginx = median(seen.nginx!), bareJson = median(seen.bareNodeProxy!), bareBytes = median(seen.bareNodeProxyRaw!);
+    const viaFastify = median(seen.fastifyHttpProxy!);
     return {
       tool: `wrk -t1 -c${connections} -d${durationS}s`,
+      rounds,
+      ...(rounds > 1 ? {
+        rpsEachRound: Object.fromEntries(Object.entries(seen).map(([name, list]) => [name, list.map((x) => Math.round(x.rps))])),
+        // The same round's two figures, measured seconds apart.
+        gatewayOverBareNodeProxyEachRound: seen.gateway!.map((g, i) => round(g.rps / seen.bareNodeProxy![i]!.rps)),
+        passthroughOverBareNodeProxyRawEachRound: seen.passthrough!.map((g, i) => round(g.rps / seen.bareNodeProxyRaw![i]!.rps)),
+      } : {}),
       bodyBytes: body.length,
       direct, gateway, passthrough, nginx: viaNginx, bareNodeProxy: bareJson, bareNodeProxyRaw: bareBytes, fastifyHttpProxy: viaFastify,
       gatewayTraced, spansExported: otlp.received,
@@ -76,9 +96,9 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
         passthroughOverBareNodeProxyRaw: round(passthrough.rps / bareBytes.rps),
         gatewayOverFastify: round(gateway.rps / viaFastify.rps),
         tracedOverUntraced: round(gatewayTraced.rps / gateway.rps),
-        tracedCpuOverUntraced: round(gatewayTraced.cpuUsPerRequest / gateway.cpuUsPerRequest),
+        tracedCpuOverUntraced: round(gatewayTraced.cpuUsPerRequest / (gateway as { cpuUsPerRequest: number }).cpuUsPerRequest),
       },
-      note: 'cpuUsPerRequest: CPU of the one process measured (backend for direct, gateway, bare proxy, fastify), per request answered. bareNodeProxy is the floor for a Node gateway (bench/support/bare-proxy.ts), not a product; fastifyHttpProxy relays bytes without parsing them. ' +
+      note: 'Each path: its median round by req/s (rounds > 1). cpuUsPerRequest: CPU of the one process measured (backend for direct, gateway, bare proxy, fastify), per request answered. bareNodeProxy is the floor for a Node gateway (bench/support/bare-proxy.ts), not a product; fastifyHttpProxy relays bytes without parsing them. ' +
         'gatewayTraced: tracing on, every request sampled, spans exported over OTLP/HTTP.',
     };
   } finally {
