@@ -210,6 +210,60 @@ describe('createRawProxy', () => {
     assert.equal(sha(down.body), sha(bytes(BIG, 3)));
   });
 
+  test('a body of declared length up to 64 KiB goes upstream once it is whole; a larger one streams as it comes', async () => {
+    // An upstream that says when a request's head arrived, and echoes the body's length and hash.
+    const heads: string[] = [];
+    const watched = await listen(createServer((req, res) => {
+      heads.push(req.url ?? '');
+      const hash = createHash('sha256');
+      let length = 0;
+      req.on('data', (c: Buffer) => { hash.update(c); length += c.length; });
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ length, sha256: hash.digest('hex') })));
+    }));
+    const proxied = await gatewayFor(createRawProxy(watched, silentLogger));
+    // Half the body, a pause, then the rest; `during` says what the upstream had seen in the pause.
+    const halves = async (path: string, size: number): Promise<{ during: string[]; echo: { length: number; sha256: string } }> => {
+      const body = bytes(size, 11);
+      const u = new URL(proxied);
+      return new Promise((resolve, reject) => {
+        const req = request({ host: u.hostname, port: u.port, method: 'POST', path, agent: false, headers: { 'content-length': String(size) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ during, echo: JSON.parse(Buffer.concat(chunks).toString()) as { length: number; sha256: string } }));
+        });
+        let during: string[] = [];
+        req.on('error', reject);
+        req.write(body.subarray(0, size / 2));
+        setTimeout(() => {
+          during = [...heads];
+          req.end(body.subarray(size / 2));
+        }, 200);
+      });
+    };
+    const small = await halves('/small', 2000);
+    assert.deepEqual(small.during, []);
+    assert.deepEqual(small.echo, { length: 2000, sha256: sha(bytes(2000, 11)) });
+    const large = await halves('/large', 1024 * 1024);
+    assert.deepEqual(large.during, ['/small', '/large']);
+    assert.deepEqual(large.echo, { length: 1024 * 1024, sha256: sha(bytes(1024 * 1024, 11)) });
+  });
+
+  test('a client that leaves before its small body is whole: nothing goes upstream, and the proxy keeps serving', async () => {
+    const heads: string[] = [];
+    const watched = await listen(createServer((req, res) => { heads.push(req.url ?? ''); req.resume(); req.on('end', () => res.end('{}')); }));
+    const proxied = await gatewayFor(createRawProxy(watched, silentLogger));
+    const u = new URL(proxied);
+    await new Promise<void>((resolve) => {
+      const req = request({ host: u.hostname, port: u.port, method: 'POST', path: '/gone', agent: false, headers: { 'content-length': '1000' } });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(100));
+      setTimeout(() => req.destroy(), 100);
+    });
+    const after = await send(proxied, { method: 'POST', path: '/next', headers: { 'content-length': '2' }, body: Buffer.from('{}') });
+    assert.equal(after.status, 200);
+    assert.deepEqual(heads, ['/next']);
+  });
+
   test('passes the first bytes on before the upstream has finished (no buffering)', async () => {
     const first = await new Promise<string>((resolve, reject) => {
       const u = new URL(gateway);
