@@ -5,9 +5,10 @@
 // its objects outlive a scavenge; in a proxy, the objects that do are the few requests in flight
 // at that moment, and the pretenured ones (old, soon dead) then keep each later request's young
 // objects alive through every scavenge until a full GC: the more survive, the more sites are
-// pretenured. Measured under wrk -c32 (--trace-gc-nvp, 5 s): on the parsed Vertex route 4.8 MB
-// copied per scavenge with it, 0.8 MB without (pause 6.4 → 1.5 ms, req/s +22 %); on the raw route,
-// which streams each body into undici, 12 MB → 2.5 MB. A 20-line proxy with a small heap
+// pretenured. Measured under wrk -c32 (--trace-gc-nvp, 5 s): on the raw route, which streams
+// each body into undici, 10–12 MB copied per scavenge with it, 2.5–2.8 MB without (about 11% less
+// CPU per request, bench/ab.ts raw); on the parsed route 3.7–4.6 MB either way in most runs
+// (about 5% less CPU per request). A 20-line proxy with a small heap
 // hardly triggers it; the same proxy beside 1 M long-lived objects copies 14.6 MB per scavenge
 // with it and 0.4 MB without. `node --allocation-site-pretenuring src/main.ts` keeps V8's default.
 

@@ -31,7 +31,8 @@ export class RequestLog {
   enabled(level: string): boolean { return (this.#child ?? this.#base).isLevelEnabled(level); }
 }
 
-// An own property under a symbol: copies made by derive() or a spread keep the logger.
+// An own property under a symbol: a copy made by derive() keeps it and the prototype's getter
+// (a spread keeps the symbol but loses the getter, so contexts are copied with derive()).
 const requestLog = Symbol('requestLog');
 
 /** ServerCall is the CallContext the server (HTTP or gRPC) makes for a client request. */

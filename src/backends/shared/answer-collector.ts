@@ -13,7 +13,7 @@ import type { ServerAnswer } from './server-answer.ts';
 /** AnswerCap is what one answer may hold: `cap` bytes, and the error to give past it. */
 export interface AnswerCap {
   cap: number;
-  /** A 2xx (or 1xx/2xx: below 300) answer past the cap fails; a failed answer is only cut. */
+  /** Status below 300: past the cap the call fails; a failed answer (300 and up) is only cut. */
   ok: boolean;
   tooLarge(size: string): GatewayError;
 }
@@ -158,7 +158,6 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
       const { budget, held, signal } = this.#limits;
       if (budget.tryTake(chunk.length)) held.bytes += chunk.length;
       else {
-        this.#queued = [];
         this.#waitForBudget(controller, budget.take(chunk.length, signal).then(() => { held.bytes += chunk.length; this.#chunks.push(chunk); }));
         return;
       }
