@@ -4,10 +4,10 @@
 // (proxy_request_buffering). Only the headers are cleaned: hop-by-hop headers and every header
 // named in Connection are dropped, Upgrade is never forwarded, x-forwarded-* are set. It
 // dispatches on the origin's shared undici Pool (shared/client.ts) with a handler that writes
-// straight into the client's response rather than using http-proxy-3: two minimal proxies, one each way, measured on this machine with wrk (32
-// connections, 162 B body, CPU per request of the proxy process, three alternating runs) cost
-// 69–76 µs per request on undici against 87–103 µs for http-proxy-3 over a keep-alive
-// node:http Agent.
+// straight into the client's response rather than using http-proxy-3: two minimal proxies, one
+// each way, measured on this machine with wrk (32 connections, 162 B body, CPU per request of
+// the proxy process, three alternating runs) cost 69–76 µs per request on undici against
+// 87–103 µs for http-proxy-3 over a keep-alive node:http Agent.
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
