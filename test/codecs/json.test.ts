@@ -74,3 +74,42 @@ test('property: every number literal reads as the always-reviving parse reads it
     assert.deepEqual(parseJson(text), expected, text);
   }), { numRuns: 3000, seed: 11 });
 });
+
+// parseJson parses without a reviver unless a quick look at the text finds a number the reviver
+// would change. Whatever the text, the answer must be the one the reviver would always give: a
+// miss here reads a long integer as a rounded double, or 1e999 as Infinity, without a word.
+test('the quick look before the parse never misses a long integer or an overflowing exponent', async () => {
+  const fc = (await import('fast-check')).default;
+  const always = (text: string): unknown => {
+    try {
+      return JSON.parse(text, (_k, v: unknown, ctx?: { source?: string }) => {
+        if (typeof v === 'number' && !Number.isSafeInteger(v) && ctx?.source !== undefined) {
+          if (/^-?\d+$/.test(ctx.source)) return BigInt(ctx.source);
+          if (!Number.isFinite(v)) throw new Error('non-finite');
+        }
+        return v;
+      });
+    } catch {
+      return 'refused';
+    }
+  };
+  const digits = fc.stringMatching(/^[0-9]{1,20}$/);
+  const number = fc.tuple(fc.boolean(), digits, fc.option(digits), fc.option(fc.tuple(fc.constantFrom('e', 'E', 'e+', 'E-', 'e-'), fc.stringMatching(/^[0-9]{1,4}$/))))
+    .map(([neg, int, frac, exp]) => `${neg ? '-' : ''}${int.replace(/^0+(?=\d)/, '')}${frac === null ? '' : `.${frac}`}${exp === null ? '' : exp.join('')}`);
+  const doc = fc.oneof(number, fc.array(number, { maxLength: 6 }).map((xs) => `[${xs.join(',')}]`),
+    fc.array(number, { maxLength: 4 }).map((xs) => `{"data":[${xs.join(', ')}],"s":"x${xs[0] ?? ''}"}`));
+  fc.assert(fc.property(doc, (text) => {
+    let ours: unknown;
+    try {
+      ours = parseJson(text);
+    } catch {
+      ours = 'refused';
+    }
+    assert.deepStrictEqual(ours, always(text), text);
+  }), { numRuns: 3000 });
+  // The three places a long integer can start: the text's first byte, after a sign, after a bracket.
+  assert.equal(parseJson('12345678901234567890'), 12345678901234567890n);
+  assert.deepEqual(parseJson('[-12345678901234567890]'), [-12345678901234567890n]);
+  assert.deepEqual(parseJson('{"a":12345678901234567890}'), { a: 12345678901234567890n });
+  assert.match(code(() => parseJson('[1E400]')), /invalid_json: .*too large for a double/);
+});
