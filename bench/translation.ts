@@ -7,6 +7,9 @@
 //     one Node process) vs a Flask/gunicorn shim doing the same translation with numpy
 //     (bench/flask-shim.py, 2 workers): req/s, and req per CPU-second of the translating
 //     processes, which compares them "at the same CPU" on a machine whose cores are shared.
+//     For the JSON cases also the floor for any Node gateway: the bare 20-line proxy
+//     (support/bare-proxy.ts, JSON.parse and JSON.stringify both ways) relaying the very v2 JSON
+//     body the gateway sends to the same stub, so it does no translation at all.
 // Runnable alone: node bench/translation.ts   (BENCH_SECONDS sets the HTTP run length)
 
 import { cpuTicks } from './support/cpu.ts';
@@ -25,6 +28,7 @@ import { decodeInferResponse, stringifyInferRequest, stringifyInferResponse } fr
 import type { InferResponse, TensorSpec } from '../src/tensors/tensor.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { freePort } from '../test/support/ports.ts';
+import { startNodeServer } from './support/processes.ts';
 
 const image: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 3, 224, 224] };
 const small: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 16] };
@@ -126,12 +130,28 @@ models: { ${model}: { targets: [ { backend: tri } ] } }
         } finally {
           await flask.stop();
         }
-        http[`${name}-${binary ? 'binary' : 'json'}`] = {
+        const row: Record<string, unknown> = {
           requestBytes: body.length, infergate: nodeRun, flaskShim: flaskRun,
           reqPerSecondRatio: round(nodeRun.rps / Math.max(flaskRun.rps, 1e-9)),
           reqPerCpuSecondRatio: round(nodeRun.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9)),
           gatewayMBps: round((nodeRun.rps * body.length) / 1e6),
         };
+        if (!binary) {
+          const v2Body = inferRequestBytes({ inputs: blockToTensors(scanRowsBody(Buffer.from(body))!.block, [model === 'image' ? image : small])! });
+          const bare = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(stub.port), 'json']);
+          let bareRun: HttpRun;
+          try {
+            bareRun = await measureHttp(`http://127.0.0.1:${bare.port}/v2/models/${model}/infer`, v2Body, seconds, [bare.pid], 4, '{"model_name":');
+          } finally {
+            await bare.stop();
+          }
+          Object.assign(row, {
+            bareNodeProxy: bareRun,
+            overBareProxyPerCpuSecond: round(nodeRun.reqPerCpuSecond / Math.max(bareRun.reqPerCpuSecond, 1e-9)),
+            bareProxyOverFlaskPerCpuSecond: round(bareRun.reqPerCpuSecond / Math.max(flaskRun.reqPerCpuSecond, 1e-9)),
+          });
+        }
+        http[`${name}-${binary ? 'binary' : 'json'}`] = row;
       }
     }
   } finally {
@@ -144,8 +164,9 @@ models: { ${model}: { targets: [ { backend: tri } ] } }
 interface HttpRun { rps: number; p50: number; p99: number; failed: number; cpuSeconds: number; reqPerCpuSecond: number }
 
 // measureHttp runs a closed loop of `connections` clients for `seconds`, counting only 200
-// answers that carry predictions, and the CPU the translating processes used meanwhile.
-async function measureHttp(url: string, body: string, seconds: number, pids: number[], connections = 4): Promise<HttpRun> {
+// answers that begin as expected (predictions, or a v2 answer for the bare proxy), and the CPU
+// the translating processes used meanwhile.
+async function measureHttp(url: string, body: string | Uint8Array, seconds: number, pids: number[], connections = 4, expect = '{"predictions":'): Promise<HttpRun> {
   const pool = new Pool(new URL(url).origin, { connections, pipelining: 1 });
   const path = new URL(url).pathname;
   const latencies: number[] = [];
@@ -156,7 +177,7 @@ async function measureHttp(url: string, body: string, seconds: number, pids: num
       try {
         const res = await pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json' } });
         const text = await res.body.text();
-        const ok = res.statusCode === 200 && text.startsWith('{"predictions":');
+        const ok = res.statusCode === 200 && text.startsWith(expect);
         if (record) { if (ok) latencies.push(performance.now() - started); else failed++; }
       } catch {
         if (record) failed++;
@@ -227,6 +248,7 @@ function round(v: number): number { return Math.round(v * 100) / 100; }
 
 // serveStubV2 answers like Triton for two models, without computing: image (x [-1,3,224,224]
 // → y [-1,1000]) and rows (x [-1,16] → y [-1,8]); the batch size is read from the request header.
+// Its JSON answers print FP32 as Triton does (below); the gateway's own v2 writer prints shorter.
 async function serveStubV2(): Promise<void> {
   const specs: Record<string, { input: number[]; output: number }> = { image: { input: [3, 224, 224], output: 1000 }, rows: { input: [16], output: 8 } };
   const answers = new Map<string, { json: string; bin: { body: Buffer; headerLength: number } }>();
@@ -236,7 +258,10 @@ async function serveStubV2(): Promise<void> {
     if (a === undefined) {
       const width = specs[model]!.output;
       const res: InferResponse = { modelName: model, outputs: [{ name: 'y', datatype: 'FP32', shape: [rows, width], data: new Float32Array(rows * width).map((_, i) => (i % 997) / 997) }] };
-      a = { json: stringifyInferResponse(res), bin: encodeBinaryResponse(res, { binaryOutputs: true }) };
+      // Triton writes an FP32 output in JSON widened to double (http_server.cc WriteDataToJson:
+      // AppendDouble of each float), so 0.123f reads 0.12300000339746475: so does this stub.
+      const json = JSON.stringify({ model_name: model, outputs: res.outputs!.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape, data: Array.from(o.data as Float32Array) })) });
+      a = { json, bin: encodeBinaryResponse(res, { binaryOutputs: true }) };
       answers.set(key, a);
     }
     return a;
