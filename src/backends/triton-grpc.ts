@@ -90,7 +90,7 @@ export class TritonGrpc {
       outcome = err instanceof GatewayError ? err.code : 'internal';
       throw err;
     } finally {
-      backendDuration.observe({ backend: this.#name, target: ctx.target ?? '', outcome }, (performance.now() - started) / 1000);
+      backendDuration.at(this.#name, ctx.target ?? '', outcome).observe((performance.now() - started) / 1000);
     }
   }
 

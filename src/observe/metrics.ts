@@ -1,7 +1,9 @@
-// metrics.ts — every infergate_* metric is defined here and nowhere else (prom-client).
+// metrics.ts — every infergate_* metric is defined here and nowhere else (prom-client, and the
+// hot path's four from series.ts, registered in the same registry).
 
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
+import { CounterSeries, GaugeSeries, HistogramSeries } from './series.ts';
 
 // The four classes, each from its own file: prom-client's index also loads Summary, the
 // Pushgateway, the cluster aggregator and the default metrics (with @opentelemetry/api), about
@@ -29,14 +31,15 @@ export function collectProcessMetrics(): void {
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export const requestsTotal = new Counter({
+// The four every request touches are series.ts's (found by label values, no key string per call).
+export const requestsTotal = new CounterSeries({
   name: 'infergate_requests_total',
   help: 'Requests answered, by frontend, model, target and status code.',
   labelNames: ['frontend', 'model', 'target', 'code'] as const,
   registers: [registry],
 });
 
-export const requestDuration = new Histogram({
+export const requestDuration = new HistogramSeries({
   name: 'infergate_request_duration_seconds',
   help: 'Time from request received to response written, by frontend and model.',
   labelNames: ['frontend', 'model'] as const,
@@ -44,7 +47,7 @@ export const requestDuration = new Histogram({
   registers: [registry],
 });
 
-export const backendDuration = new Histogram({
+export const backendDuration = new HistogramSeries({
   name: 'infergate_backend_duration_seconds',
   help: 'Time of one backend call, by backend, target and outcome.',
   labelNames: ['backend', 'target', 'outcome'] as const,
@@ -98,7 +101,7 @@ export const tokensOut = new Counter({
   registers: [registry],
 });
 
-export const inFlight = new Gauge({
+export const inFlight = new GaugeSeries({
   name: 'infergate_in_flight_requests',
   help: 'Requests being served, by frontend.',
   labelNames: ['frontend'] as const,

@@ -17,6 +17,7 @@ import {
   type GrpcAnswer, type GrpcConfig,
 } from '../frontends/grpc.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
+import { codeLabel } from '../observe/series.ts';
 import type { CallContext, FrontendDeps } from '../types.ts';
 import type { AccessConfig } from './access.ts';
 import { adminGuard } from './admin.ts';
@@ -156,7 +157,7 @@ export class GrpcListener implements Listener {
     };
     this.#active.count++;
     counted = true;
-    inFlight.inc({ frontend: 'grpc' });
+    inFlight.at('grpc').inc();
     return {
       run,
       end: (code) => {
@@ -164,10 +165,10 @@ export class GrpcListener implements Listener {
         if (counted) {
           counted = false;
           this.#active.count--;
-          inFlight.dec({ frontend: 'grpc' });
+          inFlight.at('grpc').dec();
         }
-        requestsTotal.inc({ frontend: 'grpc', model: ctx.model, target: ctx.target ?? '', code: String(code) });
-        requestDuration.observe({ frontend: 'grpc', model: ctx.model }, (performance.now() - started) / 1000);
+        requestsTotal.at('grpc', ctx.model, ctx.target ?? '', codeLabel(code)).inc();
+        requestDuration.at('grpc', ctx.model).observe((performance.now() - started) / 1000);
       },
       fail: (err) => {
         const out = grpcStatusOf(err);

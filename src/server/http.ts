@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { clip, GatewayError } from '../errors.ts';
 import { httpRequestField, parseCloudTrace, traceFields } from '../observe/cloud-trace.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
+import { codeLabel } from '../observe/series.ts';
 import { payloadLog } from '../observe/payload-log.ts';
 import { spanned, tracing } from '../observe/trace.ts';
 import type { CallContext } from '../types.ts';
@@ -155,7 +156,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     router.active--;
     if (counted) {
       active.count--;
-      inFlight.dec({ frontend });
+      inFlight.at(frontend).dec();
     }
     if (controller !== undefined && !res.writableFinished) controller.abort(new GatewayError('client_closed', 'the client closed the connection'));
   });
@@ -207,7 +208,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
     }
     active.count++;
     counted = true;
-    inFlight.inc({ frontend });
+    inFlight.at(frontend).inc();
     controller = new AbortController();
     call = new ServerCall(requestId, controller.signal, forwardHeaders(req.headers, requestId), req.headers, log, span);
     const httpReq = new ServerRequest(req.method ?? 'GET', path, match.params, req.headers, req.socket.remoteAddress ?? '', options.maxJsonDepth, call, () => {
@@ -246,8 +247,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpSe
   } finally {
     if (span !== undefined) endRequestSpan(span, code, call, failed);
     const model = call?.model ?? '';
-    requestsTotal.inc({ frontend, model, target: call?.target ?? '', code: String(code) });
-    requestDuration.observe({ frontend, model }, (performance.now() - started) / 1000);
+    requestsTotal.at(frontend, model, call?.target ?? '', codeLabel(code)).inc();
+    requestDuration.at(frontend, model).observe((performance.now() - started) / 1000);
     if (log.enabled('debug')) {
       const ms = performance.now() - started;
       const line: Record<string, unknown> = { method: req.method, path: clip(path), status: code, ms: Math.round(ms) };

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError, toGatewayError } from '../errors.ts';
 import { inFlight, requestDuration, requestsTotal } from '../observe/metrics.ts';
+import { codeLabel } from '../observe/series.ts';
 import type { RawRoute } from '../types.ts';
 import { RawCall, type RequestLog } from './request-context.ts';
 
@@ -33,8 +34,8 @@ export function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerRespo
   ctx: { requestId: string; log: RequestLog; path: string }, limits: RawLimits): void {
   const frontend = route.frontend;
   const count = (code: number): void => {
-    requestsTotal.inc({ frontend, model: '', target: '', code: String(code) });
-    requestDuration.observe({ frontend, model: '' }, (performance.now() - limits.started) / 1000);
+    requestsTotal.at(frontend, '', '', codeLabel(code)).inc();
+    requestDuration.at(frontend, '').observe((performance.now() - limits.started) / 1000);
   };
   const { maxBodyBytes, maxConcurrentRequests, active } = limits;
   const declared = req.headers['content-length'];
@@ -50,13 +51,13 @@ export function serveRaw(route: RawRoute, req: IncomingMessage, res: ServerRespo
   }
 
   active.count++;
-  inFlight.inc({ frontend });
+  inFlight.at(frontend).inc();
   // The body passed the limit: once set, the rest of the body is dropped and the answer (if
   // none started) is this 413.
   let tooLarge: GatewayError | undefined;
   res.once('close', () => {
     active.count--;
-    inFlight.dec({ frontend });
+    inFlight.at(frontend).dec();
     count(tooLarge !== undefined && !res.headersSent ? tooLarge.status : res.headersSent ? res.statusCode : 499);
   });
   const fail = (err: unknown): void => {

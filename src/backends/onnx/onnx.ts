@@ -222,7 +222,7 @@ export const onnx: BackendFactory<OnnxConfig> = {
         outcome = err instanceof GatewayError ? err.code : 'internal';
         throw err;
       } finally {
-        backendDuration.observe({ backend: name, target: ctx.target ?? '', outcome }, (performance.now() - began) / 1000);
+        backendDuration.at(name, ctx.target ?? '', outcome).observe((performance.now() - began) / 1000);
       }
     };
 

@@ -180,7 +180,7 @@ export class ServerLink {
     } finally {
       answerBudget.give(held.bytes);
       if (opts.ctx !== undefined) {
-        backendDuration.observe({ backend: this.name, target: opts.ctx.target ?? '', outcome }, (performance.now() - started) / 1000);
+        backendDuration.at(this.name, opts.ctx.target ?? '', outcome).observe((performance.now() - started) / 1000);
       }
     }
   }
