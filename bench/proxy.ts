@@ -17,7 +17,7 @@ import { freePort } from '../test/support/ports.ts';
 import { startFakeOtlp } from '../test/support/fake-otlp.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { startNginx, startNodeServer } from './support/processes.ts';
-import { cpuTicks } from './support/cpu.ts';
+import { cpuTicksSplit } from './support/cpu.ts';
 import { wrkLoad } from './support/wrk.ts';
 import { proxyBenchConfig } from './support/proxy-config.ts';
 
@@ -47,11 +47,13 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
   // CPU µs per request of one process over a run: steadier than req/s on a VM whose cores are
   // stolen from minute to minute, and it says where the time goes (gateway vs backend).
   const gwPid = gw.process.pid!;
-  const measured = async (url: string, pid = gwPid): Promise<LoadResult & { cpuUsPerRequest: number }> => {
-    const before = cpuTicks([pid]);
+  // Its user-mode part apart: the kernel's share (socket writes) is alike for every Node path.
+  const measured = async (url: string, pid = gwPid): Promise<LoadResult & { cpuUsPerRequest: number; userUsPerRequest: number }> => {
+    const before = cpuTicksSplit([pid]);
     const r = await run(url);
-    const us = ((cpuTicks([pid]) - before) * 10_000) / Math.max(1, r.rps * durationS);
-    return { ...r, cpuUsPerRequest: Math.round(us) };
+    const after = cpuTicksSplit([pid]);
+    const perRequest = (ticks: number): number => Math.round((ticks * 10_000) / Math.max(1, r.rps * durationS));
+    return { ...r, cpuUsPerRequest: perRequest(after.user + after.system - before.user - before.system), userUsPerRequest: perRequest(after.user - before.user) };
   };
   try {
     const paths = {
@@ -67,7 +69,7 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
     // Warm-up, every path alike: JIT and pooled connections.
     for (const url of [`${gw.url}/predict`, `${gw.url}/raw/predict`, `${traced.url}/predict`, `http://127.0.0.1:${bare.port}/predict`,
       `http://127.0.0.1:${bareRaw.port}/predict`, `http://127.0.0.1:${fastify.port}/predict`]) await run(url, 1);
-    const seen: Record<string, Array<LoadResult & { cpuUsPerRequest?: number }>> = {};
+    const seen: Record<string, Array<LoadResult & { cpuUsPerRequest?: number; userUsPerRequest?: number }>> = {};
     for (let r = 0; r < rounds; r++) {
       for (const [name, measure] of Object.entries(paths)) (seen[name] ??= []).push(await measure());
     }
@@ -84,6 +86,10 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
         // The same round's two figures, measured seconds apart.
         gatewayOverBareNodeProxyEachRound: seen.gateway!.map((g, i) => round(g.rps / seen.bareNodeProxy![i]!.rps)),
         passthroughOverBareNodeProxyRawEachRound: seen.passthrough!.map((g, i) => round(g.rps / seen.bareNodeProxyRaw![i]!.rps)),
+        // The same as CPU per request (bare's over the gateway's, so higher is better here too):
+        // each process's own cost, less moved by what else held the cores that second.
+        bareOverGatewayCpuEachRound: seen.gateway!.map((g, i) => round(seen.bareNodeProxy![i]!.cpuUsPerRequest! / g.cpuUsPerRequest!)),
+        bareOverGatewayUserCpuEachRound: seen.gateway!.map((g, i) => round(seen.bareNodeProxy![i]!.userUsPerRequest! / g.userUsPerRequest!)),
       } : {}),
       bodyBytes: body.length,
       direct, gateway, passthrough, nginx: viaNginx, bareNodeProxy: bareJson, bareNodeProxyRaw: bareBytes, fastifyHttpProxy: viaFastify,
@@ -98,7 +104,7 @@ export async function runProxyBench(durationS = Number(process.env.BENCH_SECONDS
         tracedOverUntraced: round(gatewayTraced.rps / gateway.rps),
         tracedCpuOverUntraced: round(gatewayTraced.cpuUsPerRequest / (gateway as { cpuUsPerRequest: number }).cpuUsPerRequest),
       },
-      note: 'Each path: its median round by req/s (rounds > 1). cpuUsPerRequest: CPU of the one process measured (backend for direct, gateway, bare proxy, fastify), per request answered. bareNodeProxy is the floor for a Node gateway (bench/support/bare-proxy.ts), not a product; fastifyHttpProxy relays bytes without parsing them. ' +
+      note: 'Each path: its median round by req/s (rounds > 1). cpuUsPerRequest: CPU of the one process measured (backend for direct, gateway, bare proxy, fastify), per request answered; userUsPerRequest: its user-mode part (the rest is the kernel\'s, mostly socket writes). bareNodeProxy is the floor for a Node gateway (bench/support/bare-proxy.ts), not a product; fastifyHttpProxy relays bytes without parsing them. ' +
         'gatewayTraced: tracing on, every request sampled, spans exported over OTLP/HTTP.',
     };
   } finally {
