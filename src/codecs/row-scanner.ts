@@ -4,10 +4,12 @@
 // It only ever answers for bodies it reads exactly as parseJson + readRows would: anything else
 // (other shapes, strings, ragged rows, bad JSON, integers beyond 2^53, 1e999, escapes in keys,
 // too deep) gives undefined, and the caller parses the body the usual way, which makes the same
-// refusals it always made.
+// refusals it always made. The numbers themselves are read in WebAssembly (row-numbers.ts); a
+// number only Number() reads exactly sends its array to readNumbers below.
 
 import type { RowBlock } from '../tensors/row-block.ts';
 import { parseJson } from './json.ts';
+import { loadBody, numbersFilled, readNumbersAt, releaseLargeMemory } from './row-numbers.ts';
 
 /** ScannedRows is a rows body read by scanRowsBody. */
 export interface ScannedRows {
@@ -19,7 +21,8 @@ export interface ScannedRows {
 // are then one correctly rounded operation, the same double as JSON.parse gives (Clinger's fast path).
 const pow10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
-let scratch = new Float64Array(1 << 16);
+// The doubles of the body being scanned: a view of row-numbers' memory, room for all of them.
+let scratch = new Float64Array(0);
 // Per nesting level of the instances array: elements seen in the open array, and the length
 // every array at that level must have (-1 until the first one closes).
 let counts = new Int32Array(72);
@@ -93,8 +96,7 @@ function takeBlock(): RowBlock {
   const shape = [dims[1]!];
   for (let d = 2; d <= scannedRank; d++) shape.push(dims[d]!);
   const values = scratch.slice(0, scannedValues);
-  // A very large body's scratch is not kept for the life of the process.
-  if (scratch.length > 1 << 21) scratch = new Float64Array(1 << 16);
+  releaseLargeMemory();
   return { values, shape };
 }
 
@@ -107,6 +109,9 @@ function scanRows(b: Uint8Array, text: Buffer, start: number, maxRank: number): 
     counts = new Int32Array(maxRank + 2);
     dims = new Int32Array(maxRank + 2);
   }
+  const room = loadBody(b);
+  if (room === undefined) return -1;
+  scratch = room;
   dims.fill(-1);
   filled = 0;
   let depth = 1;
@@ -126,9 +131,16 @@ function scanRows(b: Uint8Array, text: Buffer, start: number, maxRank: number): 
       if (rank >= 0) return -1;
       rank = depth;
     }
-    i = readNumbers(b, text, i);
+    const first = filled;
+    const end = readNumbersAt(i, filled);
+    if (end >= 0) {
+      filled = numbersFilled();
+      i = end;
+    } else if (end === -2) {
+      i = readNumbers(b, text, i);
+    } else return -1;
     if (i < 0) return -1;
-    counts[depth] = listed;
+    counts[depth] = filled - first;
     // "]" closes arrays until a "," opens the next element of one.
     for (;;) {
       if (b[i] !== 93) return -1;
@@ -150,19 +162,16 @@ function scanRows(b: Uint8Array, text: Buffer, start: number, maxRank: number): 
   }
 }
 
-// Values written to scratch so far, and how many the last readNumbers read.
+// Values written to scratch so far.
 let filled = 0;
-let listed = 0;
 
 // readNumbers reads the comma-separated numbers starting at b[i] into scratch and gives the
 // index of what follows the last (a "]" when the array is well formed), or -1 for anything that
-// is not a JSON number parseJson would give as this double. Its own function, called once per
-// innermost array, so V8 optimises it whole: one loop nest over a whole body ran as on-stack
-// replacement code that bailed out each time the inner loop ended.
+// is not a JSON number parseJson would give as this double. row-numbers.wat reads the same in
+// WebAssembly and leaves this the arrays with a number that needs Number() to read exactly.
 function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
-  let out = scratch;
+  const out = scratch;
   let n = filled;
-  const first = n;
   let c = b[i];
   for (;;) {
     // -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
@@ -217,12 +226,7 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
       value = Number(text.toString('latin1', numberStart, i));
       if (!Number.isFinite(value) || (fraction === 0 && !hasExponent && !Number.isSafeInteger(value))) return -1;
     }
-    if (n === out.length) {
-      const grown = new Float64Array(out.length * 2);
-      grown.set(out);
-      out = scratch = grown;
-    }
-    out[n++] = value;
+    out[n++] = value; // scratch has room for every number the body can hold
     // Most numbers are followed straight by "," or "]": one compare rules out space.
     if (c! <= 32) while (isSpace(c!)) c = b[++i];
     if (c !== 44) break;
@@ -230,7 +234,6 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
     if (c! <= 32) while (isSpace(c!)) c = b[++i];
   }
   filled = n;
-  listed = n - first;
   return i;
 }
 

@@ -104,6 +104,8 @@ describe('scanRowsBody', () => {
     { weight: 3, arbitrary: fc.integer({ min: -99999, max: 99999 }).chain((n) => fc.integer({ min: 0, max: 6 }).map((k) => (n / 10 ** k).toFixed(k))) },
     { weight: 2, arbitrary: fc.tuple(fc.integer({ min: -999, max: 999 }), fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), fc.integer({ min: 0, max: 400 })).map(([m, e, s, x]) => `${m}${e}${s}${x}`) },
     { weight: 2, arbitrary: fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map(String) },
+    // Digit runs either side of the nine the scanner adds up as int32, split anywhere by the point.
+    { weight: 3, arbitrary: fc.tuple(fc.stringMatching(/^[1-9][0-9]{0,11}$/), fc.stringMatching(/^[0-9]{0,12}$/), fc.boolean()).map(([int, frac, neg]) => `${neg ? '-' : ''}${int}${frac === '' ? '' : `.${frac}`}`) },
     { weight: 1, arbitrary: fc.constantFrom('-0', '-0.0', '0', '1.0', '"1"', 'null', 'true', '1.', '.5', '01', '-', '1e', 'NaN', '[]', '{}') },
   );
   const space = fc.constantFrom('', '', '', ' ', '\n', '\t ', '\r\n  ');
