@@ -3,7 +3,7 @@
 // three times longer and slower to format. Here each value is written as the shortest decimal
 // with ≤ 8 fraction digits that reads back to the same float32, digit by digit into a buffer.
 
-import { isBigIntType, type Datatype, type TensorData } from '../tensors/datatype.ts';
+import { isBigIntType, toJsonValues, type Datatype, type TensorData } from '../tensors/datatype.ts';
 
 // Powers of ten that are exact doubles (10^22 is the last).
 const pow10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -47,7 +47,7 @@ function wordOf(text: string): number {
 export function numericArrayText(datatype: Datatype, data: TensorData): string | undefined {
   if (datatype === 'FP32') return float32Text(data as Float32Array);
   if (datatype === 'BOOL' || datatype === 'FP16' || datatype === 'BYTES') return undefined;
-  if (datatype === 'FP64') return JSON.stringify(Array.from(data as Float64Array));
+  if (datatype === 'FP64') return JSON.stringify(toJsonValues(datatype, data));
   if (isBigIntType(datatype)) return `[${(data as BigInt64Array).join(',')}]`;
   return `[${(data as Int32Array).join(',')}]`;
 }

@@ -6,7 +6,7 @@
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/grpc_predict_v2.proto
 
 import { describeValue, GatewayError, type ErrorCode } from '../errors.ts';
-import { elementSize, fromJsonValues, isDatatype, type Datatype, type TensorData } from '../tensors/datatype.ts';
+import { elementSize, fromJsonValues, isDatatype, toJsonValues, type Datatype, type TensorData } from '../tensors/datatype.ts';
 import { elementCount } from '../tensors/shape.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Parameters, Tensor, TensorSpec } from '../tensors/tensor.ts';
 import { fromBinary, tensorBytes } from './v2-binary.ts';
@@ -270,7 +270,7 @@ function writeContents(t: Tensor): GrpcContents {
   if (t.datatype === 'BYTES') return { bytes_contents: d as Uint8Array[] };
   if (t.datatype === 'BOOL') return { bool_contents: Array.from(d as Uint8Array, (v) => v !== 0) };
   if (t.datatype === 'INT64' || t.datatype === 'UINT64') return { [field]: Array.from(d as BigInt64Array, (v) => v.toString()) };
-  return { [field]: Array.from(d as Float32Array) };
+  return { [field]: toJsonValues(t.datatype, d) };
 }
 
 function fail(side: Side, message: string, code?: ErrorCode): never {

@@ -179,7 +179,12 @@ export function toJsonValues(datatype: Datatype, data: TensorData): unknown[] {
     return Array.from(data as BigInt64Array, (v) =>
       v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v);
   }
-  return Array.from(data as Float32Array);
+  // A counted loop, not Array.from: that goes through the iterator protocol, about 45 ns a value
+  // here, as much as the rest of a 64-row answer's way back to predictions.
+  const numbers = data as Float32Array;
+  const out: number[] = new Array(numbers.length);
+  for (let i = 0; i < numbers.length; i++) out[i] = numbers[i]!;
+  return out;
 }
 
 function bytesToJson(b: Uint8Array): string | { b64: string } {
