@@ -2,6 +2,7 @@
 // parsing, integers beyond 2^53 kept exact as BigInt, BigInt written back as JSON integers.
 
 import { GatewayError } from '../errors.ts';
+import { outlineOf } from './json-outline.ts';
 
 declare global {
   interface JSON {
@@ -32,21 +33,23 @@ export function parseJson(input: Buffer | string, options: ParseOptions = {}): u
       throw new GatewayError('invalid_json', `${what} is not valid UTF-8`);
     }
   }
+  // A body's bytes are outlined in WebAssembly (json-outline.ts), a string by the regexes below.
+  const outline = (typeof input === 'string' ? undefined : outlineOf(input))
+    ?? { depth: nestingDepth(text), mayNeedReviver: mayHoldUnsafeNumber(text) };
   const maxDepth = options.maxDepth ?? 64;
-  const depth = nestingDepth(text);
+  const depth = outline.depth;
   if (depth > maxDepth) {
     throw new GatewayError('invalid_json', `${what} nests ${depth} levels deep; the limit is ${maxDepth}`);
   }
   // Parse without a reviver (with one JSON.parse is several times slower) unless the text
   // holds a number the reviver would change: an integer beyond ±(2^53 − 1) needs 16+ digits
   // before any decimal point, and a literal that overflows to ±Infinity (1e999) needs either a
-  // 3-digit exponent or such a digit run. Regexes find either in native code (0.6 ms for a
-  // 1×3×224×224 body; mayHoldUnsafeNumber below); they replaced a walk of the parsed numbers,
-  // which cost 3–4 ms on a fresh parse (each double read back out of a fresh array), and before
-  // that a char-by-char scan. A match inside a string only costs the slower parse, never a
-  // wrong value.
+  // 3-digit exponent or such a digit run. The outline finds either (for a string, regexes in
+  // native code, 0.6 ms for a 1×3×224×224 body; mayHoldUnsafeNumber below); that replaced a walk
+  // of the parsed numbers, which cost 3–4 ms on a fresh parse (each double read back out of a
+  // fresh array). A regex match inside a string only costs the slower parse, never a wrong value.
   try {
-    return mayHoldUnsafeNumber(text) ? JSON.parse(text, checkNumbers as never) : JSON.parse(text);
+    return outline.mayNeedReviver ? JSON.parse(text, checkNumbers as never) : JSON.parse(text);
   } catch (err) {
     if (err === nonFinite) throw new GatewayError('invalid_json', `${what} holds a number too large for a double (it would read as Infinity)`);
     throw new GatewayError('invalid_json', `${what} is not valid JSON: ${(err as Error).message}`);

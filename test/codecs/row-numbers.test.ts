@@ -3,14 +3,10 @@
 // Number() reads exactly, refuses what is not a JSON number, and does not keep a large body's
 // memory. (test/codecs/row-scanner.test.ts checks whole bodies against parseJson.)
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import wabt from 'wabt';
 import { loadBody, numbersFilled, readNumbersAt } from '../../src/codecs/row-numbers.ts';
 import { scanRowsBody } from '../../src/codecs/row-scanner.ts';
-
-const source = new URL('../../src/codecs/row-numbers.wat', import.meta.url);
-const built = new URL('../../src/codecs/row-numbers.wasm', import.meta.url);
+import { assertBuiltFrom } from '../support/wasm-build.ts';
 
 // read gives what the reader makes of one array's numbers (the text ends past its "]").
 function read(text: string, from = 0): { end: number; values: number[] } {
@@ -20,14 +16,7 @@ function read(text: string, from = 0): { end: number; values: number[] } {
 }
 
 describe('row-numbers', () => {
-  it('is committed as the build of its source (npm run build:wasm)', async () => {
-    const tools = await wabt();
-    const module = tools.parseWat('row-numbers.wat', readFileSync(source, 'utf8'));
-    module.validate();
-    const bytes = Buffer.from(module.toBinary({}).buffer);
-    module.destroy();
-    assert.ok(bytes.equals(readFileSync(built)), 'src/codecs/row-numbers.wasm is stale: run npm run build:wasm');
-  });
+  it('is committed as the build of its source (npm run build:wasm)', () => assertBuiltFrom('codecs/row-numbers'));
 
   it('reads every JSON number form it answers as the double JSON.parse gives, -0 included', () => {
     const text = '1, -0, 2.5e3 ,0.125,\t-7E-2,\n0.001, 9007199254740991, 123456789.5, 1e22, 4.5e-21]}';
