@@ -134,7 +134,9 @@ class FlowReader {
 
   end(): void {
     this.#space();
-    if (this.#at < this.#text.length && this.#text[this.#at] !== '#') notPlain();
+    if (this.#at === this.#text.length) return;
+    // Only a "#" after white space starts a comment: `{}#` is an error to the library.
+    if (this.#text[this.#at] !== '#' || this.#text[this.#at - 1] !== ' ') notPlain();
   }
 
   value(inFlow: boolean): unknown {

@@ -70,6 +70,8 @@ describe('plain-yaml: the fast config reader', () => {
       '---\na: 1\n', 'a: 1\na: 2\n', 'a: { b: 1,\n  c: 2 }\n', 'a: b: c\n', 'a: "open\n', '? complex\n: key\n',
       '<<: { a: 1 }\n', '__proto__: 1\n', '1: one\n', 'true: yes\n', '- ? a\n', 'a:\tb\n', 'a: 1\r\nb: 2\r\n', '  a: 1\n',
       'a: [1, 2\n', 'a: { b }\n', 'a: [b: 1]\n', 'a: "\\x41"\n', 'a: 1\n - b\n', '{ a: 1 }\n', 'scalar\n',
+      // A "#" right after a value is no comment: the library refuses these.
+      'a: {}#c\n', 'a: [1]#\n', 'a: "v"#c\n',
     ];
     for (const text of givenUp) {
       assert.equal(readPlainYaml(text), undefined, `given up: ${JSON.stringify(text)}`);
