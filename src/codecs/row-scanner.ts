@@ -22,7 +22,8 @@ export interface ScannedRows {
 const pow10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 // The doubles of the body being scanned: a view of row-numbers' memory, room for all of them.
-let scratch = new Float64Array(0);
+const noRoom = new Float64Array(0);
+let scratch = noRoom;
 // Per nesting level of the instances array: elements seen in the open array, and the length
 // every array at that level must have (-1 until the first one closes).
 let counts = new Int32Array(72);
@@ -56,7 +57,10 @@ export function scanRowsBody(body: Buffer, maxDepth = 64): ScannedRows | undefin
     if (key === 'instances') {
       if (block !== undefined || body[i] !== 91) return undefined;
       const end = scanRows(new Uint8Array(body.buffer, body.byteOffset, body.length), body, i, maxDepth - 1);
-      if (end < 0) return undefined;
+      if (end < 0) {
+        dropRoom();
+        return undefined;
+      }
       block = takeBlock();
       i = end;
     } else {
@@ -96,8 +100,14 @@ function takeBlock(): RowBlock {
   const shape = [dims[1]!];
   for (let d = 2; d <= scannedRank; d++) shape.push(dims[d]!);
   const values = scratch.slice(0, scannedValues);
-  releaseLargeMemory();
+  dropRoom();
   return { values, shape };
+}
+
+// dropRoom lets go of the body's doubles: the view would keep a released memory alive.
+function dropRoom(): void {
+  scratch = noRoom;
+  releaseLargeMemory();
 }
 
 // scanRows reads the instances array opening at b[start] into scratch, with every array at one

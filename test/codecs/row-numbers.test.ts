@@ -56,5 +56,8 @@ describe('row-numbers', () => {
     const large = Buffer.from(`{"instances": [${'0.5,'.repeat(2_500_000)}0.5]}`);
     assert.equal(scanRowsBody(large)!.block.values.length, 2_500_001);
     assert.ok(loadBody(Buffer.from('1]}'))!.buffer.byteLength <= 1 << 20, 'a 10 MB body left its memory behind');
+    // Nor one it could not read (a ragged last row): that body is parseJson's.
+    assert.equal(scanRowsBody(Buffer.from(`{"instances": [${'[0.5],'.repeat(1_500_000)}[0.5, 1]]}`)), undefined);
+    assert.ok(loadBody(Buffer.from('1]}'))!.buffer.byteLength <= 1 << 20, 'a 10 MB body it gave up on left its memory behind');
   });
 });
