@@ -1,30 +1,19 @@
 // row-numbers.ts — the numbers of row-scanner.ts read in WebAssembly (row-numbers.wat, built into
 // row-numbers.wasm): the body is copied into the module's memory, and each innermost array's
 // numbers become doubles there, which row-scanner reads through a Float64Array over that memory.
-// WebAssembly is always there: Node's own TypeScript type stripping needs it to run this file.
 
-import { readFileSync } from 'node:fs';
-
-// The little of the WebAssembly API used here: TypeScript declares it only in lib "dom".
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-};
+import { WasmInstance, type WasmMemory } from './wasm-instance.ts';
 
 interface RowNumbersExports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   filled: { value: number };
   readNumbers(i: number, out: number, n: number): number;
 }
 
 // Where the body starts in the module's memory: below it, the module's table of powers of ten.
 const bodyAt = 256;
-// Memory beyond this is not kept for the life of the process: the next body gets a fresh instance.
-const keptBytes = 1 << 25;
-
-const compiled = new WebAssembly.Module(readFileSync(new URL('./row-numbers.wasm', import.meta.url)));
-const instantiate = (): RowNumbersExports => new WebAssembly.Instance(compiled).exports as RowNumbersExports;
-let reader = instantiate();
+// Memory beyond 32 MB is not kept for the life of the process.
+const reader = new WasmInstance<RowNumbersExports>(new URL('./row-numbers.wasm', import.meta.url), 1 << 25);
 let outAt = 0;
 
 /**
@@ -35,15 +24,10 @@ let outAt = 0;
 export function loadBody(body: Uint8Array): Float64Array<ArrayBuffer> | undefined {
   const room = (body.length + 2) >> 1;
   outAt = (bodyAt + body.length + 7) & ~7;
-  const need = outAt + room * 8;
-  const memory = reader.memory;
-  try {
-    if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
-  } catch {
-    return undefined; // no memory for this one: parseJson's to read
-  }
-  new Uint8Array(memory.buffer).set(body, bodyAt);
-  return new Float64Array(memory.buffer, outAt, room);
+  if (!reader.fit(outAt + room * 8)) return undefined; // parseJson's to read
+  const buffer = reader.exports.memory.buffer;
+  new Uint8Array(buffer).set(body, bodyAt);
+  return new Float64Array(buffer, outAt, room);
 }
 
 /**
@@ -53,16 +37,16 @@ export function loadBody(body: Uint8Array): Float64Array<ArrayBuffer> | undefine
  * that readNumbers must read (its exact double needs Number()).
  */
 export function readNumbersAt(i: number, filled: number): number {
-  const end = reader.readNumbers(i + bodyAt, outAt, filled);
+  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled);
   return end < 0 ? end : end - bodyAt;
 }
 
 /** numbersFilled counts the doubles after the last readNumbersAt that gave an index. */
 export function numbersFilled(): number {
-  return reader.filled.value;
+  return reader.exports.filled.value;
 }
 
 /** releaseLargeMemory drops the reader's memory once a large body has made it grow. */
 export function releaseLargeMemory(): void {
-  if (reader.memory.buffer.byteLength > keptBytes) reader = instantiate();
+  reader.release();
 }
