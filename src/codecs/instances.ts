@@ -3,7 +3,7 @@
 // Row format: https://www.tensorflow.org/tfx/serving/api_rest#specifying_input_tensors_in_row_format
 
 import { describeValue, GatewayError } from '../errors.ts';
-import { arrayClassOf, fromJsonValues, isBigIntType, toJsonValues, type TensorData } from '../tensors/datatype.ts';
+import { arrayClassOf, fromJsonValues, isBigIntType, toJsonValues, unfilled, type TensorData } from '../tensors/datatype.ts';
 import { rowBlockOf, type RowBlock } from '../tensors/row-block.ts';
 import { elementCount } from '../tensors/shape.ts';
 import type { InferRequest, Tensor, TensorSpec } from '../tensors/tensor.ts';
@@ -70,8 +70,18 @@ export function blockToTensors(block: RowBlock, inputs: TensorSpec[], where = 'i
 // typedFromDoubles types the doubles as a datatype, when every one is a value of it that
 // fromJsonValues would take unchanged; else undefined. FP16 and BOOL are left to the rows.
 function typedFromDoubles(values: Float64Array, datatype: TensorSpec['datatype']): TensorData | undefined {
-  if (datatype === 'FP32') return new Float32Array(values);
-  if (datatype === 'FP64') return new Float64Array(values);
+  if (datatype === 'FP32') {
+    // A counted loop: `new Float32Array(values)` converts at about 3× its cost here.
+    const n = values.length;
+    const out = unfilled(Float32Array, n);
+    for (let i = 0; i < n; i++) out[i] = values[i]!;
+    return out;
+  }
+  if (datatype === 'FP64') {
+    const out = unfilled(Float64Array, values.length);
+    out.set(values);
+    return out;
+  }
   if (datatype === 'FP16' || datatype === 'BOOL' || datatype === 'BYTES') return undefined;
   for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i])) return undefined;
   if (isBigIntType(datatype)) {

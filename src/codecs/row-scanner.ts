@@ -7,6 +7,7 @@
 // refusals it always made. The numbers themselves are read in WebAssembly (row-numbers.ts); a
 // number only Number() reads exactly sends its array to readNumbers below.
 
+import { unfilled } from '../tensors/datatype.ts';
 import type { RowBlock } from '../tensors/row-block.ts';
 import { parseJson } from './json.ts';
 import { loadBody, numbersFilled, readNumbersAt, releaseLargeMemory } from './row-numbers.ts';
@@ -99,7 +100,8 @@ let scannedRank = 0;
 function takeBlock(): RowBlock {
   const shape = [dims[1]!];
   for (let d = 2; d <= scannedRank; d++) shape.push(dims[d]!);
-  const values = scratch.slice(0, scannedValues);
+  const values = unfilled(Float64Array, scannedValues);
+  values.set(scratch.subarray(0, scannedValues));
   dropRoom();
   return { values, shape };
 }

@@ -62,6 +62,21 @@ export function allocate(datatype: Datatype, count: number): TensorData {
   return new ctor(count);
 }
 
+// From this size an array is cheaper unzeroed: zeroing 600 KB costs about as much as filling
+// it (`bench` of the image request: 62 µs of a 112 µs Float32Array made and filled by a loop).
+const unfilledFrom = 4096;
+
+/**
+ * unfilled makes a Float32Array or Float64Array of count elements that owns its whole buffer,
+ * without zeroing the bytes first when it is large: the caller writes every element before
+ * anyone reads one, or drops the array.
+ */
+export function unfilled<C extends Float32ArrayConstructor | Float64ArrayConstructor>(ctor: C, count: number): InstanceType<C> {
+  const bytes = count * ctor.BYTES_PER_ELEMENT;
+  if (bytes < unfilledFrom) return new ctor(count) as InstanceType<C>;
+  return new ctor(Buffer.allocUnsafeSlow(bytes).buffer, 0, count) as InstanceType<C>;
+}
+
 /** arrayClassOf gives the typed-array constructor for a fixed-size datatype. */
 export function arrayClassOf(datatype: Datatype): NumericArrayClass | undefined {
   return table[datatype].array;

@@ -40,6 +40,21 @@ describe('blockToTensors', () => {
     assert.deepStrictEqual(Array.from(fp32[0]!.data as Float32Array), [Math.fround(0.1), Infinity]);
   });
 
+  it('types a large block (its storage unzeroed first) exactly as rowsToTensors does', () => {
+    let seed = 5;
+    const rand = (): number => { seed = (seed * 16807) % 2147483647; return (seed / 2147483647 - 0.5) * 10 ** (seed % 9 - 4); };
+    for (const count of [1023, 1024, 4097, 150_528]) {
+      const block: RowBlock = { values: new Float64Array(count).map(rand), shape: [1, count] };
+      for (const datatype of ['FP32', 'FP64'] as const) {
+        const spec: TensorSpec[] = [{ name: 'x', datatype, shape: [-1, count] }];
+        const got = blockToTensors(block, spec)![0]!;
+        assert.deepStrictEqual(got, rowsToTensors(rowsOfBlock(block), spec)[0], `${datatype} ${count}`);
+        const data = got.data as Float32Array;
+        assert.equal(data.buffer.byteLength, data.byteLength);
+      }
+    }
+  });
+
   it('refuses fixed dims as rowsToTensors does, and leaves other ranks, several inputs, FP16, BOOL and out-of-range integers', () => {
     const block: RowBlock = { values: new Float64Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] };
     const rows = rowsOfBlock(block);

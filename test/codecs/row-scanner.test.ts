@@ -92,6 +92,13 @@ describe('scanRowsBody', () => {
     const rand = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647; };
     const image = [Array.from({ length: 3 }, () => Array.from({ length: 224 }, () => Array.from({ length: 224 }, () => Math.round(rand() * 1000) / 1000)))];
     assert.ok(agrees(JSON.stringify({ instances: image })));
+    // The block owns its doubles (a buffer of its own, not the scanner's memory): the next scan
+    // leaves them as they were.
+    const first = scanRowsBody(Buffer.from(JSON.stringify({ instances: image })))!.block.values;
+    assert.equal(first.byteOffset, 0);
+    assert.equal(first.buffer.byteLength, first.byteLength);
+    scanRowsBody(Buffer.from(JSON.stringify({ instances: [image[0]!.map((plane) => plane.map((row) => row.map(() => 7)))] })));
+    assert.deepStrictEqual(first, new Float64Array(image.flat(3)));
     // Doubles in JavaScript's shortest form (up to 17 significant digits), through the slow path;
     // below 1e15, so none is written as an integer beyond 2^53 (parseJson's BigInt).
     const wide = [Array.from({ length: 5000 }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 35 - 20))];

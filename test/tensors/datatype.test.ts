@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { GatewayError } from '../../src/errors.ts';
-import { floatToHalf, fromJsonValues, halfToFloat, toJsonValues, type Datatype } from '../../src/tensors/datatype.ts';
+import { floatToHalf, fromJsonValues, halfToFloat, toJsonValues, unfilled, type Datatype } from '../../src/tensors/datatype.ts';
 
 test('every datatype round-trips through JSON values', () => {
   const cases: Array<[Datatype, unknown[]]> = [
@@ -44,4 +44,18 @@ test('FP16 conversion matches Math.f16round for any double', () => {
     const got = halfToFloat(floatToHalf(x));
     return Number.isNaN(expected) ? Number.isNaN(got) : Object.is(got, expected);
   }), { numRuns: 20_000 });
+});
+
+test('unfilled arrays own their whole buffer, small or large, and never share one', () => {
+  for (const ctor of [Float32Array, Float64Array]) {
+    for (const count of [0, 1, 511, 512, 1023, 1024, 150_528]) {
+      const a = unfilled(ctor, count);
+      const b = unfilled(ctor, count);
+      assert.ok(a instanceof ctor);
+      assert.equal(a.length, count);
+      assert.equal(a.byteOffset, 0);
+      assert.equal(a.buffer.byteLength, count * ctor.BYTES_PER_ELEMENT, `${ctor.name} ${count}`);
+      if (count > 0) assert.notEqual(a.buffer, b.buffer);
+    }
+  }
 });
