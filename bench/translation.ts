@@ -22,7 +22,7 @@ import { Pool } from 'undici';
 import { blockToTensors, rowsToTensors, tensorsToPredictions } from '../src/codecs/instances.ts';
 import { parseJson, stringifyJson } from '../src/codecs/json.ts';
 import { scanRowsBody } from '../src/codecs/row-scanner.ts';
-import { decodeBinaryResponse, encodeBinaryRequest, encodeBinaryResponse } from '../src/codecs/v2-binary.ts';
+import { binaryRequestBody, decodeBinaryResponse, encodeBinaryRequest, encodeBinaryResponse } from '../src/codecs/v2-binary.ts';
 import { inferRequestBytes } from '../src/codecs/v2-json-bytes.ts';
 import { decodeInferResponse, stringifyInferRequest, stringifyInferResponse } from '../src/codecs/v2-json.ts';
 import type { InferResponse, TensorSpec } from '../src/tensors/tensor.ts';
@@ -55,11 +55,17 @@ function rate(f: () => unknown, ms = 1500): number {
 }
 
 // translateOnce is the gateway's path for a Vertex rows body to a Triton model: the rows scanned
-// into a typed block (codecs/row-scanner.ts), typed for the input, encoded as the backend sends it.
+// into a typed block (codecs/row-scanner.ts), typed for the input, encoded as the backend sends it
+// (a large binary body as its parts, as backends/triton-http.ts hands it to undici).
 function translateOnce(body: Buffer, spec: TensorSpec, binary: boolean): number {
   const req = { inputs: blockToTensors(scanRowsBody(body)!.block, [spec])! };
-  if (binary) return encodeBinaryRequest(req, { binaryOutputs: true }).body.length;
+  if (binary) return bodyLength(binaryRequestBody(req, { binaryOutputs: true }).body);
   return inferRequestBytes(req).length;
+}
+
+// A large binary body is sent as its parts (the header, the tensor's own bytes), uncopied.
+function bodyLength(body: Buffer | Uint8Array[]): number {
+  return Array.isArray(body) ? body.reduce((n, p) => n + p.byteLength, 0) : body.length;
 }
 
 // translateParsed is the path before the row scanner (JSON.parse, rows → tensors, a JSON string),

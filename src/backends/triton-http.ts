@@ -4,7 +4,7 @@
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
 
 import { parseJson, stringifyJson } from '../codecs/json.ts';
-import { decodeBinaryResponse, encodeBinaryRequest } from '../codecs/v2-binary.ts';
+import { binaryRequestBody, decodeBinaryResponse } from '../codecs/v2-binary.ts';
 import { inferRequestBytes } from '../codecs/v2-json-bytes.ts';
 import { decodeInferResponse, decodeMetadata } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
@@ -72,11 +72,11 @@ function withTimeout(parameters: Parameters | undefined, timeout: number | undef
   return timeout === undefined ? parameters : { ...parameters, timeout };
 }
 
-function encode(req: InferRequest, binary: boolean, timeout: number | undefined, outputs: BinaryChoice): { body: Buffer | string; headers: Record<string, string> } {
+function encode(req: InferRequest, binary: boolean, timeout: number | undefined, outputs: BinaryChoice): { body: Buffer | string | Uint8Array[]; headers: Record<string, string> } {
   const parameters = withTimeout(req.parameters, timeout);
   const r: InferRequest = { ...req, ...(parameters === undefined ? {} : { parameters }) };
   if (!binary) return { body: inferRequestBytes(r), headers: { 'content-type': 'application/json' } };
-  const { body, headerLength } = encodeBinaryRequest(r, { binaryOutputs: outputs(r) });
+  const { body, headerLength } = binaryRequestBody(r, { binaryOutputs: outputs(r) });
   return { body, headers: binaryHeaders(headerLength) };
 }
 

@@ -58,6 +58,25 @@ export function decodeBinaryResponse(body: Buffer, headerLength: number, where: 
  * each output to ask for, and whether it should come back binary.
  */
 export function encodeBinaryRequest(req: InferRequest, opts: { binaryOutputs?: boolean | Map<string, boolean> } = {}): { body: Buffer; headerLength: number } {
+  const { parts, headerLength, byteLength } = binaryRequestParts(req, opts);
+  return { body: Buffer.concat(parts, byteLength), headerLength };
+}
+
+// From this size a binary body is sent as its parts: copying a 600 KB image tensor behind its
+// header cost 80 of the binary path's 1,400 µs; below it one buffer is one write.
+const sentAsPartsFrom = 64 * 1024;
+
+/**
+ * binaryRequestBody is encodeBinaryRequest for sending: a large body comes as its parts (the
+ * JSON header, then each tensor's own bytes, none copied), to be written in order.
+ */
+export function binaryRequestBody(req: InferRequest, opts: { binaryOutputs?: boolean | Map<string, boolean> } = {}): { body: Buffer | Uint8Array[]; headerLength: number } {
+  const { parts, headerLength, byteLength } = binaryRequestParts(req, opts);
+  return { body: byteLength < sentAsPartsFrom ? Buffer.concat(parts, byteLength) : parts, headerLength };
+}
+
+// binaryRequestParts gives the JSON header and the tensors' bytes in order, and their length.
+function binaryRequestParts(req: InferRequest, opts: { binaryOutputs?: boolean | Map<string, boolean> }): { parts: Uint8Array[]; headerLength: number; byteLength: number } {
   if (req.inputs === undefined) throw new GatewayError('internal', 'encodeBinaryRequest needs tensors; rows must be converted first');
   const chunks: Uint8Array[] = [];
   const header = encodeInferRequest({ ...req, inputs: [] });
@@ -73,7 +92,10 @@ export function encodeBinaryRequest(req: InferRequest, opts: { binaryOutputs?: b
       header.parameters = { ...req.parameters, binary_data_output: true };
     }
   }
-  return assemble(header, chunks);
+  const json = Buffer.from(stringifyJson(header), 'utf8');
+  let byteLength = json.length;
+  for (const c of chunks) byteLength += c.byteLength;
+  return { parts: [json, ...chunks], headerLength: json.length, byteLength };
 }
 
 /**

@@ -10,7 +10,7 @@ import { encodeBinaryRequest } from '../../src/codecs/v2-binary.ts';
 import { GatewayError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/observe/log.ts';
 import type { Backend, CallContext } from '../../src/types.ts';
-import { linearModel, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
+import { channelSums, linearModel, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
 import { assertForgets } from '../support/forget.ts';
 
 let fake: FakeTriton;
@@ -77,6 +77,27 @@ describe('triton backend', () => {
     assert.equal(call.headers['content-type'], 'application/octet-stream');
     assert.ok(Number(call.headers['inference-header-content-length']) > 0);
     assert.equal(call.headers['x-request-id'], 'r1');
+  });
+
+  it('sends a large binary request as its parts under one content-length, byte for byte, and again on a second call', async () => {
+    // 2 rows of 3 × 96 × 96 FP32: 221 KB of tensor, sent behind its JSON header uncopied.
+    let seed = 9;
+    const image = (): number[][][] => Array.from({ length: 3 }, () => Array.from({ length: 96 }, () =>
+      Array.from({ length: 96 }, () => { seed = (seed * 16807) % 2147483647; return Math.round((seed / 2147483647) * 1000) / 1000; })));
+    const batch = [image(), image()];
+    const flat = new Float32Array(batch.flat(3));
+    const m = backend().model('channels');
+    for (let call = 0; call < 2; call++) {
+      fake.calls.length = 0;
+      const res = await m.infer({ instances: batch }, context());
+      assert.deepEqual(res.predictions, [channelSums(flat, 2).slice(0, 3), channelSums(flat, 2).slice(3)]);
+      const sent = fake.calls.find((c) => c.url === '/v2/models/channels/infer')!;
+      const headerLength = Number(sent.headers['inference-header-content-length']);
+      assert.equal(sent.headers['content-length'], String(sent.body.length));
+      assert.equal(sent.headers['transfer-encoding'], undefined);
+      assert.equal(sent.body.length, headerLength + flat.byteLength);
+      assert.deepEqual(new Uint8Array(sent.body.subarray(headerLength)), new Uint8Array(flat.buffer));
+    }
   });
 
   it('asks for binary outputs only when the output is large enough to be worth it (binaryOutputBytes)', async () => {

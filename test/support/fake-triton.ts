@@ -83,7 +83,33 @@ const models: Record<string, FakeModel> = {
     },
     run: (values) => values.map((v) => Math.fround(2 * v)),
   },
+  // An image model whose requests are large (110 KB a row): y = the sum of each channel.
+  channels: {
+    metadata: {
+      name: 'channels', versions: ['1'], platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, 96, 96] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 3] }],
+    },
+    config: {
+      name: 'channels', platform: 'onnxruntime_onnx', backend: 'onnxruntime', max_batch_size: 4,
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [3, 96, 96] }],
+      output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [3] }],
+    },
+    run: (values, shape) => channelSums(values, shape[0]!),
+  },
 };
+
+/** channelSums is the `channels` model: per row of 3 × 96 × 96 values, each channel's sum. */
+export function channelSums(values: ArrayLike<number>, rows: number): number[] {
+  const plane = 96 * 96;
+  const out: number[] = [];
+  for (let r = 0; r < rows * 3; r++) {
+    let sum = 0;
+    for (let i = 0; i < plane; i++) sum += values[r * plane + i]!;
+    out.push(Math.fround(sum));
+  }
+  return out;
+}
 
 /** startFakeTriton listens on 127.0.0.1 port 0. */
 export async function startFakeTriton(): Promise<FakeTriton> {

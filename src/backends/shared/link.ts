@@ -32,7 +32,8 @@ export const errorBodyBytes = 64 * 1024;
 export interface SendOptions {
   method: 'GET' | 'POST';
   path: string;
-  body?: Buffer | string;
+  /** Parts are written in order, uncopied, under a content-length of their sum. */
+  body?: Buffer | string | readonly Uint8Array[];
   headers?: Record<string, string>;
   /** The client call, for its signal, forwarded headers and metrics; absent for probes. */
   ctx?: CallContext;
@@ -138,8 +139,10 @@ export class ServerLink {
     try {
       const request: Dispatcher.DispatchOptions = {
         path: this.#basePaths.get(url)! + opts.path, method: opts.method,
-        headers: { ...opts.ctx?.forward, ...opts.headers },
-        ...(opts.body === undefined ? {} : { body: opts.body }),
+        headers: { ...opts.ctx?.forward, ...opts.headers, ...(Array.isArray(opts.body) ? { 'content-length': String(partsLength(opts.body)) } : {}) },
+        // undici writes an iterable body chunk by chunk (client-h1 writeIterable, as fetch uses
+        // it), though its dispatch types list only single-buffer bodies.
+        ...(opts.body === undefined ? {} : { body: opts.body as Buffer }),
       };
       const where = `backend "${this.name}"`;
       const pool = poolFor(url, this.#poolOptions);
@@ -184,6 +187,13 @@ export class ServerLink {
       }
     }
   }
+}
+
+// partsLength is the content-length of a body sent as parts: undici would send an iterable chunked.
+function partsLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  return n;
 }
 
 /** ReadLimits are what bounds one read besides the backend's own maxResponseBytes. */
