@@ -27,7 +27,7 @@ export interface JsonOutline {
 /** outlineOf reads a JSON body's bytes; undefined when there is no memory to read them in. */
 export function outlineOf(bytes: Uint8Array): JsonOutline | undefined {
   if (!outliner.fit(bytes.length + 8)) return undefined;
-  const heap = new Uint8Array(outliner.exports.memory.buffer);
+  const heap = outliner.heap;
   heap.set(bytes);
   heap.fill(0, bytes.length, bytes.length + 8); // ends a run of digits, read eight bytes at a time
   const packed = outliner.exports.outline(bytes.length);

@@ -25,9 +25,9 @@ export function loadBody(body: Uint8Array): Float64Array<ArrayBuffer> | undefine
   const room = (body.length + 2) >> 1;
   outAt = (bodyAt + body.length + 7) & ~7;
   if (!reader.fit(outAt + room * 8)) return undefined; // parseJson's to read
-  const buffer = reader.exports.memory.buffer;
-  new Uint8Array(buffer).set(body, bodyAt);
-  return new Float64Array(buffer, outAt, room);
+  const heap = reader.heap;
+  heap.set(body, bodyAt);
+  return new Float64Array(heap.buffer, outAt, room);
 }
 
 /**

@@ -19,33 +19,44 @@ export interface WasmMemory {
 
 const pageBytes = 65536;
 
-/** WasmInstance is a module's live instance; `exports` changes when release() drops the memory. */
+/**
+ * WasmInstance is a module's live instance; `exports` changes when release() drops the memory.
+ * `heap` is a byte view of the whole memory, valid until the next fit() or release(): reading the
+ * memory's `buffer` is a call into the engine, and was most of the cost of outlining a small body.
+ */
 export class WasmInstance<E extends { memory: WasmMemory }> {
   readonly #module: object;
   readonly #keptBytes: number;
   exports: E;
+  heap: Uint8Array<ArrayBuffer>;
 
   /** file is the .wasm; keptBytes, the most memory kept after a body that grew it further. */
   constructor(file: URL, keptBytes: number) {
     this.#module = new WebAssembly.Module(readFileSync(file));
     this.#keptBytes = keptBytes;
     this.exports = this.#instantiate();
+    this.heap = new Uint8Array(this.exports.memory.buffer);
   }
 
   /** fit grows the memory to at least `bytes`, or says it cannot (false). */
   fit(bytes: number): boolean {
+    if (this.heap.length >= bytes) return true;
     const memory = this.exports.memory;
     try {
-      if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / pageBytes));
+      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / pageBytes));
       return true;
     } catch {
       return false;
+    } finally {
+      this.heap = new Uint8Array(memory.buffer);
     }
   }
 
   /** release starts a fresh instance when a body has grown the memory past keptBytes. */
   release(): void {
-    if (this.exports.memory.buffer.byteLength > this.#keptBytes) this.exports = this.#instantiate();
+    if (this.heap.length <= this.#keptBytes) return;
+    this.exports = this.#instantiate();
+    this.heap = new Uint8Array(this.exports.memory.buffer);
   }
 
   #instantiate(): E {

@@ -12,9 +12,12 @@ describe('WasmInstance', () => {
     const w = new WasmInstance<{ memory: WasmMemory }>(file, 4 * mb);
     assert.ok(w.fit(3 * mb));
     assert.ok(w.exports.memory.buffer.byteLength >= 3 * mb);
+    assert.equal(w.heap.buffer, w.exports.memory.buffer, 'the heap views the grown memory');
+    w.heap[3 * mb - 1] = 7;
     const kept = w.exports;
     w.release();
     assert.equal(w.exports, kept, 'memory within the bound is kept');
+    assert.equal(w.heap[3 * mb - 1], 7);
   });
 
   it('drops the memory a body grew past the bound: the next body gets a fresh one', () => {
@@ -22,11 +25,14 @@ describe('WasmInstance', () => {
     assert.ok(w.fit(6 * mb));
     w.release();
     assert.ok(w.exports.memory.buffer.byteLength < mb);
+    assert.equal(w.heap.buffer, w.exports.memory.buffer, 'the heap views the fresh memory');
+    assert.equal(w.heap.length, w.exports.memory.buffer.byteLength);
   });
 
   it('says when the memory cannot grow that far (past 4 GiB) and stays usable', () => {
     const w = new WasmInstance<{ memory: WasmMemory }>(file, 4 * mb);
     assert.equal(w.fit(2 ** 33), false);
     assert.ok(w.fit(mb));
+    assert.ok(w.heap.length >= mb);
   });
 });
