@@ -133,24 +133,33 @@ export function tensorsToInstances(inputs: Tensor[]): unknown[] {
   return tensorsToPredictions(inputs);
 }
 
-// tensorRows splits a tensor into its dim-0 rows as nested JSON values.
+// tensorRows splits a tensor into its dim-0 rows as nested JSON values. Plain numeric data is
+// read straight from its typed array (no flat copy first), and each dim's stride is found once.
 function tensorRows(t: Tensor): unknown[] {
-  const values = toJsonValues(t.datatype, t.data);
+  const values: ArrayLike<unknown> = plainNumbers.has(t.datatype) ? t.data as Float32Array : toJsonValues(t.datatype, t.data);
   if (t.shape.length === 0) return [values[0]];
-  const rows = t.shape[0]!;
-  const rowShape = t.shape.slice(1);
-  const size = elementCount(rowShape);
+  const shape = t.shape;
+  const strides = new Array<number>(shape.length).fill(1);
+  for (let d = shape.length - 2; d >= 0; d--) strides[d] = strides[d + 1]! * shape[d + 1]!;
+  const rows = shape[0]!;
   const out: unknown[] = new Array(rows);
-  for (let i = 0; i < rows; i++) out[i] = nest(values, i * size, rowShape, 0);
+  for (let i = 0; i < rows; i++) out[i] = nest(values, i * strides[0]!, shape, strides, 1);
   return out;
 }
 
-function nest(values: unknown[], offset: number, shape: number[], dim: number): unknown {
+// The datatypes whose typed array elements are their JSON values as they are.
+const plainNumbers = new Set<string>(['FP32', 'FP64', 'INT8', 'INT16', 'INT32', 'UINT8', 'UINT16', 'UINT32']);
+
+function nest(values: ArrayLike<unknown>, offset: number, shape: number[], strides: number[], dim: number): unknown {
   if (dim === shape.length) return values[offset];
   const n = shape[dim]!;
-  const stride = elementCount(shape.slice(dim + 1));
   const out: unknown[] = new Array(n);
-  for (let j = 0; j < n; j++) out[j] = nest(values, offset + j * stride, shape, dim + 1);
+  if (dim === shape.length - 1) {
+    for (let j = 0; j < n; j++) out[j] = values[offset + j];
+  } else {
+    const stride = strides[dim]!;
+    for (let j = 0; j < n; j++) out[j] = nest(values, offset + j * stride, shape, strides, dim + 1);
+  }
   return out;
 }
 

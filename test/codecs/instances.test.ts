@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { rowsToTensors, tensorsToInstances, tensorsToPredictions } from '../../src/codecs/instances.ts';
 import { GatewayError } from '../../src/errors.ts';
 import type { Tensor, TensorSpec } from '../../src/tensors/tensor.ts';
@@ -98,6 +99,29 @@ describe('tensorsToPredictions', () => {
     assert.deepEqual(tensorsToPredictions([t]), ['ok', { b64: '/w==' }]);
     const b: Tensor = { name: 'b', datatype: 'BOOL', shape: [2, 1], data: new Uint8Array([1, 0]) };
     assert.deepEqual(tensorsToPredictions([b]), [[true], [false]]);
+  });
+
+  it('nests every numeric datatype of any shape row by row, element for element', () => {
+    // The reference: row i, then each index in turn, read from the flat data in row-major order.
+    const reference = (data: ArrayLike<number | bigint>, shape: number[]): unknown[] => {
+      const at = (dims: number[], offset: number): unknown => {
+        if (dims.length === 0) return data[offset];
+        const stride = dims.slice(1).reduce((a, b) => a * b, 1);
+        return Array.from({ length: dims[0]! }, (_, j) => at(dims.slice(1), offset + j * stride));
+      };
+      return Array.from({ length: shape[0]! }, (_, i) => at(shape.slice(1), i * shape.slice(1).reduce((a, b) => a * b, 1)));
+    };
+    const kinds = [['FP32', Float32Array], ['FP64', Float64Array], ['INT8', Int8Array], ['INT16', Int16Array], ['INT32', Int32Array],
+      ['UINT8', Uint8Array], ['UINT16', Uint16Array], ['UINT32', Uint32Array]] as const;
+    fc.assert(fc.property(fc.constantFrom(...kinds), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 4 }), fc.double(),
+      ([datatype, ctor], shape, scale) => {
+        const count = shape.reduce((a, b) => a * b, 1);
+        const data = new ctor(count).map((_, i) => (i + 1) * (Number.isFinite(scale) ? scale : 1) * 7.5);
+        const t: Tensor = { name: 'y', datatype, shape, data };
+        assert.deepStrictEqual(tensorsToPredictions([t]), reference(data, shape), `${datatype} [${shape}]`);
+      }), { numRuns: 300 });
+    const scalar: Tensor = { name: 's', datatype: 'FP32', shape: [], data: new Float32Array([2.5]) };
+    assert.deepEqual(tensorsToPredictions([scalar]), [2.5]);
   });
 
   it('rejects outputs with different row counts', () => {
