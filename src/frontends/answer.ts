@@ -4,6 +4,7 @@
 
 import { tensorsToPredictions } from '../codecs/instances.ts';
 import { stringifyJson } from '../codecs/json.ts';
+import { predictionsJson } from '../codecs/predictions-json.ts';
 import { encodeBinaryResponse, wantsBinaryOutputs } from '../codecs/v2-binary.ts';
 import { stringifyInferResponse } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
@@ -41,7 +42,12 @@ export function predictReply(body: PredictBody, response: InferResponse, handle:
   // Rows, or a body that was neither (a transform made the rest): counted only when the model's
   // own rows answer the client's instances.
   const counted = hasRows(request) && handle.transform === undefined ? request : {};
-  return jsonReply({ predictions: predictionsOf(counted, response) }, limit, headers);
+  const predictions = predictionsOf(counted, response);
+  // Rows of numbers (most answers) are written as bytes, an FP32 model's floats without V8's printer.
+  const bytes = predictionsJson(predictions);
+  if (bytes === undefined) return jsonReply({ predictions }, limit, headers);
+  checkResponseSize(bytes.length, limit);
+  return { status: 200, headers: { ...headers, 'content-type': 'application/json' }, body: bytes };
 }
 
 /**

@@ -32,7 +32,14 @@ test('predictionsOf: one per instance from predictions or output tensors; a wron
 
 test('predictReply: {"predictions"} for rows, the v2 form for tensors', () => {
   const rows = predictReply({ request: { instances: [1] }, framing: 'header' }, { predictions: [9] }, model, limit, { 'x-infergate-target': 't' });
-  assert.deepEqual(rows, { status: 200, headers: { 'x-infergate-target': 't', 'content-type': 'application/json' }, body: '{"predictions":[9]}' });
+  assert.deepEqual(rows, { status: 200, headers: { 'x-infergate-target': 't', 'content-type': 'application/json' }, body: Buffer.from('{"predictions":[9]}') });
+  // Predictions that are not rows of numbers go through JSON.stringify.
+  const labels = predictReply({ request: { instances: [1] }, framing: 'header' }, { predictions: [{ label: 'cat', p: 0.5 }] }, model, limit, {});
+  assert.equal(labels.body, '{"predictions":[{"label":"cat","p":0.5}]}');
+  // Rows of numbers over the frontend's limit are refused whole, as the JSON.stringify path refuses them.
+  const many = { predictions: Array.from({ length: 100 }, () => [Math.fround(0.1), Math.fround(0.2)]) };
+  assert.throws(() => predictReply({ request: { instances: Array(100).fill(1) }, framing: 'header' }, many, model, limit, {}),
+    fail('response_too_large', /above the vertex limit of 1000 bytes/));
   const v2 = predictReply({ request: { inputs: [] }, framing: 'header' }, outputs, model, limit, {});
   assert.match(String(v2.body), /"model_name":"iris"/);
 });

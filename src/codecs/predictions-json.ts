@@ -1,0 +1,85 @@
+// predictions-json.ts — the {"predictions": [...]} answer of rows of numbers, written straight
+// into bytes exactly as JSON.stringify would write it, with the doubles that are float32 values
+// (an FP32 model's outputs) printed in WebAssembly (float-text.wat). Anything else in the
+// predictions (objects, strings, booleans) leaves the whole answer to JSON.stringify.
+
+import { WasmInstance, type WasmMemory } from './wasm-instance.ts';
+
+interface FloatTextExports {
+  memory: WasmMemory;
+  init(): void;
+  widened(x: number, at: number): number;
+}
+
+// Below 1024 are the module's tables; the text is written from there. Memory beyond 1 MB (one
+// answer of many rows) is not kept for the life of the process.
+const textAt = 1024;
+const printer = new WasmInstance<FloatTextExports>(new URL('./float-text.wasm', import.meta.url), 1 << 20);
+let ready: FloatTextExports | undefined;
+
+const head = Buffer.from('{"predictions":');
+const maxDepth = 64;
+// The longest number text is "-1.2345678901234567e-308" (24 bytes); a comma or bracket follows.
+const numberBytes = 25;
+
+/**
+ * predictionsJson gives the bytes of JSON.stringify({ predictions }) when the predictions are
+ * numbers or arrays of them (null and holes too), nested to any shape; else undefined.
+ */
+export function predictionsJson(predictions: unknown[]): Buffer | undefined {
+  // One walk bounds the text, so the writer below never checks for room.
+  const bound = boundOf(predictions, 1);
+  // 64 bytes past the bound: the module writes whole words of digits past a number's end.
+  if (bound < 0 || !printer.fit(textAt + head.length + bound + 64)) return undefined;
+  if (ready !== printer.exports) {
+    printer.exports.init(); // a fresh instance: its tables
+    ready = printer.exports;
+  }
+  const out = printer.heap;
+  out.set(head, textAt);
+  let at = writeArray(out, textAt + head.length, predictions, ready.widened);
+  out[at++] = 125; // }
+  const bytes = Buffer.from(out.subarray(textAt, at));
+  printer.release();
+  return bytes;
+}
+
+// boundOf gives at most how many bytes the array's text takes, or -1 when it holds anything
+// but numbers, null, holes and arrays of them, or nests deeper than maxDepth.
+function boundOf(a: unknown[], depth: number): number {
+  if (depth > maxDepth) return -1;
+  let n = 2 + a.length; // brackets, and a comma after each element
+  for (let k = 0; k < a.length; k++) {
+    const v = a[k];
+    if (typeof v === 'number' || v === null || v === undefined) n += numberBytes;
+    else if (Array.isArray(v)) {
+      const inner = boundOf(v as unknown[], depth + 1);
+      if (inner < 0) return -1;
+      n += inner;
+    } else return -1;
+  }
+  return n;
+}
+
+function writeArray(out: Uint8Array, start: number, a: unknown[], widened: FloatTextExports['widened']): number {
+  let at = start;
+  out[at++] = 91; // [
+  for (let k = 0; k < a.length; k++) {
+    if (k > 0) out[at++] = 44; // ,
+    const v = a[k];
+    if (typeof v === 'number') {
+      const end = v === v && Math.fround(v) === v ? widened(v, at) : -1; // NaN is no float32 value here
+      at = end >= 0 ? end : writeText(out, at, v);
+    } else if (Array.isArray(v)) at = writeArray(out, at, v as unknown[], widened);
+    else at = writeText(out, at, NaN); // JSON.stringify writes a hole or undefined in an array as null
+  }
+  out[at++] = 93; // ]
+  return at;
+}
+
+// writeText writes what JSON.stringify writes for a number: String(v) when finite, else null.
+function writeText(out: Uint8Array, at: number, v: number): number {
+  const text = Number.isFinite(v) ? String(v) : 'null';
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
