@@ -8,7 +8,11 @@ import fc from 'fast-check';
 import { predictionsJson } from '../../src/codecs/predictions-json.ts';
 import { assertBuiltFrom } from '../support/wasm-build.ts';
 
-const same = (predictions: unknown[]): void => {
+// Small answers are left to JSON.stringify (they cost less that way): each one checked here
+// carries 100 more numbers, so that it is written.
+const filler = Array.from({ length: 100 }, (_, i) => Math.fround(i / 7));
+const same = (rows: unknown[]): void => {
+  const predictions = [...rows, filler];
   const want = JSON.stringify({ predictions });
   const got = predictionsJson(predictions);
   assert.ok(got !== undefined, want.slice(0, 80));
@@ -67,12 +71,14 @@ describe('predictionsJson', () => {
     same(holes);
   });
 
-  it('leaves to JSON.stringify anything but numbers and arrays, and nesting past 64', () => {
-    for (const p of [[{ a: 1 }], ['cat'], [[1, 'x']], [true], [1n]]) assert.equal(predictionsJson(p as unknown[]), undefined);
+  it('leaves to JSON.stringify anything but numbers and arrays, nesting past 64, and a small answer', () => {
+    for (const p of [[{ a: 1 }], ['cat'], [[1, 'x']], [true], [1n]]) assert.equal(predictionsJson([...p, filler] as unknown[]), undefined);
+    // The predictions array is level 1: 63 arrays inside it are written, 64 are not.
     let deep: unknown[] = [1];
-    for (let d = 0; d < 64; d++) deep = [deep];
-    assert.equal(predictionsJson(deep), undefined);
-    assert.ok(predictionsJson((deep[0] as unknown[])) !== undefined);
+    for (let d = 1; d < 64; d++) deep = [deep];
+    assert.equal(predictionsJson([deep, filler]), undefined);
+    assert.ok(predictionsJson([deep[0], filler]) !== undefined);
+    assert.equal(predictionsJson([[0.5, 1], [2, 3]]), undefined);
   });
 
   it('writes an answer past the memory it keeps, then a small one as well (a fresh module, its tables filled again)', () => {

@@ -32,7 +32,12 @@ test('predictionsOf: one per instance from predictions or output tensors; a wron
 
 test('predictReply: {"predictions"} for rows, the v2 form for tensors', () => {
   const rows = predictReply({ request: { instances: [1] }, framing: 'header' }, { predictions: [9] }, model, limit, { 'x-infergate-target': 't' });
-  assert.deepEqual(rows, { status: 200, headers: { 'x-infergate-target': 't', 'content-type': 'application/json' }, body: Buffer.from('{"predictions":[9]}') });
+  assert.deepEqual(rows, { status: 200, headers: { 'x-infergate-target': 't', 'content-type': 'application/json' }, body: '{"predictions":[9]}' });
+  // Many rows of numbers are written as bytes, the same as JSON.stringify's.
+  const wide = { predictions: Array.from({ length: 40 }, (_, i) => [Math.fround(i / 3), i]) };
+  const bytes = predictReply({ request: { instances: Array(40).fill(1) }, framing: 'header' }, wide, model, { frontend: 'vertex', maxResponseBytes: 1e6 }, {});
+  assert.ok(Buffer.isBuffer(bytes.body));
+  assert.equal(String(bytes.body), JSON.stringify(wide));
   // Predictions that are not rows of numbers go through JSON.stringify.
   const labels = predictReply({ request: { instances: [1] }, framing: 'header' }, { predictions: [{ label: 'cat', p: 0.5 }] }, model, limit, {});
   assert.equal(labels.body, '{"predictions":[{"label":"cat","p":0.5}]}');
