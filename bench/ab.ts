@@ -2,7 +2,9 @@
 // commit's tree) with its own NODE_OPTIONS, the proxy bench's config, the same echo backend.
 // wrk loads A and B at the same time, AB_ROUNDS times; CPU µs per request of each gateway process
 // is the figure (steadier than req/s on a shared machine), with req/s beside it.
-// Runnable alone: node bench/ab.ts [predict|raw]
+// Runnable alone: node bench/ab.ts [predict|raw|rows64]
+//   rows64: the translation bench's 64-row path instead (64 instances of 16 numbers to its v2 stub
+//   through a `triton` backend, AB_BINARY=1 for binary tensors), 4 connections to each side
 //   AB_B_DIR=/tmp/base (a tree of the other commit, e.g. `git archive HEAD~1 | tar -x -C /tmp/base`
 //   with node_modules linked into it), AB_A_NODE_OPTIONS / AB_B_NODE_OPTIONS, AB_ROUNDS=4, BENCH_SECONDS=2
 // Side B reads about 3 % cheaper than A even with the same tree on both (0.968 and 0.974 on one
@@ -14,11 +16,14 @@ import { readFileSync } from 'node:fs';
 import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
 import { wrkLoad } from './support/wrk.ts';
-import { proxyBenchConfig } from './support/proxy-config.ts';
+import { proxyBenchConfig, rowsBenchConfig } from './support/proxy-config.ts';
+import { vertexBody } from './translation.ts';
 
 type Start = typeof import('../test/support/gateway.ts').startGateway;
 
+const rows64 = process.argv[2] === 'rows64';
 const route = process.argv[2] === 'raw' ? '/raw/predict' : '/predict';
+const connections = rows64 ? 4 : 32;
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Number(process.env.AB_ROUNDS ?? 4);
 const here = fileURLToPath(new URL('..', import.meta.url));
@@ -26,9 +31,9 @@ const sides = [
   { name: 'A', dir: process.env.AB_A_DIR ?? here, nodeOptions: process.env.AB_A_NODE_OPTIONS ?? '' },
   { name: 'B', dir: process.env.AB_B_DIR ?? here, nodeOptions: process.env.AB_B_NODE_OPTIONS ?? '' },
 ];
-const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
-const config = proxyBenchConfig(backend.port);
-const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
+const backend = await startNodeServer(new URL(rows64 ? './translation.ts' : './support/echo-backend.ts', import.meta.url).href, rows64 ? ['--stub-v2'] : []);
+const config = rows64 ? rowsBenchConfig(backend.port, 'rows', process.env.AB_BINARY === '1') : proxyBenchConfig(backend.port);
+const body = rows64 ? vertexBody(64, [16]).toString() : JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
 const gateways = await Promise.all(sides.map(async (s) => {
   const { startGateway } = (await import(`${s.dir}/test/support/gateway.ts`)) as { startGateway: Start };
   return startGateway(config, { env: { NODE_OPTIONS: s.nodeOptions } });
@@ -38,11 +43,11 @@ const totals = sides.map(() => ({ ticks: 0, user: 0, requests: 0, rps: [] as num
 // socket writes, which on a shared machine varies with how busy the readers are.
 const userTicks = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[11]);
 try {
-  for (const gw of gateways) await wrkLoad(`${gw.url}${route}`, { body, durationS: 1, connections: 32 });
+  for (const gw of gateways) await wrkLoad(`${gw.url}${route}`, { body, durationS: 1, connections });
   // Both loaded at once, each round: whatever else the machine runs then falls on both alike.
   for (let round = 0; round < rounds; round++) {
     const before = gateways.map((gw) => ({ all: cpuTicks([gw.process.pid!]), user: userTicks(gw.process.pid!) }));
-    const results = await Promise.all(gateways.map((gw) => wrkLoad(`${gw.url}${route}`, { body, durationS: seconds, connections: 32 })));
+    const results = await Promise.all(gateways.map((gw) => wrkLoad(`${gw.url}${route}`, { body, durationS: seconds, connections })));
     results.forEach((r, i) => {
       const pid = gateways[i]!.process.pid!;
       if (r.non2xx > 0 || r.errors > 0) throw new Error(`${sides[i]!.name}: ${r.non2xx} non-2xx, ${r.errors} socket errors`);

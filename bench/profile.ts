@@ -2,7 +2,10 @@
 // with the proxy bench's config (Vertex front, echo backend), wrk loads one route, and the
 // profile's self time is summed per function and per file, busiest first.
 // Also prints CPU µs per request of the gateway over the loaded run (the profiler adds its own).
-// Runnable alone: node bench/profile.ts [predict|raw]   (BENCH_SECONDS=5, PROFILE_TOP=30)
+// Runnable alone: node bench/profile.ts [predict|raw|rows64]   (BENCH_SECONDS=5, PROFILE_TOP=30)
+// rows64 is the translation bench's 64-row path instead: 64 instances of 16 numbers to the v2
+// stub of bench/translation.ts through a `triton` backend (PROFILE_BINARY=1 for its binary
+// tensors), 4 connections.
 
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,12 +13,14 @@ import { join } from 'node:path';
 import { startGateway } from '../test/support/gateway.ts';
 import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
-import { proxyBenchConfig } from './support/proxy-config.ts';
+import { proxyBenchConfig, rowsBenchConfig } from './support/proxy-config.ts';
 import { wrkLoad } from './support/wrk.ts';
+import { vertexBody } from './translation.ts';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] }
 
+const rows64 = process.argv[2] === 'rows64';
 const route = process.argv[2] === 'raw' ? '/raw/predict' : '/predict';
 // PROFILE_BARE=1 profiles the bare Node proxy (support/bare-proxy.ts) on the same load instead: the floor's own profile.
 const bare = process.env.PROFILE_BARE === '1';
@@ -31,7 +36,9 @@ const majorToo = allocMode !== 'live';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const top = Number(process.env.PROFILE_TOP ?? 30);
 const dir = mkdtempSync(join(tmpdir(), 'infergate-prof-'));
-const backend = await startNodeServer(new URL('./support/echo-backend.ts', import.meta.url).href);
+const backend = await startNodeServer(new URL(rows64 ? './translation.ts' : './support/echo-backend.ts', import.meta.url).href, rows64 ? ['--stub-v2'] : []);
+const config = rows64 ? rowsBenchConfig(backend.port, 'rows', process.env.PROFILE_BINARY === '1') : proxyBenchConfig(backend.port);
+const connections = rows64 ? 4 : 32;
 const probeFile = join(dir, 'alloc-probe.mjs');
 // In the profiled process: the first SIGUSR2 starts sampling, the second writes the profile.
 writeFileSync(probeFile, `
@@ -56,7 +63,8 @@ const profiled = alloc ? `--import=${probeFile}` : `--cpu-prof --cpu-prof-dir=${
 if (bare) process.env.NODE_OPTIONS = profiled;
 const bareProxy = bare ? await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), route === '/predict' ? 'json' : 'raw']) : undefined;
 delete process.env.NODE_OPTIONS;
-const gw = await startGateway(proxyBenchConfig(backend.port), bare ? {} : { env: { NODE_OPTIONS: profiled } });
+if (bare && rows64) throw new Error('PROFILE_BARE=1 profiles the proxy bench\'s path only');
+const gw = await startGateway(config, bare ? {} : { env: { NODE_OPTIONS: profiled } });
 const url = bareProxy === undefined ? `${gw.url}${route}` : `http://127.0.0.1:${bareProxy.port}/predict`;
 const pid = bareProxy?.pid ?? gw.process.pid!;
 // The profile's clock is the monotonic one process.hrtime reads: only samples taken during the
@@ -64,14 +72,14 @@ const pid = bareProxy?.pid ?? gw.process.pid!;
 let requests = 1;
 const measuredSpan = { from: 0, to: Infinity };
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
-const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
+const body = rows64 ? vertexBody(64, [16]).toString() : JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
 try {
-  await wrkLoad(url, { body, durationS: 1, connections: 32 });
+  await wrkLoad(url, { body, durationS: 1, connections });
   measuredSpan.from = monotonicUs();
   if (alloc) process.kill(pid, 'SIGUSR2');
   if (alloc) await new Promise((r) => setTimeout(r, 300));
   const before = cpuTicks([pid]);
-  const r = await wrkLoad(url, { body, durationS: seconds, connections: 32 });
+  const r = await wrkLoad(url, { body, durationS: seconds, connections });
   measuredSpan.to = monotonicUs();
   if (alloc) {
     process.kill(pid, 'SIGUSR2');

@@ -29,13 +29,15 @@ import type { InferResponse, TensorSpec } from '../src/tensors/tensor.ts';
 import { startGateway } from '../test/support/gateway.ts';
 import { freePort } from '../test/support/ports.ts';
 import { startNodeServer } from './support/processes.ts';
+import { rowsBenchConfig } from './support/proxy-config.ts';
 
 const image: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 3, 224, 224] };
 const small: TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 16] };
 const answer1000: InferResponse = { modelName: 'm', outputs: [{ name: 'y', datatype: 'FP32', shape: [1, 1000], data: new Float32Array(1000).map((_, i) => i / 1000) }] };
 
 // Pixel values as a normalising client sends them: 3 decimals.
-function vertexBody(rows: number, rowShape: number[]): Buffer {
+/** vertexBody gives a Vertex body of `rows` instances of random 3-decimal numbers, each of rowShape. */
+export function vertexBody(rows: number, rowShape: number[]): Buffer {
   let seed = 1;
   const rand = (): number => { seed = (seed * 16807) % 2147483647; return Math.round((seed / 2147483647) * 1000) / 1000; };
   const make = (dims: number[]): unknown => (dims.length === 0 ? rand() : Array.from({ length: dims[0]! }, () => make(dims.slice(1))));
@@ -117,12 +119,7 @@ export async function runTranslationBench(seconds = Number(process.env.BENCH_SEC
   try {
     for (const [name, { model, body }] of Object.entries(cases)) {
       for (const binary of [false, true]) {
-        const gw = await startGateway(`
-server: { logLevel: warn, maxBodyBytes: 16mb }
-frontends: { vertex: { model: ${model}, predictRoute: /predict, healthRoute: /health, maxResponseBytes: 16mb } }
-backends: { tri: { type: triton, url: "http://127.0.0.1:${stub.port}", binary: ${binary} } }
-models: { ${model}: { targets: [ { backend: tri } ] } }
-`);
+        const gw = await startGateway(rowsBenchConfig(stub.port, model, binary));
         let nodeRun: HttpRun;
         try {
           nodeRun = await measureHttp(`${gw.url}/predict`, body, seconds, [gw.process.pid!]);

@@ -81,6 +81,22 @@ describe('predictionsJson', () => {
     assert.equal(predictionsJson([[0.5, 1], [2, 3]]), undefined);
   });
 
+  it('gives up on a non-number however late it comes, and the next answer is whole', () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => [Math.fround(i / 7), Math.fround(i / 3)]);
+    for (const late of [[...rows, ['cat']], [...rows, [1, [2, { a: 1 }]]], [...rows.slice(1), [true]]]) {
+      assert.equal(predictionsJson(late as unknown[]), undefined);
+      same(rows);
+    }
+  });
+
+  it('writes long rows and numbers after a long inner row, of the longest number texts', () => {
+    // The longest texts (24 bytes each, written by String()), past the memory the module keeps.
+    const long = (i: number): number => -(1.2345678901234567 + i * 1e-15) * 1e-300;
+    same([Array.from({ length: 120_000 }, (_, i) => Math.fround(i / 7))]);
+    same([Array.from({ length: 50_000 }, (_, i) => long(i)), ...Array.from({ length: 6000 }, (_, i) => long(i))]);
+    same([[[Array.from({ length: 45_000 }, (_, i) => long(i))], ...Array.from({ length: 3000 }, (_, i) => long(i))], filler]);
+  });
+
   it('writes an answer past the memory it keeps, then a small one as well (a fresh module, its tables filled again)', () => {
     const big = Array.from({ length: 60_000 }, (_, i) => [Math.fround(i / 7), Math.fround(-i / 3)]);
     same(big);
