@@ -5,6 +5,9 @@
 // Runnable alone: node bench/ab.ts [predict|raw|rows64]
 //   rows64: the translation bench's 64-row path instead (64 instances of 16 numbers to its v2 stub
 //   through a `triton` backend, AB_BINARY=1 for binary tensors), 4 connections to each side
+//   AB_B_BARE=1: side B is the bare Node proxy (support/bare-proxy.ts; JSON both ways on predict,
+//   bytes on raw) on the same echo backend: the gateway against the floor with both loaded at
+//   once, so a machine that slows or speeds up between runs falls on both alike
 //   AB_B_DIR=/tmp/base (a tree of the other commit, e.g. `git archive HEAD~1 | tar -x -C /tmp/base`
 //   with node_modules linked into it), AB_A_NODE_OPTIONS / AB_B_NODE_OPTIONS, AB_ROUNDS=4, BENCH_SECONDS=2
 // Side B reads about 3 % cheaper than A even with the same tree on both (0.968 and 0.974 on one
@@ -34,9 +37,17 @@ const sides = [
 const backend = await startNodeServer(new URL(rows64 ? './translation.ts' : './support/echo-backend.ts', import.meta.url).href, rows64 ? ['--stub-v2'] : []);
 const config = rows64 ? rowsBenchConfig(backend.port, 'rows', process.env.AB_BINARY === '1') : proxyBenchConfig(backend.port);
 const body = rows64 ? vertexBody(64, [16]).toString() : JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
-const gateways = await Promise.all(sides.map(async (s) => {
+const bareB = process.env.AB_B_BARE === '1';
+if (bareB && rows64) throw new Error('AB_B_BARE=1 measures the proxy bench\'s path only');
+if (bareB) sides[1] = { name: 'B', dir: 'bench/support/bare-proxy.ts', nodeOptions: '' };
+const gateways = await Promise.all(sides.map(async (s, i) => {
+  if (i === 1 && bareB) {
+    const bare = await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), route === '/predict' ? 'json' : 'raw']);
+    return { url: `http://127.0.0.1:${bare.port}`, pid: bare.pid, stop: bare.stop };
+  }
   const { startGateway } = (await import(`${s.dir}/test/support/gateway.ts`)) as { startGateway: Start };
-  return startGateway(config, { env: { NODE_OPTIONS: s.nodeOptions } });
+  const gw = await startGateway(config, { env: { NODE_OPTIONS: s.nodeOptions } });
+  return { url: gw.url, pid: gw.process.pid!, stop: () => gw.stop() };
 }));
 const totals = sides.map(() => ({ ticks: 0, user: 0, requests: 0, rps: [] as number[] }));
 // User-mode ticks alone: the gateway's JavaScript and GC, without the kernel's share of its
@@ -46,10 +57,10 @@ try {
   for (const gw of gateways) await wrkLoad(`${gw.url}${route}`, { body, durationS: 1, connections });
   // Both loaded at once, each round: whatever else the machine runs then falls on both alike.
   for (let round = 0; round < rounds; round++) {
-    const before = gateways.map((gw) => ({ all: cpuTicks([gw.process.pid!]), user: userTicks(gw.process.pid!) }));
+    const before = gateways.map((gw) => ({ all: cpuTicks([gw.pid]), user: userTicks(gw.pid) }));
     const results = await Promise.all(gateways.map((gw) => wrkLoad(`${gw.url}${route}`, { body, durationS: seconds, connections })));
     results.forEach((r, i) => {
-      const pid = gateways[i]!.process.pid!;
+      const pid = gateways[i]!.pid;
       if (r.non2xx > 0 || r.errors > 0) throw new Error(`${sides[i]!.name}: ${r.non2xx} non-2xx, ${r.errors} socket errors`);
       totals[i]!.ticks += cpuTicks([pid]) - before[i]!.all;
       totals[i]!.user += userTicks(pid) - before[i]!.user;
