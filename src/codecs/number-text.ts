@@ -4,6 +4,7 @@
 // with ≤ 8 fraction digits that reads back to the same float32, digit by digit into a buffer.
 
 import { isBigIntType, toJsonValues, type Datatype, type TensorData } from '../tensors/datatype.ts';
+import { WasmInstance, type WasmMemory } from './wasm-instance.ts';
 
 // Powers of ten that are exact doubles (10^22 is the last).
 const pow10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -54,9 +55,8 @@ export function numericArrayText(datatype: Datatype, data: TensorData): string |
 
 /** float32Text writes a Float32Array as a JSON array of the shortest decimals that read back exactly. */
 export function float32Text(a: Float32Array): string {
-  reserve(a.length * maxChars + 2);
-  const last = writeFloat32s(scratch, scratchView, 0, a);
-  return Buffer.from(scratch.buffer, 0, last + 1).toString('latin1');
+  const { bytes, length } = float32Bytes(a);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('latin1');
 }
 
 /**
@@ -64,8 +64,66 @@ export function float32Text(a: Float32Array): string {
  * buffer and the text's length: valid until the next call of any writer here.
  */
 export function float32Bytes(a: Float32Array): { bytes: Uint8Array; length: number } {
+  const text = shortDecimalsText(a);
+  if (text !== undefined) return text;
   reserve(a.length * maxChars + 2);
   return { bytes: scratch, length: writeFloat32s(scratch, scratchView, 0, a) + 1 };
+}
+
+/** float32BytesInScript is float32Bytes with the loop in JavaScript only: the reference the module is held to. */
+export function float32BytesInScript(a: Float32Array): { bytes: Uint8Array; length: number } {
+  reserve(a.length * maxChars + 2);
+  return { bytes: scratch, length: writeFloat32s(scratch, scratchView, 0, a) + 1 };
+}
+
+interface ShortDecimalsExports {
+  memory: WasmMemory;
+  shorts(src: number, n: number, at: number): number;
+  textEnd(): number;
+}
+
+// The module's tables (see short-decimals.wat), then the values and their text. Memory past
+// 8 MB (one tensor of about 300 k values) is not kept between calls.
+const tablesAt = { wholeWord: 0, wholeLength: 32768, fractionWord: 40960, fractionLength: 44960 };
+const valuesAt = 49152;
+const decimals = new WasmInstance<ShortDecimalsExports>(new URL('./short-decimals.wasm', import.meta.url), 8 << 20);
+let tablesIn: ShortDecimalsExports | undefined;
+
+// shortDecimalsText writes the text in the module's memory: its short decimals (most of what
+// clients send) in WebAssembly, each other value by writeFloat32 here, between the module's
+// runs. The text is a view of the module's memory, valid until the next call. Undefined when the
+// memory cannot grow to hold it.
+function shortDecimalsText(a: Float32Array): { bytes: Uint8Array; length: number } | undefined {
+  decimals.release(); // the last call's large memory, if it grew one
+  const n = a.length;
+  const textAt = valuesAt + n * 4;
+  // 4 bytes past the text: a word store writes past a value's end.
+  if (!decimals.fit(textAt + n * maxChars + 8)) return undefined;
+  const module = decimals.exports;
+  const heap = decimals.heap;
+  if (tablesIn !== module) {
+    heap.set(new Uint8Array(wholeWord.buffer), tablesAt.wholeWord);
+    heap.set(wholeLength, tablesAt.wholeLength);
+    heap.set(new Uint8Array(fractionWord.buffer), tablesAt.fractionWord);
+    heap.set(fractionLength, tablesAt.fractionLength);
+    tablesIn = module;
+  }
+  new Float32Array(heap.buffer, valuesAt, n).set(a);
+  let p = textAt;
+  heap[p++] = 91; // [
+  // Each value is followed by a comma; the last one becomes the closing bracket.
+  for (let i = 0; i < n;) {
+    i += module.shorts(valuesAt + 4 * i, n - i, p);
+    p = module.textEnd();
+    if (i < n) {
+      p = writeFloat32(heap, p, a[i]!);
+      heap[p++] = 44; // ,
+      i++;
+    }
+  }
+  if (n > 0) p--;
+  heap[p] = 93; // ]
+  return { bytes: heap.subarray(textAt, p + 1), length: p + 1 - textAt };
 }
 
 function reserve(need: number): void {

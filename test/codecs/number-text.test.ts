@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { float32Text, numericArrayText } from '../../src/codecs/number-text.ts';
+import { float32Bytes, float32BytesInScript, float32Text, numericArrayText } from '../../src/codecs/number-text.ts';
+import { assertBuiltFrom } from '../support/wasm-build.ts';
 import { encodeInferRequest, stringifyInferRequest, stringifyInferResponse } from '../../src/codecs/v2-json.ts';
 import { parseJson, stringifyJson } from '../../src/codecs/json.ts';
 import type { Tensor } from '../../src/tensors/tensor.ts';
@@ -29,6 +30,38 @@ describe('float32Text', () => {
       if (Number.isFinite(f)) assert.equal(Math.fround(v as number), f, `${i}`);
       else assert.equal(v, null);
     });
+  });
+
+  it('is written by short-decimals.wasm, the build of its .wat, exactly as by the JavaScript loop', async () => {
+    await assertBuiltFrom('codecs/short-decimals');
+    const text = (r: { bytes: Uint8Array; length: number }): string => Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.length).toString('latin1');
+    const same = (a: Float32Array, what: string): void => {
+      const want = text(float32BytesInScript(a));
+      const got = text(float32Bytes(a));
+      if (got !== want) {
+        const at = [...got].findIndex((c, i) => c !== want[i]);
+        assert.fail(`${what}: differs at ${at}: ${got.slice(Math.max(0, at - 40), at + 40)} vs ${want.slice(Math.max(0, at - 40), at + 40)}`);
+      }
+    };
+    let seed = 2026;
+    const next = (): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32; };
+    // Every thousandth from 0 to 20, and around the limit of the short path (8192), both signs.
+    const thousandths: number[] = [];
+    for (let k = 0; k <= 20_000; k++) thousandths.push(k / 1000, -k / 1000);
+    for (let k = 8_190_000; k <= 8_192_500; k++) thousandths.push(k / 1000, -k / 1000);
+    same(new Float32Array(thousandths), 'thousandths');
+    same(new Float32Array([0, -0, NaN, Infinity, -Infinity, 8192, 8191.999, 8191.9995, 0.0005, 0.0015, 1e-45, -1e-45, 3.4028234663852886e38]), 'edges');
+    same(new Float32Array(0), 'empty');
+    for (const v of [0.5, -7, NaN, 1 / 3]) same(new Float32Array([v]), `one value ${v}`);
+    // Random bit patterns (mostly not short: the writer's general path between the module's runs),
+    // and short decimals with other values strewn in at random.
+    const bits = new Uint32Array(100_000);
+    for (let i = 0; i < bits.length; i++) bits[i] = (next() * 2 ** 32) >>> 0;
+    same(new Float32Array(bits.buffer), 'random bits');
+    same(new Float32Array(50_000).map(() => (next() < 0.9 ? Math.round((next() - 0.5) * 2e6) / 1000 : (next() - 0.5) * 1e4)), 'mixed');
+    // A tensor past the memory the module keeps (8 MB), then a small one: a fresh module, its tables filled again.
+    same(new Float32Array(400_000).map(() => Math.round(next() * 255) / 1000), 'large');
+    same(new Float32Array([0.123, 4.5, -6]), 'small after large');
   });
 
   it('writes integers with join and leaves BOOL, FP16 and BYTES to the generic writer', () => {
