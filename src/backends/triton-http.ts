@@ -6,6 +6,7 @@
 import { parseJson, stringifyJson } from '../codecs/json.ts';
 import { binaryRequestBody, decodeBinaryResponse } from '../codecs/v2-binary.ts';
 import { inferRequestBytes } from '../codecs/v2-json-bytes.ts';
+import { scanInferResponse } from '../codecs/v2-answer-scan.ts';
 import { decodeInferResponse, decodeMetadata } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
 import { elementSize } from '../tensors/datatype.ts';
@@ -132,11 +133,14 @@ function binaryHeaders(headerLength: number): Record<string, string> {
 function decodeAnswer(answer: ServerAnswer, where: string): InferResponse {
   const headerLength = headerOf(answer, 'inference-header-content-length');
   if (headerLength !== undefined) return decodeBinaryResponse(answer.body, Number(headerLength), where);
-  let doc: unknown;
-  try {
-    doc = parseJson(answer.body, { what: `${where} answer`, maxDepth: 256 });
-  } catch (err) {
-    throw new GatewayError('backend_bad_reply', (err as Error).message, { cause: err });
+  // FP32 outputs' data read straight into their tensors; the rest, or any answer the scan leaves, by parseJson.
+  let doc: unknown = scanInferResponse(answer.body, 256);
+  if (doc === undefined) {
+    try {
+      doc = parseJson(answer.body, { what: `${where} answer`, maxDepth: 256 });
+    } catch (err) {
+      throw new GatewayError('backend_bad_reply', (err as Error).message, { cause: err });
+    }
   }
   return decodeInferResponse(doc, where);
 }

@@ -7,7 +7,7 @@ import { WasmInstance, type WasmMemory } from './wasm-instance.ts';
 interface RowNumbersExports {
   memory: WasmMemory;
   filled: { value: number };
-  readNumbers(i: number, out: number, n: number): number;
+  readNumbers(i: number, out: number, n: number, float32: number): number;
 }
 
 // Where the body starts in the module's memory: below it, the module's table of powers of ten.
@@ -37,8 +37,24 @@ export function loadBody(body: Uint8Array): Float64Array<ArrayBuffer> | undefine
  * that readNumbers must read (its exact double needs Number()).
  */
 export function readNumbersAt(i: number, filled: number): number {
-  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled);
+  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled, 0);
   return end < 0 ? end : end - bodyAt;
+}
+
+/**
+ * readFloat32sAt is readNumbersAt writing float32 values, each Math.fround of the double
+ * JSON.parse gives, into float32Room(); it also reads the 17-digit doubles a server prints an
+ * FP32 output as (-2 only for one that lies too near a float32 rounding midpoint to decide).
+ */
+export function readFloat32sAt(i: number, filled: number): number {
+  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled, 1);
+  return end < 0 ? end : end - bodyAt;
+}
+
+/** float32Room is the loaded body's output as float32 values, valid until the next loadBody. */
+export function float32Room(): Float32Array<ArrayBuffer> {
+  const heap = reader.heap;
+  return new Float32Array(heap.buffer, outAt, (heap.length - outAt) >> 2);
 }
 
 /** numbersFilled counts the doubles after the last readNumbersAt that gave an index. */

@@ -25,6 +25,26 @@
       (br_if $next (i32.lt_u (local.get $k) (i32.const 23)))))
   (start $start)
 
+  ;; $nearFloat32Tie says whether a positive double d, read approximately (a mantissa beyond
+  ;; 2^53, or a power of ten beyond 10^±22: at most three roundings, m to a double and up to two
+  ;; scalings, so within 1.5·2^-52 of the decimal, relative), may round to a float32 other than
+  ;; the one the decimal's own double (JSON.parse's, within 2^-53 of it) rounds to: when it lies within 2^-50·d (4 ulps) of a float32 rounding
+  ;; midpoint, or outside [1e-37, 1e38] (near the subnormals, near overflow). Anything farther
+  ;; from a midpoint rounds, as that double does, to the float32 nearest d. True: Number() decides.
+  (func $nearFloat32Tie (param $d f64) (result i32)
+    (local $f f32) (local $fd f64) (local $bits i32) (local $mid f64)
+    (if (i32.or (f64.lt (local.get $d) (f64.const 1e-37)) (f64.gt (local.get $d) (f64.const 1e38))) (then (return (i32.const 1))))
+    (local.set $f (f32.demote_f64 (local.get $d)))
+    (local.set $fd (f64.promote_f32 (local.get $f)))
+    (if (f64.eq (local.get $fd) (local.get $d)) (then (return (i32.const 0))))
+    (local.set $bits (i32.reinterpret_f32 (local.get $f)))
+    ;; The midpoint between f and its neighbour on d's side (exact in a double: 25 bits).
+    (local.set $mid (f64.mul (f64.const 0.5) (f64.add (local.get $fd)
+      (f64.promote_f32 (f32.reinterpret_i32 (if (result i32) (f64.gt (local.get $d) (local.get $fd))
+        (then (i32.add (local.get $bits) (i32.const 1)))
+        (else (i32.sub (local.get $bits) (i32.const 1)))))))))
+    (f64.le (f64.abs (f64.sub (local.get $d) (local.get $mid))) (f64.mul (local.get $d) (f64.const 0x1p-50))))
+
   (func $isDigit (param $c i32) (result i32)
     (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)))
   (func $isSpace (param $c i32) (result i32)
@@ -36,10 +56,13 @@
   ;; -1 for what is not a JSON number; or -2 at a number only Number() reads exactly (more than
   ;; 19 digits, a mantissa beyond 2^53, a power of ten beyond 10^±22). The body must end in a
   ;; byte that is not part of a number ("}"): every loop stops there.
-  (func (export "readNumbers") (param $i i32) (param $out i32) (param $n i32) (result i32)
+  ;; With $float32 set it writes float32 values from $out + 4·$n on instead, each exactly
+  ;; Math.fround of the double JSON.parse gives, and reads a mantissa beyond 2^53 too (Triton
+  ;; prints an FP32 output widened to double, 17 digits): see $nearFloat32Tie.
+  (func (export "readNumbers") (param $i i32) (param $out i32) (param $n i32) (param $float32 i32) (result i32)
     (local $c i32) (local $negative i32) (local $m i64) (local $digits i32)
     (local $from i32) (local $fraction i32) (local $exponent i32) (local $negativeExponent i32)
-    (local $e10 i32) (local $value f64)
+    (local $e10 i32) (local $value f64) (local $approximate i32) (local $zeros i32)
     (local.set $c (i32.load8_u (local.get $i)))
     (block $done
       (loop $number
@@ -50,6 +73,7 @@
           (local.set $c (i32.load8_u (local.get $i)))))
         (local.set $m (i64.const 0))
         (local.set $digits (i32.const 0))
+        (local.set $zeros (i32.const 0))
         (local.set $fraction (i32.const 0))
         (if (i32.eq (local.get $c) (i32.const 48))
           (then
@@ -71,6 +95,8 @@
           (if (i32.eqz (call $isDigit (local.get $c))) (then (return (i32.const -1))))
           (local.set $from (local.get $i))
           (loop $fractionDigits
+            ;; Zeros before the first significant digit (0.0001…) add nothing to m.
+            (if (i64.eqz (local.get $m)) (then (local.set $zeros (i32.add (local.get $zeros) (i32.const 1)))))
             (local.set $m (i64.add (i64.mul (local.get $m) (i64.const 10)) (i64.extend_i32_u (i32.sub (local.get $c) (i32.const 48)))))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (local.set $c (i32.load8_u (local.get $i)))
@@ -97,15 +123,28 @@
         ;; JSON.parse gives (Clinger's fast path). Anything else is readNumbers' to read.
         (local.set $e10 (i32.sub (local.get $exponent) (local.get $fraction)))
         ;; Past 19 digits m may have wrapped (mod 2^64): whatever it holds, readNumbers reads it.
-        (if (i32.or (i32.or (i64.gt_u (local.get $m) (i64.const 9007199254740991)) (i32.gt_u (local.get $digits) (i32.const 19)))
-                    (i32.gt_u (i32.add (local.get $e10) (i32.const 22)) (i32.const 44)))
+        ;; For float32 values the approximate path also takes a power of ten beyond 10^±22, in two
+        ;; steps (each exact power, each operation rounded once): 1.2345678e-7 printed to 17 digits.
+        (local.set $approximate (i32.or (i64.gt_u (local.get $m) (i64.const 9007199254740991))
+                                        (i32.gt_u (i32.add (local.get $e10) (i32.const 22)) (i32.const 44))))
+        (if (i32.or (i32.or (i32.and (local.get $approximate) (i32.eqz (local.get $float32))) (i32.gt_u (i32.sub (local.get $digits) (local.get $zeros)) (i32.const 19)))
+                    (i32.gt_u (i32.add (local.get $e10) (i32.const 44)) (i32.const 88)))
           (then (return (i32.const -2))))
         (local.set $value (f64.convert_i64_u (local.get $m)))
+        (if (i32.lt_s (local.get $e10) (i32.const -22)) (then
+          (local.set $value (f64.div (local.get $value) (f64.load (i32.const 176)))) ;; 10^22
+          (local.set $e10 (i32.add (local.get $e10) (i32.const 22)))))
+        (if (i32.gt_s (local.get $e10) (i32.const 22)) (then
+          (local.set $value (f64.mul (local.get $value) (f64.load (i32.const 176))))
+          (local.set $e10 (i32.sub (local.get $e10) (i32.const 22)))))
         (local.set $value (if (result f64) (i32.lt_s (local.get $e10) (i32.const 0))
           (then (f64.div (local.get $value) (f64.load (i32.shl (i32.sub (i32.const 0) (local.get $e10)) (i32.const 3)))))
           (else (f64.mul (local.get $value) (f64.load (i32.shl (local.get $e10) (i32.const 3)))))))
+        (if (i32.and (local.get $approximate) (call $nearFloat32Tie (local.get $value))) (then (return (i32.const -2))))
         (if (local.get $negative) (then (local.set $value (f64.neg (local.get $value)))))
-        (f64.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))) (local.get $value))
+        (if (local.get $float32)
+          (then (f32.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))) (f32.demote_f64 (local.get $value))))
+          (else (f64.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))) (local.get $value))))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         ;; Most numbers are followed straight by "," or "]": one compare rules out space.
         (if (i32.le_u (local.get $c) (i32.const 32)) (then

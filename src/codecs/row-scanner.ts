@@ -9,6 +9,7 @@
 
 import { unfilled } from '../tensors/datatype.ts';
 import type { RowBlock } from '../tensors/row-block.ts';
+import { isSpace, plainStringEnd, skipSpace, valueEnd } from './json-bytes.ts';
 import { parseJson } from './json.ts';
 import { loadBody, numbersFilled, readNumbersAt, releaseLargeMemory } from './row-numbers.ts';
 
@@ -247,46 +248,4 @@ function readNumbers(b: Uint8Array, text: Buffer, i: number): number {
   }
   filled = n;
   return i;
-}
-
-function skipSpace(b: Uint8Array, i: number): number {
-  let c = b[i];
-  while (isSpace(c!)) c = b[++i];
-  return i;
-}
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 10 || c === 13 || c === 9;
-}
-
-// plainStringEnd gives the index of the quote ending the string opening at b[start], when it
-// holds only printable ASCII and no escapes (every key this scanner needs to tell apart); else -1.
-function plainStringEnd(b: Buffer, start: number): number {
-  for (let i = start + 1; i < b.length; i++) {
-    const c = b[i]!;
-    if (c === 34) return i;
-    if (c === 92 || c < 32 || c > 126) return -1;
-  }
-  return -1;
-}
-
-// valueEnd gives the index just after the JSON value starting at b[start], found by brackets
-// and strings only (parseJson checks the value itself); -1 if it does not end.
-function valueEnd(b: Buffer, start: number): number {
-  let depth = 0;
-  let i = start;
-  for (; i < b.length; i++) {
-    const c = b[i]!;
-    if (c === 34) {
-      i++;
-      while (i < b.length && b[i] !== 34) i += b[i] === 92 ? 2 : 1;
-      if (i >= b.length) return -1;
-      if (depth === 0) return i + 1;
-    } else if (c === 91 || c === 123) depth++;
-    else if (c === 93 || c === 125) {
-      if (depth === 0) return i;
-      if (--depth === 0) return i + 1;
-    } else if (depth === 0 && (c === 44 || isSpace(c!))) return i;
-  }
-  return depth === 0 ? i : -1;
 }

@@ -211,6 +211,8 @@ function readTensor(json: unknown, index: number, list: string, r: Reader): Tens
     data = rethrowAs(r, () => r.binary!(datatype, shape, binarySize, where));
     const { binary_data_size: _drop, ...rest } = parameters!;
     parameters = Object.keys(rest).length > 0 ? rest : undefined;
+  } else if (t.data instanceof Float32Array && datatype === 'FP32') {
+    data = t.data; // an answer's FP32 data read from its bytes (v2-answer-scan.ts); JSON never gives one
   } else {
     if (!Array.isArray(t.data)) fail(r, `tensor "${t.name}": "data" must be an array, got ${describeValue(t.data)}`);
     const flat = flatten(t.data, shape.length);
