@@ -7,7 +7,8 @@ import { WasmInstance, type WasmMemory } from './wasm-instance.ts';
 interface RowNumbersExports {
   memory: WasmMemory;
   filled: { value: number };
-  readNumbers(i: number, out: number, n: number, float32: number): number;
+  readNumbers(i: number, out: number, n: number): number;
+  readFloat32s(i: number, out: number, n: number): number;
 }
 
 // Where the body starts in the module's memory: below it, the module's table of powers of ten.
@@ -37,7 +38,7 @@ export function loadBody(body: Uint8Array): Float64Array<ArrayBuffer> | undefine
  * that readNumbers must read (its exact double needs Number()).
  */
 export function readNumbersAt(i: number, filled: number): number {
-  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled, 0);
+  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled);
   return end < 0 ? end : end - bodyAt;
 }
 
@@ -47,7 +48,7 @@ export function readNumbersAt(i: number, filled: number): number {
  * FP32 output as (-2 only for one that lies too near a float32 rounding midpoint to decide).
  */
 export function readFloat32sAt(i: number, filled: number): number {
-  const end = reader.exports.readNumbers(i + bodyAt, outAt, filled, 1);
+  const end = reader.exports.readFloat32s(i + bodyAt, outAt, filled);
   return end < 0 ? end : end - bodyAt;
 }
 

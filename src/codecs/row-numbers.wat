@@ -56,10 +56,105 @@
   ;; -1 for what is not a JSON number; or -2 at a number only Number() reads exactly (more than
   ;; 19 digits, a mantissa beyond 2^53, a power of ten beyond 10^±22). The body must end in a
   ;; byte that is not part of a number ("}"): every loop stops there.
-  ;; With $float32 set it writes float32 values from $out + 4·$n on instead, each exactly
-  ;; Math.fround of the double JSON.parse gives, and reads a mantissa beyond 2^53 too (Triton
-  ;; prints an FP32 output widened to double, 17 digits): see $nearFloat32Tie.
-  (func (export "readNumbers") (param $i i32) (param $out i32) (param $n i32) (param $float32 i32) (result i32)
+  (func (export "readNumbers") (param $i i32) (param $out i32) (param $n i32) (result i32)
+    (local $c i32) (local $negative i32) (local $m i64) (local $digits i32)
+    (local $from i32) (local $fraction i32) (local $exponent i32) (local $negativeExponent i32)
+    (local $e10 i32) (local $value f64)
+    (local.set $c (i32.load8_u (local.get $i)))
+    (block $done
+      (loop $number
+        ;; -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
+        (local.set $negative (i32.eq (local.get $c) (i32.const 45)))
+        (if (local.get $negative) (then
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (local.set $c (i32.load8_u (local.get $i)))))
+        (local.set $m (i64.const 0))
+        (local.set $digits (i32.const 0))
+        (local.set $fraction (i32.const 0))
+        (if (i32.eq (local.get $c) (i32.const 48))
+          (then
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $i)))
+            (if (call $isDigit (local.get $c)) (then (return (i32.const -1))))) ;; a leading zero
+          (else
+            (if (i32.ge_u (i32.sub (local.get $c) (i32.const 49)) (i32.const 9)) (then (return (i32.const -1))))
+            (local.set $from (local.get $i))
+            (loop $integer
+              (local.set $m (i64.add (i64.mul (local.get $m) (i64.const 10)) (i64.extend_i32_u (i32.sub (local.get $c) (i32.const 48)))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (local.set $c (i32.load8_u (local.get $i)))
+              (br_if $integer (call $isDigit (local.get $c))))
+            (local.set $digits (i32.sub (local.get $i) (local.get $from)))))
+        (if (i32.eq (local.get $c) (i32.const 46)) (then
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (local.set $c (i32.load8_u (local.get $i)))
+          (if (i32.eqz (call $isDigit (local.get $c))) (then (return (i32.const -1))))
+          (local.set $from (local.get $i))
+          (loop $fractionDigits
+            (local.set $m (i64.add (i64.mul (local.get $m) (i64.const 10)) (i64.extend_i32_u (i32.sub (local.get $c) (i32.const 48)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $i)))
+            (br_if $fractionDigits (call $isDigit (local.get $c))))
+          (local.set $fraction (i32.sub (local.get $i) (local.get $from)))
+          (local.set $digits (i32.add (local.get $digits) (local.get $fraction)))))
+        (local.set $exponent (i32.const 0))
+        (if (i32.or (i32.eq (local.get $c) (i32.const 101)) (i32.eq (local.get $c) (i32.const 69))) (then
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (local.set $c (i32.load8_u (local.get $i)))
+          (local.set $negativeExponent (i32.eq (local.get $c) (i32.const 45)))
+          (if (i32.or (local.get $negativeExponent) (i32.eq (local.get $c) (i32.const 43))) (then
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $i)))))
+          (if (i32.eqz (call $isDigit (local.get $c))) (then (return (i32.const -1))))
+          (loop $exponentDigits
+            (if (i32.lt_u (local.get $exponent) (i32.const 100000)) (then
+              (local.set $exponent (i32.add (i32.mul (local.get $exponent) (i32.const 10)) (i32.sub (local.get $c) (i32.const 48))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $i)))
+            (br_if $exponentDigits (call $isDigit (local.get $c))))
+          (if (local.get $negativeExponent) (then (local.set $exponent (i32.sub (i32.const 0) (local.get $exponent)))))))
+        ;; m exact as a double and 10^|e10| exact: one correctly rounded operation, the double
+        ;; JSON.parse gives (Clinger's fast path). Anything else is readNumbers' to read.
+        (local.set $e10 (i32.sub (local.get $exponent) (local.get $fraction)))
+        ;; Past 19 digits m may have wrapped (mod 2^64): whatever it holds, readNumbers reads it.
+        (if (i32.or (i32.or (i64.gt_u (local.get $m) (i64.const 9007199254740991)) (i32.gt_u (local.get $digits) (i32.const 19)))
+                    (i32.gt_u (i32.add (local.get $e10) (i32.const 22)) (i32.const 44)))
+          (then (return (i32.const -2))))
+        (local.set $value (f64.convert_i64_u (local.get $m)))
+        (local.set $value (if (result f64) (i32.lt_s (local.get $e10) (i32.const 0))
+          (then (f64.div (local.get $value) (f64.load (i32.shl (i32.sub (i32.const 0) (local.get $e10)) (i32.const 3)))))
+          (else (f64.mul (local.get $value) (f64.load (i32.shl (local.get $e10) (i32.const 3)))))))
+        (if (local.get $negative) (then (local.set $value (f64.neg (local.get $value)))))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))) (local.get $value))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        ;; Most numbers are followed straight by "," or "]": one compare rules out space.
+        (if (i32.le_u (local.get $c) (i32.const 32)) (then
+          (block $spaced (loop $space
+            (br_if $spaced (i32.eqz (call $isSpace (local.get $c))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $i)))
+            (br $space)))))
+        (br_if $done (i32.ne (local.get $c) (i32.const 44)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (local.set $c (i32.load8_u (local.get $i)))
+        (if (i32.le_u (local.get $c) (i32.const 32)) (then
+          (block $spacedAfterComma (loop $spaceAfterComma
+            (br_if $spacedAfterComma (i32.eqz (call $isSpace (local.get $c))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $c (i32.load8_u (local.get $i)))
+            (br $spaceAfterComma)))))
+        (br $number)))
+    (global.set $filled (local.get $n))
+    (local.get $i))
+
+  ;; readFloat32s is readNumbers writing float32 values from $out + 4·$n on, each exactly
+  ;; Math.fround of the double JSON.parse gives. It also reads, approximately, a mantissa past
+  ;; 2^53 (up to 19 significant digits: zeros after "0." do not count) and a power of ten past
+  ;; 10^±22 (up to 44, in two steps), as a server prints an FP32 output widened to double (17
+  ;; digits), and keeps such a value only when $nearFloat32Tie says it cannot round otherwise;
+  ;; else -2. A function of its own: folded into readNumbers, the extra tests made the row
+  ;; scanner's reading of an image body about 40% slower.
+  (func (export "readFloat32s") (param $i i32) (param $out i32) (param $n i32) (result i32)
     (local $c i32) (local $negative i32) (local $m i64) (local $digits i32)
     (local $from i32) (local $fraction i32) (local $exponent i32) (local $negativeExponent i32)
     (local $e10 i32) (local $value f64) (local $approximate i32) (local $zeros i32)
@@ -127,7 +222,7 @@
         ;; steps (each exact power, each operation rounded once): 1.2345678e-7 printed to 17 digits.
         (local.set $approximate (i32.or (i64.gt_u (local.get $m) (i64.const 9007199254740991))
                                         (i32.gt_u (i32.add (local.get $e10) (i32.const 22)) (i32.const 44))))
-        (if (i32.or (i32.or (i32.and (local.get $approximate) (i32.eqz (local.get $float32))) (i32.gt_u (i32.sub (local.get $digits) (local.get $zeros)) (i32.const 19)))
+        (if (i32.or (i32.gt_u (i32.sub (local.get $digits) (local.get $zeros)) (i32.const 19))
                     (i32.gt_u (i32.add (local.get $e10) (i32.const 44)) (i32.const 88)))
           (then (return (i32.const -2))))
         (local.set $value (f64.convert_i64_u (local.get $m)))
@@ -140,11 +235,11 @@
         (local.set $value (if (result f64) (i32.lt_s (local.get $e10) (i32.const 0))
           (then (f64.div (local.get $value) (f64.load (i32.shl (i32.sub (i32.const 0) (local.get $e10)) (i32.const 3)))))
           (else (f64.mul (local.get $value) (f64.load (i32.shl (local.get $e10) (i32.const 3)))))))
-        (if (i32.and (local.get $approximate) (call $nearFloat32Tie (local.get $value))) (then (return (i32.const -2))))
+        ;; (Nested, not i32.and: that would call it for every number.)
+        (if (local.get $approximate) (then
+          (if (call $nearFloat32Tie (local.get $value)) (then (return (i32.const -2))))))
         (if (local.get $negative) (then (local.set $value (f64.neg (local.get $value)))))
-        (if (local.get $float32)
-          (then (f32.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))) (f32.demote_f64 (local.get $value))))
-          (else (f64.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))) (local.get $value))))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))) (f32.demote_f64 (local.get $value)))
         (local.set $n (i32.add (local.get $n) (i32.const 1)))
         ;; Most numbers are followed straight by "," or "]": one compare rules out space.
         (if (i32.le_u (local.get $c) (i32.const 32)) (then
