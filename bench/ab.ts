@@ -19,14 +19,12 @@ import { readFileSync } from 'node:fs';
 import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
 import { wrkLoad } from './support/wrk.ts';
-import { proxyBenchConfig, rowsBenchConfig } from './support/proxy-config.ts';
-import { vertexBody } from './translation.ts';
+import { startBenchPath } from './support/proxy-config.ts';
 
 type Start = typeof import('../test/support/gateway.ts').startGateway;
 
 const rows64 = process.argv[2] === 'rows64';
 const route = process.argv[2] === 'raw' ? '/raw/predict' : '/predict';
-const connections = rows64 ? 4 : 32;
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const rounds = Number(process.env.AB_ROUNDS ?? 4);
 const here = fileURLToPath(new URL('..', import.meta.url));
@@ -34,11 +32,9 @@ const sides = [
   { name: 'A', dir: process.env.AB_A_DIR ?? here, nodeOptions: process.env.AB_A_NODE_OPTIONS ?? '' },
   { name: 'B', dir: process.env.AB_B_DIR ?? here, nodeOptions: process.env.AB_B_NODE_OPTIONS ?? '' },
 ];
-const backend = await startNodeServer(new URL(rows64 ? './translation.ts' : './support/echo-backend.ts', import.meta.url).href, rows64 ? ['--stub-v2'] : []);
-const config = rows64 ? rowsBenchConfig(backend.port, 'rows', process.env.AB_BINARY === '1') : proxyBenchConfig(backend.port);
-const body = rows64 ? vertexBody(64, [16]).toString() : JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
 const bareB = process.env.AB_B_BARE === '1';
 if (bareB && rows64) throw new Error('AB_B_BARE=1 measures the proxy bench\'s path only');
+const { backend, config, body, connections } = await startBenchPath(rows64, process.env.AB_BINARY === '1');
 if (bareB) sides[1] = { name: 'B', dir: 'bench/support/bare-proxy.ts', nodeOptions: '' };
 const gateways = await Promise.all(sides.map(async (s, i) => {
   if (i === 1 && bareB) {

@@ -13,9 +13,8 @@ import { join } from 'node:path';
 import { startGateway } from '../test/support/gateway.ts';
 import { cpuTicks } from './support/cpu.ts';
 import { startNodeServer } from './support/processes.ts';
-import { proxyBenchConfig, rowsBenchConfig } from './support/proxy-config.ts';
+import { startBenchPath } from './support/proxy-config.ts';
 import { wrkLoad } from './support/wrk.ts';
-import { vertexBody } from './translation.ts';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface Profile { nodes: ProfileNode[]; startTime: number; samples: number[]; timeDeltas: number[] }
@@ -36,9 +35,8 @@ const majorToo = allocMode !== 'live';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const top = Number(process.env.PROFILE_TOP ?? 30);
 const dir = mkdtempSync(join(tmpdir(), 'infergate-prof-'));
-const backend = await startNodeServer(new URL(rows64 ? './translation.ts' : './support/echo-backend.ts', import.meta.url).href, rows64 ? ['--stub-v2'] : []);
-const config = rows64 ? rowsBenchConfig(backend.port, 'rows', process.env.PROFILE_BINARY === '1') : proxyBenchConfig(backend.port);
-const connections = rows64 ? 4 : 32;
+if (bare && rows64) throw new Error('PROFILE_BARE=1 profiles the proxy bench\'s path only');
+const { backend, config, body, connections } = await startBenchPath(rows64, process.env.PROFILE_BINARY === '1');
 const probeFile = join(dir, 'alloc-probe.mjs');
 // In the profiled process: the first SIGUSR2 starts sampling, the second writes the profile.
 writeFileSync(probeFile, `
@@ -63,7 +61,6 @@ const profiled = alloc ? `--import=${probeFile}` : `--cpu-prof --cpu-prof-dir=${
 if (bare) process.env.NODE_OPTIONS = profiled;
 const bareProxy = bare ? await startNodeServer(new URL('./support/bare-proxy.ts', import.meta.url).href, [String(backend.port), route === '/predict' ? 'json' : 'raw']) : undefined;
 delete process.env.NODE_OPTIONS;
-if (bare && rows64) throw new Error('PROFILE_BARE=1 profiles the proxy bench\'s path only');
 const gw = await startGateway(config, bare ? {} : { env: { NODE_OPTIONS: profiled } });
 const url = bareProxy === undefined ? `${gw.url}${route}` : `http://127.0.0.1:${bareProxy.port}/predict`;
 const pid = bareProxy?.pid ?? gw.process.pid!;
@@ -72,7 +69,6 @@ const pid = bareProxy?.pid ?? gw.process.pid!;
 let requests = 1;
 const measuredSpan = { from: 0, to: Infinity };
 const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
-const body = rows64 ? vertexBody(64, [16]).toString() : JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
 try {
   await wrkLoad(url, { body, durationS: 1, connections });
   measuredSpan.from = monotonicUs();

@@ -3,6 +3,9 @@
 // passthrough, both to one echo backend, so their figures are of the same path; and the
 // translation bench's 64-row path (translation.ts, and ab.ts / profile.ts `rows64`).
 
+import { vertexBody } from '../translation.ts';
+import { startNodeServer, type Proc } from './processes.ts';
+
 /** proxyBenchConfig gives the config for an echo backend on 127.0.0.1:port. */
 export function proxyBenchConfig(port: number): string {
   return `
@@ -25,4 +28,22 @@ frontends: { vertex: { model: ${model}, predictRoute: /predict, healthRoute: /he
 backends: { tri: { type: triton, url: "http://127.0.0.1:${port}", binary: ${binary} } }
 models: { ${model}: { targets: [ { backend: tri } ] } }
 `;
+}
+
+/** BenchPath is one bench path's backend process, the gateway's config for it, and its load. */
+export interface BenchPath { backend: Proc; config: string; body: string; connections: number }
+
+/**
+ * startBenchPath starts the backend of the proxy path (the echo backend, 8-row Vertex bodies, 32
+ * connections) or of the translation bench's 64-row path (its v2 stub, 64 instances of 16
+ * numbers, 4 connections; `binary` for binary tensors).
+ */
+export async function startBenchPath(rows64: boolean, binary = false): Promise<BenchPath> {
+  if (rows64) {
+    const backend = await startNodeServer(new URL('../translation.ts', import.meta.url).href, ['--stub-v2']);
+    return { backend, config: rowsBenchConfig(backend.port, 'rows', binary), body: vertexBody(64, [16]).toString(), connections: 4 };
+  }
+  const backend = await startNodeServer(new URL('./echo-backend.ts', import.meta.url).href);
+  const body = JSON.stringify({ instances: Array.from({ length: 8 }, (_, i) => [5.1 + i, 3.5, 1.4, 0.2]) });
+  return { backend, config: proxyBenchConfig(backend.port), body, connections: 32 };
 }

@@ -130,14 +130,19 @@ function binaryHeaders(headerLength: number): Record<string, string> {
   return { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) };
 }
 
+// How deep a backend's v2 answer may nest (its parameters are the server's own).
+const answerDepth = 256;
+const fp32 = Buffer.from('"FP32"');
+
 function decodeAnswer(answer: ServerAnswer, where: string): InferResponse {
   const headerLength = headerOf(answer, 'inference-header-content-length');
   if (headerLength !== undefined) return decodeBinaryResponse(answer.body, Number(headerLength), where);
-  // FP32 outputs' data read straight into their tensors; the rest, or any answer the scan leaves, by parseJson.
-  let doc: unknown = scanInferResponse(answer.body, 256);
+  // FP32 outputs' data read straight into their tensors; the rest, or any answer the scan leaves,
+  // by parseJson. An answer with no FP32 tensor gains nothing from the scan: parseJson at once.
+  let doc: unknown = answer.body.includes(fp32) ? scanInferResponse(answer.body, answerDepth) : undefined;
   if (doc === undefined) {
     try {
-      doc = parseJson(answer.body, { what: `${where} answer`, maxDepth: 256 });
+      doc = parseJson(answer.body, { what: `${where} answer`, maxDepth: answerDepth });
     } catch (err) {
       throw new GatewayError('backend_bad_reply', (err as Error).message, { cause: err });
     }

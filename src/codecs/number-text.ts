@@ -64,10 +64,7 @@ export function float32Text(a: Float32Array): string {
  * buffer and the text's length: valid until the next call of any writer here.
  */
 export function float32Bytes(a: Float32Array): { bytes: Uint8Array; length: number } {
-  const text = shortDecimalsText(a);
-  if (text !== undefined) return text;
-  reserve(a.length * maxChars + 2);
-  return { bytes: scratch, length: writeFloat32s(scratch, scratchView, 0, a) + 1 };
+  return shortDecimalsText(a) ?? float32BytesInScript(a);
 }
 
 /** float32BytesInScript is float32Bytes with the loop in JavaScript only: the reference the module is held to. */

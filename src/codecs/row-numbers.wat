@@ -28,9 +28,10 @@
   ;; $nearFloat32Tie says whether a positive double d, read approximately (a mantissa beyond
   ;; 2^53, or a power of ten beyond 10^±22: at most three roundings, m to a double and up to two
   ;; scalings, so within 1.5·2^-52 of the decimal, relative), may round to a float32 other than
-  ;; the one the decimal's own double (JSON.parse's, within 2^-53 of it) rounds to: when it lies within 2^-50·d (4 ulps) of a float32 rounding
-  ;; midpoint, or outside [1e-37, 1e38] (near the subnormals, near overflow). Anything farther
-  ;; from a midpoint rounds, as that double does, to the float32 nearest d. True: Number() decides.
+  ;; the one the decimal's own double (JSON.parse's, within 2^-53 of it) rounds to: when it lies
+  ;; within 2^-50·d (4 ulps) of a float32 rounding midpoint, or outside [1e-37, 1e38] (near the
+  ;; subnormals, near overflow). Anything farther from a midpoint rounds, as that double does, to
+  ;; the float32 nearest d. True: Number() decides.
   (func $nearFloat32Tie (param $d f64) (result i32)
     (local $f f32) (local $fd f64) (local $bits i32) (local $mid f64)
     (if (i32.or (f64.lt (local.get $d) (f64.const 1e-37)) (f64.gt (local.get $d) (f64.const 1e38))) (then (return (i32.const 1))))

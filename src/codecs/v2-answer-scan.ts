@@ -4,9 +4,12 @@
 // output widened to double (17 digits, ~20 bytes a value: about 10 KB for 64×8 values), so this
 // was the largest part of reading a 64-row answer. Everything else in the answer is parseJson's,
 // one value at a time. It only ever answers what parseJson would give for the same bytes, with
-// those arrays narrowed as fromJsonValues narrows them; anything it does not read so (escaped
-// keys, a repeated key, "datatype" after "data", nested data, a number it cannot decide, bad
-// JSON) gives undefined, and the caller parses the whole answer.
+// those arrays narrowed as fromJsonValues narrows them. A member it does not read so goes to
+// parseJson alone ("datatype" after "data", nested data, a number it cannot decide: that one
+// array; a repeated or escaped key inside an output: the whole "outputs"); an answer it cannot
+// read at all (a repeated or escaped key at the top, bad JSON) gives undefined, and the caller
+// parses the whole answer. Its caller asks it only for answers that name FP32: for others member
+// by member would cost more than one parseJson.
 
 import { isSpace, plainStringEnd, skipSpace, valueEnd } from './json-bytes.ts';
 import { parseJson } from './json.ts';
@@ -79,12 +82,13 @@ function readObject(scan: Scan, i: number, depth: number,
 function readOutputs(scan: Scan, at: number): Read<unknown[]> | undefined {
   const { body } = scan;
   const outputs: unknown[] = [];
+  const data = (key: string, from: number, seen: Record<string, unknown>): Read<Float32Array> | undefined =>
+    (key === 'data' && seen.datatype === 'FP32' ? readFloat32Data(scan, from) : undefined);
   let i = skipSpace(body, at + 1);
   if (body[i] === 93) return { value: outputs, next: i + 1 };
   for (;;) {
     if (body[i] !== 123) return undefined;
-    const output = readObject(scan, skipSpace(body, i + 1), 3,
-      (key, from, seen) => (key === 'data' && seen.datatype === 'FP32' ? readFloat32Data(scan, from) : undefined));
+    const output = readObject(scan, skipSpace(body, i + 1), 3, data);
     if (output === undefined) return undefined;
     outputs.push(output.value);
     i = skipSpace(body, output.next);

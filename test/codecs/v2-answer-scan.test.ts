@@ -81,6 +81,16 @@ describe('scanInferResponse', () => {
     }
   });
 
+  it('a data array it stops inside (a number it cannot decide, a non-number) goes to parseJson alone, as parseJson reads it', () => {
+    const answer = (data: string): string => `{"model_name":"m","outputs":[{"name":"a","datatype":"FP32","shape":[3],"data":${data}},{"name":"b","datatype":"FP32","shape":[1],"data":[2.5]}]}`;
+    for (const data of ['[0.5, 1e-50, 0.25]', '[0.5, 3.4028235677973366e38, 0.25]', '[0.5, "x", 0.25]', '[0.5, null, 0.25]', '[0.5, true, 0.25]', '[0.5, 1e999, 0.25]', '[0.5, 0.25', '[0.5, -, 0.25]']) {
+      same(answer(data), undefined, data);
+    }
+    // The array after it is still read: one decided, one left, in one answer.
+    const doc = scanInferResponse(Buffer.from(answer('[0.5, 1e-50, 0.25]')), 256) as { outputs: Array<{ data: unknown }> };
+    assert.deepEqual(doc.outputs.map((o) => o.data instanceof Float32Array), [false, true]);
+  });
+
   it('holds parseJson\'s nesting limit', () => {
     for (const d of [250, 251, 252, 253, 254]) {
       const text = `{"outputs":[{"name":"a","datatype":"FP32","shape":[1],"data":[1],"parameters":{"p":${'['.repeat(d)}${']'.repeat(d)}}}]}`;
