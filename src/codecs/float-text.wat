@@ -144,6 +144,42 @@
     (global.set $chosen (select (local.get $down) (local.get $up) (i32.eqz (i32.and (local.get $digit) (i32.const 1)))))
     (i32.const 1))
 
+  ;; wrap gives t (in (−m, 2m)) less the multiple of m that puts it in [0, m).
+  (func $wrap (param $t f64) (param $m f64) (result f64)
+    (if (f64.lt (local.get $t) (f64.const 0)) (then (return (f64.add (local.get $t) (local.get $m)))))
+    (if (f64.ge (local.get $t) (local.get $m)) (then (return (f64.sub (local.get $t) (local.get $m)))))
+    (local.get $t))
+
+  ;; commonCase decides most values (nine in ten of an FP32 model's outputs) without the search: no multiple of 100 in the interval,
+  ;; then the one multiple of 10 in it, or the closer of two (16 digits: gives 2), or, with none
+  ;; and the interval even, the integer nearest X (17 digits: gives 1), with $chosen set as pickAt
+  ;; sets it; 0 for anything else (a tie, an uneven interval): the search decides. A third
+  ;; multiple of 10 may lie in a wide interval (above reaches 11), never closer than these two. Every value
+  ;; here is exact, so every comparison is: lo is a multiple of 2^(E+p) ≥ 2^-20 (X = M·5^p·2^(E+p)
+  ;; with M·5^p below 2^76 and X above 2^53) and |lo| ≤ 8, so its sum with an integer under 100 is
+  ;; exact, and below and above are 2^k·10^p.
+  (func $commonCase (param $lo f64) (param $rest i32) (param $below f64) (param $above f64) (result i32)
+    (local $r2 i32) (local $down f64) (local $downIn i32) (local $upIn i32)
+    (local.set $r2 (i32.rem_u (local.get $rest) (i32.const 100)))
+    ;; How far X lies above the multiple of 100 at or below it: that one or the next in reach?
+    (local.set $down (call $wrap (f64.add (f64.convert_i32_u (local.get $r2)) (local.get $lo)) (f64.const 100)))
+    (if (f64.le (local.get $down) (local.get $below)) (then (return (i32.const 0))))
+    (if (f64.le (f64.sub (f64.const 100) (local.get $down)) (local.get $above)) (then (return (i32.const 0))))
+    ;; The same for 10: the multiples at down below X and at 10 − down above it.
+    (local.set $down (call $wrap (f64.add (f64.convert_i32_u (i32.rem_u (local.get $r2) (i32.const 10))) (local.get $lo)) (f64.const 10)))
+    (local.set $downIn (f64.le (local.get $down) (local.get $below)))
+    (local.set $upIn (f64.le (f64.sub (f64.const 10) (local.get $down)) (local.get $above)))
+    (if (i32.and (local.get $downIn) (local.get $upIn)) (then
+      (if (f64.eq (local.get $down) (f64.const 5)) (then (return (i32.const 0))))
+      (local.set $upIn (f64.gt (local.get $down) (f64.const 5)))
+      (local.set $downIn (i32.eqz (local.get $upIn)))))
+    (if (local.get $downIn) (then (global.set $chosen (f64.sub (local.get $lo) (local.get $down))) (return (i32.const 2))))
+    (if (local.get $upIn) (then (global.set $chosen (f64.add (f64.sub (local.get $lo) (local.get $down)) (f64.const 10))) (return (i32.const 2))))
+    (if (f64.ne (local.get $below) (local.get $above)) (then (return (i32.const 0))))
+    ;; 17 digits: the interval is at least 0.55 either side of X (see widened).
+    (global.set $chosen (f64.nearest (local.get $lo)))
+    (i32.const 1))
+
   ;; four writes the four digits of n (< 10^4) at $at.
   (func $four (param $at i32) (param $n i32)
     (local $h i32)
@@ -209,30 +245,34 @@
       (then (local.set $topF (f64.add (local.get $topF) (f64.const 1))) (local.set $restF (f64.sub (local.get $restF) (f64.const 1e8)))))
     (local.set $top (i32.trunc_f64_u (local.get $topF)))
     (local.set $rest (i32.trunc_f64_u (local.get $restF)))
-    ;; The largest j with a multiple of 10^j in the interval (one exists at j if one does at j + 1):
-    ;; most such doubles need 16 or 17 digits, so the search starts at 16 (j = 1).
-    (local.set $j (i32.const 1))
-    (local.set $res (call $pickAt (i32.const 1) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)))
-    (if (i32.eq (local.get $res) (i32.const 2)) (then (return (i32.const -1))))
-    (if (i32.eq (local.get $res) (i32.const 1))
-      (then
-        (block $longest
-          (loop $level
-            (br_if $longest (i32.ge_u (local.get $j) (i32.const 16)))
-            (local.set $res (call $pickAt (i32.add (local.get $j) (i32.const 1)) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)))
-            (if (i32.eq (local.get $res) (i32.const 2)) (then (return (i32.const -1))))
-            (br_if $longest (i32.eqz (local.get $res)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $level))))
+    (local.set $res (call $commonCase (local.get $lo) (local.get $rest) (local.get $below) (local.get $above)))
+    (if (local.get $res)
+      (then (local.set $j (i32.sub (local.get $res) (i32.const 1))))
       (else
-        ;; 17 digits: away from a power of two the interval is at least 0.55 either side of X,
-        ;; so the integer nearest X (the even one on a tie, as f64.nearest rounds) is in it.
-        (local.set $j (i32.const 0))
-        (if (f64.eq (local.get $below) (local.get $above))
-          (then (global.set $chosen (f64.nearest (local.get $lo))))
+        ;; The largest j with a multiple of 10^j in the interval (one exists at j if one does at j + 1):
+        ;; most such doubles need 16 or 17 digits, so the search starts at 16 (j = 1).
+        (local.set $j (i32.const 1))
+        (local.set $res (call $pickAt (i32.const 1) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)))
+        (if (i32.eq (local.get $res) (i32.const 2)) (then (return (i32.const -1))))
+        (if (i32.eq (local.get $res) (i32.const 1))
+          (then
+            (block $longest
+              (loop $level
+                (br_if $longest (i32.ge_u (local.get $j) (i32.const 16)))
+                (local.set $res (call $pickAt (i32.add (local.get $j) (i32.const 1)) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)))
+                (if (i32.eq (local.get $res) (i32.const 2)) (then (return (i32.const -1))))
+                (br_if $longest (i32.eqz (local.get $res)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $level))))
           (else
-            (if (i32.ne (call $pickAt (i32.const 0) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)) (i32.const 1))
-              (then (return (i32.const -1))))))))
+            ;; 17 digits: away from a power of two the interval is at least 0.55 either side of X,
+            ;; so the integer nearest X (the even one on a tie, as f64.nearest rounds) is in it.
+            (local.set $j (i32.const 0))
+            (if (f64.eq (local.get $below) (local.get $above))
+              (then (global.set $chosen (f64.nearest (local.get $lo))))
+              (else
+                (if (i32.ne (call $pickAt (i32.const 0) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)) (i32.const 1))
+                  (then (return (i32.const -1))))))))))
     ;; The digits of C = hi + chosen.
     (local.set $restF (f64.add (f64.convert_i32_u (local.get $rest)) (global.get $chosen)))
     (if (f64.lt (local.get $restF) (f64.const 0))
