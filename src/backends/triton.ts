@@ -5,7 +5,8 @@
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 // https://github.com/triton-inference-server/server/blob/main/docs/protocol/extension_binary_data.md
 
-import { rowsRequestToTensors, tensorsToPredictions } from '../codecs/instances.ts';
+import { rowsRequestToTensors } from '../codecs/instances.ts';
+import { rowAnswer, rowCount } from '../codecs/row-answer.ts';
 import { GatewayError } from '../errors.ts';
 import { instanceCount } from '../tensors/row-block.ts';
 import type { InferRequest, InferResponse, ModelMetadata, Tensor } from '../tensors/tensor.ts';
@@ -112,11 +113,11 @@ function modelEndpoint(call: TensorCall, where: string, cache: MetadataCache, se
       if (rows === undefined) return res;
       // A model without a batch dimension answered for its one instance: give it dim 0 back.
       const outputs = batching ? res.outputs ?? [] : (res.outputs ?? []).map((t) => ({ ...t, shape: [1, ...t.shape] }));
-      const out: InferResponse = { predictions: tensorsToPredictions(outputs) };
+      const out = rowAnswer(outputs);
       if (res.modelName !== undefined) out.modelName = res.modelName;
       if (res.modelVersion !== undefined) out.modelVersion = res.modelVersion;
-      if (out.predictions!.length !== rows) {
-        throw new GatewayError('backend_bad_reply', `${where} answered ${out.predictions!.length} rows for ${rows} instances`);
+      if (rowCount(out) !== rows) {
+        throw new GatewayError('backend_bad_reply', `${where} answered ${rowCount(out)} rows for ${rows} instances`);
       }
       return out;
     },

@@ -3,6 +3,7 @@
 // (an FP32 model's outputs) printed in WebAssembly (float-text.wat). Anything else in the
 // predictions (objects, strings, booleans) leaves the whole answer to JSON.stringify.
 
+import type { Tensor } from '../tensors/tensor.ts';
 import { WasmInstance, type WasmMemory } from './wasm-instance.ts';
 
 interface FloatTextExports {
@@ -34,20 +35,75 @@ export function predictionsJson(predictions: unknown[]): Buffer | undefined {
   const bound = boundOf(predictions, 1);
   // A small answer is cheaper through JSON.stringify: one string, written with its headers in
   // one write, where bytes go as a second chunk (bench/ab.ts predict, 8 numbers: 5-9% more CPU
-  // per request this way). 64 bytes past the bound: the module writes whole words of digits
-  // past a number's end.
-  if (bound < smallestBytes || !printer.fit(textAt + head.length + bound + 64)) return undefined;
+  // per request this way).
+  if (bound < smallestBytes) return undefined;
+  const widened = readyFor(bound);
+  if (widened === undefined) return undefined;
+  return answerBytes(writeArray(printer.heap, textAt + head.length, predictions, widened));
+}
+
+/**
+ * tensorPredictionsJson gives the same bytes for the predictions an FP32 tensor's rows make
+ * (tensorsToPredictions([t])), written from its Float32Array: no array per row is built or
+ * walked. The data must hold exactly the shape's elements (row-answer.ts checks it).
+ */
+export function tensorPredictionsJson(t: Tensor): Buffer | undefined {
+  const data = t.data as Float32Array;
+  // Every number and the comma or bracket after it, and two brackets and a comma for each array.
+  let arrays = 1;
+  let inner = 1;
+  for (let d = 0; d < t.shape.length - 1; d++) arrays += (inner *= t.shape[d]!);
+  const bound = data.length * (numberBytes + 1) + arrays * 3;
+  if (bound < smallestBytes) return undefined;
+  const widened = readyFor(bound);
+  if (widened === undefined) return undefined;
+  return answerBytes(writeDims(printer.heap, textAt + head.length, data, 0, t.shape, 0, widened));
+}
+
+// readyFor makes room for an answer of at most `bound` bytes after the head, or says it cannot
+// (undefined). 64 bytes past the bound: the module writes whole words of digits past a number's end.
+function readyFor(bound: number): FloatTextExports['widened'] | undefined {
+  if (!printer.fit(textAt + head.length + bound + 64)) return undefined;
   if (ready !== printer.exports) {
     printer.exports.init(); // a fresh instance: its tables
     ready = printer.exports;
   }
+  printer.heap.set(head, textAt);
+  return ready.widened;
+}
+
+// answerBytes closes the answer written up to `at` and copies it out of the module's memory.
+function answerBytes(at: number): Buffer {
   const out = printer.heap;
-  out.set(head, textAt);
-  let at = writeArray(out, textAt + head.length, predictions, ready.widened);
   out[at++] = 125; // }
   const bytes = Buffer.from(out.subarray(textAt, at));
   printer.release();
   return bytes;
+}
+
+// writeDims writes the elements from `offset` on as nested arrays of shape[dim..]: each value a
+// float32, so none needs the float32 test writeArray makes.
+function writeDims(out: Uint8Array, start: number, data: Float32Array, offset: number, shape: number[], dim: number, widened: FloatTextExports['widened']): number {
+  let at = start;
+  out[at++] = 91; // [
+  const n = shape[dim]!;
+  if (dim === shape.length - 1) {
+    for (let j = 0; j < n; j++) {
+      if (j > 0) out[at++] = 44; // ,
+      const v = data[offset + j]!;
+      const end = widened(v, at);
+      at = end >= 0 ? end : writeText(out, at, v);
+    }
+  } else {
+    let stride = 1;
+    for (let d = dim + 1; d < shape.length; d++) stride *= shape[d]!;
+    for (let j = 0; j < n; j++) {
+      if (j > 0) out[at++] = 44; // ,
+      at = writeDims(out, at, data, offset + j * stride, shape, dim + 1, widened);
+    }
+  }
+  out[at++] = 93; // ]
+  return at;
 }
 
 // boundOf gives at most how many bytes the array's text takes, or -1 when it holds anything

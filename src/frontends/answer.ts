@@ -4,7 +4,8 @@
 
 import { tensorsToPredictions } from '../codecs/instances.ts';
 import { stringifyJson } from '../codecs/json.ts';
-import { predictionsJson } from '../codecs/predictions-json.ts';
+import { predictionsJson, tensorPredictionsJson } from '../codecs/predictions-json.ts';
+import { unreadRows } from '../codecs/row-answer.ts';
 import { encodeBinaryResponse, wantsBinaryOutputs } from '../codecs/v2-binary.ts';
 import { stringifyInferResponse } from '../codecs/v2-json.ts';
 import { GatewayError } from '../errors.ts';
@@ -42,10 +43,20 @@ export function predictReply(body: PredictBody, response: InferResponse, handle:
   // Rows, or a body that was neither (a transform made the rest): counted only when the model's
   // own rows answer the client's instances.
   const counted = hasRows(request) && handle.transform === undefined ? request : {};
+  // An FP32 output's rows that nothing has read yet are written from the tensor itself.
+  const rows = unreadRows(response);
+  if (rows !== undefined && rows.shape[0] === (instanceCount(counted) ?? rows.shape[0])) {
+    const bytes = tensorPredictionsJson(rows);
+    if (bytes !== undefined) return bytesReply(bytes, limit, headers);
+  }
   const predictions = predictionsOf(counted, response);
   // Rows of numbers (most answers) are written as bytes, an FP32 model's floats without V8's printer.
   const bytes = predictionsJson(predictions);
   if (bytes === undefined) return jsonReply({ predictions }, limit, headers);
+  return bytesReply(bytes, limit, headers);
+}
+
+function bytesReply(bytes: Buffer, limit: ReplyLimit, headers: Record<string, string>): HttpReply {
   checkResponseSize(bytes.length, limit);
   return { status: 200, headers: { ...headers, 'content-type': 'application/json' }, body: bytes };
 }

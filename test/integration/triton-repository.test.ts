@@ -35,7 +35,7 @@ models:
 
   it('lists the models with Triton\'s states', async () => {
     const index = await (await fetch(`${gw.url}/v2/repository/index`, { method: 'POST' })).json() as Array<{ name: string; state: string; reason: string }>;
-    assert.deepEqual(index.map((e) => `${e.name}:${e.state}:${e.reason}`), ['channels:READY:', 'double:UNAVAILABLE:unloaded', 'linear:READY:']);
+    assert.deepEqual(index.map((e) => `${e.name}:${e.state}:${e.reason}`), ['channels:READY:', 'double:UNAVAILABLE:unloaded', 'linear:READY:', 'spectrum:READY:']);
   });
 
   it('unloads and loads a configured model on Triton', async () => {

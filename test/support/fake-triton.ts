@@ -4,8 +4,9 @@
 // binary tensor data extension (server/docs/protocol/extension_binary_data.md) and the model
 // configuration extension (server/docs/protocol/extension_model_configuration.md: GET
 // v2/models/{m}[/versions/{v}]/config), written from those documents and independent of the
-// gateway's codecs so that each checks the other. It serves one real model:
+// gateway's codecs so that each checks the other. Its models:
 //   linear (version 1): x FP32 [-1, 4] → y FP32 [-1, 2], y = x·W + b, max_batch_size 8.
+//   spectrum: x FP32 [-1, 4] → y FP32 [-1, 8, 16] (spectrumRow), max_batch_size 8.
 // It also serves the generate extension (server/docs/protocol/extension_generate.md) for one
 // decoupled model, `llm`: generate answers one $generate_response, generate_stream one SSE event
 // per token, `tokenGapMs` apart; text_output is "w0 w1 ..." for parameters.max_tokens words.
@@ -97,7 +98,26 @@ const models: Record<string, FakeModel> = {
     },
     run: (values, shape) => channelSums(values, shape[0]!),
   },
+  // A model whose answers are large and nested: 8 × 16 values a row, of every magnitude.
+  spectrum: {
+    metadata: {
+      name: 'spectrum', versions: ['1'], platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 8, 16] }],
+    },
+    config: {
+      name: 'spectrum', platform: 'onnxruntime_onnx', backend: 'onnxruntime', max_batch_size: 8,
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [4] }],
+      output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [8, 16] }],
+    },
+    run: (values, shape) => Array.from({ length: shape[0]! }, (_, r) => spectrumRow(values.slice(r * 4, r * 4 + 4))).flat(),
+  },
 };
+
+/** spectrumRow is the `spectrum` model for one row of 4: 128 float32 values, 1e-4 to 1e4 times x0, zeros among them. */
+export function spectrumRow(x: number[]): number[] {
+  return Array.from({ length: 128 }, (_, k) => Math.fround((x[0]! * (k - 64) * 10 ** ((k % 9) - 4)) / 3 + x[1]! * (k % 7 === 0 ? 0 : 1e-3)));
+}
 
 /** channelSums is the `channels` model: per row of 3 × 96 × 96 values, each channel's sum. */
 export function channelSums(values: ArrayLike<number>, rows: number): number[] {

@@ -7,7 +7,8 @@
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { rowsRequestToTensors, tensorsToPredictions } from '../../codecs/instances.ts';
+import { rowsRequestToTensors } from '../../codecs/instances.ts';
+import { rowAnswer } from '../../codecs/row-answer.ts';
 import { GatewayError } from '../../errors.ts';
 import { backendDuration, modelLoadSeconds, modelMemoryBytes } from '../../observe/metrics.ts';
 import { fetchReason } from '../../storage/progress.ts';
@@ -214,9 +215,10 @@ export const onnx: BackendFactory<OnnxConfig> = {
       try {
         // Tensors built from rows belong to this call and are moved to the worker, not copied.
         const outputs = await m.pool.run(inputs, wantedOutputs, ctx.signal, req.inputs === undefined);
-        const res: InferResponse = { modelName: model, modelVersion: m.file.version, ...(req.id === undefined ? {} : { id: req.id }) };
-        if (req.inputs === undefined) res.predictions = tensorsToPredictions(outputs);
-        else res.outputs = outputs;
+        const res: InferResponse = req.inputs === undefined ? rowAnswer(outputs) : { outputs };
+        res.modelName = model;
+        res.modelVersion = m.file.version;
+        if (req.id !== undefined) res.id = req.id;
         return res;
       } catch (err) {
         outcome = err instanceof GatewayError ? err.code : 'internal';
