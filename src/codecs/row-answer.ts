@@ -7,6 +7,7 @@
 // one from then on.
 
 import type { InferResponse, Tensor } from '../tensors/tensor.ts';
+import { elementCount, isValidShape } from '../tensors/shape.ts';
 import { tensorsToPredictions } from './instances.ts';
 
 // RowAnswer holds its FP32 output while nobody has read or set its predictions, and the
@@ -52,7 +53,6 @@ class RowAnswer {
   }
 }
 
-
 /**
  * rowAnswer gives the answer to a rows request whose model gave these outputs: `predictions`
  * as tensorsToPredictions(outputs) gives them. Only a single FP32 output's are made late, which
@@ -81,10 +81,5 @@ export function rowCount(res: InferResponse): number {
 // wholeShape says the data holds exactly the shape's elements, as the writer from the tensor
 // assumes; anything else keeps the arrays tensorsToPredictions makes of it.
 function wholeShape(t: Tensor): boolean {
-  let n = 1;
-  for (const d of t.shape) {
-    if (!Number.isInteger(d) || d < 0) return false;
-    n *= d;
-  }
-  return n === (t.data as Float32Array).length;
+  return isValidShape(t.shape) && elementCount(t.shape) === t.data.length;
 }
