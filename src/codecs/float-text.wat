@@ -150,14 +150,16 @@
     (if (f64.ge (local.get $t) (local.get $m)) (then (return (f64.sub (local.get $t) (local.get $m)))))
     (local.get $t))
 
-  ;; commonCase decides most values (nine in ten of an FP32 model's outputs) without the search: no multiple of 100 in the interval,
-  ;; then the one multiple of 10 in it, or the closer of two (16 digits: gives 2), or, with none
-  ;; and the interval even, the integer nearest X (17 digits: gives 1), with $chosen set as pickAt
-  ;; sets it; 0 for anything else (a tie, an uneven interval): the search decides. A third
-  ;; multiple of 10 may lie in a wide interval (above reaches 11), never closer than these two. Every value
-  ;; here is exact, so every comparison is: lo is a multiple of 2^(E+p) ≥ 2^-20 (X = M·5^p·2^(E+p)
-  ;; with M·5^p below 2^76 and X above 2^53) and |lo| ≤ 8, so its sum with an integer under 100 is
-  ;; exact, and below and above are 2^k·10^p.
+  ;; commonCase decides most values (nine in ten of outputs in [-1, 1]) without the search: no
+  ;; multiple of 100 in the interval, then the one multiple of 10 in it, or the closer of two (16
+  ;; digits: gives 2), or, with none and the interval even, the integer nearest X (17 digits: gives
+  ;; 1; away from a power of two the interval is at least 0.55 either side of X, and f64.nearest
+  ;; takes the even one on a tie), with $chosen set as pickAt sets it; 0 for anything else (a tie,
+  ;; an uneven interval): the search decides. A third multiple of 10 may lie in a wide interval
+  ;; (above reaches 11), never closer than these two. Every value here is exact, so every
+  ;; comparison is: lo is a multiple of 2^(E+p) ≥ 2^-20 (X = M·5^p·2^(E+p) with M·5^p below 2^76
+  ;; and X above 2^53) and |lo| ≤ 8, so its sum with an integer under 100 is exact, and below and
+  ;; above are 2^k·10^p.
   (func $commonCase (param $lo f64) (param $rest i32) (param $below f64) (param $above f64) (result i32)
     (local $r2 i32) (local $down f64) (local $downIn i32) (local $upIn i32)
     (local.set $r2 (i32.rem_u (local.get $rest) (i32.const 100)))
@@ -176,7 +178,6 @@
     (if (local.get $downIn) (then (global.set $chosen (f64.sub (local.get $lo) (local.get $down))) (return (i32.const 2))))
     (if (local.get $upIn) (then (global.set $chosen (f64.add (f64.sub (local.get $lo) (local.get $down)) (f64.const 10))) (return (i32.const 2))))
     (if (f64.ne (local.get $below) (local.get $above)) (then (return (i32.const 0))))
-    ;; 17 digits: the interval is at least 0.55 either side of X (see widened).
     (global.set $chosen (f64.nearest (local.get $lo)))
     (i32.const 1))
 
@@ -265,14 +266,11 @@
                 (local.set $j (i32.add (local.get $j) (i32.const 1)))
                 (br $level))))
           (else
-            ;; 17 digits: away from a power of two the interval is at least 0.55 either side of X,
-            ;; so the integer nearest X (the even one on a tie, as f64.nearest rounds) is in it.
+            ;; 17 digits in an uneven interval (an even one commonCase has decided: it leaves the
+            ;; search only a multiple of 10 or 100 in reach, a tie, or an uneven interval).
             (local.set $j (i32.const 0))
-            (if (f64.eq (local.get $below) (local.get $above))
-              (then (global.set $chosen (f64.nearest (local.get $lo))))
-              (else
-                (if (i32.ne (call $pickAt (i32.const 0) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)) (i32.const 1))
-                  (then (return (i32.const -1))))))))))
+            (if (i32.ne (call $pickAt (i32.const 0) (local.get $lo) (local.get $rest) (local.get $top) (local.get $below) (local.get $above)) (i32.const 1))
+              (then (return (i32.const -1))))))))
     ;; The digits of C = hi + chosen.
     (local.set $restF (f64.add (f64.convert_i32_u (local.get $rest)) (global.get $chosen)))
     (if (f64.lt (local.get $restF) (f64.const 0))
