@@ -35,7 +35,6 @@ const sides = [
 const bareB = process.env.AB_B_BARE === '1';
 if (bareB && rows64) throw new Error('AB_B_BARE=1 measures the proxy bench\'s path only');
 if (bareB) sides[1] = { name: 'B', dir: 'bench/support/bare-proxy.ts', nodeOptions: '' };
-// AB_ORDERS=1: one order only (A started and loaded first), as before.
 const orders = process.env.AB_ORDERS === '1' ? 1 : 2;
 const { backend, config, body, connections } = await startBenchPath(rows64, process.env.AB_BINARY === '1');
 type Side = (typeof sides)[number];
@@ -84,9 +83,7 @@ async function measure(order: Side[]): Promise<Measured[]> {
   return totals.map((t) => ({ us: (t.ticks * 10_000) / t.requests, userUs: (t.user * 10_000) / t.requests, rps: t.rps }));
 }
 
-// The side started and loaded first has read several per cent dearer than the other, the same tree
-// on both (3% on one machine, 13% on another): so each order is run, and the geometric mean of the
-// two ratios cancels whatever the position adds.
+// One ratio per order; their geometric mean cancels what the position adds (see the header).
 const ratios: Array<{ all: number; user: number }> = [];
 try {
   for (let o = 0; o < orders; o++) {
