@@ -4,14 +4,17 @@
 // `spectrum` model answers 8 × 16 values a row, of every magnitude, widened to double as Triton
 // prints FP32: every way must give the client the bytes JSON.stringify gives for those float32
 // values, on Vertex and KServe v1, JSON or binary on the wire; the response limit still holds.
+// The built-in ONNX backend's rows answers take the same path: the same bytes as from arrays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { spectrumRow, startFakeTriton, type FakeTriton } from '../support/fake-triton.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 
 // Inputs exact in float32, so the fake computes the same from a binary body as from JSON.
 const rows = [[0.5, 1, 2, 3], [-3.25, 0.125, 0, 1], [1e3, -2, 5, 6], [0.0078125, 0.0009765625, 9, 10]];
 // What the client must read: each row's values nested 8 × 16, as JSON.stringify writes them.
+const scalerRepo = fileURLToPath(new URL('../../examples/graphs/models', import.meta.url));
 const want = JSON.stringify({ predictions: rows.map((x) => Array.from({ length: 8 }, (_, i) => spectrumRow(x).slice(i * 16, i * 16 + 16))) });
 
 describe('an FP32 rows answer, from the tensor or from arrays', () => {
@@ -25,6 +28,9 @@ describe('an FP32 rows answer, from the tensor or from arrays', () => {
       binary: `backends: { tri: { type: triton, url: "${triton.url}", binary: true } }\n${models('')}`,
       batched: `backends: { tri: { type: triton, url: "${triton.url}" } }\n${models('batching: { maxBatchSize: 8, maxQueueDelayMs: 5 }, ')}`,
       limited: `backends: { tri: { type: triton, url: "${triton.url}" } }\n${models('')}`,
+      // The built-in ONNX backend answers rows the same way: the graph example's scaler (4 → 4).
+      onnx: `backends: { local: { type: onnx, modelRepository: ${scalerRepo} } }\nmodels: { spectrum: { targets: [ { backend: local, model: scaler } ] } }`,
+      onnxBatched: `backends: { local: { type: onnx, modelRepository: ${scalerRepo} } }\nmodels: { spectrum: { batching: { maxBatchSize: 64, maxQueueDelayMs: 5 }, targets: [ { backend: local, model: scaler } ] } }`,
     };
     await Promise.all(Object.entries(configs).map(async ([name, yaml]) => {
       const limit = name === 'limited' ? ', maxResponseBytes: 4kb' : '';
@@ -72,5 +78,18 @@ describe('an FP32 rows answer, from the tensor or from arrays', () => {
     // One row's answer (about 2.4 KB) fits.
     const one = await post(gateways.limited!, '/predict', { instances: [rows[0]] });
     assert.equal(one.status, 200, one.text);
+  });
+
+  it('the ONNX backend: 40 rows from the tensor, the same bytes as from arrays (batched)', async () => {
+    const many = Array.from({ length: 40 }, (_, i) => [4 + i / 10, 3 - i / 20, 1 + i / 7, i / 30]);
+    const direct = await post(gateways.onnx!, '/predict', { instances: many });
+    const batched = await post(gateways.onnxBatched!, '/predict', { instances: many });
+    assert.equal(direct.status, 200, direct.text);
+    assert.equal(batched.status, 200, batched.text);
+    const doc = JSON.parse(direct.text) as { predictions: number[][] };
+    assert.equal(doc.predictions.length, 40);
+    assert.ok(doc.predictions.every((p) => p.length === 4 && p.every((v) => Number.isFinite(v) && Math.fround(v) === v)));
+    assert.equal(direct.text, JSON.stringify(doc));
+    assert.equal(direct.text, batched.text);
   });
 });
