@@ -28,6 +28,7 @@ describe('an FP32 rows answer, from the tensor or from arrays', () => {
       binary: `backends: { tri: { type: triton, url: "${triton.url}", binary: true } }\n${models('')}`,
       batched: `backends: { tri: { type: triton, url: "${triton.url}" } }\n${models('batching: { maxBatchSize: 8, maxQueueDelayMs: 5 }, ')}`,
       limited: `backends: { tri: { type: triton, url: "${triton.url}" } }\n${models('')}`,
+      softmax: `backends: { tri: { type: triton, url: "${triton.url}" } }\nmodels: { spectrum: { transform: [ { softmax: {} } ], targets: [ { backend: tri } ] } }`,
       // The built-in ONNX backend answers rows the same way: the graph example's scaler (4 → 4).
       onnx: `backends: { local: { type: onnx, modelRepository: ${scalerRepo} } }\nmodels: { spectrum: { targets: [ { backend: local, model: scaler } ] } }`,
       onnxBatched: `backends: { local: { type: onnx, modelRepository: ${scalerRepo} } }\nmodels: { spectrum: { batching: { maxBatchSize: 64, maxQueueDelayMs: 5 }, targets: [ { backend: local, model: scaler } ] } }`,
@@ -91,5 +92,19 @@ describe('an FP32 rows answer, from the tensor or from arrays', () => {
     assert.ok(doc.predictions.every((p) => p.length === 4 && p.every((v) => Number.isFinite(v) && Math.fround(v) === v)));
     assert.equal(direct.text, JSON.stringify(doc));
     assert.equal(direct.text, batched.text);
+  });
+
+  it('a transform reads the predictions: it gets them whole, as arrays', async () => {
+    const res = await post(gateways.softmax!, '/predict', { instances: rows });
+    assert.equal(res.status, 200, res.text);
+    const doc = JSON.parse(res.text) as { predictions: number[][][] };
+    assert.equal(doc.predictions.length, rows.length);
+    for (const p of doc.predictions) {
+      assert.equal(p.length, 8);
+      for (const v of p) {
+        assert.equal(v.length, 16);
+        assert.ok(Math.abs(v.reduce((a, b) => a + b, 0) - 1) < 1e-6, 'softmax along the last axis of the model\'s own rows');
+      }
+    }
   });
 });
